@@ -1,0 +1,153 @@
+/// The journal's event model: everything nondeterministic that crossed an exit.
+
+public enum IODirection: UInt8, Sendable, Equatable, Hashable {
+    /// Port IN, or an MMIO read: data flows into the guest and is journaled input.
+    case read = 0
+    /// Port OUT, or an MMIO write: data flows out of the guest.
+    case write = 1
+}
+
+/// The kinds of event, with the stable names used by `vmrr dump --json`.
+/// The raw values are the on-disk kind codes; never renumber them.
+public enum EventKind: UInt8, Sendable, CaseIterable, Equatable, Hashable {
+    case io = 1
+    case mmio = 2
+    case hlt = 3
+    case shutdown = 4
+    case pageFault = 5
+    case stage2Fault = 6
+    case clock = 7
+    case timer = 8
+    case interrupt = 9
+    case input = 10
+    case checkpoint = 11
+    case error = 12
+    case end = 13
+
+    public var name: String {
+        switch self {
+        case .io: return "io"
+        case .mmio: return "mmio"
+        case .hlt: return "hlt"
+        case .shutdown: return "shutdown"
+        case .pageFault: return "page_fault"
+        case .stage2Fault: return "stage2_fault"
+        case .clock: return "clock"
+        case .timer: return "timer"
+        case .interrupt: return "interrupt"
+        case .input: return "input"
+        case .checkpoint: return "checkpoint"
+        case .error: return "error"
+        case .end: return "end"
+        }
+    }
+
+    public init?(name: String) {
+        guard let k = EventKind.allCases.first(where: { $0.name == name }) else { return nil }
+        self = k
+    }
+}
+
+/// Why a run ended; carried by the `end` event.
+public enum EndReason: UInt8, Sendable, Equatable, Hashable {
+    /// The guest wrote to the debug-exit port.
+    case debugExit = 1
+    /// HLT with interrupts disabled and no timer armed.
+    case halted = 2
+    /// Triple fault (KVM_EXIT_SHUTDOWN).
+    case shutdown = 3
+    /// KVM could not run the guest (internal error, entry failure, unknown exit).
+    case error = 4
+    /// `--strict` stopped an access to an unknown port or address.
+    case strict = 5
+    /// A limit such as `--max-exits` or `--max-time` was reached.
+    case limit = 6
+    /// The recorder was interrupted (SIGINT/SIGTERM).
+    case interrupted = 7
+
+    public var name: String {
+        switch self {
+        case .debugExit: return "debug-exit"
+        case .halted: return "halted"
+        case .shutdown: return "shutdown"
+        case .error: return "error"
+        case .strict: return "strict"
+        case .limit: return "limit"
+        case .interrupted: return "interrupted"
+        }
+    }
+}
+
+/// One journaled event. Exits that return data to the guest carry that data.
+public enum Event: Sendable, Equatable, Hashable {
+    /// A port I/O exit. For reads, `value` is what the guest received.
+    case io(port: UInt16, size: UInt8, direction: IODirection, value: UInt64)
+    /// An MMIO exit to a device vmrr emulates (other than the clock and timer).
+    case mmio(gpa: UInt64, size: UInt8, direction: IODirection, value: UInt64)
+    /// HLT exit.
+    case hlt
+    /// Triple fault.
+    case shutdown
+    /// A guest page fault (vector 14), captured at the guest's #PF handler.
+    /// `rip` is the faulting instruction, `errorCode` the pushed error code.
+    case pageFault(gva: UInt64, errorCode: UInt64, cr3: UInt64, faultingRIP: UInt64)
+    /// An access to guest-physical memory that no memory slot and no device backs.
+    /// Reads return all ones; writes are dropped.
+    case stage2Fault(gpa: UInt64, size: UInt8, direction: IODirection, value: UInt64)
+    /// A read of the paravirtual clock: nanoseconds since boot.
+    case clock(ns: UInt64)
+    /// A write to the paravirtual timer: deadline in clock ns, 0 = disarm.
+    case timer(deadline: UInt64)
+    /// An interrupt injected before the next guest instruction.
+    case interrupt(vector: UInt8)
+    /// A console input byte returned by a read of the serial RBR at `port`.
+    case input(port: UInt16, byte: UInt8)
+    /// A checkpoint was taken here; `id` indexes the journal's checkpoints.
+    case checkpoint(id: UInt32)
+    /// KVM reported an error exit. `reason` is KVM's exit reason, `suberror`
+    /// its suberror where it has one, `data` the bytes it reported (for
+    /// emulation failures, the instruction bytes).
+    case error(reason: UInt32, suberror: UInt32, data: [UInt8])
+    /// The run ended, with the process exit status vmrr reports.
+    case end(reason: EndReason, status: Int32)
+
+    public var kind: EventKind {
+        switch self {
+        case .io: return .io
+        case .mmio: return .mmio
+        case .hlt: return .hlt
+        case .shutdown: return .shutdown
+        case .pageFault: return .pageFault
+        case .stage2Fault: return .stage2Fault
+        case .clock: return .clock
+        case .timer: return .timer
+        case .interrupt: return .interrupt
+        case .input: return .input
+        case .checkpoint: return .checkpoint
+        case .error: return .error
+        case .end: return .end
+        }
+    }
+
+    /// True for events that are VM exits (as opposed to things vmrr did:
+    /// injections, checkpoints, page-fault captures, the end marker).
+    public var isExit: Bool {
+        switch self {
+        case .io, .mmio, .hlt, .shutdown, .stage2Fault, .clock, .timer, .input, .error: return true
+        case .pageFault, .interrupt, .checkpoint, .end: return false
+        }
+    }
+}
+
+/// An event with its position and the guest's general registers when it happened.
+/// For exits the registers are read right after KVM_RUN returned (before any
+/// emulation completes an IN or MMIO read).
+public struct EventRecord: Sendable, Equatable {
+    public var index: UInt64
+    public var regs: GPRegisters
+    public var event: Event
+    public init(index: UInt64, regs: GPRegisters, event: Event) {
+        self.index = index; self.regs = regs; self.event = event
+    }
+    public var rip: UInt64 { regs.rip }
+}

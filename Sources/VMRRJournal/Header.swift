@@ -1,0 +1,132 @@
+/// The journal header: what a replay needs to rebuild the machine, and the
+/// facts a bug report reader wants about the recording host.
+
+/// How the recording host virtualized the guest's MMU (read from the kvm
+/// modules' parameters at record time).
+public enum HostMMUModel: UInt8, Sendable, Equatable, Hashable {
+    case unknown = 0
+    /// Intel VMX with EPT (kvm_intel ept=Y, and tdp enabled).
+    case ept = 1
+    /// AMD SVM with nested paging (kvm_amd npt=1).
+    case npt = 2
+    /// Shadow page tables kept by KVM (ept/npt off).
+    case shadow = 3
+    /// A paravirtualized host such as kvm_pvm, which itself uses shadow paging.
+    case paravirtual = 4
+
+    public var name: String {
+        switch self {
+        case .unknown: return "unknown"
+        case .ept: return "EPT"
+        case .npt: return "NPT"
+        case .shadow: return "shadow paging"
+        case .paravirtual: return "paravirtual (shadow paging)"
+        }
+    }
+}
+
+public enum ClockSource: UInt8, Sendable, Equatable, Hashable {
+    case host = 0
+    case virtual = 1
+    public var name: String { self == .host ? "host" : "virtual" }
+}
+
+public enum BootProtocol: UInt8, Sendable, Equatable, Hashable {
+    case vmrr = 0
+    case multiboot = 1
+    case linux = 2
+    public var name: String {
+        switch self {
+        case .vmrr: return "vmrr"
+        case .multiboot: return "multiboot"
+        case .linux: return "linux"
+        }
+    }
+}
+
+/// One CPUID leaf as given to KVM_SET_CPUID2.
+public struct CPUIDEntry: Sendable, Equatable, Hashable {
+    public var function: UInt32
+    public var index: UInt32
+    public var flags: UInt32
+    public var eax: UInt32
+    public var ebx: UInt32
+    public var ecx: UInt32
+    public var edx: UInt32
+    public init(function: UInt32, index: UInt32, flags: UInt32, eax: UInt32, ebx: UInt32, ecx: UInt32, edx: UInt32) {
+        self.function = function; self.index = index; self.flags = flags
+        self.eax = eax; self.ebx = ebx; self.ecx = ecx; self.edx = edx
+    }
+}
+
+public struct JournalHeader: Sendable, Equatable {
+    /// SHA-256 of the guest image file, 32 bytes.
+    public var imageSHA256: [UInt8] = []
+    /// The image path as given to `vmrr record` (made absolute).
+    public var imagePath: String = ""
+    /// Guest RAM size in bytes (RAM sits at guest-physical 0).
+    public var memorySize: UInt64 = 0
+    public var vcpuCount: UInt32 = 1
+    public var clock: ClockSource = .host
+    public var bootProtocol: BootProtocol = .vmrr
+    /// `--strict`: unknown ports and addresses stop the run.
+    public var strict: Bool = false
+    /// Events between checkpoints.
+    public var checkpointInterval: UInt32 = 0
+    /// The guest's command line (what RSI points at), possibly empty.
+    public var guestCommandLine: String = ""
+    /// The CPUID table vmrr set with KVM_SET_CPUID2.
+    public var cpuidSet: [CPUIDEntry] = []
+    /// The CPUID table KVM_GET_CPUID2 returned afterwards (KVM may adjust leaves).
+    public var cpuidEffective: [CPUIDEntry] = []
+    /// `uname -srvm` of the recording host.
+    public var hostKernel: String = ""
+    /// The host CPU's model name.
+    public var hostCPU: String = ""
+    public var hostMMU: HostMMUModel = .unknown
+    /// Free text describing where `hostMMU` came from (module parameters).
+    public var hostMMUDetail: String = ""
+    /// Seconds since the Unix epoch when recording started.
+    public var recordedAt: UInt64 = 0
+    /// The vmrr command line that made the journal.
+    public var commandLine: String = ""
+    /// vmrr's version string.
+    public var vmrrVersion: String = ""
+
+    public init() {}
+}
+
+/// A guest-physical page of memory in a checkpoint.
+public struct PageRecord: Sendable, Equatable {
+    /// Guest-physical address, page-aligned.
+    public var gpa: UInt64
+    /// Exactly `Checkpoint.pageSize` bytes; an all-zero page is stored compactly.
+    public var bytes: [UInt8]
+    public init(gpa: UInt64, bytes: [UInt8]) { self.gpa = gpa; self.bytes = bytes }
+}
+
+/// A checkpoint: full vCPU state plus the memory written since the previous one.
+/// Checkpoint 0 is the full boot image (all non-zero pages; pages not listed are zero).
+public struct Checkpoint: Sendable, Equatable {
+    public static let pageSize: UInt64 = 4096
+    public var id: UInt32
+    /// The checkpoint describes the state right after event `eventIndex`
+    /// (the `checkpoint` event itself); execution resumes with event `eventIndex + 1`.
+    public var eventIndex: UInt64
+    /// True when `pages` is the full memory image (pages absent are zero).
+    public var full: Bool
+    public var state: VCPUState
+    public var pages: [PageRecord]
+    /// Device state as opaque bytes (serial, clock, timer), so that a replay
+    /// restored here continues the device models exactly.
+    public var deviceState: [UInt8]
+    /// A digest of all of guest memory at this point (FNV-1a 64 over RAM),
+    /// or nil when not computed.
+    public var memoryDigest: UInt64?
+
+    public init(id: UInt32, eventIndex: UInt64, full: Bool, state: VCPUState, pages: [PageRecord],
+                deviceState: [UInt8] = [], memoryDigest: UInt64? = nil) {
+        self.id = id; self.eventIndex = eventIndex; self.full = full; self.state = state
+        self.pages = pages; self.deviceState = deviceState; self.memoryDigest = memoryDigest
+    }
+}
