@@ -9,7 +9,7 @@ public final class VCPU {
     let runSize: Int
     let vm: VirtualMachine
     /// The run page, typed. Valid for the lifetime of this object (unmapped in deinit).
-    let run: UnsafeMutablePointer<kvm_run>
+    let rp: UnsafeMutablePointer<kvm_run>
     public private(set) var syncRegsEnabled = false
 
     init(fd: Int32, run: UnsafeMutableRawPointer, runSize: Int, vm: VirtualMachine) {
@@ -17,7 +17,7 @@ public final class VCPU {
         self.runPage = run
         self.runSize = runSize
         self.vm = vm
-        self.run = run.assumingMemoryBound(to: kvm_run.self)
+        self.rp = run.assumingMemoryBound(to: kvm_run.self)
     }
 
     deinit {
@@ -30,22 +30,22 @@ public final class VCPU {
     /// Asks KVM to keep regs, sregs and events in the run page on every exit
     /// (KVM_CAP_SYNC_REGS), which makes reading them at each exit nearly free.
     public func enableSyncRegs() {
-        run.pointee.kvm_valid_regs = CKVM_SYNC_X86_REGS | CKVM_SYNC_X86_SREGS | CKVM_SYNC_X86_EVENTS
+        rp.pointee.kvm_valid_regs = CKVM_SYNC_X86_REGS | CKVM_SYNC_X86_SREGS | CKVM_SYNC_X86_EVENTS
         syncRegsEnabled = true
     }
 
     /// `immediate_exit`: when set, the next KVM_RUN returns EINTR at once
     /// (after completing a pending I/O read).
     public var immediateExit: Bool {
-        get { run.pointee.immediate_exit != 0 }
-        set { run.pointee.immediate_exit = newValue ? 1 : 0 }
+        get { rp.pointee.immediate_exit != 0 }
+        set { rp.pointee.immediate_exit = newValue ? 1 : 0 }
     }
 
-    public var readyForInterruptInjection: Bool { run.pointee.ready_for_interrupt_injection != 0 }
-    public var interruptFlag: Bool { run.pointee.if_flag != 0 }
+    public var readyForInterruptInjection: Bool { rp.pointee.ready_for_interrupt_injection != 0 }
+    public var interruptFlag: Bool { rp.pointee.if_flag != 0 }
     public var requestInterruptWindow: Bool {
-        get { run.pointee.request_interrupt_window != 0 }
-        set { run.pointee.request_interrupt_window = newValue ? 1 : 0 }
+        get { rp.pointee.request_interrupt_window != 0 }
+        set { rp.pointee.request_interrupt_window = newValue ? 1 : 0 }
     }
 
     /// KVM_RUN, then the one decode of the run page.
@@ -59,53 +59,53 @@ public final class VCPU {
     }
 
     func decodeExit() -> VMExit {
-        let reason = run.pointee.exit_reason
+        let reason = rp.pointee.exit_reason
         switch reason {
         case CKVM_EXIT_IO:
-            let size = run.pointee.io.size
-            let count = run.pointee.io.count
-            let dir: IODirection = run.pointee.io.direction == CKVM_EXIT_IO_OUT ? .write : .read
+            let size = rp.pointee.io.size
+            let count = rp.pointee.io.count
+            let dir: IODirection = rp.pointee.io.direction == CKVM_EXIT_IO_OUT ? .write : .read
             var values: [UInt64] = []
             if dir == .write {
                 // data_offset points inside the mmapped run page, count*size bytes long.
-                let data = UnsafeRawPointer(ckvm_run_io_data(run)!)
+                let data = UnsafeRawPointer(ckvm_run_io_data(rp)!)
                 values.reserveCapacity(Int(count))
                 for i in 0..<Int(count) {
                     values.append(Self.load(data + i * Int(size), size: Int(size)))
                 }
             }
-            return .io(port: run.pointee.io.port, size: size, direction: dir, count: count, values: values)
+            return .io(port: rp.pointee.io.port, size: size, direction: dir, count: count, values: values)
         case CKVM_EXIT_MMIO:
-            let len = run.pointee.mmio.len
-            let write = run.pointee.mmio.is_write != 0
+            let len = rp.pointee.mmio.len
+            let write = rp.pointee.mmio.is_write != 0
             var value: UInt64 = 0
             if write {
                 // mmio.data is an 8-byte array inside the run page.
-                value = Self.load(UnsafeRawPointer(ckvm_run_mmio_data(run)!), size: Int(min(len, 8)))
+                value = Self.load(UnsafeRawPointer(ckvm_run_mmio_data(rp)!), size: Int(min(len, 8)))
             }
-            return .mmio(gpa: run.pointee.mmio.phys_addr, size: UInt8(truncatingIfNeeded: len),
+            return .mmio(gpa: rp.pointee.mmio.phys_addr, size: UInt8(truncatingIfNeeded: len),
                          direction: write ? .write : .read, value: value)
         case CKVM_EXIT_HLT:
             return .hlt
         case CKVM_EXIT_SHUTDOWN:
             return .shutdown
         case CKVM_EXIT_DEBUG:
-            let arch = run.pointee.debug.arch
+            let arch = rp.pointee.debug.arch
             return .debug(exception: arch.exception, pc: arch.pc, dr6: arch.dr6, dr7: arch.dr7)
         case CKVM_EXIT_INTERNAL_ERROR:
-            let sub = run.pointee.internal.suberror
-            let n = min(Int(run.pointee.internal.ndata), 16)
+            let sub = rp.pointee.internal.suberror
+            let n = min(Int(rp.pointee.internal.ndata), 16)
             // internal.data is a 16-word array inside the run page.
-            let words = ckvm_run_internal_data(run)!
+            let words = ckvm_run_internal_data(rp)!
             return .internalError(suberror: sub, data: (0..<n).map { words[$0] })
         case CKVM_EXIT_FAIL_ENTRY:
-            return .failEntry(reason: run.pointee.fail_entry.hardware_entry_failure_reason)
+            return .failEntry(reason: rp.pointee.fail_entry.hardware_entry_failure_reason)
         case CKVM_EXIT_IRQ_WINDOW_OPEN:
             return .irqWindowOpen
         case CKVM_EXIT_INTR:
             return .interrupted
         case CKVM_EXIT_SYSTEM_EVENT:
-            return .systemEvent(type: run.pointee.system_event.type)
+            return .systemEvent(type: rp.pointee.system_event.type)
         default:
             return .unsupported(reason: reason)
         }
@@ -132,18 +132,18 @@ public final class VCPU {
 
     /// Supplies the data of a port IN exit (one value per element) before the next KVM_RUN.
     public func completeIORead(_ values: [UInt64]) {
-        let size = Int(run.pointee.io.size)
-        let count = Int(run.pointee.io.count)
+        let size = Int(rp.pointee.io.size)
+        let count = Int(rp.pointee.io.count)
         // data_offset points inside the run page, count*size bytes long.
-        let data = UnsafeMutableRawPointer(ckvm_run_io_data(run)!)
+        let data = UnsafeMutableRawPointer(ckvm_run_io_data(rp)!)
         for i in 0..<min(count, values.count) { Self.store(data + i * size, size: size, value: values[i]) }
     }
 
     /// Supplies the data of an MMIO read exit before the next KVM_RUN.
     public func completeMMIORead(_ value: UInt64) {
-        let len = Int(min(run.pointee.mmio.len, 8))
+        let len = Int(min(rp.pointee.mmio.len, 8))
         // mmio.data is an 8-byte array inside the run page.
-        Self.store(UnsafeMutableRawPointer(ckvm_run_mmio_data(run)!), size: len, value: value)
+        Self.store(UnsafeMutableRawPointer(ckvm_run_mmio_data(rp)!), size: len, value: value)
     }
 
     // MARK: registers
@@ -151,19 +151,19 @@ public final class VCPU {
     /// General registers from the run page (requires `enableSyncRegs()`).
     public var syncedRegisters: GPRegisters {
         // The sync area is inside the run page and valid after KVM_RUN returned.
-        RegisterConversion.regs(ckvm_run_sync_regs(run)!.pointee)
+        RegisterConversion.regs(ckvm_run_sync_regs(rp)!.pointee)
     }
 
     /// Special registers from the run page (requires `enableSyncRegs()`).
     public var syncedSpecialRegisters: SpecialRegisters {
-        RegisterConversion.sregs(ckvm_run_sync_sregs(run)!.pointee)
+        RegisterConversion.sregs(ckvm_run_sync_sregs(rp)!.pointee)
     }
 
     /// CR3 and IDTR from the run page without converting everything.
-    public var syncedCR3: UInt64 { ckvm_run_sync_sregs(run)!.pointee.cr3 }
-    public var syncedCR2: UInt64 { ckvm_run_sync_sregs(run)!.pointee.cr2 }
+    public var syncedCR3: UInt64 { ckvm_run_sync_sregs(rp)!.pointee.cr3 }
+    public var syncedCR2: UInt64 { ckvm_run_sync_sregs(rp)!.pointee.cr2 }
     public var syncedIDT: DescriptorTableRegister {
-        let d = ckvm_run_sync_sregs(run)!.pointee.idt
+        let d = ckvm_run_sync_sregs(rp)!.pointee.idt
         return DescriptorTableRegister(base: d.base, limit: d.limit)
     }
 
@@ -198,19 +198,26 @@ public final class VCPU {
 
     // MARK: opaque state blobs (FPU/XSAVE, XCRs, events, debug registers, MP state)
 
-    func getBlob<T>(_ type: T.Type, _ request: UInt, _ name: String, _ make: () -> T) throws -> [UInt8] {
-        var v = make()
-        guard ckvm_ioctl_ptr(fd, request, &v) == 0 else { throw KVMError(name, errno: ckvm_errno()) }
-        return withUnsafeBytes(of: &v) { Array($0) }
+    func getBlob(size: Int, _ request: UInt, _ name: String) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: size)
+        let rc = bytes.withUnsafeMutableBytes { buf in
+            // The buffer is exactly the size of the kernel struct for this request.
+            ckvm_ioctl_ptr(fd, request, buf.baseAddress)
+        }
+        guard rc == 0 else { throw KVMError(name, errno: ckvm_errno()) }
+        return bytes
     }
 
-    func setBlob<T>(_ type: T.Type, _ request: UInt, _ name: String, _ bytes: [UInt8], _ make: () -> T) throws {
-        var v = make()
-        guard bytes.count == MemoryLayout<T>.size else {
-            throw KVMUnsupported("\(name): state blob is \(bytes.count) bytes, this host's struct is \(MemoryLayout<T>.size)")
+    func setBlob(size: Int, _ request: UInt, _ name: String, _ bytes: [UInt8]) throws {
+        guard bytes.count == size else {
+            throw KVMUnsupported("\(name): state blob is \(bytes.count) bytes, this host's struct is \(size)")
         }
-        withUnsafeMutableBytes(of: &v) { dst in bytes.withUnsafeBytes { dst.copyMemory(from: $0) } }
-        guard ckvm_ioctl_ptr(fd, request, &v) == 0 else { throw KVMError(name, errno: ckvm_errno()) }
+        var copy = bytes
+        let rc = copy.withUnsafeMutableBytes { buf in
+            // The buffer is exactly the size of the kernel struct for this request.
+            ckvm_ioctl_ptr(fd, request, buf.baseAddress)
+        }
+        guard rc == 0 else { throw KVMError(name, errno: ckvm_errno()) }
     }
 
     /// The blob names used in checkpoints (`VCPUState.blobs`), in restore order.
@@ -218,20 +225,20 @@ public final class VCPU {
 
     public func getStateBlobs() throws -> [String: [UInt8]] {
         var out: [String: [UInt8]] = [:]
-        out["xsave"] = try getBlob(kvm_xsave.self, CKVM_GET_XSAVE, "KVM_GET_XSAVE") { kvm_xsave() }
-        out["xcrs"] = try getBlob(kvm_xcrs.self, CKVM_GET_XCRS, "KVM_GET_XCRS") { kvm_xcrs() }
-        out["events"] = try getBlob(kvm_vcpu_events.self, CKVM_GET_VCPU_EVENTS, "KVM_GET_VCPU_EVENTS") { kvm_vcpu_events() }
-        out["debugregs"] = try getBlob(kvm_debugregs.self, CKVM_GET_DEBUGREGS, "KVM_GET_DEBUGREGS") { kvm_debugregs() }
-        out["mp_state"] = try getBlob(kvm_mp_state.self, CKVM_GET_MP_STATE, "KVM_GET_MP_STATE") { kvm_mp_state() }
+        out["xsave"] = try getBlob(size: MemoryLayout<kvm_xsave>.size, CKVM_GET_XSAVE, "KVM_GET_XSAVE")
+        out["xcrs"] = try getBlob(size: MemoryLayout<kvm_xcrs>.size, CKVM_GET_XCRS, "KVM_GET_XCRS")
+        out["events"] = try getBlob(size: MemoryLayout<kvm_vcpu_events>.size, CKVM_GET_VCPU_EVENTS, "KVM_GET_VCPU_EVENTS")
+        out["debugregs"] = try getBlob(size: MemoryLayout<kvm_debugregs>.size, CKVM_GET_DEBUGREGS, "KVM_GET_DEBUGREGS")
+        out["mp_state"] = try getBlob(size: MemoryLayout<kvm_mp_state>.size, CKVM_GET_MP_STATE, "KVM_GET_MP_STATE")
         return out
     }
 
     public func setStateBlobs(_ blobs: [String: [UInt8]]) throws {
-        if let b = blobs["xsave"] { try setBlob(kvm_xsave.self, CKVM_SET_XSAVE, "KVM_SET_XSAVE", b) { kvm_xsave() } }
-        if let b = blobs["xcrs"] { try setBlob(kvm_xcrs.self, CKVM_SET_XCRS, "KVM_SET_XCRS", b) { kvm_xcrs() } }
-        if let b = blobs["debugregs"] { try setBlob(kvm_debugregs.self, CKVM_SET_DEBUGREGS, "KVM_SET_DEBUGREGS", b) { kvm_debugregs() } }
-        if let b = blobs["mp_state"] { try setBlob(kvm_mp_state.self, CKVM_SET_MP_STATE, "KVM_SET_MP_STATE", b) { kvm_mp_state() } }
-        if let b = blobs["events"] { try setBlob(kvm_vcpu_events.self, CKVM_SET_VCPU_EVENTS, "KVM_SET_VCPU_EVENTS", b) { kvm_vcpu_events() } }
+        if let b = blobs["xsave"] { try setBlob(size: MemoryLayout<kvm_xsave>.size, CKVM_SET_XSAVE, "KVM_SET_XSAVE", b) }
+        if let b = blobs["xcrs"] { try setBlob(size: MemoryLayout<kvm_xcrs>.size, CKVM_SET_XCRS, "KVM_SET_XCRS", b) }
+        if let b = blobs["debugregs"] { try setBlob(size: MemoryLayout<kvm_debugregs>.size, CKVM_SET_DEBUGREGS, "KVM_SET_DEBUGREGS", b) }
+        if let b = blobs["mp_state"] { try setBlob(size: MemoryLayout<kvm_mp_state>.size, CKVM_SET_MP_STATE, "KVM_SET_MP_STATE", b) }
+        if let b = blobs["events"] { try setBlob(size: MemoryLayout<kvm_vcpu_events>.size, CKVM_SET_VCPU_EVENTS, "KVM_SET_VCPU_EVENTS", b) }
     }
 
     // MARK: MSRs

@@ -104,7 +104,7 @@ static inline struct kvm_sregs *ckvm_run_sync_sregs(struct kvm_run *r) { return 
 static inline struct kvm_vcpu_events *ckvm_run_sync_events(struct kvm_run *r) { return &r->s.regs.events; }
 static inline uint8_t *ckvm_run_io_data(struct kvm_run *r) { return (uint8_t *)r + r->io.data_offset; }
 static inline uint8_t *ckvm_run_mmio_data(struct kvm_run *r) { return r->mmio.data; }
-static inline uint64_t *ckvm_run_internal_data(struct kvm_run *r) { return r->internal.data; }
+static inline __u64 *ckvm_run_internal_data(struct kvm_run *r) { return r->internal.data; }
 
 // --- signals for kicking a running vCPU --------------------------------------
 static inline int ckvm_sigrtmin(void) { return SIGRTMIN; }
