@@ -1,0 +1,253 @@
+/// Checkpoint chunk payloads, encoder and decoder side by side.
+/// Layout in docs/JOURNAL.md, "Checkpoint chunks".
+
+struct CheckpointFlags: OptionSet {
+    let rawValue: UInt8
+    /// `Checkpoint.full`.
+    static let full = CheckpointFlags(rawValue: 1 << 0)
+    /// A u64 memory digest follows the flags.
+    static let hasDigest = CheckpointFlags(rawValue: 1 << 1)
+    static let all: CheckpointFlags = [.full, .hasDigest]
+}
+
+/// The boolean attributes of a segment register, one byte.
+struct SegmentFlags: OptionSet {
+    let rawValue: UInt8
+    static let present = SegmentFlags(rawValue: 1 << 0)
+    static let db = SegmentFlags(rawValue: 1 << 1)
+    static let s = SegmentFlags(rawValue: 1 << 2)
+    static let l = SegmentFlags(rawValue: 1 << 3)
+    static let g = SegmentFlags(rawValue: 1 << 4)
+    static let avl = SegmentFlags(rawValue: 1 << 5)
+    static let unusable = SegmentFlags(rawValue: 1 << 6)
+    static let all: SegmentFlags = [.present, .db, .s, .l, .g, .avl, .unusable]
+}
+
+/// A page entry's head varint: (zigzag page-number delta << 1) | this bit.
+let pageEntryZeroRunBit: UInt64 = 1
+
+/// The bytes of an all-zero page; every decoded zero page shares this storage.
+let zeroPage = [UInt8](repeating: 0, count: Int(Checkpoint.pageSize))
+
+/// The fixed prefix readers peek at when opening a journal: u32 id, u64 event index, u8 flags.
+let checkpointPeekSize = 13
+
+enum CheckpointCodec {
+    static let pageShift: UInt64 = 12
+    /// The highest page number whose address fits in 64 bits.
+    static let maxPageNumber: UInt64 = UInt64.max >> pageShift
+
+    /// Encodes a checkpoint payload and returns it with the number of pages it lists.
+    /// Throws (naming `path`) when a page is not page-aligned or not exactly one page.
+    static func encode(_ c: Checkpoint, path: String) throws -> [UInt8] {
+        var s = ByteSink()
+        let nonZero = c.pages.reduce(0) { $0 + (isZero($1.bytes) ? 0 : 1) }
+        s.bytes.reserveCapacity(1024 + c.deviceState.count + nonZero * Int(Checkpoint.pageSize))
+        s.u32(c.id)
+        s.u64(c.eventIndex)
+        var flags = CheckpointFlags()
+        if c.full { flags.insert(.full) }
+        if c.memoryDigest != nil { flags.insert(.hasDigest) }
+        s.u8(flags.rawValue)
+        if let d = c.memoryDigest { s.u64(d) }
+
+        for i in 0..<GPRegisters.count { s.u64(c.state.regs[i]) }
+        let sr = c.state.sregs
+        for seg in [sr.cs, sr.ds, sr.es, sr.fs, sr.gs, sr.ss, sr.tr, sr.ldt] {
+            s.u64(seg.base); s.u32(seg.limit); s.u16(seg.selector); s.u8(seg.type); s.u8(seg.dpl)
+            var f = SegmentFlags()
+            if seg.present { f.insert(.present) }
+            if seg.db { f.insert(.db) }
+            if seg.s { f.insert(.s) }
+            if seg.l { f.insert(.l) }
+            if seg.g { f.insert(.g) }
+            if seg.avl { f.insert(.avl) }
+            if seg.unusable { f.insert(.unusable) }
+            s.u8(f.rawValue)
+        }
+        for dt in [sr.gdt, sr.idt] { s.u64(dt.base); s.u16(dt.limit) }
+        for v in [sr.cr0, sr.cr2, sr.cr3, sr.cr4, sr.cr8, sr.efer, sr.apicBase] { s.u64(v) }
+
+        s.varint(UInt64(c.state.msrs.count))
+        for m in c.state.msrs { s.u32(m.index); s.u64(m.value) }
+
+        let names = c.state.blobs.keys.sorted()
+        s.varint(UInt64(names.count))
+        for n in names {
+            s.lengthPrefixed(Array(n.utf8))
+            s.lengthPrefixed(c.state.blobs[n] ?? [])
+        }
+        s.lengthPrefixed(c.deviceState)
+
+        // Pages, in the order given; adjacent zero pages coalesce into runs.
+        var entries = ByteSink()
+        var entryCount: UInt64 = 0
+        var nextPage: UInt64 = 0
+        var i = 0
+        let pages = c.pages
+        while i < pages.count {
+            let p = pages[i]
+            guard p.gpa % Checkpoint.pageSize == 0 else {
+                throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): page gpa \(hex(p.gpa)) is not page-aligned")
+            }
+            guard p.bytes.count == Int(Checkpoint.pageSize) else {
+                throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): page \(hex(p.gpa)) has \(p.bytes.count) bytes, not \(Checkpoint.pageSize)")
+            }
+            let page = p.gpa >> pageShift
+            let delta = zigzagEncode(Int64(bitPattern: page &- nextPage))
+            if isZero(p.bytes) {
+                var run: UInt64 = 1
+                while i + Int(run) < pages.count, pages[i + Int(run)].gpa == p.gpa &+ run * Checkpoint.pageSize,
+                      pages[i + Int(run)].bytes.count == Int(Checkpoint.pageSize), isZero(pages[i + Int(run)].bytes) {
+                    run += 1
+                }
+                entries.varint(delta << 1 | pageEntryZeroRunBit)
+                entries.varint(run)
+                nextPage = page &+ run
+                i += Int(run)
+            } else {
+                entries.varint(delta << 1)
+                entries.raw(p.bytes)
+                nextPage = page &+ 1
+                i += 1
+            }
+            entryCount += 1
+        }
+        s.varint(entryCount)
+        s.raw(entries.bytes)
+        return s.bytes
+    }
+
+    static func isZero(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var i = 0
+            let n = raw.count
+            while i + 8 <= n {
+                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
+                i += 8
+            }
+            while i < n {
+                if raw[i] != 0 { return false }
+                i += 1
+            }
+            return true
+        }
+    }
+
+    /// Peeks at id, event index and the full flag of a checkpoint payload.
+    static func peek(_ r: inout ByteReader) throws -> (id: UInt32, eventIndex: UInt64, full: Bool) {
+        let id = try r.u32("checkpoint id")
+        let ev = try r.u64("checkpoint event index")
+        let flagsAt = r.pos
+        let f = CheckpointFlags(rawValue: try r.u8("checkpoint flags"))
+        guard CheckpointFlags.all.isSuperset(of: f) else {
+            throw r.error("checkpoint \(id): unknown flags \(hex(f.rawValue))", at: flagsAt)
+        }
+        return (id, ev, f.contains(.full))
+    }
+
+    /// Decodes a checkpoint payload spanning `r.pos ..< r.end`. `pageLimit` bounds
+    /// the number of pages it may expand to (the frame's count).
+    static func decode(_ r: inout ByteReader, pageLimit: UInt64) throws -> Checkpoint {
+        let id = try r.u32("checkpoint id")
+        let eventIndex = try r.u64("checkpoint event index")
+        let flagsAt = r.pos
+        let flags = CheckpointFlags(rawValue: try r.u8("checkpoint flags"))
+        guard CheckpointFlags.all.isSuperset(of: flags) else {
+            throw r.error("checkpoint \(id): unknown flags \(hex(flags.rawValue))", at: flagsAt)
+        }
+        let digest = flags.contains(.hasDigest) ? try r.u64("checkpoint memory digest") : nil
+
+        var state = VCPUState()
+        for i in 0..<GPRegisters.count { state.regs[i] = try r.u64("checkpoint \(id) \(GPRegisters.names[i])") }
+        var segs: [SegmentRegister] = []
+        for name in ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] {
+            var seg = SegmentRegister()
+            seg.base = try r.u64("checkpoint \(id) \(name).base")
+            seg.limit = try r.u32("checkpoint \(id) \(name).limit")
+            seg.selector = try r.u16("checkpoint \(id) \(name).selector")
+            seg.type = try r.u8("checkpoint \(id) \(name).type")
+            seg.dpl = try r.u8("checkpoint \(id) \(name).dpl")
+            let at = r.pos
+            let f = SegmentFlags(rawValue: try r.u8("checkpoint \(id) \(name) flags"))
+            guard SegmentFlags.all.isSuperset(of: f) else {
+                throw r.error("checkpoint \(id): \(name) has unknown flags \(hex(f.rawValue))", at: at)
+            }
+            seg.present = f.contains(.present); seg.db = f.contains(.db); seg.s = f.contains(.s)
+            seg.l = f.contains(.l); seg.g = f.contains(.g); seg.avl = f.contains(.avl); seg.unusable = f.contains(.unusable)
+            segs.append(seg)
+        }
+        var sr = SpecialRegisters()
+        sr.cs = segs[0]; sr.ds = segs[1]; sr.es = segs[2]; sr.fs = segs[3]
+        sr.gs = segs[4]; sr.ss = segs[5]; sr.tr = segs[6]; sr.ldt = segs[7]
+        sr.gdt = DescriptorTableRegister(base: try r.u64("checkpoint \(id) gdt.base"), limit: try r.u16("checkpoint \(id) gdt.limit"))
+        sr.idt = DescriptorTableRegister(base: try r.u64("checkpoint \(id) idt.base"), limit: try r.u16("checkpoint \(id) idt.limit"))
+        sr.cr0 = try r.u64("checkpoint \(id) cr0")
+        sr.cr2 = try r.u64("checkpoint \(id) cr2")
+        sr.cr3 = try r.u64("checkpoint \(id) cr3")
+        sr.cr4 = try r.u64("checkpoint \(id) cr4")
+        sr.cr8 = try r.u64("checkpoint \(id) cr8")
+        sr.efer = try r.u64("checkpoint \(id) efer")
+        sr.apicBase = try r.u64("checkpoint \(id) apic base")
+        state.sregs = sr
+
+        let msrEntrySize = 12
+        let msrCount = try r.length("checkpoint \(id) MSR count", limit: r.remaining / msrEntrySize)
+        state.msrs.reserveCapacity(msrCount)
+        for _ in 0..<msrCount {
+            state.msrs.append(MSREntry(index: try r.u32("checkpoint \(id) MSR index"), value: try r.u64("checkpoint \(id) MSR value")))
+        }
+
+        // Each blob takes at least two length bytes.
+        let blobCount = try r.length("checkpoint \(id) blob count", limit: r.remaining / 2)
+        for _ in 0..<blobCount {
+            let at = r.pos
+            let name = String(decoding: try r.lengthPrefixed("checkpoint \(id) blob name"), as: UTF8.self)
+            let value = try r.lengthPrefixed("checkpoint \(id) blob \(name)")
+            guard state.blobs[name] == nil else { throw r.error("checkpoint \(id): blob \(name) appears twice", at: at) }
+            state.blobs[name] = value
+        }
+        let device = try r.lengthPrefixed("checkpoint \(id) device state")
+
+        // Each page entry takes at least two bytes.
+        let entryCount = try r.length("checkpoint \(id) page entry count", limit: r.remaining / 2)
+        var pages: [PageRecord] = []
+        var nextPage: UInt64 = 0
+        for _ in 0..<entryCount {
+            let at = r.pos
+            let head = try r.varint("checkpoint \(id) page entry")
+            let page = nextPage &+ UInt64(bitPattern: zigzagDecode(head >> 1))
+            guard page <= maxPageNumber else {
+                throw r.error("checkpoint \(id): page address beyond 64 bits", at: at)
+            }
+            let run: UInt64
+            if head & pageEntryZeroRunBit != 0 {
+                let runAt = r.pos
+                run = try r.varint("checkpoint \(id) zero run length")
+                guard run >= 1, run <= pageLimit &- UInt64(pages.count), run - 1 <= maxPageNumber - page else {
+                    throw r.error("checkpoint \(id): zero run of \(run) pages exceeds the \(pageLimit) pages the chunk declares", at: runAt)
+                }
+                for k in 0..<run { pages.append(PageRecord(gpa: (page + k) << pageShift, bytes: zeroPage)) }
+            } else {
+                guard UInt64(pages.count) < pageLimit else {
+                    throw r.error("checkpoint \(id): more pages than the \(pageLimit) the chunk declares", at: at)
+                }
+                run = 1
+                let bytes = try r.bytes(Int(Checkpoint.pageSize), "checkpoint \(id) page \(hex(page << pageShift))")
+                pages.append(PageRecord(gpa: page << pageShift, bytes: bytes))
+            }
+            nextPage = page &+ run
+        }
+        guard r.atEnd else {
+            throw r.error("checkpoint \(id): \(r.remaining) unexpected bytes after the pages")
+        }
+        guard UInt64(pages.count) == pageLimit else {
+            throw r.error("checkpoint \(id): \(pages.count) pages, but the chunk declares \(pageLimit)")
+        }
+        return Checkpoint(id: id, eventIndex: eventIndex, full: flags.contains(.full), state: state,
+                          pages: pages, deviceState: device, memoryDigest: digest)
+    }
+
+    /// The number of pages a checkpoint lists (the chunk frame's count).
+    static func pageCount(_ c: Checkpoint) -> UInt32 { UInt32(clamping: c.pages.count) }
+}

@@ -1,0 +1,25 @@
+/// Everything that goes wrong reading or writing a journal: one line naming the
+/// file, the byte offset (when there is one) and the reason.
+public struct JournalError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let path: String
+    public let offset: UInt64?
+    public let reason: String
+
+    public init(path: String, offset: UInt64?, reason: String) {
+        self.path = path; self.offset = offset; self.reason = reason
+    }
+
+    public var description: String {
+        if let offset { return "\(path): offset \(offset): \(reason)" }
+        return "\(path): \(reason)"
+    }
+}
+
+/// `0x` plus lowercase hex, no padding.
+@inline(__always) func hex<T: BinaryInteger>(_ v: T) -> String { "0x" + String(v, radix: 16) }
+
+/// `0x` plus lowercase hex zero-padded to `digits`.
+func hex<T: BinaryInteger>(_ v: T, digits: Int) -> String {
+    let s = String(v, radix: 16)
+    return "0x" + String(repeating: "0", count: max(0, digits - s.count)) + s
+}

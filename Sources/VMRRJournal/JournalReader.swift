@@ -1,0 +1,423 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a checkpoint is and what it covers.
+public struct CheckpointInfo: Sendable, Equatable {
+    public var id: UInt32
+    public var eventIndex: UInt64
+    /// File offset of the checkpoint's chunk frame.
+    public var offset: UInt64
+    public var full: Bool
+    public init(id: UInt32, eventIndex: UInt64, offset: UInt64, full: Bool) {
+        self.id = id; self.eventIndex = eventIndex; self.offset = offset; self.full = full
+    }
+}
+
+/// Reads a journal. Opening checks the header and every chunk frame (through
+/// the index tail when it is present and valid, else by scanning); chunk
+/// payloads are CRC-checked and decoded when first used.
+///
+/// A journal whose recorder died reads up to its last complete chunk, with
+/// `truncationNote` saying so. Anything else that is wrong throws a
+/// `JournalError` naming the file, the offset and the reason.
+public final class JournalReader {
+    public let header: JournalHeader
+    public let formatVersion: UInt16
+    /// The name used in errors (the path, or the name given with the bytes).
+    public let path: String
+    public var eventCount: UInt64 { layout.eventCount }
+    /// Checkpoints in file order.
+    public var checkpoints: [CheckpointInfo] { layout.checkpoints }
+    /// Set when the journal has no valid index tail: it says where it ends and how much is readable.
+    public var truncationNote: String? { layout.note }
+    public var fileSize: UInt64 { UInt64(bytes.count) }
+    /// True when the index tail was used (false: the chunks were scanned).
+    public var usedIndexTail: Bool { layout.usedTail }
+    /// Bytes of checkpoint chunks (frames included).
+    public var checkpointBytes: UInt64 { layout.checkpointBytes }
+    /// Bytes of events chunks (frames included).
+    public var eventBytes: UInt64 { layout.eventBytes }
+
+    private let bytes: [UInt8]
+    private let layout: Layout
+    private var cachedChunk = -1
+    private var cachedRecords: [EventRecord] = []
+
+    public convenience init(path: String) throws {
+        try self.init(bytes: try JournalReader.readFile(path), name: path)
+    }
+
+    public init(bytes: [UInt8], name: String) throws {
+        self.bytes = bytes
+        self.path = name
+        let (h, v, headerEnd) = try HeaderCodec.decode(bytes, name: name)
+        header = h
+        formatVersion = v
+        var pageLimit = JournalFormat.maxCheckpointPages
+        if h.memorySize > 0 { pageLimit = min(pageLimit, h.memorySize / Checkpoint.pageSize) }
+        let loader = LayoutLoader(bytes: bytes, name: name, headerEnd: headerEnd, pageLimit: pageLimit)
+        if let fromTail = try loader.fromTail() {
+            layout = fromTail
+        } else {
+            layout = try loader.scan()
+        }
+    }
+
+    // MARK: events
+
+    /// The event at `index`; decodes only its chunk (the last decoded chunk is cached).
+    public func event(at index: UInt64) throws -> EventRecord {
+        guard index < eventCount else {
+            throw JournalError(path: path, offset: nil, reason: "event \(index) is out of range (the journal has \(eventCount) events)")
+        }
+        let c = chunkIndex(containing: index)
+        let records = try decodeChunk(c)
+        let k = Int(index - layout.eventChunks[c].first)
+        return records[k]
+    }
+
+    /// Events `from ..< from + count` (to the end when `count` is nil).
+    public func events(from: UInt64 = 0, count: UInt64? = nil) throws -> [EventRecord] {
+        guard from <= eventCount else {
+            throw JournalError(path: path, offset: nil, reason: "event \(from) is out of range (the journal has \(eventCount) events)")
+        }
+        let available = eventCount - from
+        let n = min(count ?? available, available)
+        var out: [EventRecord] = []
+        out.reserveCapacity(Int(min(n, 1 << 20)))
+        guard n > 0 else { return out }
+        try forEachEvent(from: from) { r in
+            out.append(r)
+            return UInt64(out.count) < n
+        }
+        return out
+    }
+
+    /// Calls `body` with each event from `from` on, one chunk decoded at a time,
+    /// until it returns false.
+    public func forEachEvent(from: UInt64 = 0, _ body: (EventRecord) throws -> Bool) throws {
+        guard from < eventCount else { return }
+        var c = chunkIndex(containing: from)
+        while c < layout.eventChunks.count {
+            let records = try decodeChunk(c)
+            let first = layout.eventChunks[c].first
+            let skip = from > first ? Int(from - first) : 0
+            for k in skip..<records.count {
+                if try !body(records[k]) { return }
+            }
+            c += 1
+        }
+    }
+
+    private func chunkIndex(containing index: UInt64) -> Int {
+        let chunks = layout.eventChunks
+        var lo = 0, hi = chunks.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if chunks[mid].first <= index { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
+    }
+
+    private func decodeChunk(_ c: Int) throws -> [EventRecord] {
+        if c == cachedChunk { return cachedRecords }
+        let f = layout.eventChunks[c]
+        try f.verifyCRC(bytes, name: path)
+        var r = ByteReader(bytes, name: path, from: f.payloadStart, to: f.end)
+        var codec = EventCodec()
+        var out: [EventRecord] = []
+        out.reserveCapacity(Int(f.count))
+        for k in 0..<UInt64(f.count) {
+            out.append(try codec.decode(&r, index: f.first + k))
+        }
+        guard r.atEnd else {
+            throw r.error("events chunk at offset \(f.offset): \(r.remaining) bytes after its \(f.count) records")
+        }
+        cachedChunk = c
+        cachedRecords = out
+        return out
+    }
+
+    // MARK: checkpoints
+
+    public func checkpoint(id: UInt32) throws -> Checkpoint {
+        guard let k = layout.checkpoints.firstIndex(where: { $0.id == id }) else {
+            throw JournalError(path: path, offset: nil, reason: "no checkpoint \(id) (the journal has \(layout.checkpoints.count) checkpoints)")
+        }
+        let info = layout.checkpoints[k]
+        let f = layout.checkpointFrames[k]
+        try f.verifyCRC(bytes, name: path)
+        var r = ByteReader(bytes, name: path, from: f.payloadStart, to: f.end)
+        let c = try CheckpointCodec.decode(&r, pageLimit: UInt64(f.count))
+        guard c.id == info.id, c.eventIndex == info.eventIndex, c.full == info.full else {
+            throw JournalError(path: path, offset: UInt64(f.offset),
+                               reason: "checkpoint \(c.id) at event \(c.eventIndex) does not match the index entry (checkpoint \(info.id) at event \(info.eventIndex))")
+        }
+        return c
+    }
+
+    /// The last checkpoint taken at or before `eventIndex`.
+    public func checkpoint(atOrBefore eventIndex: UInt64) -> CheckpointInfo? {
+        layout.checkpoints.reduce(nil as CheckpointInfo?) { best, c in
+            guard c.eventIndex <= eventIndex else { return best }
+            guard let b = best else { return c }
+            return c.eventIndex >= b.eventIndex ? c : b
+        }
+    }
+
+    // MARK: file
+
+    static func readFile(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw JournalError(path: path, offset: nil, reason: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw JournalError(path: path, offset: nil, reason: "fstat: \(String(cString: strerror(errno)))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG, st.st_size >= 0 else {
+            throw JournalError(path: path, offset: nil, reason: "not a regular file")
+        }
+        let size = Int(st.st_size)
+        var failure: JournalError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+            count = 0
+            while count < size {
+                // buf has `size` bytes of capacity and count < size.
+                let n = read(fd, buf.baseAddress! + count, size - count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = JournalError(path: path, offset: UInt64(count), reason: "read: \(String(cString: strerror(errno)))")
+                    return
+                }
+                if n == 0 { break }  // the file shrank; read what is there
+                count += n
+            }
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+}
+
+/// What opening a journal found.
+struct Layout {
+    var eventChunks: [ChunkFrame] = []
+    var checkpoints: [CheckpointInfo] = []
+    var checkpointFrames: [ChunkFrame] = []
+    var eventCount: UInt64 = 0
+    var note: String?
+    var usedTail = false
+    var checkpointBytes: UInt64 = 0
+    var eventBytes: UInt64 = 0
+
+    mutating func addEvents(_ f: ChunkFrame) {
+        eventChunks.append(f)
+        eventCount += UInt64(f.count)
+        eventBytes += UInt64(JournalFormat.chunkFrameSize + f.payloadLength)
+    }
+
+    mutating func addCheckpoint(_ f: ChunkFrame, _ info: CheckpointInfo) {
+        checkpoints.append(info)
+        checkpointFrames.append(f)
+        checkpointBytes += UInt64(JournalFormat.chunkFrameSize + f.payloadLength)
+    }
+}
+
+/// Finds the chunks: from the index tail, or by scanning.
+struct LayoutLoader {
+    let bytes: [UInt8]
+    let name: String
+    let headerEnd: Int
+    let pageLimit: UInt64
+
+    func error(_ reason: String, at offset: Int) -> JournalError {
+        JournalError(path: name, offset: UInt64(max(0, offset)), reason: reason)
+    }
+
+    /// Checks an events frame against the running event count. The payload may be incomplete.
+    func checkEvents(_ f: ChunkFrame, expectedFirst: UInt64) throws {
+        guard f.first == expectedFirst else {
+            let what = f.first > expectedFirst ? "gap in event indices" : "event indices go backwards"
+            throw error("\(what): events chunk starts at event \(f.first), expected \(expectedFirst)", at: f.offset)
+        }
+        guard f.count >= 1, f.count <= JournalFormat.maxRecordsPerChunk else {
+            throw error("events chunk claims \(f.count) records (allowed 1 to \(JournalFormat.maxRecordsPerChunk))", at: f.offset)
+        }
+        guard f.payloadLength <= JournalFormat.maxEventsChunkPayload else {
+            throw error("events chunk length \(f.payloadLength) exceeds the limit \(JournalFormat.maxEventsChunkPayload)", at: f.offset)
+        }
+        guard Int(f.count) * 2 <= f.payloadLength else {
+            throw error("events chunk claims \(f.count) records in \(f.payloadLength) bytes", at: f.offset)
+        }
+    }
+
+    /// Checks a complete checkpoint frame and peeks at its payload.
+    func checkCheckpoint(_ f: ChunkFrame, seen: [CheckpointInfo]) throws -> CheckpointInfo {
+        guard UInt64(f.count) <= pageLimit else {
+            throw error("checkpoint chunk claims \(f.count) pages; the guest has at most \(pageLimit)", at: f.offset)
+        }
+        guard f.payloadLength >= checkpointPeekSize else {
+            throw error("checkpoint chunk of \(f.payloadLength) bytes is too short", at: f.offset)
+        }
+        var r = ByteReader(bytes, name: name, from: f.payloadStart, to: f.end)
+        let p = try CheckpointCodec.peek(&r)
+        guard UInt64(p.id) == f.first else {
+            throw error("checkpoint chunk frame says id \(f.first) but its payload says \(p.id)", at: f.offset)
+        }
+        guard !seen.contains(where: { $0.id == p.id }) else {
+            throw error("checkpoint \(p.id) appears twice", at: f.offset)
+        }
+        return CheckpointInfo(id: p.id, eventIndex: p.eventIndex, offset: UInt64(f.offset), full: p.full)
+    }
+
+    /// The layout from the index tail; nil when there is no trailer magic.
+    /// A trailer that is present but wrong is corruption and throws.
+    func fromTail() throws -> Layout? {
+        let size = bytes.count
+        let trailerAt = size - JournalFormat.trailerSize
+        guard trailerAt >= headerEnd,
+              Array(bytes[(size - JournalFormat.trailerMagic.count)...]) == JournalFormat.trailerMagic else { return nil }
+        var t = ByteReader(bytes, name: name, from: trailerAt)
+        let rawIndexOffset = try t.u64("index offset")
+        guard rawIndexOffset >= UInt64(headerEnd),
+              rawIndexOffset <= UInt64(trailerAt - JournalFormat.chunkFrameSize) else {
+            throw error("index trailer points at offset \(rawIndexOffset), outside the chunks", at: trailerAt)
+        }
+        let indexOffset = Int(rawIndexOffset)
+        let frame = try ChunkFrame.parse(bytes, name: name, at: indexOffset)
+        guard frame.type == .index else {
+            throw error("index trailer points at a \(frame.type) chunk", at: trailerAt)
+        }
+        guard frame.end == trailerAt else {
+            throw error("index chunk of \(frame.payloadLength) bytes does not end at the trailer", at: indexOffset)
+        }
+        try frame.verifyCRC(bytes, name: name)
+        var r = ByteReader(bytes, name: name, from: frame.payloadStart, to: frame.end)
+        let nEv = Int(try r.u32("index events chunk count"))
+        let nCk = Int(try r.u32("index checkpoint count"))
+        let expected = 8 + nEv * JournalFormat.eventsIndexEntrySize + nCk * JournalFormat.checkpointIndexEntrySize
+        guard expected == frame.payloadLength else {
+            throw error("index lists \(nEv) events chunks and \(nCk) checkpoints, which need \(expected) bytes, not \(frame.payloadLength)", at: indexOffset)
+        }
+        guard frame.count == UInt32(truncatingIfNeeded: nEv + nCk) else {
+            throw error("index frame count \(frame.count) does not match its \(nEv + nCk) entries", at: indexOffset)
+        }
+
+        // Every chunk the index lists, by offset, to check that they tile the file.
+        enum Entry { case events(first: UInt64, count: UInt32), checkpoint(CheckpointInfo) }
+        var entries: [(offset: UInt64, entry: Entry)] = []
+        entries.reserveCapacity(nEv + nCk)
+        var lastOffset: UInt64 = 0
+        for _ in 0..<nEv {
+            let at = r.pos
+            let first = try r.u64("index entry first event")
+            let count = try r.u32("index entry count")
+            let offset = try r.u64("index entry offset")
+            guard offset >= lastOffset else { throw error("index entries are not in file order", at: at) }
+            lastOffset = offset
+            entries.append((offset, .events(first: first, count: count)))
+        }
+        for _ in 0..<nCk {
+            let id = try r.u32("index checkpoint id")
+            let ev = try r.u64("index checkpoint event index")
+            let offset = try r.u64("index checkpoint offset")
+            let flagsAt = r.pos
+            let flags = CheckpointFlags(rawValue: try r.u8("index checkpoint flags"))
+            guard CheckpointFlags([.full]).isSuperset(of: flags) else {
+                throw error("index checkpoint entry has unknown flags \(hex(flags.rawValue))", at: flagsAt)
+            }
+            entries.append((offset, .checkpoint(CheckpointInfo(id: id, eventIndex: ev, offset: offset, full: flags.contains(.full)))))
+        }
+        entries.sort { $0.offset < $1.offset }
+
+        var layout = Layout()
+        layout.usedTail = true
+        var pos = headerEnd
+        for (offset, entry) in entries {
+            guard offset == UInt64(pos) else {
+                throw error("index lists a chunk at offset \(offset), but the chunk before it ends at \(pos)", at: indexOffset)
+            }
+            let f = try ChunkFrame.parse(bytes, name: name, at: pos)
+            guard f.end <= indexOffset else {
+                throw error("chunk of \(f.payloadLength) bytes runs into the index at \(indexOffset)", at: pos)
+            }
+            switch entry {
+            case let .events(first, count):
+                guard f.type == .events, f.count == count, f.first == first else {
+                    throw error("chunk does not match its index entry (events \(first), \(count) records)", at: pos)
+                }
+                try checkEvents(f, expectedFirst: layout.eventCount)
+                layout.addEvents(f)
+            case let .checkpoint(info):
+                guard f.type == .checkpoint else {
+                    throw error("chunk does not match its index entry (checkpoint \(info.id))", at: pos)
+                }
+                let found = try checkCheckpoint(f, seen: layout.checkpoints)
+                guard found == info else {
+                    throw error("checkpoint chunk does not match its index entry (checkpoint \(info.id) at event \(info.eventIndex))", at: pos)
+                }
+                layout.addCheckpoint(f, info)
+            }
+            pos = f.end
+        }
+        guard pos == indexOffset else {
+            throw error("\(indexOffset - pos) bytes between the last indexed chunk and the index", at: pos)
+        }
+        guard frame.first == layout.eventCount else {
+            throw error("index says \(frame.first) events but its chunks hold \(layout.eventCount)", at: indexOffset)
+        }
+        return layout
+    }
+
+    /// The layout from walking the chunks; for journals without a valid index
+    /// tail (the recorder was killed, or the file was cut short).
+    func scan() throws -> Layout {
+        var layout = Layout()
+        let size = bytes.count
+        var pos = headerEnd
+        func cut(_ at: Int, _ inside: String) -> String {
+            "journal ends at offset \(size) inside \(inside) at offset \(at): the recorder was probably killed; \(layout.eventCount) events readable"
+        }
+        while pos < size {
+            let remaining = size - pos
+            if remaining < JournalFormat.chunkFrameSize {
+                let k = min(remaining, JournalFormat.chunkMagic.count)
+                guard Array(bytes[pos..<(pos + k)]) == Array(JournalFormat.chunkMagic[0..<k]) else {
+                    throw error("bad chunk magic \(hexBytes(Array(bytes[pos..<(pos + k)]))) (expected \"CHNK\")", at: pos)
+                }
+                layout.note = cut(pos, "a chunk")
+                return layout
+            }
+            let f = try ChunkFrame.parse(bytes, name: name, at: pos)
+            if f.type == .events { try checkEvents(f, expectedFirst: layout.eventCount) }
+            if f.end > size {
+                layout.note = cut(pos, f.type == .index ? "the index" : "a chunk")
+                return layout
+            }
+            switch f.type {
+            case .events:
+                layout.addEvents(f)
+            case .checkpoint:
+                layout.addCheckpoint(f, try checkCheckpoint(f, seen: layout.checkpoints))
+            case .index:
+                let after = size - f.end
+                if after < JournalFormat.trailerSize {
+                    layout.note = cut(f.end, "the index trailer")
+                    return layout
+                }
+                if after == JournalFormat.trailerSize {
+                    throw error("bad index trailer magic (expected \"VMRRIDX1\")", at: f.end)
+                }
+                throw error("unexpected index chunk in the middle of the journal", at: pos)
+            }
+            pos = f.end
+        }
+        layout.note = "journal has no index tail (it ends at offset \(size), after a complete chunk): the recorder was probably killed; \(layout.eventCount) events readable"
+        return layout
+    }
+}

@@ -1,0 +1,202 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a journal: the header at once, events in chunks of up to 64 KiB or
+/// 4096 records (each written with one write(2)), checkpoint chunks as they
+/// come, and the index tail at `finish()`.
+///
+/// `append` is the recorder's hot path: it encodes straight into a buffer
+/// allocated once, with no other allocation.
+public final class JournalWriter {
+    private let path: String
+    private var fd: Int32
+    /// The pending events chunk: frame (filled in at flush) then records.
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    /// Bytes used in `buffer`, frame included.
+    private var used: Int
+    private var pendingRecords: UInt32 = 0
+    private var chunkFirst: UInt64 = 0
+    private var codec = EventCodec()
+    /// Bytes on disk.
+    private var fileOffset: UInt64 = 0
+    private var eventChunks: [(first: UInt64, count: UInt32, offset: UInt64)] = []
+    private var checkpointList: [CheckpointInfo] = []
+    private var checkpointIDs = Set<UInt32>()
+    private var finished = false
+    /// Set after a failed write; the writer refuses further work.
+    private var failure: JournalError?
+
+    public private(set) var eventCount: UInt64 = 0
+    public private(set) var checkpointBytes: UInt64 = 0
+
+    /// Bytes written so far, including the pending chunk as it would be written now.
+    public var bytesWritten: UInt64 {
+        fileOffset + (pendingRecords > 0 ? UInt64(used) : 0)
+    }
+
+    /// Creates or truncates `path` and writes the header.
+    public init(path: String, header: JournalHeader) throws {
+        self.path = path
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw JournalError(path: path, offset: nil, reason: "cannot create journal: \(String(cString: strerror(errno)))")
+        }
+        self.fd = fd
+        capacity = JournalFormat.chunkFrameSize + JournalFormat.eventsChunkFlushBytes + 2 * JournalFormat.maxRecordLength
+        buffer = .allocate(capacity: capacity)
+        used = JournalFormat.chunkFrameSize
+        do {
+            try writeAll(HeaderCodec.encode(header))
+        } catch {
+            close(fd)
+            self.fd = -1
+            throw error
+        }
+    }
+
+    deinit {
+        if !finished && fd >= 0 && failure == nil {
+            try? flush()
+        }
+        if fd >= 0 { close(fd) }
+        buffer.deallocate()
+    }
+
+    private func check() throws {
+        if let failure { throw failure }
+        if finished { throw JournalError(path: path, offset: fileOffset, reason: "journal is already finished") }
+    }
+
+    /// Appends an event with the registers at that moment; returns its index (0-based).
+    @discardableResult
+    public func append(_ event: Event, regs: GPRegisters) throws -> UInt64 {
+        if failure != nil || finished { try check() }
+        if case let .error(_, _, data) = event, data.count > JournalFormat.maxErrorDataLength {
+            throw JournalError(path: path, offset: nil,
+                               reason: "error event data of \(data.count) bytes exceeds the limit \(JournalFormat.maxErrorDataLength)")
+        }
+        let maxSize = EventCodec.maxRecordSize(event)
+        if capacity - used < maxSize { try flush() }
+        // The body goes one byte in, leaving room for a one-byte length.
+        let start = buffer + used
+        var e = RawEncoder(p: start + 1)
+        codec.encode(event, regs: regs, into: &e)
+        let body = e.p - (start + 1)
+        let lengthSize = varintSize(UInt64(body))
+        if lengthSize > 1 {
+            // Rare (records of 128 bytes or more): shift the body to fit the length.
+            (start + lengthSize).update(from: start + 1, count: body)
+        }
+        var l = RawEncoder(p: start)
+        l.varint(UInt64(body))
+        used += lengthSize + body
+        pendingRecords += 1
+        let index = eventCount
+        eventCount += 1
+        if used - JournalFormat.chunkFrameSize >= JournalFormat.eventsChunkFlushBytes
+            || pendingRecords >= JournalFormat.maxRecordsPerChunk {
+            try flush()
+        }
+        return index
+    }
+
+    /// Writes the pending events chunk, if any, with one write(2).
+    public func flush() throws {
+        if let failure { throw failure }
+        guard pendingRecords > 0 else { return }
+        let payload = UnsafeRawBufferPointer(start: buffer + JournalFormat.chunkFrameSize, count: used - JournalFormat.chunkFrameSize)
+        let frame = ChunkFrame.encode(type: .events, payload: payload, first: chunkFirst, count: pendingRecords)
+        frame.withUnsafeBufferPointer { f in
+            // The frame is exactly chunkFrameSize bytes, the space reserved at the buffer's start.
+            buffer.update(from: f.baseAddress!, count: JournalFormat.chunkFrameSize)
+        }
+        try writeAll(UnsafeRawBufferPointer(start: buffer, count: used))
+        eventChunks.append((chunkFirst, pendingRecords, fileOffset - UInt64(used)))
+        used = JournalFormat.chunkFrameSize
+        pendingRecords = 0
+        chunkFirst = eventCount
+        codec.reset()
+    }
+
+    /// Flushes pending events, then writes the checkpoint as its own chunk.
+    public func appendCheckpoint(_ checkpoint: Checkpoint) throws {
+        try check()
+        guard !checkpointIDs.contains(checkpoint.id) else {
+            throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) was already written")
+        }
+        guard checkpoint.pages.count <= Int(UInt32.max) else {
+            throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) has too many pages")
+        }
+        let payload = try CheckpointCodec.encode(checkpoint, path: path)
+        guard payload.count <= Int(UInt32.max) else {
+            throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) is larger than 4 GiB")
+        }
+        try flush()
+        let offset = fileOffset
+        let frame = payload.withUnsafeBytes {
+            ChunkFrame.encode(type: .checkpoint, payload: $0, first: UInt64(checkpoint.id), count: UInt32(checkpoint.pages.count))
+        }
+        try writeAll(frame + payload)
+        checkpointIDs.insert(checkpoint.id)
+        checkpointList.append(CheckpointInfo(id: checkpoint.id, eventIndex: checkpoint.eventIndex, offset: offset, full: checkpoint.full))
+        checkpointBytes += UInt64(frame.count + payload.count)
+    }
+
+    /// Flushes, writes the index tail, and closes the file. Idempotent.
+    public func finish() throws {
+        if finished { return }
+        try flush()
+        var p = ByteSink()
+        p.u32(UInt32(eventChunks.count))
+        p.u32(UInt32(checkpointList.count))
+        for c in eventChunks { p.u64(c.first); p.u32(c.count); p.u64(c.offset) }
+        for c in checkpointList {
+            p.u32(c.id); p.u64(c.eventIndex); p.u64(c.offset)
+            p.u8(c.full ? CheckpointFlags.full.rawValue : 0)
+        }
+        let indexOffset = fileOffset
+        let frame = p.bytes.withUnsafeBytes {
+            ChunkFrame.encode(type: .index, payload: $0, first: eventCount,
+                              count: UInt32(truncatingIfNeeded: eventChunks.count + checkpointList.count))
+        }
+        var tail = ByteSink()
+        tail.raw(frame)
+        tail.raw(p.bytes)
+        tail.u64(indexOffset)
+        tail.raw(JournalFormat.trailerMagic)
+        try writeAll(tail.bytes)
+        finished = true
+        if close(fd) != 0 {
+            let e = errno
+            fd = -1
+            throw JournalError(path: path, offset: nil, reason: "close: \(String(cString: strerror(e)))")
+        }
+        fd = -1
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try writeAll($0) }
+    }
+
+    /// write(2) until everything is out, retrying on EINTR and short writes.
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress else { return }
+        var done = 0
+        while done < bytes.count {
+            let n = write(fd, base + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let err = JournalError(path: path, offset: fileOffset + UInt64(done),
+                                       reason: "write: \(String(cString: strerror(errno)))")
+                failure = err
+                throw err
+            }
+            done += n
+        }
+        fileOffset += UInt64(bytes.count)
+    }
+}
