@@ -1,0 +1,127 @@
+/// How `vmrr dump` shows events: aligned text for people, JSON for tools.
+public enum EventFormat {
+    /// Kind names are padded to the longest one so the details line up.
+    static let kindWidth = EventKind.allCases.map { $0.name.count }.max() ?? 0
+
+    /// One aligned line, e.g.
+    /// `#     12  rip=0x0000000000100034  io           out port=0x3f8 size=1 value=0x48 'H'`
+    public static func text(_ r: EventRecord) -> String {
+        let index = String(r.index)
+        let name = r.event.kind.name
+        var line = "#" + String(repeating: " ", count: max(0, 7 - index.count)) + index
+        line += "  rip=" + hex(r.rip, digits: 16) + "  "
+        line += name + String(repeating: " ", count: max(0, kindWidth - name.count))
+        let d = details(r.event)
+        if !d.isEmpty { line += " " + d }
+        return line
+    }
+
+    static func details(_ e: Event) -> String {
+        switch e {
+        case let .io(port, size, direction, value):
+            return (direction == .write ? "out" : "in ") + " port=\(hex(port)) size=\(size) value=\(hex(value))" + charSuffix(value, size: size)
+        case let .mmio(gpa, size, direction, value), let .stage2Fault(gpa, size, direction, value):
+            return (direction == .write ? "write" : "read ") + " gpa=\(hex(gpa)) size=\(size) value=\(hex(value))"
+        case .hlt, .shutdown:
+            return ""
+        case let .pageFault(gva, errorCode, cr3, faultingRIP):
+            return "gva=\(hex(gva)) error_code=\(hex(errorCode)) cr3=\(hex(cr3)) fault_rip=\(hex(faultingRIP))"
+        case let .clock(ns):
+            return "ns=\(ns)"
+        case let .timer(deadline):
+            return deadline == 0 ? "deadline=0 (disarm)" : "deadline=\(deadline)"
+        case let .interrupt(vector):
+            return "vector=\(hex(vector))"
+        case let .input(port, byte):
+            return "port=\(hex(port)) byte=\(hex(byte))" + charSuffix(UInt64(byte), size: 1)
+        case let .checkpoint(id):
+            return "id=\(id)"
+        case let .error(reason, suberror, data):
+            return "reason=\(reason) suberror=\(suberror) data=\(data.isEmpty ? "-" : hexBytes(data))"
+        case let .end(reason, status):
+            return "reason=\(reason.name) status=\(status)"
+        }
+    }
+
+    /// ` 'H'` for a printable ASCII byte, ` '\n'` style for common controls, else nothing.
+    static func charSuffix(_ value: UInt64, size: UInt8) -> String {
+        guard size == 1, value < 0x80 else { return "" }
+        switch value {
+        case 0x0a: return " '\\n'"
+        case 0x0d: return " '\\r'"
+        case 0x09: return " '\\t'"
+        case 0x20..<0x7f: return " '\(Character(Unicode.Scalar(UInt8(value))))'"
+        default: return ""
+        }
+    }
+
+    /// One JSON object, no newline. See the field list in docs/JOURNAL.md.
+    public static func json(_ r: EventRecord) -> String {
+        var f: [(String, JSONValue)] = [
+            ("index", .uint(r.index)),
+            ("kind", .string(r.event.kind.name)),
+            ("rip", .uint(r.rip)),
+        ]
+        switch r.event {
+        case let .io(port, size, direction, value):
+            f += [("port", .uint(UInt64(port))), ("size", .uint(UInt64(size))),
+                  ("dir", .string(direction == .write ? "out" : "in")), ("value", .uint(value))]
+        case let .mmio(gpa, size, direction, value), let .stage2Fault(gpa, size, direction, value):
+            f += [("gpa", .uint(gpa)), ("size", .uint(UInt64(size))),
+                  ("dir", .string(direction == .write ? "write" : "read")), ("value", .uint(value))]
+        case .hlt, .shutdown:
+            break
+        case let .pageFault(gva, errorCode, cr3, faultingRIP):
+            f += [("gva", .uint(gva)), ("error_code", .uint(errorCode)), ("cr3", .uint(cr3)), ("fault_rip", .uint(faultingRIP))]
+        case let .clock(ns):
+            f.append(("ns", .uint(ns)))
+        case let .timer(deadline):
+            f.append(("deadline", .uint(deadline)))
+        case let .interrupt(vector):
+            f.append(("vector", .uint(UInt64(vector))))
+        case let .input(port, byte):
+            f += [("byte", .uint(UInt64(byte))), ("port", .uint(UInt64(port)))]
+        case let .checkpoint(id):
+            f.append(("id", .uint(UInt64(id))))
+        case let .error(reason, suberror, data):
+            f += [("reason", .uint(UInt64(reason))), ("suberror", .uint(UInt64(suberror))), ("data", .string(hexBytes(data)))]
+        case let .end(reason, status):
+            f += [("status", .int(Int64(status))), ("reason", .string(reason.name))]
+        }
+        var s = "{"
+        for (i, (k, v)) in f.enumerated() {
+            if i > 0 { s += "," }
+            s += jsonString(k) + ":"
+            switch v {
+            case let .uint(u): s += String(u)
+            case let .int(n): s += String(n)
+            case let .string(t): s += jsonString(t)
+            }
+        }
+        return s + "}"
+    }
+
+    enum JSONValue {
+        case uint(UInt64)
+        case int(Int64)
+        case string(String)
+    }
+
+    /// A JSON string literal with `"`, `\` and control characters escaped.
+    public static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20 || u.value == 0x7f:
+                out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}

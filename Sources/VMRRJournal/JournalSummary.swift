@@ -1,0 +1,116 @@
+/// The summary `vmrr dump --summary` (and `vmrr info`) prints: what was
+/// recorded, where, and what the journal holds. Reads every event once.
+public struct JournalSummary {
+    public let header: JournalHeader
+    public let path: String
+    public let formatVersion: UInt16
+    public let fileSize: UInt64
+    public let eventCount: UInt64
+    /// Events per kind.
+    public let countsByKind: [EventKind: UInt64]
+    /// The last clock value, when there were clock events.
+    public let lastClockNS: UInt64?
+    /// The end event's reason and status, when the run ended with one.
+    public let end: (reason: EndReason, status: Int32)?
+    public let checkpointCount: Int
+    public let checkpointBytes: UInt64
+    public let eventBytes: UInt64
+    public let truncationNote: String?
+
+    public init(reader: JournalReader) throws {
+        header = reader.header
+        path = reader.path
+        formatVersion = reader.formatVersion
+        fileSize = reader.fileSize
+        eventCount = reader.eventCount
+        checkpointCount = reader.checkpoints.count
+        checkpointBytes = reader.checkpointBytes
+        eventBytes = reader.eventBytes
+        truncationNote = reader.truncationNote
+        var counts: [EventKind: UInt64] = [:]
+        var clock: UInt64?
+        var end: (EndReason, Int32)?
+        try reader.forEachEvent { r in
+            counts[r.event.kind, default: 0] += 1
+            switch r.event {
+            case let .clock(ns): clock = ns
+            case let .end(reason, status): end = (reason, status)
+            default: break
+            }
+            return true
+        }
+        countsByKind = counts
+        lastClockNS = clock
+        self.end = end
+    }
+
+    public func render() -> String {
+        let h = header
+        var lines: [(String, String)] = []
+        lines.append(("journal", "\(path) (\(fileSize) bytes, format version \(formatVersion))"))
+        lines.append(("guest", "\(h.imagePath.isEmpty ? "-" : h.imagePath) sha256 \(h.imageSHA256.isEmpty ? "-" : hexBytes(h.imageSHA256))"))
+        var config = "memory \(Self.byteSize(h.memorySize)), \(h.vcpuCount) vCPU, clock \(h.clock.name), boot \(h.bootProtocol.name)"
+        config += ", strict \(h.strict ? "yes" : "no"), cpuid \(h.cpuidSet.count) leaves (\(h.cpuidEffective.count) effective)"
+        config += ", checkpoint every \(h.checkpointInterval) events"
+        lines.append(("config", config))
+        lines.append(("guest cmdline", h.guestCommandLine.isEmpty ? "-" : h.guestCommandLine))
+        var host = "\(h.hostKernel.isEmpty ? "-" : h.hostKernel); cpu \(h.hostCPU.isEmpty ? "-" : h.hostCPU); MMU \(h.hostMMU.name)"
+        if !h.hostMMUDetail.isEmpty { host += " (\(h.hostMMUDetail))" }
+        lines.append(("host", host))
+        lines.append(("recorded at", Self.iso8601(h.recordedAt)))
+        lines.append(("command", h.commandLine.isEmpty ? "-" : h.commandLine))
+        lines.append(("vmrr version", h.vmrrVersion.isEmpty ? "-" : h.vmrrVersion))
+        let kinds = EventKind.allCases.compactMap { k in countsByKind[k].map { "\(k.name) \($0)" } }
+        lines.append(("events", "\(eventCount)" + (kinds.isEmpty ? "" : ": " + kinds.joined(separator: ", "))))
+        if let ns = lastClockNS { lines.append(("duration", "\(ns) ns of guest clock (\(Self.seconds(ns)))")) }
+        if let end { lines.append(("end", "\(end.reason.name), status \(end.status)")) } else { lines.append(("end", "no end event")) }
+        let perEvent = eventCount > 0 ? Self.fixed2(Double(eventBytes) / Double(eventCount)) : "-"
+        lines.append(("event bytes", "\(eventBytes) (\(perEvent) bytes/event, excluding checkpoints)"))
+        lines.append(("checkpoints", "\(checkpointCount), \(checkpointBytes) bytes"))
+        if let truncationNote { lines.append(("note", truncationNote)) }
+        let width = (lines.map { $0.0.count }.max() ?? 0) + 2
+        return lines.map { k, v in
+            let label = k + ":"
+            return label + String(repeating: " ", count: max(1, width - label.count + 1)) + v
+        }.joined(separator: "\n")
+    }
+
+    /// `64 MiB` when the size is a whole number of MiB or GiB, else bytes.
+    static func byteSize(_ n: UInt64) -> String {
+        let mib: UInt64 = 1 << 20, gib: UInt64 = 1 << 30
+        if n > 0 && n % gib == 0 { return "\(n / gib) GiB" }
+        if n > 0 && n % mib == 0 { return "\(n / mib) MiB" }
+        return "\(n) bytes"
+    }
+
+    static func fixed2(_ x: Double) -> String {
+        let hundredths = Int((x * 100).rounded())
+        let frac = hundredths % 100
+        return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
+    }
+
+    static func seconds(_ ns: UInt64) -> String {
+        let ms = ns / 1_000_000
+        let frac = ms % 1000
+        return "\(ms / 1000).\(String(repeating: "0", count: 3 - String(frac).count))\(frac) s"
+    }
+
+    /// Seconds since the epoch as UTC ISO 8601, e.g. `2026-11-24T09:05:00Z`.
+    public static func iso8601(_ epochSeconds: UInt64) -> String {
+        let secs = Int64(clamping: epochSeconds)
+        let days = secs / 86_400
+        let rem = secs % 86_400
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = z / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(y)-\(two(m))-\(two(d))T\(two(rem / 3600)):\(two(rem % 3600 / 60)):\(two(rem % 60))Z"
+    }
+}
