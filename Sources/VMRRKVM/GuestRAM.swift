@@ -4,56 +4,84 @@ import Glibc
 /// in deinit. Callers read and write it by guest-physical address through the
 /// checked functions; raw pointers are lent only inside closures.
 public final class GuestRAM: @unchecked Sendable {
+    /// Total bytes of RAM.
     public let size: UInt64
+    /// The guest-physical ranges backed by RAM, in order; range i starts at
+    /// host offset `offsets[i]` of the one mapping.
+    public let ranges: [Range<UInt64>]
+    let offsets: [UInt64]
     let base: UnsafeMutableRawPointer
 
-    public init(size: UInt64) throws {
+    public init(ranges: [Range<UInt64>]) throws {
+        let size = ranges.reduce(UInt64(0)) { $0 + UInt64($1.count) }
         guard size > 0, size <= UInt64(Int.max) else { throw KVMUnsupported("guest RAM size \(size) is out of range") }
         let p = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let p, p != MAP_FAILED else { throw KVMError("mmap \(size) bytes of guest RAM", errno: errno) }
         self.size = size
+        self.ranges = ranges
+        var offs: [UInt64] = []
+        var o: UInt64 = 0
+        for r in ranges { offs.append(o); o += UInt64(r.count) }
+        self.offsets = offs
         self.base = p
     }
 
+    public convenience init(size: UInt64) throws { try self.init(ranges: [0..<size]) }
+
     deinit { munmap(base, Int(size)) }
 
-    /// The host virtual address of guest-physical 0.
-    public var hostAddress: UInt64 { UInt64(UInt(bitPattern: base)) }
+    /// The host virtual address of the start of range `i`.
+    public func hostAddress(ofRange i: Int) -> UInt64 { UInt64(UInt(bitPattern: base)) + offsets[i] }
 
-    @inline(__always)
-    public func contains(_ gpa: UInt64, count: Int) -> Bool {
-        count >= 0 && gpa <= size && UInt64(count) <= size - gpa
+    /// The host virtual address backing `gpa`, if RAM backs it.
+    public func hostAddress(of gpa: UInt64) -> UInt64? {
+        guard let off = offset(gpa, count: 1) else { return nil }
+        return UInt64(UInt(bitPattern: base)) + off
     }
 
+    /// The offset into the mapping of `count` bytes at `gpa`, when one RAM range holds them all.
+    @inline(__always)
+    func offset(_ gpa: UInt64, count: Int) -> UInt64? {
+        guard count >= 0 else { return nil }
+        for (i, r) in ranges.enumerated() where gpa >= r.lowerBound && gpa < r.upperBound {
+            guard UInt64(count) <= r.upperBound - gpa else { return nil }
+            return offsets[i] + (gpa - r.lowerBound)
+        }
+        return count == 0 && ranges.contains(where: { $0.upperBound == gpa }) ? 0 : nil
+    }
+
+    @inline(__always)
+    public func contains(_ gpa: UInt64, count: Int) -> Bool { offset(gpa, count: count) != nil }
+
     public func read(_ gpa: UInt64, count: Int) -> [UInt8]? {
-        guard contains(gpa, count: count) else { return nil }
-        // In range: checked above.
-        return Array(UnsafeRawBufferPointer(start: base + Int(gpa), count: count))
+        guard let off = offset(gpa, count: count) else { return nil }
+        // In range: checked by offset().
+        return Array(UnsafeRawBufferPointer(start: base + Int(off), count: count))
     }
 
     public func write(_ gpa: UInt64, _ bytes: [UInt8]) -> Bool {
-        guard contains(gpa, count: bytes.count) else { return false }
+        guard let off = offset(gpa, count: bytes.count) else { return false }
         bytes.withUnsafeBytes { src in
-            // In range: checked above; src holds exactly bytes.count bytes.
-            if let s = src.baseAddress { (base + Int(gpa)).copyMemory(from: s, byteCount: bytes.count) }
+            // In range: checked by offset(); src holds exactly bytes.count bytes.
+            if let s = src.baseAddress { (base + Int(off)).copyMemory(from: s, byteCount: bytes.count) }
         }
         return true
     }
 
     public func read64(_ gpa: UInt64) -> UInt64? {
-        guard contains(gpa, count: 8) else { return nil }
-        return (base + Int(gpa)).loadUnaligned(as: UInt64.self).littleEndian
+        guard let off = offset(gpa, count: 8) else { return nil }
+        return (base + Int(off)).loadUnaligned(as: UInt64.self).littleEndian
     }
 
     public func read32(_ gpa: UInt64) -> UInt32? {
-        guard contains(gpa, count: 4) else { return nil }
-        return (base + Int(gpa)).loadUnaligned(as: UInt32.self).littleEndian
+        guard let off = offset(gpa, count: 4) else { return nil }
+        return (base + Int(off)).loadUnaligned(as: UInt32.self).littleEndian
     }
 
     /// Lends the bytes of one page-aligned range; used for checkpoints and digests.
     public func withBytes<R>(_ gpa: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        guard contains(gpa, count: count) else { return nil }
-        return try body(UnsafeRawBufferPointer(start: base + Int(gpa), count: count))
+        guard let off = offset(gpa, count: count) else { return nil }
+        return try body(UnsafeRawBufferPointer(start: base + Int(off), count: count))
     }
 
     /// Zeroes all of RAM (used before restoring a full checkpoint).

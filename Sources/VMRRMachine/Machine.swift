@@ -1,1 +1,170 @@
-// The executor lands here.
+import Glibc
+import VMRRGuest
+import VMRRJournal
+import VMRRKVM
+
+/// A one-vCPU KVM virtual machine with vmrr's memory map: RAM slots with
+/// dirty logging, nothing else (every device access exits to userspace).
+public final class Machine {
+    public let kvm: KVMSystem
+    public let vm: VirtualMachine
+    public let vcpu: VCPU
+    public let ram: GuestRAM
+    public let memorySize: UInt64
+    /// The CPUID table given to KVM_SET_CPUID2 and the one KVM_GET_CPUID2 returned.
+    public let cpuidSet: [CPUIDEntry]
+    public let cpuidEffective: [CPUIDEntry]
+    /// MSRs saved in checkpoints.
+    public let msrIndices: [UInt32]
+    var dirtyBitmaps: [[UInt64]]
+
+    /// MSRs that KVM lists but refuses to restore on this host (FACTS.md).
+    static let msrsNotRestored: Set<UInt32> = [0x4b56_4d06]  // MSR_KVM_POLL_CONTROL
+
+    /// Creates the VM. `cpuid` is the table to set (from a journal), or nil
+    /// to take KVM's supported set.
+    public init(memorySize: UInt64, cpuid: [CPUIDEntry]? = nil) throws {
+        let kvm = try KVMSystem()
+        self.kvm = kvm
+        self.memorySize = memorySize
+        vm = try kvm.createVM()
+        let ranges = Layout.ramRanges(memorySize: memorySize)
+        ram = try GuestRAM(ranges: ranges)
+        for (i, r) in ranges.enumerated() {
+            try vm.setUserMemoryRegion(slot: UInt32(i), guestPhysical: r.lowerBound, size: UInt64(r.count),
+                                       hostAddress: ram.hostAddress(ofRange: i), flags: [.logDirtyPages])
+        }
+        dirtyBitmaps = ranges.map { _ in [] }
+        vcpu = try vm.createVCPU()
+        let table = try cpuid ?? kvm.supportedCPUID()
+        try vcpu.setCPUID(table)
+        cpuidSet = table
+        cpuidEffective = try vcpu.getCPUID()
+        msrIndices = try kvm.msrIndexList()
+        vcpu.enableSyncRegs()
+    }
+
+    /// Writes a boot plan into fresh RAM and sets the entry registers.
+    public func load(_ plan: BootPlan) throws {
+        for w in plan.writes {
+            guard ram.write(w.gpa, w.bytes) else {
+                throw KVMUnsupported("boot write of \(w.bytes.count) bytes at 0x\(hex(w.gpa)) lies outside RAM")
+            }
+        }
+        try vcpu.setSpecialRegisters(plan.sregs)
+        try vcpu.setRegisters(plan.regs)
+        clearDirtyLog()
+    }
+
+    // MARK: state
+
+    /// The complete vCPU state. Call only at a clean boundary (no pending IN
+    /// or MMIO read: see `completePendingIO()`).
+    public func captureState() throws -> VCPUState {
+        VCPUState(regs: try vcpu.getRegisters(), sregs: try vcpu.getSpecialRegisters(),
+                  msrs: try vcpu.getMSRs(msrIndices), blobs: try vcpu.getStateBlobs())
+    }
+
+    /// Restores a vCPU state captured by `captureState()`.
+    public func restoreState(_ s: VCPUState) throws {
+        try vcpu.setSpecialRegisters(s.sregs)
+        try vcpu.setRegisters(s.regs)
+        let msrs = s.msrs.filter { !Self.msrsNotRestored.contains($0.index) }
+        var rest = msrs[...]
+        while !rest.isEmpty {
+            let n = try vcpu.setMSRs(Array(rest))
+            rest = rest.dropFirst(n + 1)   // skip one KVM refuses and go on
+        }
+        try vcpu.setStateBlobs(s.blobs)
+    }
+
+    /// Lets KVM finish an IN or MMIO read it is waiting to complete, without
+    /// running guest code (KVM_RUN with immediate_exit).
+    public func completePendingIO() throws {
+        vcpu.immediateExit = true
+        defer { vcpu.immediateExit = false }
+        _ = try vcpu.run()
+    }
+
+    // MARK: memory
+
+    /// Forgets the pages dirtied so far.
+    public func clearDirtyLog() {
+        _ = try? dirtyPages()
+    }
+
+    /// Guest-physical addresses of the pages written since the previous call.
+    public func dirtyPages() throws -> [UInt64] {
+        var out: [UInt64] = []
+        for (i, r) in ram.ranges.enumerated() {
+            let pages = Int(UInt64(r.count) / Layout.pageSize)
+            try vm.dirtyLog(slot: UInt32(i), pages: pages, into: &dirtyBitmaps[i])
+            for (w, word) in dirtyBitmaps[i].enumerated() where word != 0 {
+                var bits = word
+                while bits != 0 {
+                    let b = bits.trailingZeroBitCount
+                    bits &= bits - 1
+                    out.append(r.lowerBound + UInt64(w * 64 + b) * Layout.pageSize)
+                }
+            }
+        }
+        return out
+    }
+
+    /// The contents of the given pages.
+    public func pages(_ gpas: [UInt64]) -> [PageRecord] {
+        gpas.compactMap { gpa in ram.read(gpa, count: Int(Layout.pageSize)).map { PageRecord(gpa: gpa, bytes: $0) } }
+    }
+
+    /// Every page of RAM that is not all zero.
+    public func nonZeroPages() -> [PageRecord] {
+        var out: [PageRecord] = []
+        for r in ram.ranges {
+            var gpa = r.lowerBound
+            while gpa < r.upperBound {
+                let nonZero = ram.withBytes(gpa, count: Int(Layout.pageSize)) { buf -> Bool in
+                    let words = buf.bindMemory(to: UInt64.self)
+                    return words.contains { $0 != 0 }
+                } ?? false
+                if nonZero, let bytes = ram.read(gpa, count: Int(Layout.pageSize)) { out.append(PageRecord(gpa: gpa, bytes: bytes)) }
+                gpa += Layout.pageSize
+            }
+        }
+        return out
+    }
+
+    /// Writes checkpoint pages back into RAM.
+    public func restorePages(_ pages: [PageRecord]) throws {
+        for p in pages {
+            guard p.bytes.count == Int(Layout.pageSize), ram.write(p.gpa, p.bytes) else {
+                throw KVMUnsupported("checkpoint page at guest-physical 0x\(hex(p.gpa)) lies outside this machine's RAM")
+            }
+        }
+    }
+
+    /// vmrr's memory digest: FNV-1a over the little-endian 64-bit words of all
+    /// RAM ranges in address order (docs/JOURNAL.md).
+    public func memoryDigest() -> UInt64 {
+        var h = MemoryDigest.offsetBasis
+        for r in ram.ranges {
+            _ = ram.withBytes(r.lowerBound, count: r.count) { buf in
+                h = MemoryDigest.update(h, buf)
+            }
+        }
+        return h
+    }
+}
+
+/// FNV-1a over 64-bit little-endian words.
+public enum MemoryDigest {
+    public static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+    public static let prime: UInt64 = 0x100_0000_01b3
+    public static func update(_ hash: UInt64, _ buf: UnsafeRawBufferPointer) -> UInt64 {
+        var h = hash
+        let words = buf.count / 8
+        for i in 0..<words {
+            h = (h ^ buf.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian) &* prime
+        }
+        return h
+    }
+}

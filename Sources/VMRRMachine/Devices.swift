@@ -1,0 +1,276 @@
+import Glibc
+import VMRRGuest
+import VMRRJournal
+
+/// The vmrr protocol's devices, as seen while recording. Everything here is
+/// pure logic over an access: no KVM. Each access yields the journal event
+/// that describes it, the value a read returns, and whether the run ends.
+/// Replays never consult these models for input: they take values from the journal.
+
+/// Where guest time comes from while recording.
+public protocol GuestClock: AnyObject {
+    /// Nanoseconds since boot.
+    func now() -> UInt64
+    /// Called once per VM exit.
+    func exitTick()
+    /// The guest halted until `deadline`: skip or sleep to it.
+    func waitUntil(_ deadline: UInt64)
+}
+
+/// The host's monotonic clock, counted from the start of the recording.
+public final class HostClock: GuestClock {
+    let start: UInt64
+    public init() { start = HostClock.monotonicNanoseconds() }
+    public static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+    public func now() -> UInt64 { HostClock.monotonicNanoseconds() &- start }
+    public func exitTick() {}
+    public func waitUntil(_ deadline: UInt64) {
+        let n = now()
+        guard deadline > n else { return }
+        var req = timespec(tv_sec: Int((deadline - n) / 1_000_000_000), tv_nsec: Int((deadline - n) % 1_000_000_000))
+        var rem = timespec()
+        while nanosleep(&req, &rem) != 0 && errno == EINTR { req = rem }
+    }
+}
+
+/// A deterministic clock: it advances by `nanosecondsPerExit` at every exit
+/// and jumps to the deadline when the guest halts for the timer. Two
+/// recordings of the same guest with the same input produce the same journal.
+public final class VirtualClock: GuestClock {
+    public static let nanosecondsPerExit: UInt64 = 1_000
+    public private(set) var current: UInt64
+    public init(start: UInt64 = 0) { current = start }
+    public func now() -> UInt64 { current }
+    public func exitTick() { current &+= Self.nanosecondsPerExit }
+    public func waitUntil(_ deadline: UInt64) { if deadline > current { current = deadline } }
+}
+
+/// Console input for COM1's RBR.
+public protocol ConsoleInput: AnyObject {
+    /// The next byte, if one is available now; nil when none is (yet).
+    func peek() -> UInt8?
+    /// Consumes the byte `peek()` returned.
+    func consume()
+    /// True when no byte will ever come again.
+    var atEnd: Bool { get }
+}
+
+/// Input from a file read completely up front (`--input FILE`).
+public final class BufferedInput: ConsoleInput {
+    let bytes: [UInt8]
+    var position = 0
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+    public func peek() -> UInt8? { position < bytes.count ? bytes[position] : nil }
+    public func consume() { if position < bytes.count { position += 1 } }
+    public var atEnd: Bool { position >= bytes.count }
+}
+
+/// Input from a file descriptor (stdin), polled without blocking.
+public final class DescriptorInput: ConsoleInput {
+    let fd: Int32
+    var buffer: [UInt8] = []
+    var eof = false
+    public init(fd: Int32) { self.fd = fd }
+    func fill() {
+        guard buffer.isEmpty, !eof else { return }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, 0) > 0 else { return }
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n > 0 { buffer.append(contentsOf: chunk[0..<n]) } else if n == 0 || (errno != EINTR && errno != EAGAIN) { eof = true }
+    }
+    public func peek() -> UInt8? { fill(); return buffer.first }
+    public func consume() { if !buffer.isEmpty { buffer.removeFirst() } }
+    public var atEnd: Bool { fill(); return buffer.isEmpty && eof }
+}
+
+/// Where console output goes.
+public protocol ConsoleOutput: AnyObject {
+    func write(_ byte: UInt8)
+    func flush()
+}
+
+/// Console output to a file descriptor, buffered per line.
+public final class DescriptorOutput: ConsoleOutput {
+    let fd: Int32
+    let ownsDescriptor: Bool
+    var buffer: [UInt8] = []
+    public init(fd: Int32, ownsDescriptor: Bool = false) { self.fd = fd; self.ownsDescriptor = ownsDescriptor }
+    public func write(_ byte: UInt8) {
+        buffer.append(byte)
+        if byte == UInt8(ascii: "\n") || buffer.count >= 4096 { flush() }
+    }
+    public func flush() {
+        var off = 0
+        while off < buffer.count {
+            let n = buffer[off...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { if errno == EINTR { continue }; break }
+            off += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+    deinit { flush(); if ownsDescriptor { close(fd) } }
+}
+
+/// Console output collected in memory (tests, `--quiet` comparison).
+public final class CapturedOutput: ConsoleOutput {
+    public private(set) var bytes: [UInt8] = []
+    public init() {}
+    public func write(_ byte: UInt8) { bytes.append(byte) }
+    public func flush() {}
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// What an access asks of the run loop after it has been journaled.
+public enum DeviceOutcome: Equatable, Sendable {
+    case proceed
+    /// End the run (debug-exit, `--strict`).
+    case end(EndReason, status: Int32, message: String?)
+}
+
+/// The record-time device models of protocol v1.
+public final class DeviceModel {
+    public let clock: GuestClock
+    public let input: ConsoleInput?
+    public let output: ConsoleOutput
+    public let strict: Bool
+    /// The timer deadline in clock ns, or nil when disarmed.
+    public private(set) var timerDeadline: UInt64?
+    /// Whether the EOT byte that marks the end of input has been delivered.
+    public private(set) var deliveredEOT = false
+
+    public init(clock: GuestClock, input: ConsoleInput?, output: ConsoleOutput, strict: Bool) {
+        self.clock = clock; self.input = input; self.output = output; self.strict = strict
+    }
+
+    static let allOnes: UInt64 = ~0
+
+    static func mask(_ value: UInt64, size: UInt8) -> UInt64 {
+        size >= 8 ? value : value & ((1 << (UInt64(size) * 8)) - 1)
+    }
+
+    /// True when input is pending for RBR (a byte, or the final EOT).
+    var inputPending: Bool {
+        guard let input else { return false }
+        if input.peek() != nil { return true }
+        return input.atEnd && !deliveredEOT
+    }
+
+    /// A port read: the event to journal and the value the guest receives.
+    public func portRead(port: UInt16, size: UInt8) -> (Event, UInt64, DeviceOutcome) {
+        let com1 = Layout.com1Base
+        if port >= com1 && port < com1 + Layout.com1PortCount {
+            let reg = port - com1
+            switch reg {
+            case Layout.uartRBR:
+                if let input, let b = input.peek() {
+                    input.consume()
+                    return (.input(port: port, byte: b), UInt64(b), .proceed)
+                }
+                if let input, input.atEnd, !deliveredEOT {
+                    deliveredEOT = true
+                    return (.input(port: port, byte: Layout.eotByte), UInt64(Layout.eotByte), .proceed)
+                }
+                return (.io(port: port, size: size, direction: .read, value: 0), 0, .proceed)
+            case Layout.uartLSR:
+                var lsr: Layout.LineStatus = [.thrEmpty, .transmitterEmpty]
+                if inputPending { lsr.insert(.dataReady) }
+                let v = UInt64(lsr.rawValue)
+                return (.io(port: port, size: size, direction: .read, value: v), v, .proceed)
+            case Layout.uartIIR:
+                let v = UInt64(Layout.uartIIRNoInterrupt)
+                return (.io(port: port, size: size, direction: .read, value: v), v, .proceed)
+            default:
+                return (.io(port: port, size: size, direction: .read, value: 0), 0, .proceed)
+            }
+        }
+        let v = Self.mask(Self.allOnes, size: size)
+        let ev = Event.io(port: port, size: size, direction: .read, value: v)
+        if strict { return (ev, v, .end(.strict, status: ExitStatus.strict, message: "read of unknown port 0x\(hex(port)) (size \(size))")) }
+        return (ev, v, .proceed)
+    }
+
+    /// A port write.
+    public func portWrite(port: UInt16, size: UInt8, value: UInt64) -> (Event, DeviceOutcome) {
+        let ev = Event.io(port: port, size: size, direction: .write, value: value)
+        if port == Layout.com1Base + Layout.uartTHR {
+            output.write(UInt8(truncatingIfNeeded: value))
+            return (ev, .proceed)
+        }
+        if port >= Layout.com1Base && port < Layout.com1Base + Layout.com1PortCount { return (ev, .proceed) }
+        if port == Layout.debugExitPort {
+            return (ev, .end(.debugExit, status: Int32(value & 0xFF), message: nil))
+        }
+        if strict { return (ev, .end(.strict, status: ExitStatus.strict, message: "write of 0x\(hex(value)) to unknown port 0x\(hex(port)) (size \(size))")) }
+        return (ev, .proceed)
+    }
+
+    /// An MMIO read of a guest-physical address with no memory slot.
+    public func mmioRead(gpa: UInt64, size: UInt8) -> (Event, UInt64, DeviceOutcome) {
+        if gpa == Layout.clockGPA {
+            let ns = clock.now()
+            return (.clock(ns: ns), Self.mask(ns, size: size), .proceed)
+        }
+        let v = Self.mask(Self.allOnes, size: size)
+        if gpa >= Layout.paravirtPageGPA && gpa < Layout.paravirtPageGPA + Layout.pageSize {
+            return (.mmio(gpa: gpa, size: size, direction: .read, value: v), v, .proceed)
+        }
+        let ev = Event.stage2Fault(gpa: gpa, size: size, direction: .read, value: v)
+        if strict { return (ev, v, .end(.strict, status: ExitStatus.strict, message: "read of unbacked guest-physical 0x\(hex(gpa)) (size \(size))")) }
+        return (ev, v, .proceed)
+    }
+
+    /// An MMIO write.
+    public func mmioWrite(gpa: UInt64, size: UInt8, value: UInt64) -> (Event, DeviceOutcome) {
+        if gpa == Layout.timerGPA {
+            timerDeadline = value == 0 ? nil : value
+            return (.timer(deadline: value), .proceed)
+        }
+        if gpa >= Layout.paravirtPageGPA && gpa < Layout.paravirtPageGPA + Layout.pageSize {
+            return (.mmio(gpa: gpa, size: size, direction: .write, value: value), .proceed)
+        }
+        let ev = Event.stage2Fault(gpa: gpa, size: size, direction: .write, value: value)
+        if strict { return (ev, .end(.strict, status: ExitStatus.strict, message: "write of 0x\(hex(value)) to unbacked guest-physical 0x\(hex(gpa)) (size \(size))")) }
+        return (ev, .proceed)
+    }
+
+    /// True when the timer has fired and its interrupt waits for injection.
+    public var timerExpired: Bool {
+        guard let d = timerDeadline else { return false }
+        return clock.now() >= d
+    }
+
+    /// The timer's interrupt was injected: it is one-shot.
+    public func acknowledgeTimer() { timerDeadline = nil }
+
+    /// Device state for checkpoints: timer deadline, EOT flag, clock.
+    public func encodeState() -> [UInt8] {
+        var out: [UInt8] = []
+        func put(_ v: UInt64) { for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }
+        put(timerDeadline ?? 0)
+        put(deliveredEOT ? 1 : 0)
+        put(clock.now())
+        return out
+    }
+}
+
+/// vmrr's own process exit statuses (see docs/GUEST.md for the guest-visible ones).
+public enum ExitStatus {
+    /// The journal or image could not be used.
+    public static let unusableInput: Int32 = 2
+    /// Replay diverged from the journal.
+    public static let divergence: Int32 = 3
+    /// KVM reported an error exit (emulation failure, entry failure).
+    public static let kvmError: Int32 = 131
+    /// `--strict` stopped an unknown access.
+    public static let strict: Int32 = 132
+    /// The recorder was interrupted by a signal.
+    public static let interrupted: Int32 = 133
+}
+
+@inline(__always)
+func hex<T: BinaryInteger>(_ v: T) -> String { String(v, radix: 16) }

@@ -1,0 +1,111 @@
+import VMRRJournal
+import VMRRKVM
+
+/// Captures guest page faults without guest cooperation: a hardware execution
+/// breakpoint sits on the #PF handler that the guest's IDT names for vector
+/// 14. When it fires, CR2 holds the faulting address and the stack holds the
+/// error code and the faulting RIP. The breakpoint is then stepped over
+/// (disarm, single-step, re-arm), because on this host a hardware breakpoint
+/// fires again at the same RIP on every re-entry.
+///
+/// What can be missed (docs/GUEST.md): the IDT is re-read only at VM exits,
+/// so faults taken after `lidt` (or after the #PF gate changes) but before the
+/// next exit are not journaled; a handler shared by several vectors is
+/// reported for each of them; faults while the guest runs at CPL3 are caught
+/// the same way (the handler runs at CPL0).
+final class PageFaultTrap {
+    /// 64-bit IDT gates are 16 bytes.
+    static let gateSize: UInt64 = 16
+    static let pageFaultVector: UInt64 = 14
+    /// Gate byte 5 bit 7: present.
+    static let gatePresent: UInt8 = 1 << 7
+
+    struct Key: Equatable {
+        var idtBase: UInt64
+        var idtLimit: UInt16
+        var cr3: UInt64
+    }
+
+    private var key: Key?
+    private var gateGPA: UInt64?
+    private(set) var armedHandler: UInt64?
+    private(set) var steppingOver = false
+    private var mustArm = true
+    /// Other execution breakpoints a debugger wants armed as well (DR1-DR3).
+    var extraBreakpoints: [UInt64] = []
+
+    /// Re-reads IDT entry 14 if IDTR or CR3 changed, and re-arms the
+    /// breakpoint if the handler moved. Cheap when nothing changed: one
+    /// 16-byte read of guest RAM.
+    func refresh(machine: Machine) throws {
+        if steppingOver { return }
+        let idt = machine.vcpu.syncedIDT
+        let k = Key(idtBase: idt.base, idtLimit: idt.limit, cr3: machine.vcpu.syncedCR3)
+        if k != key {
+            key = k
+            gateGPA = nil
+            let gateOffset = Self.pageFaultVector * Self.gateSize
+            if UInt64(idt.limit) >= gateOffset + Self.gateSize - 1 {
+                gateGPA = try machine.vcpu.translate(idt.base &+ gateOffset)
+            }
+        }
+        var handler: UInt64?
+        if let g = gateGPA, let gate = machine.ram.read(g, count: Int(Self.gateSize)), gate[5] & Self.gatePresent != 0 {
+            let low = UInt64(gate[0]) | UInt64(gate[1]) << 8
+            let mid = UInt64(gate[6]) | UInt64(gate[7]) << 8
+            let high = UInt64(gate[8]) | UInt64(gate[9]) << 8 | UInt64(gate[10]) << 16 | UInt64(gate[11]) << 24
+            handler = low | mid << 16 | high << 32
+        }
+        if handler != armedHandler || mustArm {
+            armedHandler = handler
+            mustArm = false
+            try arm(machine)
+        }
+    }
+
+    func arm(_ machine: Machine) throws {
+        let bps = (armedHandler.map { [$0] } ?? []) + extraBreakpoints
+        if bps.isEmpty {
+            try machine.vcpu.setGuestDebug([])
+        } else {
+            try machine.vcpu.setGuestDebug([.enable, .useHardwareBreakpoints], executionBreakpoints: bps)
+        }
+    }
+
+    /// True when a debug exit at `pc` is the #PF handler breakpoint.
+    func isHandlerHit(pc: UInt64) -> Bool { !steppingOver && armedHandler == pc }
+
+    /// Reads the fault out of the vCPU at the handler's first instruction.
+    func capture(machine: Machine, regs: GPRegisters) throws -> Event {
+        let cr2 = machine.vcpu.syncedCR2
+        let cr3 = machine.vcpu.syncedCR3
+        var errorCode: UInt64 = 0
+        var faultRIP: UInt64 = 0
+        if let sp = try machine.vcpu.translate(regs.rsp) {
+            errorCode = machine.ram.read64(sp) ?? 0
+            if let sp8 = try machine.vcpu.translate(regs.rsp &+ 8) { faultRIP = machine.ram.read64(sp8) ?? 0 }
+        }
+        return .pageFault(gva: cr2, errorCode: errorCode, cr3: cr3, faultingRIP: faultRIP)
+    }
+
+    /// Disarms the handler breakpoint and single-steps one instruction.
+    func beginStepOver(machine: Machine) throws {
+        steppingOver = true
+        try machine.vcpu.setGuestDebug([.enable, .singleStep])
+    }
+
+    /// After the step (whatever exit it produced), re-arms the breakpoints.
+    func endStepOver(machine: Machine) throws {
+        steppingOver = false
+        try arm(machine)
+    }
+
+    /// Forgets cached state (after a checkpoint restore).
+    func reset() {
+        key = nil
+        gateGPA = nil
+        armedHandler = nil
+        steppingOver = false
+        mustArm = true
+    }
+}

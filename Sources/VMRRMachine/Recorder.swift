@@ -1,0 +1,139 @@
+import Glibc
+import VMRRGuest
+import VMRRJournal
+
+/// The recording responder: answers every exit from the device models and
+/// journals it, injects the timer interrupt at exits, and takes checkpoints.
+public final class Recorder: ExitResponder {
+    public let devices: DeviceModel
+    public let journal: JournalWriter
+    public let checkpointInterval: UInt64
+    public let maxExits: UInt64?
+    public private(set) var end: RunEnd?
+    public private(set) var exits: UInt64 = 0
+    public private(set) var checkpointsTaken: UInt32 = 0
+    var eventsAtLastCheckpoint: UInt64 = 0
+    var lastFlush = HostClock.monotonicNanoseconds()
+    /// Bound on what a SIGKILL can lose: pending records are written at least this often.
+    static let flushIntervalNanoseconds: UInt64 = 250_000_000
+    static let flushCheckEvery: UInt64 = 256
+    /// Set from a signal handler to stop the recording cleanly.
+    nonisolated(unsafe) public static var stopRequested: Int32 = 0
+
+    public init(devices: DeviceModel, journal: JournalWriter, checkpointInterval: UInt64, maxExits: UInt64? = nil) {
+        self.devices = devices
+        self.journal = journal
+        self.checkpointInterval = max(1, checkpointInterval)
+        self.maxExits = maxExits
+    }
+
+    func append(_ event: Event, _ regs: GPRegisters) throws {
+        try journal.append(event, regs: regs)
+    }
+
+    func finish(_ reason: EndReason, _ status: Int32, _ message: String? = nil) {
+        if end == nil { end = RunEnd(reason: reason, status: status, message: message) }
+    }
+
+    func apply(_ outcome: DeviceOutcome) {
+        if case let .end(reason, status, message) = outcome { finish(reason, status, message) }
+    }
+
+    public func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8? {
+        guard devices.timerExpired, regs.rflags & RFlags.interruptEnable != 0, ready else { return nil }
+        devices.acknowledgeTimer()
+        try append(.interrupt(vector: Layout.timerVector), regs)
+        return Layout.timerVector
+    }
+
+    public func respond(to access: Access, regs: GPRegisters) throws -> UInt64 {
+        exits &+= 1
+        devices.clock.exitTick()
+        var value: UInt64 = 0
+        switch access {
+        case let .portRead(port, size):
+            let (ev, v, outcome) = devices.portRead(port: port, size: size)
+            try append(ev, regs); value = v; apply(outcome)
+        case let .portWrite(port, size, v):
+            let (ev, outcome) = devices.portWrite(port: port, size: size, value: v)
+            try append(ev, regs); apply(outcome)
+        case let .mmioRead(gpa, size):
+            let (ev, v, outcome) = devices.mmioRead(gpa: gpa, size: size)
+            try append(ev, regs); value = v; apply(outcome)
+        case let .mmioWrite(gpa, size, v):
+            let (ev, outcome) = devices.mmioWrite(gpa: gpa, size: size, value: v)
+            try append(ev, regs); apply(outcome)
+        case let .halt(interruptsEnabled):
+            try append(.hlt, regs)
+            if interruptsEnabled, let deadline = devices.timerDeadline {
+                devices.clock.waitUntil(deadline)
+            } else {
+                let why = interruptsEnabled ? "HLT with no timer armed: nothing can wake the guest"
+                                            : "HLT with interrupts disabled"
+                finish(.halted, Layout.haltExitStatus, why)
+            }
+        case .shutdown:
+            try append(.shutdown, regs)
+            finish(.shutdown, Layout.shutdownExitStatus, "triple fault (KVM_EXIT_SHUTDOWN) at rip 0x\(hex(regs.rip))")
+        case let .pageFault(ev):
+            try append(ev, regs)
+        case let .kvmError(reason, suberror, data, description):
+            try append(.error(reason: reason, suberror: suberror, data: data), regs)
+            finish(.error, ExitStatus.kvmError, description)
+        case .interrupted:
+            exits &-= 1
+            if Self.stopRequested != 0 { finish(.interrupted, ExitStatus.interrupted, "recording interrupted by a signal") }
+        }
+        if let maxExits, exits >= maxExits, end == nil {
+            finish(.limit, 0, "stopped after \(exits) exits (--max-exits)")
+        }
+        if Self.stopRequested != 0, end == nil { finish(.interrupted, ExitStatus.interrupted, "recording interrupted by a signal") }
+        if journal.eventCount % Self.flushCheckEvery == 0 {
+            let now = HostClock.monotonicNanoseconds()
+            if now &- lastFlush > Self.flushIntervalNanoseconds { try journal.flush(); lastFlush = now }
+        }
+        return value
+    }
+
+    public var wantsCheckpoint: Bool {
+        journal.eventCount - eventsAtLastCheckpoint >= checkpointInterval
+    }
+
+    /// Checkpoint 0: the boot image, before the first instruction.
+    public func bootCheckpoint(machine: Machine, state: VCPUState) throws {
+        let cp = Checkpoint(id: 0, eventIndex: 0, full: true, state: state, pages: machine.nonZeroPages(),
+                            deviceState: devices.encodeState(), memoryDigest: machine.memoryDigest())
+        try writeCheckpoint(cp, regs: state.regs)
+    }
+
+    public func checkpoint(machine: Machine, regs: GPRegisters) throws {
+        let state = try machine.captureState()
+        let pages = machine.pages(try machine.dirtyPages())
+        let cp = Checkpoint(id: checkpointsTaken, eventIndex: journal.eventCount, full: false, state: state,
+                            pages: pages, deviceState: devices.encodeState())
+        try writeCheckpoint(cp, regs: state.regs)
+    }
+
+    /// The checkpoint event is appended first, so `eventIndex` is its index.
+    func writeCheckpoint(_ cp: Checkpoint, regs: GPRegisters) throws {
+        var c = cp
+        c.eventIndex = journal.eventCount
+        try append(.checkpoint(id: c.id), regs)
+        try journal.appendCheckpoint(c)
+        checkpointsTaken += 1
+        eventsAtLastCheckpoint = journal.eventCount
+    }
+
+    /// The final checkpoint (with the memory digest) and the `end` event.
+    public func finalize(machine: Machine, end: RunEnd) throws {
+        try machine.completePendingIO()
+        let state = try machine.captureState()
+        let pages = machine.pages(try machine.dirtyPages())
+        let cp = Checkpoint(id: checkpointsTaken, eventIndex: journal.eventCount, full: false, state: state,
+                            pages: pages, deviceState: devices.encodeState(), memoryDigest: machine.memoryDigest())
+        try writeCheckpoint(cp, regs: state.regs)
+        try append(.end(reason: end.reason, status: end.status), state.regs)
+        devices.output.flush()
+        try journal.finish()
+    }
+}

@@ -1,0 +1,173 @@
+import VMRRJournal
+import VMRRKVM
+
+/// What the guest did at an exit, as the run loop reports it to a responder.
+/// Reads carry no value: the responder supplies it (from devices when
+/// recording, from the journal when replaying).
+public enum Access: Equatable, Sendable {
+    case portRead(port: UInt16, size: UInt8)
+    case portWrite(port: UInt16, size: UInt8, value: UInt64)
+    case mmioRead(gpa: UInt64, size: UInt8)
+    case mmioWrite(gpa: UInt64, size: UInt8, value: UInt64)
+    case halt(interruptsEnabled: Bool)
+    case shutdown
+    /// A guest page fault caught at the #PF handler (a `.pageFault` event).
+    case pageFault(Event)
+    /// KVM could not run the guest. `data` holds the instruction bytes of an
+    /// emulation failure when KVM gave them.
+    case kvmError(reason: UInt32, suberror: UInt32, data: [UInt8], description: String)
+    /// KVM_RUN was interrupted by a signal (Ctrl-C, a kick).
+    case interrupted
+}
+
+/// How a run ended.
+public struct RunEnd: Equatable, Sendable {
+    public var reason: EndReason
+    public var status: Int32
+    public var message: String?
+    public init(reason: EndReason, status: Int32, message: String? = nil) {
+        self.reason = reason; self.status = status; self.message = message
+    }
+}
+
+/// The policy side of the run loop: recording answers from devices and
+/// writes the journal; replaying answers from the journal and checks.
+public protocol ExitResponder: AnyObject {
+    /// Called before each KVM_RUN: a vector to inject now, or nil.
+    func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8?
+    /// Handles one access. For reads, returns the value the guest receives.
+    func respond(to access: Access, regs: GPRegisters) throws -> UInt64
+    /// After an exit has been fully handled: whether to checkpoint now.
+    var wantsCheckpoint: Bool { get }
+    /// Takes the checkpoint; the vCPU is at a clean boundary.
+    func checkpoint(machine: Machine, regs: GPRegisters) throws
+    /// Set when the run must end.
+    var end: RunEnd? { get }
+}
+
+/// RFLAGS bits the run loop looks at.
+public enum RFlags {
+    /// IF: maskable interrupts enabled.
+    public static let interruptEnable: UInt64 = 1 << 9
+}
+
+/// The one run loop shared by record and replay: it runs the vCPU, turns
+/// exits into accesses for the responder, completes reads, keeps the #PF
+/// breakpoint armed, and takes checkpoints at clean boundaries.
+public final class Runner {
+    public let machine: Machine
+    let trap = PageFaultTrap()
+    /// The registers at the most recent exit (or as last restored).
+    public private(set) var regs: GPRegisters
+
+    public init(machine: Machine, regs: GPRegisters) {
+        self.machine = machine
+        self.regs = regs
+    }
+
+    /// Call after restoring a checkpoint into the machine.
+    public func didRestore(regs: GPRegisters) {
+        self.regs = regs
+        trap.reset()
+    }
+
+    /// Runs until the responder reports an end.
+    public func run(_ responder: ExitResponder) throws -> RunEnd {
+        let vcpu = machine.vcpu
+        try trap.refresh(machine: machine)
+        while true {
+            if let end = responder.end { return end }
+            if let vector = try responder.interruptBeforeRun(regs: regs, ready: vcpu.readyForInterruptInjection) {
+                try vcpu.interrupt(vector: vector)
+            }
+            let exit = try vcpu.run()
+            regs = vcpu.syncedRegisters
+            if trap.steppingOver {
+                try trap.endStepOver(machine: machine)
+                if case .debug = exit { try trap.refresh(machine: machine); continue }
+            }
+            try handle(exit, responder)
+            if responder.end == nil {
+                try trap.refresh(machine: machine)
+                if responder.wantsCheckpoint && !trap.steppingOver {
+                    try machine.completePendingIO()
+                    try responder.checkpoint(machine: machine, regs: regs)
+                }
+            }
+        }
+    }
+
+    /// Maps one decoded exit onto the responder. Plain logic over a `VMExit`.
+    func handle(_ exit: VMExit, _ responder: ExitResponder) throws {
+        let vcpu = machine.vcpu
+        switch exit {
+        case let .io(port, size, direction, count, values):
+            if direction == .read {
+                var answers: [UInt64] = []
+                answers.reserveCapacity(Int(count))
+                for _ in 0..<count {
+                    answers.append(try responder.respond(to: .portRead(port: port, size: size), regs: regs))
+                    if responder.end != nil { break }
+                }
+                vcpu.completeIORead(answers)
+            } else {
+                for v in values {
+                    _ = try responder.respond(to: .portWrite(port: port, size: size, value: v), regs: regs)
+                    if responder.end != nil { break }
+                }
+            }
+        case let .mmio(gpa, size, direction, value):
+            if direction == .read {
+                vcpu.completeMMIORead(try responder.respond(to: .mmioRead(gpa: gpa, size: size), regs: regs))
+            } else {
+                _ = try responder.respond(to: .mmioWrite(gpa: gpa, size: size, value: value), regs: regs)
+            }
+        case .hlt:
+            _ = try responder.respond(to: .halt(interruptsEnabled: regs.rflags & RFlags.interruptEnable != 0), regs: regs)
+        case .shutdown:
+            _ = try responder.respond(to: .shutdown, regs: regs)
+        case let .debug(exception, pc, dr6, _):
+            if trap.isHandlerHit(pc: pc) {
+                let event = try trap.capture(machine: machine, regs: regs)
+                _ = try responder.respond(to: .pageFault(event), regs: regs)
+                try trap.beginStepOver(machine: machine)
+            } else {
+                _ = try responder.respond(to: .kvmError(reason: KVMExitReason.debug, suberror: exception, data: [],
+                    description: "unexpected debug exit at 0x\(hex(pc)) (exception \(exception), dr6 0x\(hex(dr6)))"), regs: regs)
+            }
+        case let .internalError(suberror, data):
+            let bytes = suberror == VMExit.InternalError.emulation ? VMExit.emulationFailureBytes(data) : []
+            let what = suberror == VMExit.InternalError.emulation ? "KVM could not emulate the instruction" : "KVM internal error, suberror \(suberror)"
+            let shown = bytes.isEmpty ? "" : " (bytes: \(bytes.map { String($0, radix: 16).leftPad(2) }.joined(separator: " ")))"
+            _ = try responder.respond(to: .kvmError(reason: KVMExitReason.internalError, suberror: suberror, data: bytes,
+                description: "\(what) at rip 0x\(hex(regs.rip))\(shown)"), regs: regs)
+        case let .failEntry(reason):
+            _ = try responder.respond(to: .kvmError(reason: KVMExitReason.failEntry, suberror: UInt32(truncatingIfNeeded: reason), data: [],
+                description: "KVM could not enter the guest (hardware entry failure reason 0x\(hex(reason)))"), regs: regs)
+        case .irqWindowOpen:
+            break
+        case .interrupted:
+            _ = try responder.respond(to: .interrupted, regs: regs)
+        case let .systemEvent(type):
+            _ = try responder.respond(to: .kvmError(reason: KVMExitReason.systemEvent, suberror: type, data: [],
+                description: "KVM system event \(type)"), regs: regs)
+        case let .unsupported(reason):
+            _ = try responder.respond(to: .kvmError(reason: reason, suberror: 0, data: [],
+                description: "unsupported KVM exit reason \(reason)"), regs: regs)
+        }
+    }
+}
+
+/// KVM exit reason numbers recorded in `error` events.
+public enum KVMExitReason {
+    public static let debug: UInt32 = 4
+    public static let failEntry: UInt32 = 9
+    public static let internalError: UInt32 = 17
+    public static let systemEvent: UInt32 = 24
+}
+
+extension String {
+    func leftPad(_ n: Int, with c: Character = "0") -> String {
+        count >= n ? self : String(repeating: c, count: n - count) + self
+    }
+}

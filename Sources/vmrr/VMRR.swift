@@ -1,0 +1,61 @@
+import ArgumentParser
+import Glibc
+import VMRRJournal
+import VMRRMachine
+
+@main
+struct VMRR: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vmrr",
+        abstract: "Deterministic record/replay debugger for KVM virtual machines.",
+        discussion: """
+            Record a guest on KVM into a journal of everything nondeterministic, \
+            then inspect the journal. See README.md and docs/.
+            """,
+        version: VMRRVersion.string,
+        subcommands: [Record.self, Dump.self, Bench.self]
+    )
+}
+
+/// Prints one line to stderr.
+func warn(_ s: String) {
+    writeAll(STDERR_FILENO, s + "\n")
+}
+
+/// Ends the process with a one-line error naming what went wrong.
+func fail(_ s: String, status: Int32 = ExitStatus.unusableInput) -> Never {
+    warn("vmrr: \(s)")
+    exit(status)
+}
+
+/// Writes a whole string to a file descriptor.
+func writeAll(_ fd: Int32, _ s: String) {
+    var bytes = Array(s.utf8)
+    var off = 0
+    while off < bytes.count {
+        let n = bytes[off...].withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { if errno == EINTR { continue }; return }
+        off += n
+    }
+}
+
+/// Buffered stdout for listings.
+final class StdoutBuffer {
+    var buffer: [UInt8] = []
+    init() { buffer.reserveCapacity(1 << 16) }
+    func line(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        buffer.append(10)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+    func flush() {
+        var off = 0
+        while off < buffer.count {
+            let n = buffer[off...].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if n <= 0 { if errno == EINTR { continue }; break }
+            off += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+    deinit { flush() }
+}
