@@ -9,6 +9,8 @@ import VMRRJournal
 
 /// Where guest time comes from while recording.
 public protocol GuestClock: AnyObject {
+    /// Marks boot: the guest's first instruction runs next.
+    func begin()
     /// Nanoseconds since boot.
     func now() -> UInt64
     /// Called once per VM exit.
@@ -19,8 +21,9 @@ public protocol GuestClock: AnyObject {
 
 /// The host's monotonic clock, counted from the start of the recording.
 public final class HostClock: GuestClock {
-    let start: UInt64
+    var start: UInt64
     public init() { start = HostClock.monotonicNanoseconds() }
+    public func begin() { start = HostClock.monotonicNanoseconds() }
     public static func monotonicNanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -44,6 +47,7 @@ public final class VirtualClock: GuestClock {
     public static let nanosecondsPerExit: UInt64 = 1_000
     public private(set) var current: UInt64
     public init(start: UInt64 = 0) { current = start }
+    public func begin() {}
     public func now() -> UInt64 { current }
     public func exitTick() { current &+= Self.nanosecondsPerExit }
     public func waitUntil(_ deadline: UInt64) { if deadline > current { current = deadline } }

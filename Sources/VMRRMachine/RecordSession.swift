@@ -109,6 +109,7 @@ public enum RecordSession {
             let state = try machine.captureState()
             try recorder.bootCheckpoint(machine: machine, state: state)
             let runner = Runner(machine: machine, regs: plan.regs)
+            clock.begin()
             end = try runner.run(recorder)
             try recorder.finalize(machine: machine, end: end)
         } catch {
