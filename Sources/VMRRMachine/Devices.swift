@@ -1,6 +1,7 @@
 import Glibc
 import VMRRGuest
 import VMRRJournal
+import VMRRReplay
 
 /// The vmrr protocol's devices, as seen while recording. Everything here is
 /// pure logic over an access: no KVM. Each access yields the journal event

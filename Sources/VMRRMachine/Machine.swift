@@ -2,10 +2,11 @@ import Glibc
 import VMRRGuest
 import VMRRJournal
 import VMRRKVM
+import VMRRReplay
 
 /// A one-vCPU KVM virtual machine with vmrr's memory map: RAM slots with
 /// dirty logging, nothing else (every device access exits to userspace).
-public final class Machine {
+public final class Machine: MachineStateSource {
     public let kvm: KVMSystem
     public let vm: VirtualMachine
     public let vcpu: VCPU
@@ -110,6 +111,8 @@ public final class Machine {
         }
         return out
     }
+
+    public func dirtyPageRecords() throws -> [PageRecord] { pages(try dirtyPages()) }
 
     /// The contents of the given pages.
     public func pages(_ gpas: [UInt64]) -> [PageRecord] {

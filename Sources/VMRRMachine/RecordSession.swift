@@ -1,6 +1,7 @@
 import Glibc
 import VMRRGuest
 import VMRRJournal
+import VMRRReplay
 
 /// vmrr's version, written into every journal header.
 public enum VMRRVersion {

@@ -1,6 +1,7 @@
 import Glibc
 import VMRRGuest
 import VMRRJournal
+import VMRRReplay
 
 /// The recording responder: answers every exit from the device models and
 /// journals it, injects the timer interrupt at exits, and takes checkpoints.
@@ -106,9 +107,9 @@ public final class Recorder: ExitResponder {
         try writeCheckpoint(cp, regs: state.regs)
     }
 
-    public func checkpoint(machine: Machine, regs: GPRegisters) throws {
-        let state = try machine.captureState()
-        let pages = machine.pages(try machine.dirtyPages())
+    public func checkpoint(state source: MachineStateSource, regs: GPRegisters) throws {
+        let state = try source.captureState()
+        let pages = try source.dirtyPageRecords()
         let cp = Checkpoint(id: checkpointsTaken, eventIndex: journal.eventCount, full: false, state: state,
                             pages: pages, deviceState: devices.encodeState())
         try writeCheckpoint(cp, regs: state.regs)

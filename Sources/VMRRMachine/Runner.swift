@@ -1,55 +1,6 @@
 import VMRRJournal
 import VMRRKVM
-
-/// What the guest did at an exit, as the run loop reports it to a responder.
-/// Reads carry no value: the responder supplies it (from devices when
-/// recording, from the journal when replaying).
-public enum Access: Equatable, Sendable {
-    case portRead(port: UInt16, size: UInt8)
-    case portWrite(port: UInt16, size: UInt8, value: UInt64)
-    case mmioRead(gpa: UInt64, size: UInt8)
-    case mmioWrite(gpa: UInt64, size: UInt8, value: UInt64)
-    case halt(interruptsEnabled: Bool)
-    case shutdown
-    /// A guest page fault caught at the #PF handler (a `.pageFault` event).
-    case pageFault(Event)
-    /// KVM could not run the guest. `data` holds the instruction bytes of an
-    /// emulation failure when KVM gave them.
-    case kvmError(reason: UInt32, suberror: UInt32, data: [UInt8], description: String)
-    /// KVM_RUN was interrupted by a signal (Ctrl-C, a kick).
-    case interrupted
-}
-
-/// How a run ended.
-public struct RunEnd: Equatable, Sendable {
-    public var reason: EndReason
-    public var status: Int32
-    public var message: String?
-    public init(reason: EndReason, status: Int32, message: String? = nil) {
-        self.reason = reason; self.status = status; self.message = message
-    }
-}
-
-/// The policy side of the run loop: recording answers from devices and
-/// writes the journal; replaying answers from the journal and checks.
-public protocol ExitResponder: AnyObject {
-    /// Called before each KVM_RUN: a vector to inject now, or nil.
-    func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8?
-    /// Handles one access. For reads, returns the value the guest receives.
-    func respond(to access: Access, regs: GPRegisters) throws -> UInt64
-    /// After an exit has been fully handled: whether to checkpoint now.
-    var wantsCheckpoint: Bool { get }
-    /// Takes the checkpoint; the vCPU is at a clean boundary.
-    func checkpoint(machine: Machine, regs: GPRegisters) throws
-    /// Set when the run must end.
-    var end: RunEnd? { get }
-}
-
-/// RFLAGS bits the run loop looks at.
-public enum RFlags {
-    /// IF: maskable interrupts enabled.
-    public static let interruptEnable: UInt64 = 1 << 9
-}
+import VMRRReplay
 
 /// The one run loop shared by record and replay: it runs the vCPU, turns
 /// exits into accesses for the responder, completes reads, keeps the #PF
@@ -75,6 +26,8 @@ public final class Runner {
     public func run(_ responder: ExitResponder) throws -> RunEnd {
         let vcpu = machine.vcpu
         try trap.refresh(machine: machine)
+        // A replay that starts at the boot checkpoint checks it before the first instruction.
+        if responder.wantsCheckpoint { try responder.checkpoint(state: machine, regs: regs) }
         while true {
             if let end = responder.end { return end }
             if let vector = try responder.interruptBeforeRun(regs: regs, ready: vcpu.readyForInterruptInjection) {
@@ -91,7 +44,7 @@ public final class Runner {
                 try trap.refresh(machine: machine)
                 if responder.wantsCheckpoint && !trap.steppingOver {
                     try machine.completePendingIO()
-                    try responder.checkpoint(machine: machine, regs: regs)
+                    try responder.checkpoint(state: machine, regs: regs)
                 }
             }
         }

@@ -1,0 +1,63 @@
+import VMRRJournal
+
+/// What a responder may ask of the machine at a clean boundary. `Machine`
+/// (VMRRMachine) implements it over KVM; tests implement it over arrays.
+public protocol MachineStateSource: AnyObject {
+    /// The complete vCPU state.
+    func captureState() throws -> VCPUState
+    /// The pages written since the previous call (KVM's dirty log).
+    func dirtyPageRecords() throws -> [PageRecord]
+    /// vmrr's digest of all of guest memory (docs/JOURNAL.md).
+    func memoryDigest() -> UInt64
+}
+
+/// What the guest did at an exit, as the run loop reports it to a responder.
+/// Reads carry no value: the responder supplies it (from devices when
+/// recording, from the journal when replaying).
+public enum Access: Equatable, Sendable {
+    case portRead(port: UInt16, size: UInt8)
+    case portWrite(port: UInt16, size: UInt8, value: UInt64)
+    case mmioRead(gpa: UInt64, size: UInt8)
+    case mmioWrite(gpa: UInt64, size: UInt8, value: UInt64)
+    case halt(interruptsEnabled: Bool)
+    case shutdown
+    /// A guest page fault caught at the #PF handler (a `.pageFault` event).
+    case pageFault(Event)
+    /// KVM could not run the guest. `data` holds the instruction bytes of an
+    /// emulation failure when KVM gave them.
+    case kvmError(reason: UInt32, suberror: UInt32, data: [UInt8], description: String)
+    /// KVM_RUN was interrupted by a signal (Ctrl-C, a kick).
+    case interrupted
+}
+
+/// How a run ended.
+public struct RunEnd: Equatable, Sendable {
+    public var reason: EndReason
+    public var status: Int32
+    public var message: String?
+    public init(reason: EndReason, status: Int32, message: String? = nil) {
+        self.reason = reason; self.status = status; self.message = message
+    }
+}
+
+/// The policy side of the run loop: recording answers from devices and
+/// writes the journal; replaying answers from the journal and checks.
+public protocol ExitResponder: AnyObject {
+    /// Called before each KVM_RUN: a vector to inject now, or nil.
+    func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8?
+    /// Handles one access. For reads, returns the value the guest receives.
+    func respond(to access: Access, regs: GPRegisters) throws -> UInt64
+    /// After an exit has been fully handled: whether to checkpoint now.
+    var wantsCheckpoint: Bool { get }
+    /// Takes the checkpoint; the vCPU is at a clean boundary.
+    func checkpoint(state: MachineStateSource, regs: GPRegisters) throws
+    /// Set when the run must end.
+    var end: RunEnd? { get }
+}
+
+/// RFLAGS bits the run loop looks at.
+public enum RFlags {
+    /// IF: maskable interrupts enabled.
+    public static let interruptEnable: UInt64 = 1 << 9
+}
+

@@ -1,0 +1,279 @@
+import VMRRJournal
+
+/// The replaying responder: it answers every exit from the journal instead of
+/// from devices or clocks, and checks at every exit that execution is the
+/// recorded one: kind, port or address, size, direction, written value, and
+/// all 18 general registers. The first mismatch ends the replay with a
+/// `Divergence`. No KVM here: the run loop drives it, and tests drive it with
+/// scripted accesses.
+public final class Replayer: ExitResponder {
+    public let journal: JournalReader
+    /// Index of the next journal event execution must produce.
+    public private(set) var next: UInt64
+    public private(set) var end: RunEnd?
+    public private(set) var divergence: Divergence?
+    /// The last event that matched, if any.
+    public private(set) var lastMatched: EventRecord?
+    /// Replays stop after this event index (`--until`).
+    public var until: UInt64?
+    /// Check the memory digest at checkpoints that carry one (`--verify`).
+    public var verifyMemory = false
+    /// Receives console output (THR writes) as execution reproduces it.
+    public var consoleOutput: ((UInt8) -> Void)?
+    /// The COM1 THR port, whose writes are console output.
+    public let consolePort: UInt16
+    /// The paravirtual clock's guest-physical address.
+    public let clockAddress: UInt64
+    /// Names an address for reports ("main+0x12"), when the image has symbols.
+    public var symbolize: ((UInt64) -> String?)?
+    /// Events matched so far.
+    public private(set) var matched: UInt64 = 0
+    /// Set when a checkpoint's memory digest was checked and matched.
+    public private(set) var verifiedDigest = false
+
+    public static let statusDivergence: Int32 = 3
+
+    /// Starts replaying at event `start` (1 after the boot checkpoint, or one
+    /// after a restored checkpoint's event).
+    public init(journal: JournalReader, start: UInt64, consolePort: UInt16, clockAddress: UInt64) {
+        self.journal = journal
+        self.next = start
+        self.consolePort = consolePort
+        self.clockAddress = clockAddress
+        settle()
+    }
+
+    // MARK: ExitResponder
+
+    public func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8? {
+        guard end == nil, let expected = try peek(), case let .interrupt(vector) = expected.event else { return nil }
+        if expected.regs != regs {
+            diverge(expected: expected, actual: "interrupt injection point", actualRegs: regs,
+                    why: "registers differ where the recording injected vector 0x\(hex(vector))")
+            return nil
+        }
+        if !ready {
+            diverge(expected: expected, actual: "interrupt injection point", actualRegs: regs,
+                    why: "the vCPU cannot take an interrupt here, but the recording injected vector 0x\(hex(vector))")
+            return nil
+        }
+        accept(expected)
+        return vector
+    }
+
+    public func respond(to access: Access, regs: GPRegisters) throws -> UInt64 {
+        guard end == nil else { return 0 }
+        if case .interrupted = access {
+            end = RunEnd(reason: .interrupted, status: 130, message: "replay interrupted at event \(next)")
+            return 0
+        }
+        guard let expected = try peek() else {
+            diverge(expected: nil, actual: Self.describe(access), actualRegs: regs,
+                    why: "the journal has no more events, but execution went on")
+            return 0
+        }
+        if let why = mismatch(access, expected.event) {
+            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: why)
+            return 0
+        }
+        if expected.regs != regs {
+            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: "registers differ")
+            return 0
+        }
+        accept(expected)
+        switch expected.event {
+        case let .io(port, _, .read, value): _ = port; return value
+        case let .input(_, byte): return UInt64(byte)
+        case let .mmio(_, _, .read, value): return value
+        case let .stage2Fault(_, _, .read, value): return value
+        case let .clock(ns): return ns
+        case let .io(port, _, .write, value):
+            if port == consolePort { consoleOutput?(UInt8(truncatingIfNeeded: value)) }
+            return 0
+        default: return 0
+        }
+    }
+
+    public var wantsCheckpoint: Bool {
+        guard end == nil, let e = try? peek() else { return false }
+        if case .checkpoint = e.event { return true }
+        return false
+    }
+
+    public func checkpoint(state source: MachineStateSource, regs: GPRegisters) throws {
+        guard let expected = try peek(), case let .checkpoint(id) = expected.event else { return }
+        let state = try source.captureState()
+        if expected.regs != state.regs {
+            diverge(expected: expected, actual: "checkpoint \(id)", actualRegs: state.regs, why: "registers differ at the checkpoint")
+            return
+        }
+        if verifyMemory, let info = journal.checkpoints.first(where: { $0.id == id }) {
+            let cp = try journal.checkpoint(id: info.id)
+            if let want = cp.memoryDigest {
+                _ = try source.dirtyPageRecords()
+                let got = source.memoryDigest()
+                if got != want {
+                    diverge(expected: expected, actual: "checkpoint \(id)", actualRegs: state.regs,
+                            why: "memory digest differs (recorded 0x\(hex(want)), replayed 0x\(hex(got)))")
+                    return
+                }
+                verifiedDigest = true
+            }
+        }
+        accept(expected)
+    }
+
+    // MARK: position
+
+    func peek() throws -> EventRecord? {
+        next < journal.eventCount ? try journal.event(at: next) : nil
+    }
+
+    func accept(_ r: EventRecord) {
+        lastMatched = r
+        matched += 1
+        next = r.index + 1
+        settle()
+    }
+
+    /// Ends the replay when the journal says so: at its `end` event, at
+    /// `until`, or when a truncated journal runs out.
+    func settle() {
+        guard end == nil else { return }
+        if let until, next > until {
+            end = RunEnd(reason: .limit, status: 0, message: "stopped after event \(until) (--until)")
+            return
+        }
+        guard next < journal.eventCount else {
+            end = RunEnd(reason: .limit, status: 0,
+                         message: "the journal ends after event \(next == 0 ? 0 : next - 1) without an end record (it was cut short); everything up to there replayed identically")
+            return
+        }
+        if let r = try? journal.event(at: next), case let .end(reason, status) = r.event {
+            lastMatched = r
+            end = RunEnd(reason: reason, status: status, message: nil)
+        }
+    }
+
+    func diverge(expected: EventRecord?, actual: String, actualRegs: GPRegisters, why: String) {
+        divergence = Divergence(index: expected?.index ?? next, expected: expected, actual: actual,
+                                actualRegisters: actualRegs, reason: why, lastMatched: lastMatched,
+                                actualSymbol: symbolize?(actualRegs.rip),
+                                expectedSymbol: expected.flatMap { symbolize?($0.regs.rip) },
+                                lastMatchedSymbol: lastMatched.flatMap { symbolize?($0.regs.rip) })
+        end = RunEnd(reason: .error, status: Self.statusDivergence, message: "replay diverged at event \(expected?.index ?? next)")
+    }
+
+    // MARK: comparing
+
+    /// Why an access does not match the recorded event, or nil when it does.
+    public func mismatch(_ a: Access, _ e: Event) -> String? {
+        switch (a, e) {
+        case let (.portRead(p, s), .io(ep, es, .read, _)):
+            return p == ep && s == es ? nil : "different port read"
+        case let (.portRead(p, _), .input(ep, _)):
+            return p == ep ? nil : "different port read"
+        case let (.portWrite(p, s, v), .io(ep, es, .write, ev)):
+            if p != ep || s != es { return "different port written" }
+            return v == ev ? nil : "different value written (recorded 0x\(hex(ev)), now 0x\(hex(v)))"
+        case let (.mmioRead(g, s), .mmio(eg, es, .read, _)), let (.mmioRead(g, s), .stage2Fault(eg, es, .read, _)):
+            return g == eg && s == es ? nil : "different address read"
+        case let (.mmioRead(g, _), .clock):
+            return g == clockAddress ? nil : "different address read (the recording read the clock)"
+        case let (.mmioWrite(g, s, v), .mmio(eg, es, .write, ev)), let (.mmioWrite(g, s, v), .stage2Fault(eg, es, .write, ev)):
+            if g != eg || s != es { return "different address written" }
+            return v == ev ? nil : "different value written (recorded 0x\(hex(ev)), now 0x\(hex(v)))"
+        case let (.mmioWrite(_, _, v), .timer(deadline)):
+            return v == deadline ? nil : "different timer deadline (recorded \(deadline), now \(v))"
+        case (.halt, .hlt), (.shutdown, .shutdown):
+            return nil
+        case let (.pageFault(pf), .pageFault):
+            return pf == e ? nil : "different page fault"
+        case let (.kvmError(reason, sub, data, _), .error(er, es, ed)):
+            return reason == er && sub == es && data == ed ? nil : "different KVM error"
+        default:
+            return "a different kind of exit"
+        }
+    }
+
+
+    /// One line describing an access, in the journal's words.
+    public static func describe(_ a: Access) -> String {
+        switch a {
+        case let .portRead(p, s): return "io in port=0x\(hex(p)) size=\(s)"
+        case let .portWrite(p, s, v): return "io out port=0x\(hex(p)) size=\(s) value=0x\(hex(v))"
+        case let .mmioRead(g, s): return "mmio read gpa=0x\(hex(g)) size=\(s)"
+        case let .mmioWrite(g, s, v): return "mmio write gpa=0x\(hex(g)) size=\(s) value=0x\(hex(v))"
+        case let .halt(ie): return "hlt (interrupts \(ie ? "enabled" : "disabled"))"
+        case .shutdown: return "shutdown (triple fault)"
+        case let .pageFault(e):
+            if case let .pageFault(gva, ec, cr3, rip) = e {
+                return "page_fault gva=0x\(hex(gva)) error_code=0x\(hex(ec)) cr3=0x\(hex(cr3)) fault_rip=0x\(hex(rip))"
+            }
+            return "page_fault"
+        case let .kvmError(_, _, _, d): return "error: \(d)"
+        case .interrupted: return "interrupted"
+        }
+    }
+}
+
+/// The first point where a replay differs from its journal.
+public struct Divergence: Sendable, Equatable {
+    public var index: UInt64
+    public var expected: EventRecord?
+    public var actual: String
+    public var actualRegisters: GPRegisters
+    public var reason: String
+    public var lastMatched: EventRecord?
+    public var actualSymbol: String?
+    public var expectedSymbol: String?
+    public var lastMatchedSymbol: String?
+
+    /// Names of the registers that differ, in journal order.
+    public var differingRegisters: [String] {
+        guard let e = expected else { return [] }
+        return e.regs.differences(from: actualRegisters).map { GPRegisters.names[$0] }
+    }
+
+    /// The report `vmrr replay` prints: what to look at first, then detail.
+    public func render(journalName: String) -> String {
+        var lines: [String] = []
+        lines.append("vmrr: \(journalName): replay diverged at event \(index): \(reason)")
+        if let e = expected {
+            lines.append("  expected: \(EventFormat.text(e))\(expectedSymbol.map { "  (\($0))" } ?? "")")
+        } else {
+            lines.append("  expected: nothing (end of journal)")
+        }
+        lines.append("  actual:   rip=0x\(hex16(actualRegisters.rip))  \(actual)\(actualSymbol.map { "  (\($0))" } ?? "")")
+        if let e = expected {
+            let diffs = e.regs.differences(from: actualRegisters)
+            if diffs.isEmpty {
+                lines.append("  registers: all 18 general registers match")
+            } else {
+                lines.append("  registers that differ (\(diffs.count) of 18):")
+                for i in diffs {
+                    let name = GPRegisters.names[i].padding(6)
+                    lines.append("    \(name) expected 0x\(hex16(e.regs[i]))  actual 0x\(hex16(actualRegisters[i]))")
+                }
+            }
+        }
+        if let m = lastMatched {
+            lines.append("  last matching event: \(EventFormat.text(m))\(lastMatchedSymbol.map { "  (\($0))" } ?? "")")
+        } else {
+            lines.append("  last matching event: none (the first event already differs)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+@inline(__always)
+func hex<T: BinaryInteger>(_ v: T) -> String { String(v, radix: 16) }
+
+func hex16(_ v: UInt64) -> String {
+    let s = String(v, radix: 16)
+    return String(repeating: "0", count: max(0, 16 - s.count)) + s
+}
+
+extension String {
+    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+}
