@@ -10,9 +10,9 @@ public enum EventFormat {
         let name = r.event.kind.name
         var line = "#" + String(repeating: " ", count: max(0, 7 - index.count)) + index
         line += "  rip=" + hex(r.rip, digits: 16) + "  "
-        line += name + String(repeating: " ", count: max(0, kindWidth - name.count))
+        line += name
         let d = details(r.event)
-        if !d.isEmpty { line += " " + d }
+        if !d.isEmpty { line += String(repeating: " ", count: max(0, kindWidth - name.count)) + " " + d }
         return line
     }
 
