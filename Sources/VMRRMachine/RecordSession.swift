@@ -50,7 +50,10 @@ public struct VMRRError: Error, CustomStringConvertible, Sendable {
 
 public enum RecordSession {
     /// Boots the image on KVM and records it until it ends.
-    public static func record(_ o: RecordOptions, input: ConsoleInput? = nil, output: ConsoleOutput? = nil) throws -> RecordResult {
+    /// With `journaling: false` the same executor runs with a `NullSink`:
+    /// no journal file, no checkpoints (the benchmark's baseline).
+    public static func record(_ o: RecordOptions, input: ConsoleInput? = nil, output: ConsoleOutput? = nil,
+                              journaling: Bool = true) throws -> RecordResult {
         let image: GuestImage
         do { image = try GuestImage.load(path: o.imagePath) } catch { throw VMRRError("\(error)") }
         do { try image.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
@@ -83,8 +86,14 @@ public enum RecordSession {
         header.commandLine = o.commandLine
         header.vmrrVersion = VMRRVersion.string
 
-        let journal: JournalWriter
-        do { journal = try JournalWriter(path: o.journalPath, header: header) } catch { throw VMRRError("\(error)") }
+        let journal: EventSink
+        var writer: JournalWriter?
+        if journaling {
+            do { writer = try JournalWriter(path: o.journalPath, header: header) } catch { throw VMRRError("\(error)") }
+            journal = writer!
+        } else {
+            journal = NullSink()
+        }
 
         let clock: GuestClock = o.clock == .virtual ? VirtualClock() : HostClock()
         let consoleIn: ConsoleInput
@@ -119,8 +128,8 @@ public enum RecordSession {
             throw VMRRError("recording \(o.imagePath): \(error)")
         }
         return RecordResult(end: end, events: journal.eventCount, exits: recorder.exits,
-                            checkpoints: recorder.checkpointsTaken, journalBytes: journal.bytesWritten,
-                            checkpointBytes: journal.checkpointBytes,
+                            checkpoints: recorder.checkpointsTaken, journalBytes: writer?.bytesWritten ?? 0,
+                            checkpointBytes: writer?.checkpointBytes ?? 0,
                             wallNanoseconds: HostClock.monotonicNanoseconds() - started)
     }
 }

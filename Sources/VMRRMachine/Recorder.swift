@@ -3,11 +3,38 @@ import VMRRGuest
 import VMRRJournal
 import VMRRReplay
 
+/// Where a recorder's events go: a journal, or nowhere (the benchmark's
+/// baseline, which runs the same executor with journaling off).
+public protocol EventSink: AnyObject {
+    @discardableResult func append(_ event: Event, regs: GPRegisters) throws -> UInt64
+    func appendCheckpoint(_ checkpoint: Checkpoint) throws
+    func flush() throws
+    func finish() throws
+    var eventCount: UInt64 { get }
+    /// False for the null sink: checkpoints are not even captured.
+    var keepsCheckpoints: Bool { get }
+}
+
+extension JournalWriter: EventSink {
+    public var keepsCheckpoints: Bool { true }
+}
+
+/// Counts events and drops them.
+public final class NullSink: EventSink {
+    public private(set) var eventCount: UInt64 = 0
+    public init() {}
+    public func append(_ event: Event, regs: GPRegisters) throws -> UInt64 { eventCount += 1; return eventCount - 1 }
+    public func appendCheckpoint(_ checkpoint: Checkpoint) throws {}
+    public func flush() throws {}
+    public func finish() throws {}
+    public var keepsCheckpoints: Bool { false }
+}
+
 /// The recording responder: answers every exit from the device models and
 /// journals it, injects the timer interrupt at exits, and takes checkpoints.
 public final class Recorder: ExitResponder {
     public let devices: DeviceModel
-    public let journal: JournalWriter
+    public let journal: EventSink
     public let checkpointInterval: UInt64
     public let maxExits: UInt64?
     public private(set) var end: RunEnd?
@@ -21,7 +48,7 @@ public final class Recorder: ExitResponder {
     /// Set from a signal handler to stop the recording cleanly.
     nonisolated(unsafe) public static var stopRequested: Int32 = 0
 
-    public init(devices: DeviceModel, journal: JournalWriter, checkpointInterval: UInt64, maxExits: UInt64? = nil) {
+    public init(devices: DeviceModel, journal: EventSink, checkpointInterval: UInt64, maxExits: UInt64? = nil) {
         self.devices = devices
         self.journal = journal
         self.checkpointInterval = max(1, checkpointInterval)
@@ -97,11 +124,12 @@ public final class Recorder: ExitResponder {
     }
 
     public var wantsCheckpoint: Bool {
-        journal.eventCount - eventsAtLastCheckpoint >= checkpointInterval
+        journal.keepsCheckpoints && journal.eventCount - eventsAtLastCheckpoint >= checkpointInterval
     }
 
     /// Checkpoint 0: the boot image, before the first instruction.
     public func bootCheckpoint(machine: Machine, state: VCPUState) throws {
+        guard journal.keepsCheckpoints else { return }
         let cp = Checkpoint(id: 0, eventIndex: 0, full: true, state: state, pages: machine.nonZeroPages(),
                             deviceState: devices.encodeState(), memoryDigest: machine.memoryDigest())
         try writeCheckpoint(cp, regs: state.regs)
@@ -127,6 +155,12 @@ public final class Recorder: ExitResponder {
 
     /// The final checkpoint (with the memory digest) and the `end` event.
     public func finalize(machine: Machine, end: RunEnd) throws {
+        guard journal.keepsCheckpoints else {
+            try append(.end(reason: end.reason, status: end.status), GPRegisters())
+            devices.output.flush()
+            try journal.finish()
+            return
+        }
         try machine.completePendingIO()
         let state = try machine.captureState()
         let pages = machine.pages(try machine.dirtyPages())

@@ -1,13 +1,207 @@
 import ArgumentParser
 import Glibc
+import VMRRGuest
 import VMRRJournal
 import VMRRMachine
+import VMRRReplay
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure exits per second, record overhead and journal size (docs/PERFORMANCE.md).")
+        abstract: "Measure the executor, the journal, replay and seeks (docs/PERFORMANCE.md).",
+        discussion: """
+            Runs the exit-heavy fixture guest (fixtures/guests/exits) with journaling \
+            off and on in the same run, alternating, and reports the median of the \
+            rounds. Ratios compare figures measured in this same run.
+            """)
+
+    @Option(help: "Exits the guest makes per round.")
+    var exits: UInt64 = 100_000
+
+    @Option(help: "Rounds of each measurement (the median is reported).")
+    var rounds: Int = 3
+
+    @Option(help: "Events in the journal used for the seek benchmark (0 skips it).")
+    var seekEvents: UInt64 = 1_000_000
+
+    @Option(help: "The exit-heavy guest image.")
+    var guest: String = "fixtures/guests/exits/exits.elf"
+
+    @Option(help: "Directory for scratch journals.")
+    var scratch: String = "/tmp"
+
+    func validate() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard exits >= 1000 else { throw ValidationError("--exits must be at least 1000") }
+    }
 
     func run() throws {
-        fail("bench: not yet implemented")
+        let out = StdoutBuffer()
+        out.line("vmrr bench: \(HostFacts.cpuModel()), \(HostFacts.kernel())")
+        out.line("date: \(isoNow()); host MMU: \(HostFacts.mmuModel().model.name); build: \(buildKind)")
+        out.line("")
+        out.flush()
+
+        // 1. Record overhead: the same executor with journaling off and on.
+        let journal = "\(scratch)/vmrr-bench-\(getpid()).vmrr"
+        defer { unlink(journal) }
+        var off: [Double] = [], on: [Double] = [], replay: [Double] = []
+        var events: UInt64 = 0
+        var exitCount: UInt64 = 0
+        for _ in 0..<rounds {
+            let a = try recordOnce(journal: journal, journaling: false)
+            let b = try recordOnce(journal: journal, journaling: true)
+            off.append(Double(a.wallNanoseconds))
+            on.append(Double(b.wallNanoseconds))
+            events = b.events
+            exitCount = b.exits
+            replay.append(try replayOnce(journal))
+        }
+        let reader = try JournalReader(path: journal)
+        let offNs = median(off), onNs = median(on), replayNs = median(replay)
+        let perExitOff = offNs / Double(exitCount) / 1000, perExitOn = onNs / Double(exitCount) / 1000
+        out.line("executor (\(exitCount) exits, median of \(rounds)):")
+        out.line(row("journaling off", "\(Int(Double(exitCount) / (offNs / 1e9))) exits/s", "\(f2(perExitOff)) µs/exit"))
+        out.line(row("journaling on", "\(Int(Double(exitCount) / (onNs / 1e9))) exits/s", "\(f2(perExitOn)) µs/exit"))
+        out.line(row("record overhead", "\(f3(onNs / offNs))x", "(on / off, same run; goal <= 1.05x)"))
+        out.line(row("journal bytes/event", f2(Double(reader.eventBytes) / Double(max(1, reader.eventCount))),
+                     "(\(reader.eventCount) events, checkpoints excluded; goal <= 12)"))
+        out.line(row("replay", "\(Int(Double(events) / (replayNs / 1e9))) events/s", "\(f2(replayNs / Double(exitCount) / 1000)) µs/exit"))
+        out.line(row("replay / record", "\(f3(replayNs / onNs))x", "(time ratio, same run; goal <= 1.0x)"))
+        out.line("")
+        out.flush()
+
+        // 2. Checkpoint cost per MiB of dirty memory.
+        let cp = try checkpointCost()
+        out.line("checkpoints:")
+        out.line(row("checkpoint cost", "\(f2(cp)) µs/MiB", "(capture + encode + write of dirty pages)"))
+        out.line("")
+        out.flush()
+
+        // 3. Seek time on a long journal.
+        if seekEvents > 0 {
+            let long = "\(scratch)/vmrr-bench-seek-\(getpid()).vmrr"
+            defer { unlink(long) }
+            var o = RecordOptions(imagePath: guest, journalPath: long)
+            o.guestArguments = ["\(seekEvents)"]
+            o.clock = .virtual
+            let r = try RecordSession.record(o, input: BufferedInput(bytes: []), output: CapturedOutput())
+            let lr = try JournalReader(path: long)
+            let target = lr.eventCount / 2 + lr.eventCount / 4
+            var seeks: [Double] = []
+            for _ in 0..<rounds { seeks.append(try seekOnce(long, to: target)) }
+            out.line("seeks (journal of \(r.events) events, checkpoint every \(RecordOptions.defaultCheckpointInterval) events):")
+            out.line(row("seek to event \(target)", "\(f2(median(seeks) / 1e6)) ms", "(restore nearest checkpoint, replay forward)"))
+            out.line(row("open journal", "\(f2(try timeOpen(long) / 1e6)) ms", "(\(lr.usedIndexTail ? "index tail" : "scan"), \(lr.fileSize) bytes)"))
+            out.line("")
+        }
+        out.flush()
     }
+
+    var buildKind: String {
+        #if DEBUG
+        return "debug"
+        #else
+        return "release"
+        #endif
+    }
+
+    func recordOnce(journal: String, journaling: Bool) throws -> RecordResult {
+        var o = RecordOptions(imagePath: guest, journalPath: journal)
+        o.guestArguments = ["\(exits)"]
+        o.clock = .virtual
+        do {
+            return try RecordSession.record(o, input: BufferedInput(bytes: []), output: CapturedOutput(), journaling: journaling)
+        } catch { fail("bench: \(error)") }
+    }
+
+    func replayOnce(_ journal: String) throws -> Double {
+        let reader = try JournalReader(path: journal)
+        let s = try ReplaySession(reader: reader, options: ReplayOptions())
+        let r = try s.run(console: nil)
+        if let d = r.divergence { fail("bench: replay diverged:\n\(d.render(journalName: journal))") }
+        return Double(r.wallNanoseconds)
+    }
+
+    func seekOnce(_ journal: String, to target: UInt64) throws -> Double {
+        let t0 = HostClock.monotonicNanoseconds()
+        let reader = try JournalReader(path: journal)
+        var o = ReplayOptions()
+        o.fromEvent = target
+        o.until = target
+        let s = try ReplaySession(reader: reader, options: o)
+        let r = try s.run(console: nil)
+        if let d = r.divergence { fail("bench: seek diverged:\n\(d.render(journalName: journal))") }
+        return Double(HostClock.monotonicNanoseconds() - t0)
+    }
+
+    func timeOpen(_ journal: String) throws -> Double {
+        let t0 = HostClock.monotonicNanoseconds()
+        _ = try JournalReader(path: journal)
+        return Double(HostClock.monotonicNanoseconds() - t0)
+    }
+
+    /// Captures, encodes and writes checkpoints of 16 MiB of non-zero pages.
+    func checkpointCost() throws -> Double {
+        let machine = try Machine(memorySize: Layout.defaultMemorySize)
+        let mib: UInt64 = 16
+        let pages = Int(mib << 20 / Layout.pageSize)
+        var pattern = [UInt8](repeating: 0, count: Int(Layout.pageSize))
+        for i in 0..<pattern.count { pattern[i] = UInt8(truncatingIfNeeded: i &* 31 &+ 7) }
+        let base = Layout.imageMinimumAddress
+        for p in 0..<pages { _ = machine.ram.write(base + UInt64(p) * Layout.pageSize, pattern) }
+        let gpas = (0..<pages).map { base + UInt64($0) * Layout.pageSize }
+        let path = "\(scratch)/vmrr-bench-cp-\(getpid()).vmrr"
+        defer { unlink(path) }
+        var header = JournalHeader()
+        header.memorySize = Layout.defaultMemorySize
+        let w = try JournalWriter(path: path, header: header)
+        var samples: [Double] = []
+        for i in 0..<rounds {
+            let t0 = HostClock.monotonicNanoseconds()
+            _ = try machine.dirtyPages()
+            let state = try machine.captureState()
+            let cp = Checkpoint(id: UInt32(i), eventIndex: w.eventCount, full: false, state: state, pages: machine.pages(gpas))
+            try w.append(.checkpoint(id: UInt32(i)), regs: state.regs)
+            try w.appendCheckpoint(cp)
+            samples.append(Double(HostClock.monotonicNanoseconds() - t0) / 1000 / Double(mib))
+        }
+        try w.finish()
+        return median(samples)
+    }
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.isEmpty ? 0 : s[s.count / 2]
+}
+
+func f2(_ v: Double) -> String { fixed(v, 2) }
+func f3(_ v: Double) -> String { fixed(v, 3) }
+
+func fixed(_ v: Double, _ digits: Int) -> String {
+    var p = 1.0
+    for _ in 0..<digits { p *= 10 }
+    let r = (v * p).rounded() / p
+    var s = "\(r)"
+    if let dot = s.firstIndex(of: ".") {
+        let decimals = s.distance(from: dot, to: s.endIndex) - 1
+        if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
+    }
+    return s
+}
+
+func row(_ a: String, _ b: String, _ c: String) -> String {
+    "  " + a.padding(26) + b.padding(22) + c
+}
+
+func isoNow() -> String {
+    var t = time(nil)
+    var tm = tm()
+    gmtime_r(&t, &tm)
+    func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))Z"
+}
+
+extension String {
+    func padding(_ n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
 }
