@@ -70,9 +70,12 @@ enum TextRender {
     }
 
     static func eptFlags(_ s: WalkStep, format: SecondStageFormat) -> String {
-        var f = format == .ept ? s.flags.eptDescription : s.flags.x86Description
-        if let t = s.memoryType { f += " " + t.name }
-        return f
+        guard format == .ept else { return s.flags.x86Description }
+        var names = EntryFlags.eptNames.filter { s.flags.contains($0.0) }.map(\.1)
+        if let t = s.memoryType {
+            names.insert(t.name, at: names.prefix { ["R", "W", "X"].contains($0) }.count)
+        }
+        return names.joined(separator: " ")
     }
 
     static func effective(_ p: Permissions) -> String {

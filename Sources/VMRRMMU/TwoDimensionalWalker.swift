@@ -14,7 +14,7 @@ public struct MemoryReference: Sendable, Equatable {
 
 /// The second-stage translation of one guest-physical address the walk needed.
 public struct NestedTranslation: Sendable, Equatable {
-    /// What the GPA is: "guest PML4", "guest PT", "data page".
+    /// What the GPA is: "guest PML4E", "guest PTE", "data page".
     public var purpose: String
     public var guestPhysicalAddress: UInt64
     public var walk: SecondStageWalk
@@ -77,7 +77,7 @@ public enum TwoDimensionalWalker {
                                     + "a TLB miss reads no PDPTE from memory")
                 continue
             }
-            guard nested(step.entryAddress, "guest \(step.level.tableName)") != nil else { return result }
+            guard nested(step.entryAddress, "guest \(step.level.entryName)") != nil else { return result }
             add(.guest, step)
         }
         switch guest.outcome {
@@ -88,7 +88,7 @@ public enum TwoDimensionalWalker {
                                          guestPageSize: t.pageSize, nestedPageSize: mapping.pageSize)
         case .walkFailed(let level, let address, _) where level != nil:
             // The table the guest could not read: the second stage says why.
-            _ = nested(address, "guest \(level!.tableName)")
+            _ = nested(address, "guest \(level!.entryName)")
             if case .nestedFailure = result.outcome { return result }
             result.outcome = .guestFailure(guest.outcome)
         default:

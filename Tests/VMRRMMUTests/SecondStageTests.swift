@@ -161,7 +161,7 @@ struct TwoDimensionalTests {
         #expect(w.referenceCount == 24)
         #expect(w.references.map(\.number) == Array(1...24))
         #expect(w.references.filter { $0.stage == .guest }.map(\.number) == [5, 10, 15, 20])
-        #expect(w.nested.map(\.purpose) == ["guest PML4", "guest PDPT", "guest PD", "guest PT", "data page"])
+        #expect(w.nested.map(\.purpose) == ["guest PML4E", "guest PDPTE", "guest PDE", "guest PTE", "data page"])
         #expect(w.nested[0].guestPhysicalAddress == 0x1000)
         if case .translated(let gpa, let host, _, let g, let n) = w.outcome {
             #expect(gpa == 0x30_0234)
@@ -191,7 +191,7 @@ struct TwoDimensionalTests {
             Issue.record("expected a nested failure: \(w.outcome)")
             return
         }
-        #expect(purpose == "guest PML4")
+        #expect(purpose == "guest PML4E")
         #expect(gpa == 0x1000 + 0 * 8)
         #expect(w.references.allSatisfy { $0.stage == .nested })
     }
