@@ -380,8 +380,8 @@ struct LayoutLoader {
         var layout = Layout()
         let size = bytes.count
         var pos = headerEnd
-        func cut(_ at: Int, _ inside: String) -> String {
-            "journal ends at offset \(size) inside \(inside) at offset \(at): the recorder was probably killed; \(layout.eventCount) events readable"
+        func cut(_ inside: String) -> String {
+            "journal ends at offset \(size) inside \(inside): the recorder was probably killed; \(layout.eventCount) events readable"
         }
         while pos < size {
             let remaining = size - pos
@@ -390,13 +390,13 @@ struct LayoutLoader {
                 guard Array(bytes[pos..<(pos + k)]) == Array(JournalFormat.chunkMagic[0..<k]) else {
                     throw error("bad chunk magic \(hexBytes(Array(bytes[pos..<(pos + k)]))) (expected \"CHNK\")", at: pos)
                 }
-                layout.note = cut(pos, "a chunk")
+                layout.note = cut("a chunk")
                 return layout
             }
             let f = try ChunkFrame.parse(bytes, name: name, at: pos)
             if f.type == .events { try checkEvents(f, expectedFirst: layout.eventCount) }
             if f.end > size {
-                layout.note = cut(pos, f.type == .index ? "the index" : "a chunk")
+                layout.note = cut(f.type == .index ? "the index" : "a chunk")
                 return layout
             }
             switch f.type {
@@ -407,7 +407,7 @@ struct LayoutLoader {
             case .index:
                 let after = size - f.end
                 if after < JournalFormat.trailerSize {
-                    layout.note = cut(f.end, "the index trailer")
+                    layout.note = cut("the index trailer")
                     return layout
                 }
                 if after == JournalFormat.trailerSize {

@@ -296,6 +296,7 @@ func maxRSSKiB() -> Int {
                 #expect(events.enumerated().allSatisfy { UInt64($0.offset) == $0.element.index }, "case \(i)")
             }
         }
+        print("fuzz: \(cases) cases, \(errors) errors, \(readable) readable")
         #expect(errors + readable == cases)
         #expect(errors > 0)
     }
