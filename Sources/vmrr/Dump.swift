@@ -8,7 +8,7 @@ struct Dump: ParsableCommand {
         abstract: "Show a journal: a summary, then one line per event.",
         discussion: "With --json, prints JSON Lines: one object per event, with index, kind and rip.")
 
-    @Argument(help: "The journal file.")
+    @Argument(help: "The journal file, or a bundle (.vmrrpack).")
     var journal: String
 
     @Flag(help: "JSON Lines, one object per event (no summary).")
@@ -33,8 +33,7 @@ struct Dump: ParsableCommand {
     }
 
     func run() throws {
-        let reader: JournalReader
-        do { reader = try JournalReader(path: journal) } catch { fail("\(error)") }
+        let reader = openJournal(journal).reader
         let out = StdoutBuffer()
         if !json {
             do { out.line(try JournalSummary(reader: reader).render()) } catch { fail("\(error)") }

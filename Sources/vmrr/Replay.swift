@@ -15,7 +15,7 @@ struct Replay: ParsableCommand {
             divergence, 2 when the journal or image cannot be used.
             """)
 
-    @Argument(help: "The journal file.")
+    @Argument(help: "The journal file, or a bundle (.vmrrpack).")
     var journal: String
 
     @Option(help: "Replay against this build of the guest instead of the recorded image.")
@@ -43,11 +43,12 @@ struct Replay: ParsableCommand {
     }
 
     func run() throws {
-        let reader: JournalReader
-        do { reader = try JournalReader(path: journal) } catch { fail("\(error)") }
+        let opened = openJournal(journal)
+        let reader = opened.reader
         if let note = reader.truncationNote { warn("vmrr: \(journal): \(note)") }
         var o = ReplayOptions()
         o.imageOverride = image
+        o.bundledImage = opened.bundledImage
         o.until = until
         o.fromCheckpoint = fromCheckpoint
         o.fromEvent = fromEvent
