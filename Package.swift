@@ -22,7 +22,7 @@ let package = Package(
         .systemLibrary(name: "CLibElf", providers: [.apt(["libelf-dev"])]),
         .target(name: "VMRRJournal"),
         .target(name: "VMRRMMU"),
-        .target(name: "VMRRReplay", dependencies: ["VMRRJournal"]),
+        .target(name: "VMRRReplay", dependencies: ["VMRRJournal", "VMRRMMU"]),
         .target(name: "VMRRGuest", dependencies: ["CLibElf", "VMRRJournal"]),
         .target(name: "VMRRKVM", dependencies: ["CKVM", "VMRRJournal"]),
         .target(name: "VMRRMachine", dependencies: ["VMRRKVM", "VMRRGuest", "VMRRJournal", "VMRRMMU", "VMRRReplay"]),
