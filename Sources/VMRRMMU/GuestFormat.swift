@@ -132,8 +132,8 @@ struct GuestFormat {
         }
 
         var reasons: [String] = []
-        func check(_ mask: UInt64, _ why: String) {
-            if raw & mask != 0 { reasons.append(why) }
+        func check(_ mask: UInt64, _ why: @autoclosure () -> String) {
+            if raw & mask != 0 { reasons.append(why()) }
         }
         let m = physBits
         switch mode {

@@ -124,9 +124,16 @@ public enum PTDump {
 
     static func guest(scan: GuestScan, context: PagingContext) -> PageTableDump {
         var acc = RangeAccumulator()
+        // Leaves in a run share flags: reuse the attribute array (no allocation per page).
+        var cachedKey: (EntryFlags, UInt8?)?
+        var cachedAttributes: [String] = []
         for leaf in scan.leaves {
+            if cachedKey == nil || cachedKey!.0 != leaf.flags || cachedKey!.1 != leaf.protectionKey {
+                cachedKey = (leaf.flags, leaf.protectionKey)
+                cachedAttributes = guestAttributes(leaf)
+            }
             acc.note(MappingRange(start: leaf.linearAddress, size: leaf.pageSize.bytes, target: leaf.guestPhysical,
-                                  permissions: leaf.permissions.subtracting(.read), attributes: guestAttributes(leaf),
+                                  permissions: leaf.permissions.subtracting(.read), attributes: cachedAttributes,
                                   level: leaf.level.entryName))
         }
         let ranges = acc.finish()
@@ -146,18 +153,23 @@ public enum PTDump {
     public static func secondStage(_ stage: SecondStage) -> PageTableDump {
         var acc = RangeAccumulator()
         var leafCount = 0
+        let names = [""] + TableLevel.allCases.map { stage.entryName($0) }
+        var cachedType: UInt64?
+        var attributes: [String] = []
         for leaf in stage.leaves() {
             leafCount += 1
-            var attributes: [String] = []
-            if stage.format == .ept {
+            let typeBits = leaf.raw & (EPTEntryBits.ignorePAT.rawValue
+                                       | (EPTEntryBits.memoryTypeMask << EPTEntryBits.memoryTypeShift))
+            if stage.format == .ept && typeBits != cachedType {
+                cachedType = typeBits
                 let type = EPTMemoryType(rawValue: (leaf.raw >> EPTEntryBits.memoryTypeShift)
                                          & EPTEntryBits.memoryTypeMask)
-                attributes.append(type?.name ?? "type?")
+                attributes = [type?.name ?? "type?"]
                 if leaf.raw & EPTEntryBits.ignorePAT.rawValue != 0 { attributes.append("IPAT") }
             }
             acc.note(MappingRange(start: leaf.gpa, size: leaf.size.bytes, target: leaf.host,
                                   permissions: leaf.permissions, attributes: attributes,
-                                  level: stage.entryName(leaf.level), label: stage.slot(containing: leaf.gpa)?.name))
+                                  level: names[leaf.level.rawValue], label: stage.slot(containing: leaf.gpa)?.name))
         }
         let ranges = acc.finish()
         let view: MMUView = stage.format == .ept ? .ept : .npt
