@@ -1,0 +1,2 @@
+// Capstone disassembler (Debian libcapstone-dev).
+#include <capstone/capstone.h>

@@ -1,0 +1,1 @@
+// The debugger REPL lands here.
