@@ -200,3 +200,23 @@ struct CommandParsingTests {
         #expect(implicitRead.contains("implicit access"))
     }
 }
+
+@Suite("Five-level views")
+struct FiveLevelViewTests {
+    @Test func dumpShadowAndWalk2dOnFiveLevelTables() {
+        var b = TableBuilder(mode: .level5)
+        b.map(0xFF00_0000_0000_0000, to: 0x20_0000, size: .size2M)
+        b.map(0x0000_8000_0000_1000, to: 0x30_0000)
+        let ctx = b.context()
+        let d = PTDump.guest(context: ctx, memory: b.memory)
+        #expect(d.ranges.map(\.start) == [0x0000_8000_0000_1000, 0xFF00_0000_0000_0000])
+        let slots = [MemorySlot(gpa: 0, size: 0x80_0000, hostAddress: 0x7F00_0000_1000, name: "ram")]
+        let (_, summary) = ShadowModel(context: ctx, memory: b.memory, secondStage: SecondStage(slots: slots)).dump()
+        #expect(summary.pagesPerLevel.map(\.name) == ["PML5", "PML4", "PDPT", "PD", "PT"])
+        // The 2M guest page is split (its host address is only 4K congruent), so it needs a PT too.
+        #expect(summary.pagesPerLevel.map(\.count) == [1, 2, 2, 2, 2])
+        let w = TwoDimensionalWalker.walk(0x0000_8000_0000_1234, context: ctx, memory: b.memory,
+                                          secondStage: SecondStage(slots: slots))
+        #expect(w.referenceCount == 6 * 5 - 1)
+    }
+}
