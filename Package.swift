@@ -34,7 +34,7 @@ let package = Package(
             "VMRRMachine", "VMRRJournal", "VMRRMMU", "VMRRGuest", "VMRRReplay", "VMRRDebugger",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "VMRRJournalTests", dependencies: ["VMRRJournal"]),
+        .testTarget(name: "VMRRJournalTests", dependencies: ["VMRRJournal"], exclude: ["Golden"]),
         .testTarget(name: "VMRRMMUTests", dependencies: ["VMRRMMU"]),
         .testTarget(name: "VMRRGuestTests", dependencies: ["VMRRGuest"]),
         .testTarget(name: "VMRRDebuggerTests", dependencies: ["VMRRDebugger", "VMRRReplay", "VMRRJournal", "VMRRMMU", "VMRRGuest"]),

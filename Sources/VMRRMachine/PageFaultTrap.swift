@@ -72,6 +72,24 @@ final class PageFaultTrap {
         }
     }
 
+    /// Re-arms at the next refresh (the breakpoint list changed).
+    func forceArm() { mustArm = true }
+
+    /// Arms single-step for one instruction, with the #PF breakpoint unless
+    /// it is being stepped over. Debugger breakpoints are not armed while
+    /// stepping: the stepper checks RIP itself.
+    func armForStep(machine: Machine) throws {
+        mustArm = true   // the next refresh restores the run-mode breakpoints
+        if !steppingOver, let h = armedHandler {
+            try machine.vcpu.setGuestDebug([.enable, .singleStep, .useHardwareBreakpoints], executionBreakpoints: [h])
+        } else {
+            try machine.vcpu.setGuestDebug([.enable, .singleStep])
+        }
+    }
+
+    /// Ends a step-over during single-stepping (the next step re-arms).
+    func finishStepOverWithoutArming() { steppingOver = false }
+
     /// True when a debug exit at `pc` is the #PF handler breakpoint.
     func isHandlerHit(pc: UInt64) -> Bool { !steppingOver && armedHandler == pc }
 

@@ -24,12 +24,45 @@ public final class Runner {
 
     /// Runs until the responder reports an end.
     public func run(_ responder: ExitResponder) throws -> RunEnd {
+        while true {
+            switch try runUntilStop(responder) {
+            case .ended(let end): return end
+            case .breakpoint, .watch: continue
+            }
+        }
+    }
+
+    /// Why `runUntilStop` returned.
+    public enum Stop: Equatable {
+        case ended(RunEnd)
+        /// A debugger execution breakpoint fired at this address; the
+        /// instruction there has not run yet.
+        case breakpoint(UInt64)
+        /// The watch check said stop, after the exit just handled.
+        case watch
+    }
+
+    /// Debugger execution breakpoints (at most 3 with the #PF breakpoint).
+    public var breakpoints: [UInt64] {
+        get { trap.extraBreakpoints }
+        set { trap.extraBreakpoints = Array(newValue.prefix(3)); trap.forceArm() }
+    }
+
+    /// Runs until the responder ends the run, a debugger breakpoint fires, or
+    /// `watch` (called after each handled exit) returns true.
+    public func runUntilStop(_ responder: ExitResponder, watch: (() -> Bool)? = nil) throws -> Stop {
         let vcpu = machine.vcpu
         try trap.refresh(machine: machine)
         // A replay that starts at the boot checkpoint checks it before the first instruction.
         if responder.wantsCheckpoint { try responder.checkpoint(state: machine, regs: regs) }
+        if let end = responder.end { return .ended(end) }
+        // Leaving a breakpoint address: step over it first, as the #PF breakpoint is.
+        if trap.extraBreakpoints.contains(regs.rip) && !trap.steppingOver {
+            if case let .ended(end) = try stepOnce(responder) { return .ended(end) }
+            if let w = watch, w() { return .watch }
+        }
         while true {
-            if let end = responder.end { return end }
+            if let end = responder.end { return .ended(end) }
             if let vector = try responder.interruptBeforeRun(regs: regs, ready: vcpu.readyForInterruptInjection) {
                 try vcpu.interrupt(vector: vector)
             }
@@ -39,15 +72,62 @@ public final class Runner {
                 try trap.endStepOver(machine: machine)
                 if case .debug = exit { try trap.refresh(machine: machine); continue }
             }
-            try handle(exit, responder)
-            if responder.end == nil {
-                try trap.refresh(machine: machine)
-                if responder.wantsCheckpoint && !trap.steppingOver {
-                    try machine.completePendingIO()
-                    try responder.checkpoint(state: machine, regs: regs)
-                }
+            if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc), trap.extraBreakpoints.contains(pc) {
+                return .breakpoint(pc)
+            }
+            try afterExit(exit, responder)
+            if let w = watch, responder.end == nil, w() { return .watch }
+        }
+    }
+
+    /// Handles an exit, then re-arms the #PF breakpoint and takes a
+    /// checkpoint if the responder wants one.
+    func afterExit(_ exit: VMExit, _ responder: ExitResponder) throws {
+        try handle(exit, responder)
+        if responder.end == nil {
+            try trap.refresh(machine: machine)
+            if responder.wantsCheckpoint && !trap.steppingOver {
+                try machine.completePendingIO()
+                try responder.checkpoint(state: machine, regs: regs)
             }
         }
+    }
+
+    /// What one single-step did.
+    public enum StepOutcome: Equatable {
+        /// One instruction retired; no journal event.
+        case instruction
+        /// A journal event happened instead (an exit, an injection, a page fault).
+        case event
+        case ended(RunEnd)
+    }
+
+    /// Executes at most one guest instruction with KVM's single-step, or
+    /// consumes the journal event that comes first (an interrupt injection
+    /// happens without executing anything).
+    public func stepOnce(_ responder: ExitResponder) throws -> StepOutcome {
+        let vcpu = machine.vcpu
+        if let end = responder.end { return .ended(end) }
+        if let vector = try responder.interruptBeforeRun(regs: regs, ready: vcpu.readyForInterruptInjection) {
+            try vcpu.interrupt(vector: vector)
+            return responder.end.map { .ended($0) } ?? .event
+        }
+        if let end = responder.end { return .ended(end) }
+        let wasSteppingOver = trap.steppingOver
+        try trap.armForStep(machine: machine)
+        let exit = try vcpu.run()
+        regs = vcpu.syncedRegisters
+        if wasSteppingOver { trap.finishStepOverWithoutArming() }
+        if case let .debug(_, pc, _, _) = exit {
+            if !wasSteppingOver && trap.isHandlerHit(pc: pc) {
+                try afterExit(exit, responder)   // the page-fault event
+                return responder.end.map { .ended($0) } ?? .event
+            }
+            try trap.refresh(machine: machine)
+            return .instruction
+        }
+        try afterExit(exit, responder)
+        return responder.end.map { .ended($0) } ?? .event
     }
 
     /// Maps one decoded exit onto the responder. Plain logic over a `VMExit`.

@@ -10,7 +10,14 @@ public final class Replayer: ExitResponder {
     public let journal: JournalReader
     /// Index of the next journal event execution must produce.
     public private(set) var next: UInt64
-    public private(set) var end: RunEnd?
+    public var end: RunEnd? { final ?? paused }
+    /// How the replay ended for good: end of journal, `until`, divergence.
+    public private(set) var final: RunEnd?
+    /// Set when `pauseAfter` asked to stop after an event; cleared by `resume()`.
+    public private(set) var paused: RunEnd?
+    /// Called with every accepted event; returning true pauses the run after it
+    /// (the debugger's event breakpoints).
+    public var pauseAfter: ((EventRecord) -> Bool)?
     public private(set) var divergence: Divergence?
     /// The last event that matched, if any.
     public private(set) var lastMatched: EventRecord?
@@ -64,7 +71,7 @@ public final class Replayer: ExitResponder {
     public func respond(to access: Access, regs: GPRegisters) throws -> UInt64 {
         guard end == nil else { return 0 }
         if case .interrupted = access {
-            end = RunEnd(reason: .interrupted, status: 130, message: "replay interrupted at event \(next)")
+            paused = RunEnd(reason: .interrupted, status: 130, message: "replay interrupted at event \(next)")
             return 0
         }
         guard let expected = try peek() else {
@@ -125,8 +132,15 @@ public final class Replayer: ExitResponder {
 
     // MARK: position
 
-    func peek() throws -> EventRecord? {
-        next < journal.eventCount ? try journal.event(at: next) : nil
+    var peeked: EventRecord?
+
+    /// The next expected event (cached: the run loop asks several times per exit).
+    public func peek() throws -> EventRecord? {
+        if let p = peeked, p.index == next { return p }
+        guard next < journal.eventCount else { return nil }
+        let r = try journal.event(at: next)
+        peeked = r
+        return r
     }
 
     func accept(_ r: EventRecord) {
@@ -134,24 +148,37 @@ public final class Replayer: ExitResponder {
         matched += 1
         next = r.index + 1
         settle()
+        if final == nil, let p = pauseAfter, p(r) {
+            paused = RunEnd(reason: .limit, status: 0, message: "paused after event \(r.index)")
+        }
+    }
+
+    /// Clears a pause so that the run can go on.
+    public func resume() { paused = nil }
+
+    /// Changes where the replay stops (the debugger moves this between commands).
+    public func setUntil(_ u: UInt64?) {
+        until = u
+        if let f = final, f.reason == .limit, f.message?.hasSuffix("(--until)") == true { final = nil }
+        settle()
     }
 
     /// Ends the replay when the journal says so: at its `end` event, at
     /// `until`, or when a truncated journal runs out.
     func settle() {
-        guard end == nil else { return }
+        guard final == nil else { return }
         if let until, next > until {
-            end = RunEnd(reason: .limit, status: 0, message: "stopped after event \(until) (--until)")
+            final = RunEnd(reason: .limit, status: 0, message: "stopped after event \(until) (--until)")
             return
         }
         guard next < journal.eventCount else {
-            end = RunEnd(reason: .limit, status: 0,
+            final = RunEnd(reason: .limit, status: 0,
                          message: "the journal ends after event \(next == 0 ? 0 : next - 1) without an end record (it was cut short); everything up to there replayed identically")
             return
         }
-        if let r = try? journal.event(at: next), case let .end(reason, status) = r.event {
+        if let r = try? peek(), case let .end(reason, status) = r.event {
             lastMatched = r
-            end = RunEnd(reason: reason, status: status, message: nil)
+            final = RunEnd(reason: reason, status: status, message: nil)
         }
     }
 
@@ -161,7 +188,7 @@ public final class Replayer: ExitResponder {
                                 actualSymbol: symbolize?(actualRegs.rip),
                                 expectedSymbol: expected.flatMap { symbolize?($0.regs.rip) },
                                 lastMatchedSymbol: lastMatched.flatMap { symbolize?($0.regs.rip) })
-        end = RunEnd(reason: .error, status: Self.statusDivergence, message: "replay diverged at event \(expected?.index ?? next)")
+        final = RunEnd(reason: .error, status: Self.statusDivergence, message: "replay diverged at event \(expected?.index ?? next)")
     }
 
     // MARK: comparing

@@ -1,0 +1,623 @@
+import Glibc
+import VMRRGuest
+import VMRRJournal
+import VMRRKVM
+import VMRRMMU
+import VMRRReplay
+
+/// The debugger's view of a journal replayed on KVM. It moves through the
+/// recorded execution forward and backward: backward moves restore the
+/// nearest snapshot (the debugger's own, or a journal checkpoint) and
+/// re-execute forward, so every position is exact.
+///
+/// A position (E, K) is the state right after event E was handled plus K
+/// single-stepped instructions. Between events, KVM's single-step is exact at
+/// CPL0 on this host; guest code at CPL3 cannot be single-stepped from the
+/// host, so stepping there reports it instead of hanging.
+public final class KVMTarget: DebugTarget {
+    public let journal: JournalReader
+    public let session: ReplaySession
+    var machine: Machine { session.machine }
+    var runner: Runner { session.runner }
+    var replayer: Replayer
+    public private(set) var position: Position
+    public var lastEvent: UInt64 { journal.eventCount - 1 }
+    public var executionUnavailableReason: String? { nil }
+    public private(set) var breakpoints: [Breakpoint] = []
+    var nextBreakpointID = 1
+    var snapshots: [Snapshot] = []
+    let maxSnapshots: Int
+    /// For event E: instruction steps from (E, 0) before the next event, and
+    /// the event index that step lands on.
+    var intervals: [UInt64: (steps: UInt64, lands: UInt64)] = [:]
+    nonisolated(unsafe) static var interruptRequested: Int32 = 0
+    /// Single-steps allowed in one command before it gives up (CPL3 loops, runaway intervals).
+    public var stepLimit: UInt64 = 50_000_000
+
+    struct Snapshot {
+        var position: Position
+        var state: VCPUState
+        var memory: [UInt8]
+        var lastUsed: UInt64
+    }
+    var clock: UInt64 = 0
+
+    public init(reader: JournalReader, options: ReplayOptions = ReplayOptions()) throws {
+        journal = reader
+        var o = options
+        o.until = 0
+        session = try ReplaySession(reader: reader, options: o)
+        replayer = session.replayer
+        position = Position(event: 0)
+        let perSnapshot = max(reader.header.memorySize, 1)
+        maxSnapshots = Int(max(2, min(16, (1 << 30) / perSnapshot)))
+        _ = try runner.run(replayer)
+        if let d = replayer.divergence { throw DebugError("the journal does not replay: \(d.render(journalName: reader.path))") }
+        position = Position(event: replayer.lastMatched?.index ?? 0)
+        try takeSnapshot()
+    }
+
+    public func currentEvent() throws -> EventRecord { try journal.event(at: position.event) }
+
+    // MARK: state
+
+    public func registers() throws -> GPRegisters { runner.regs }
+
+    public func specialRegisters() throws -> SpecialRegisters { try machine.vcpu.getSpecialRegisters() }
+
+    public func readPhysical(_ gpa: UInt64, count: Int) throws -> [UInt8] {
+        guard let b = machine.ram.read(gpa, count: count) else {
+            throw DebugError("cannot read \(count) bytes at guest-physical 0x\(hex(gpa)): not in RAM")
+        }
+        return b
+    }
+
+    func pagingContext() throws -> PagingContext {
+        let s = try specialRegisters()
+        let cpu = CPUIDFacts(journal.header.cpuidEffective)
+        return PagingContext(cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer, rflags: runner.regs.rflags,
+                             maxPhysAddrBits: cpu.maxPhysAddrBits, supports1GiBPages: cpu.supports1GiBPages)
+    }
+
+    public func readVirtual(_ gva: UInt64, count: Int) throws -> [UInt8] {
+        try VirtualReader.read(gva, count: count, context: try pagingContext(), memory: LiveMemory(machine.ram))
+    }
+
+    public func mmuContext() throws -> MMUCommandContext {
+        MMUCommandContext(memory: LiveMemory(machine.ram), paging: try pagingContext(), slots: machine.memorySlots,
+                          hostMMUModel: journal.header.hostMMU.name, hostFrames: PagemapResolver(),
+                          positionLabel: "position \(position) (replayed on KVM)")
+    }
+
+    public func mmuContext(at p: Position) throws -> MMUCommandContext {
+        let here = position
+        try goto(p)
+        let copy = ByteArrayMemory(bytes: machine.ram.read(0, count: Int(min(machine.ram.size, machine.ram.ranges[0].upperBound))) ?? [])
+        let ctx = MMUCommandContext(memory: copy, paging: try pagingContext(), slots: machine.memorySlots,
+                                    hostMMUModel: journal.header.hostMMU.name, hostFrames: NoHostFrames(reason: "a copy of memory at \(p)"),
+                                    positionLabel: "position \(p) (replayed on KVM)")
+        try goto(here)
+        return ctx
+    }
+
+    public var snapshotPositions: [Position] { snapshots.map(\.position).sorted() }
+
+    public func requestInterrupt() { Self.interruptRequested = 1 }
+
+    // MARK: snapshots
+
+    func takeSnapshot() throws {
+        guard position.instructions == 0, !snapshots.contains(where: { $0.position == position }) else { return }
+        try machine.completePendingIO()
+        let state = try machine.captureState()
+        var mem = [UInt8]()
+        for r in machine.ram.ranges { mem += machine.ram.read(r.lowerBound, count: r.count) ?? [] }
+        clock += 1
+        snapshots.append(Snapshot(position: position, state: state, memory: mem, lastUsed: clock))
+        if snapshots.count > maxSnapshots, let victim = snapshots.indices.filter({ snapshots[$0].position.event != 0 })
+            .min(by: { snapshots[$0].lastUsed < snapshots[$1].lastUsed }) {
+            snapshots.remove(at: victim)
+        }
+    }
+
+    func restore(_ i: Int) throws {
+        clock += 1
+        snapshots[i].lastUsed = clock
+        let s = snapshots[i]
+        var off = 0
+        for r in machine.ram.ranges {
+            let n = r.count
+            _ = machine.ram.write(r.lowerBound, Array(s.memory[off..<(off + n)]))
+            off += n
+        }
+        try machine.restoreState(s.state)
+        try machine.completePendingIO()
+        runner.didRestore(regs: machine.vcpu.syncedRegisters)
+        machine.clearDirtyLog()
+        replayer = makeReplayer(start: s.position.event + 1)
+        position = s.position
+    }
+
+    func restoreCheckpoint(_ info: CheckpointInfo) throws {
+        try ReplaySession.restore(reader: journal, upTo: info.id, into: machine)
+        try machine.completePendingIO()
+        runner.didRestore(regs: machine.vcpu.syncedRegisters)
+        replayer = makeReplayer(start: info.eventIndex + 1)
+        position = Position(event: info.eventIndex)
+        try takeSnapshot()
+    }
+
+    func makeReplayer(start: UInt64) -> Replayer {
+        let r = Replayer(journal: journal, start: start, consolePort: session.replayer.consolePort,
+                         clockAddress: session.replayer.clockAddress)
+        r.symbolize = session.replayer.symbolize
+        return r
+    }
+
+    /// Puts the machine at (event, 0) by restoring the best snapshot or
+    /// checkpoint at or before it (or staying, if the machine is already
+    /// before it) and running forward.
+    func reach(event e: UInt64) throws {
+        let target = Position(event: e)
+        if !(position <= target && replayer.final == nil) {
+            try restoreBest(atOrBefore: target)
+        } else if let i = snapshots.indices.filter({ snapshots[$0].position <= target && snapshots[$0].position > position })
+                    .max(by: { snapshots[$0].position < snapshots[$1].position }),
+                  snapshots[i].position.event > position.event + 64 {
+            try restore(i)
+        } else if let cp = journal.checkpoint(atOrBefore: e), cp.eventIndex > position.event + 64 {
+            try restoreCheckpoint(cp)
+        }
+        if position == target { return }
+        let saved = runner.breakpoints
+        runner.breakpoints = []
+        defer { runner.breakpoints = saved }
+        replayer.pauseAfter = nil
+        replayer.resume()
+        replayer.setUntil(e)
+        let stop = try runner.runUntilStop(replayer)
+        try settlePosition()
+        guard case .ended = stop, position.event == e else {
+            throw DebugError("could not reach event \(e) (stopped at \(position))")
+        }
+    }
+
+    func restoreBest(atOrBefore target: Position) throws {
+        let snap = snapshots.indices.filter { snapshots[$0].position <= target }
+            .max { snapshots[$0].position < snapshots[$1].position }
+        let cp = journal.checkpoint(atOrBefore: target.event)
+        if let cp, snap == nil || Position(event: cp.eventIndex) > snapshots[snap!].position {
+            try restoreCheckpoint(cp)
+        } else if let snap {
+            try restore(snap)
+        } else {
+            throw DebugError("no snapshot or checkpoint at or before \(target)")
+        }
+    }
+
+    /// Updates `position` after a run, and turns a divergence into an error.
+    func settlePosition() throws {
+        if let d = replayer.divergence {
+            throw DebugError("replay diverged:\n\(d.render(journalName: journal.path))")
+        }
+        if let m = replayer.lastMatched { position = Position(event: m.index) }
+    }
+
+    // MARK: motion
+
+    public func goto(_ p: Position) throws {
+        guard p.event <= lastEvent else {
+            throw DebugError("goto \(p): no such event: the journal has events 0 to \(lastEvent)")
+        }
+        if p == position { return }
+        if p.instructions > 0 || position.instructions > 0 || p < position {
+            try reach(event: p.event)
+        } else {
+            try reach(event: p.event)
+        }
+        if p.instructions > 0 {
+            try takeSnapshot()
+            for i in 0..<p.instructions {
+                switch try runner.stepOnce(replayer) {
+                case .instruction: position.instructions += 1
+                case .event, .ended:
+                    try settlePosition()
+                    try reach(event: p.event)
+                    throw DebugError("goto \(p): event \(p.event) has only \(i) instructions before the next event")
+                }
+            }
+        }
+    }
+
+    public func stepInstructions(_ n: UInt64) throws -> StopReason {
+        Self.interruptRequested = 0
+        if position.instructions == 0 { try takeSnapshot() }
+        var startedAtEvent: UInt64? = position.instructions == 0 ? position.event : nil
+        var steps: UInt64 = 0
+        for _ in 0..<n {
+            if Self.interruptRequested != 0 { return .interrupted }
+            if replayer.final != nil { return .endOfHistory }
+            let before = position
+            switch try runner.stepOnce(replayer) {
+            case .instruction:
+                position.instructions += 1
+                steps += 1
+                if let bp = breakpoints.first(where: { if case .address(runner.regs.rip) = $0.kind { return true }; return false }) {
+                    return hit(bp)
+                }
+            case .event:
+                try settlePosition()
+                if let s = startedAtEvent { intervals[s] = (before.instructions, position.event) }
+                startedAtEvent = position.event
+                if let bp = eventBreakpointMatching(from: before.event + 1, through: position.event) { return hit(bp) }
+            case .ended:
+                try settlePosition()
+                return .endOfHistory
+            }
+            if steps > stepLimit {
+                throw DebugError("stepped \(steps) instructions without reaching the next event; the guest may be running at CPL3, which the host cannot single-step")
+            }
+        }
+        return .done
+    }
+
+    /// The interval that ends at event `landing`: its start event and step count.
+    func interval(landingAt landing: UInt64) throws -> (start: UInt64, steps: UInt64)? {
+        var e = landing
+        while e > 0 {
+            e -= 1
+            let info = try intervalInfo(e)
+            if info.lands == landing { return (e, info.steps) }
+            if info.lands < landing { return nil }
+        }
+        return nil
+    }
+
+    func intervalInfo(_ e: UInt64) throws -> (steps: UInt64, lands: UInt64) {
+        if let i = intervals[e] { return i }
+        try reach(event: e)
+        var steps: UInt64 = 0
+        while true {
+            switch try runner.stepOnce(replayer) {
+            case .instruction:
+                steps += 1
+                position.instructions = steps
+                if steps > stepLimit {
+                    throw DebugError("event \(e) is followed by more than \(stepLimit) instructions (or by CPL3 code the host cannot single-step)")
+                }
+            case .event, .ended:
+                try settlePosition()
+                intervals[e] = (steps, position.event)
+                return (steps, position.event)
+            }
+        }
+    }
+
+    public func reverseStepInstructions(_ n: UInt64) throws -> StopReason {
+        Self.interruptRequested = 0
+        var target = position
+        var left = n
+        while left > 0 {
+            if target.instructions >= left {
+                target.instructions -= left
+                left = 0
+            } else {
+                left -= target.instructions
+                target.instructions = 0
+                guard let prev = try interval(landingAt: target.event) else {
+                    try goto(target)
+                    return .startOfHistory
+                }
+                target = Position(event: prev.start, instructions: prev.steps)
+                left -= 1
+            }
+        }
+        try goto(target)
+        if let bp = breakpoints.first(where: { if case .address(runner.regs.rip) = $0.kind { return true }; return false }), n > 0 {
+            return hit(bp)
+        }
+        return .done
+    }
+
+    public func nextEvents(_ n: UInt64) throws -> StopReason {
+        let target = min(lastEvent, position.event + n)
+        if target == position.event && position.instructions == 0 { return .endOfHistory }
+        let from = position.event
+        try reach(event: target)
+        if let bp = eventBreakpointMatching(from: from + 1, through: target), case let .event(kind, _) = bp.kind, kind != .end {
+            _ = kind
+        }
+        return target == lastEvent && n > 0 && from + n > lastEvent ? .endOfHistory : .done
+    }
+
+    public func previousEvents(_ n: UInt64) throws -> StopReason {
+        if position.event == 0 && position.instructions == 0 { return .startOfHistory }
+        let back = position.instructions > 0 ? n - 1 : n
+        let target = position.event >= back ? position.event - back : 0
+        try reach(event: target)
+        return position.event == 0 && n > 0 && back > 0 && target == 0 ? .startOfHistory : .done
+    }
+
+    // MARK: breakpoints
+
+    public func addBreakpoint(_ kind: BreakpointKind) throws -> Int {
+        if case .address = kind {
+            let n = breakpoints.filter { if case .address = $0.kind { return true }; return false }.count
+            guard n < 3 else {
+                throw DebugError("this host has 4 hardware execution breakpoints and vmrr keeps one for the #PF handler: delete one first")
+            }
+        }
+        let id = nextBreakpointID
+        nextBreakpointID += 1
+        breakpoints.append(Breakpoint(id: id, kind: kind))
+        return id
+    }
+
+    public func deleteBreakpoint(_ id: Int) throws {
+        guard let i = breakpoints.firstIndex(where: { $0.id == id }) else { throw DebugError("delete \(id): no breakpoint number \(id)") }
+        breakpoints.remove(at: i)
+    }
+
+    public func deleteAllBreakpoints() { breakpoints.removeAll() }
+
+    var addressBreakpoints: [UInt64] {
+        breakpoints.compactMap { if case let .address(a) = $0.kind { return a }; return nil }
+    }
+
+    var watches: [(id: Int, gpa: UInt64, length: Int)] {
+        breakpoints.compactMap { if case let .watch(g, l, _) = $0.kind { return ($0.id, g, Int(l)) }; return nil }
+    }
+
+    func eventBreakpointMatching(from: UInt64, through: UInt64) -> Breakpoint? {
+        guard from <= through else { return nil }
+        let evs = breakpoints.filter { if case .event = $0.kind { return true }; return false }
+        guard !evs.isEmpty else { return nil }
+        for i in from...through {
+            guard let r = try? journal.event(at: i) else { continue }
+            for bp in evs { if case let .event(kind, filter) = bp.kind, r.event.kind == kind, filter.matches(r.event) { return bp } }
+        }
+        return nil
+    }
+
+    func hit(_ bp: Breakpoint) -> StopReason {
+        if let i = breakpoints.firstIndex(where: { $0.id == bp.id }) { breakpoints[i].hits += 1 }
+        switch bp.kind {
+        case let .address(a): return .breakpoint(id: bp.id, address: a)
+        case .event: return .eventBreakpoint(id: bp.id, event: position.event)
+        case let .watch(g, _, _): return .watchpoint(id: bp.id, address: g, old: [], new: [])
+        }
+    }
+
+    func watchValues() -> [[UInt8]] {
+        watches.map { machine.ram.read($0.gpa, count: $0.length) ?? [] }
+    }
+
+    // MARK: continue, forward and backward
+
+    /// One hit found while running forward: where, and what.
+    enum Hit {
+        case address(Breakpoint, event: UInt64)       // first hit of the address after (event, 0)
+        case watch(Breakpoint, fromEvent: Position, old: [UInt8], new: [UInt8])
+        case event(Breakpoint, event: UInt64)
+    }
+
+    /// Runs forward from the current position until a breakpoint hit, the end
+    /// of the journal, or `limit` (exclusive of positions past it).
+    func runForward(until limit: Position?, firstOnly: Bool) throws -> [Hit] {
+        var hits: [Hit] = []
+        let evBPs = breakpoints.filter { if case .event = $0.kind { return true }; return false }
+        replayer.resume()
+        replayer.setUntil(limit?.event)
+        replayer.pauseAfter = evBPs.isEmpty ? nil : { r in
+            evBPs.contains { bp in if case let .event(k, f) = bp.kind { return r.event.kind == k && f.matches(r.event) }; return false }
+        }
+        defer { replayer.pauseAfter = nil }
+        runner.breakpoints = addressBreakpoints
+        defer { runner.breakpoints = [] }
+        var lastValues = watchValues()
+        var checkpointPosition = position
+        while true {
+            if Self.interruptRequested != 0 { break }
+            let stop = try runner.runUntilStop(replayer) { [unowned self] in
+                let v = self.watchValues()
+                return v != lastValues
+            }
+            try settlePosition()
+            switch stop {
+            case let .breakpoint(pc):
+                if let bp = breakpoints.first(where: { $0.kind == .address(pc) }) {
+                    hits.append(.address(bp, event: position.event))
+                }
+            case .watch:
+                let v = watchValues()
+                for (i, w) in watches.enumerated() where i < v.count && i < lastValues.count && v[i] != lastValues[i] {
+                    if let bp = breakpoints.first(where: { $0.id == w.id }) {
+                        hits.append(.watch(bp, fromEvent: checkpointPosition, old: lastValues[i], new: v[i]))
+                    }
+                }
+                lastValues = v
+            case .ended:
+                if replayer.paused != nil, replayer.final == nil || replayer.paused != nil {
+                    if let r = replayer.lastMatched, let bp = evBPs.first(where: { bp in
+                        if case let .event(k, f) = bp.kind { return r.event.kind == k && f.matches(r.event) }; return false }) {
+                        hits.append(.event(bp, event: r.index))
+                    }
+                    if replayer.paused?.reason == .interrupted { replayer.resume(); return hits }
+                    replayer.resume()
+                }
+            }
+            checkpointPosition = position
+            if (firstOnly && !hits.isEmpty) || replayer.final != nil { break }
+            if case .ended = stop, replayer.paused == nil, replayer.final != nil { break }
+        }
+        return hits
+    }
+
+    /// Moves to the exact position of a hit found by a run-mode pass.
+    func land(_ h: Hit) throws -> StopReason {
+        switch h {
+        case let .event(bp, e):
+            try reach(event: e)
+            return hit(bp)
+        case let .address(bp, e):
+            guard case let .address(addr) = bp.kind else { return .done }
+            try reach(event: e)
+            try takeSnapshot()
+            var steps: UInt64 = 0
+            while runner.regs.rip != addr {
+                switch try runner.stepOnce(replayer) {
+                case .instruction: position.instructions += 1
+                case .event, .ended:
+                    try settlePosition()
+                    throw DebugError("lost breakpoint \(bp.id) at 0x\(hex(addr)) while re-executing event \(e)")
+                }
+                steps += 1
+                if steps > stepLimit { throw DebugError("breakpoint \(bp.id) is more than \(stepLimit) instructions after event \(e)") }
+            }
+            return hit(bp)
+        case let .watch(bp, from, old, new):
+            guard case let .watch(gpa, len, _) = bp.kind else { return .done }
+            try goto(from)
+            var steps: UInt64 = 0
+            while (machine.ram.read(gpa, count: Int(len)) ?? []) == old {
+                switch try runner.stepOnce(replayer) {
+                case .instruction: position.instructions += 1
+                case .event: try settlePosition()
+                case .ended: try settlePosition(); break
+                }
+                steps += 1
+                if steps > stepLimit { throw DebugError("watchpoint \(bp.id): the write is more than \(stepLimit) instructions away") }
+                if replayer.final != nil { break }
+            }
+            if let i = breakpoints.firstIndex(where: { $0.id == bp.id }) { breakpoints[i].hits += 1 }
+            return .watchpoint(id: bp.id, address: gpa, old: old, new: new)
+        }
+    }
+
+    public func continueForward() throws -> StopReason {
+        Self.interruptRequested = 0
+        if replayer.final != nil { return .endOfHistory }
+        // An address breakpoint at the current RIP is stepped over first.
+        let hits = try runForward(until: nil, firstOnly: true)
+        if Self.interruptRequested != 0 && hits.isEmpty { return .interrupted }
+        guard let h = hits.first else { return .endOfHistory }
+        return try land(h)
+    }
+
+    public func reverseContinue() throws -> StopReason {
+        Self.interruptRequested = 0
+        let here = position
+        var windowEnd = here
+        while true {
+            if Self.interruptRequested != 0 { try goto(here); return .interrupted }
+            // The window [start, windowEnd): from the nearest snapshot or checkpoint before it.
+            let startEvent: UInt64
+            if windowEnd.instructions > 0 { startEvent = windowEnd.event } else if windowEnd.event == 0 {
+                try goto(Position(event: 0))
+                return .startOfHistory
+            } else {
+                let snap = snapshots.map(\.position.event).filter { $0 < windowEnd.event }.max()
+                let cp = journal.checkpoint(atOrBefore: windowEnd.event - 1)?.eventIndex
+                startEvent = max(snap ?? 0, cp ?? 0)
+            }
+            try reach(event: startEvent)
+            var hits: [Hit] = []
+            // Run-mode pass to the window's end event, then step its instructions.
+            if windowEnd.event > startEvent {
+                hits += try runForward(until: Position(event: windowEnd.event), firstOnly: false)
+                    .filter { hitPosition($0) < windowEnd }
+                if position.event < windowEnd.event { try reach(event: windowEnd.event) }
+            }
+            if windowEnd.instructions > 0 {
+                let values = watchValues()
+                for _ in 0..<windowEnd.instructions {
+                    _ = try runner.stepOnce(replayer)
+                    position.instructions += 1
+                    if position < windowEnd, let bp = breakpoints.first(where: { $0.kind == .address(runner.regs.rip) }) {
+                        hits.append(.address(bp, event: position.event))
+                    }
+                }
+                _ = values
+            }
+            if let last = hits.max(by: { hitPosition($0) < hitPosition($1) }) {
+                let stop = try landLast(last, before: windowEnd)
+                return stop
+            }
+            windowEnd = Position(event: startEvent)
+        }
+    }
+
+    /// A hit's approximate position, for ordering (exact for events).
+    func hitPosition(_ h: Hit) -> Position {
+        switch h {
+        case let .event(_, e): return Position(event: e)
+        case let .address(_, e): return Position(event: e, instructions: 1)
+        case let .watch(_, from, _, _): return Position(event: from.event, instructions: from.instructions + 1)
+        }
+    }
+
+    /// Lands on the LAST occurrence of a hit inside its event interval that
+    /// lies before `limit` (address breakpoints can fire several times
+    /// between two events).
+    func landLast(_ h: Hit, before limit: Position) throws -> StopReason {
+        guard case let .address(bp, e) = h, case let .address(addr) = bp.kind else { return try land(h) }
+        try reach(event: e)
+        var best: Position?
+        var steps: UInt64 = 0
+        while position < limit && replayer.final == nil {
+            if runner.regs.rip == addr && position.instructions > 0 || (position.instructions == 0 && runner.regs.rip == addr) {
+                best = position
+            }
+            switch try runner.stepOnce(replayer) {
+            case .instruction: position.instructions += 1
+            case .event, .ended: try settlePosition()
+            }
+            if position.event != e { break }
+            steps += 1
+            if steps > stepLimit { break }
+        }
+        if position < limit, runner.regs.rip == addr { best = position }
+        guard let p = best else { return try land(h) }
+        try goto(p)
+        return hit(bp)
+    }
+}
+
+/// Reads guest-virtual memory through the guest's page tables.
+public enum VirtualReader {
+    public static func read(_ gva: UInt64, count: Int, context: PagingContext, memory: some GuestPhysicalMemory) throws -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        var a = gva
+        var left = count
+        while left > 0 {
+            let w = PageWalker.lookup(a, context: context, memory: memory)
+            guard let gpa = w.translation?.address else {
+                throw DebugError("cannot read guest-virtual 0x\(hex(a)): \(w.pageFault.map { "not mapped (\($0.reason))" } ?? "no translation")")
+            }
+            let inPage = Int(4096 - (a & 4095))
+            let n = min(left, inPage)
+            guard let bytes = memory.readBytes(gpa, count: n) else {
+                throw DebugError("cannot read guest-physical 0x\(hex(gpa)) (for guest-virtual 0x\(hex(a))): not in RAM")
+            }
+            out += bytes
+            a &+= UInt64(n)
+            left -= n
+        }
+        return out
+    }
+}
+
+/// What the recorded CPUID says about paging.
+public struct CPUIDFacts {
+    public var maxPhysAddrBits = 36
+    public var supports1GiBPages = false
+    static let addressSizesLeaf: UInt32 = 0x8000_0008
+    static let extendedFeaturesLeaf: UInt32 = 0x8000_0001
+    static let page1GBit: UInt32 = 1 << 26
+    static let physicalAddressBitsMask: UInt32 = 0xff
+    public init(_ cpuid: [CPUIDEntry]) {
+        if let e = cpuid.first(where: { $0.function == Self.addressSizesLeaf }) { maxPhysAddrBits = Int(e.eax & Self.physicalAddressBitsMask) }
+        if let e = cpuid.first(where: { $0.function == Self.extendedFeaturesLeaf }) { supports1GiBPages = e.edx & Self.page1GBit != 0 }
+    }
+}
