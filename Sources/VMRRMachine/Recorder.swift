@@ -63,8 +63,10 @@ public final class Recorder: ExitResponder {
         if end == nil { end = RunEnd(reason: reason, status: status, message: message) }
     }
 
-    func apply(_ outcome: DeviceOutcome) {
-        if case let .end(reason, status, message) = outcome { finish(reason, status, message) }
+    func apply(_ outcome: DeviceOutcome, _ regs: GPRegisters) {
+        if case let .end(reason, status, message) = outcome {
+            finish(reason, status, reason == .strict ? message.map { "--strict: \($0) at rip 0x\(hex(regs.rip))" } : message)
+        }
     }
 
     public func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8? {
@@ -81,16 +83,16 @@ public final class Recorder: ExitResponder {
         switch access {
         case let .portRead(port, size):
             let (ev, v, outcome) = devices.portRead(port: port, size: size)
-            try append(ev, regs); value = v; apply(outcome)
+            try append(ev, regs); value = v; apply(outcome, regs)
         case let .portWrite(port, size, v):
             let (ev, outcome) = devices.portWrite(port: port, size: size, value: v)
-            try append(ev, regs); apply(outcome)
+            try append(ev, regs); apply(outcome, regs)
         case let .mmioRead(gpa, size):
             let (ev, v, outcome) = devices.mmioRead(gpa: gpa, size: size)
-            try append(ev, regs); value = v; apply(outcome)
+            try append(ev, regs); value = v; apply(outcome, regs)
         case let .mmioWrite(gpa, size, v):
             let (ev, outcome) = devices.mmioWrite(gpa: gpa, size: size, value: v)
-            try append(ev, regs); apply(outcome)
+            try append(ev, regs); apply(outcome, regs)
         case let .halt(interruptsEnabled):
             try append(.hlt, regs)
             if interruptsEnabled, let deadline = devices.timerDeadline {
