@@ -42,10 +42,18 @@ enum Fixtures {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// False when the process ended by a signal (a crash, or the timeout's SIGKILL).
+        var exited: Bool = true
+        /// True when the timeout killed the process.
+        var timedOut: Bool = false
+        /// stderr without trailing newlines, split into lines.
+        var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
     }
 
-    /// Runs the vmrr executable with arguments and optional stdin bytes.
-    static func vmrr(_ args: [String], stdin: String? = nil) throws -> Result {
+    /// Runs the vmrr executable with arguments and optional stdin bytes. A run
+    /// still going after `timeout` seconds is killed (and `timedOut` is set),
+    /// so a hung guest fails its test instead of hanging the whole run.
+    static func vmrr(_ args: [String], stdin: String? = nil, timeout: Double = 180) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: vmrrBinary)
         p.arguments = args
@@ -55,6 +63,14 @@ enum Fixtures {
         let inPipe = Pipe()
         p.standardInput = inPipe
         try p.run()
+        let killed = KillFlag()
+        let pid = p.processIdentifier
+        let watchdog = DispatchWorkItem {
+            killed.set()
+            kill(pid, SIGKILL)
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+        defer { watchdog.cancel() }
         if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
         try inPipe.fileHandleForWriting.close()
         // Read both pipes concurrently so neither fills up.
@@ -68,8 +84,10 @@ enum Fixtures {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         p.waitUntilExit()
+        watchdog.cancel()
         return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+                      stderr: String(decoding: errData, as: UTF8.self),
+                      exited: p.terminationReason == .exit, timedOut: killed.isSet)
     }
 
     /// Parses `vmrr dump --json` output into dictionaries.
@@ -80,6 +98,14 @@ enum Fixtures {
             return dict
         }
     }
+}
+
+/// A flag set from the watchdog's queue and read after the process ended.
+final class KillFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
 
 struct TestFailure: Error, CustomStringConvertible {

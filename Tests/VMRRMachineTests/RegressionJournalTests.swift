@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// One committed regression journal in fixtures/journals (see its README.md
+/// and record-all.sh).
+struct RegressionJournal: Sendable, CustomTestStringConvertible {
+    /// fixtures/journals/NAME.vmrr, with the expected console in NAME.console.
+    let name: String
+    /// The fixture guest it was recorded from.
+    let guest: String
+    /// The guest's documented exit status for that recording.
+    let status: Int32
+    var testDescription: String { name }
+
+    static let all: [RegressionJournal] = [
+        .init(name: "demo", guest: "demo", status: 0),
+        .init(name: "paging", guest: "paging", status: 0),
+        .init(name: "timer", guest: "timer", status: 0),
+        .init(name: "echo", guest: "echo", status: 0),
+        .init(name: "bug", guest: "bug", status: 0),
+        .init(name: "exits", guest: "exits", status: 0),
+        .init(name: "strict", guest: "exits", status: 132),
+    ]
+
+    var journal: String { E2E.journalsDir.appendingPathComponent("\(name).vmrr").path }
+    var console: String { E2E.journalsDir.appendingPathComponent("\(name).console").path }
+}
+
+extension KVMEndToEnd {
+    @Test("committed regression journals replay identically against the committed guests",
+          arguments: RegressionJournal.all)
+    func regressionJournalReplays(_ j: RegressionJournal) throws {
+        let expectedConsole = try String(contentsOfFile: j.console, encoding: .utf8)
+        let d = try E2E.dump(j.journal)
+        E2E.checkShape(d, status: j.status)
+        #expect(d.consoleText == expectedConsole, "\(j.name).console is not the journal's console output")
+        // The header's image path is where it was recorded; name the committed ELF.
+        try E2E.checkReplay(j.journal, status: j.status, console: expectedConsole,
+                            extra: ["--image", Fixtures.guest(j.guest)])
+    }
+
+    @Test("the format-version-1 journal still replays")
+    func formatVersion1Replays() throws {
+        let journal = E2E.journalsDir.appendingPathComponent("v1/demo.vmrr").path
+        let bytes = try E2E.read(journal)
+        try #require(bytes.count > 12)
+        #expect(Array(bytes[0..<8]) == Array("VMRRJRNL".utf8))
+        #expect(bytes[8] == 1 && bytes[9] == 0, "v1/demo.vmrr must stay a version-1 file")
+        let summary = try Fixtures.vmrr(["dump", "--summary", journal])
+        #expect(summary.status == 0 && summary.stdout.contains("format version 1"), "\(summary.stdout)\(summary.stderr)")
+        let console = try String(contentsOfFile: E2E.journalsDir.appendingPathComponent("v1/demo.console").path, encoding: .utf8)
+        #expect(console.hasSuffix("demo: done\n"))
+        try E2E.checkReplay(journal, status: 0, console: console, extra: ["--image", Fixtures.guest("demo")])
+    }
+}
+
+/// Not KVM: the regression fixtures are complete and small.
+@Suite("Regression journal fixtures")
+struct RegressionFixtureTests {
+    @Test("every fixture guest has a committed journal and is built by build-all.sh")
+    func everyGuestHasAJournal() throws {
+        let fm = FileManager.default
+        let guests = try fm.contentsOfDirectory(atPath: E2E.guestsDir.path)
+            .filter { fm.fileExists(atPath: E2E.guestsDir.appendingPathComponent("\($0)/build.sh").path) }
+        #expect(guests.count >= 6)
+        let buildAll = try String(contentsOf: E2E.guestsDir.appendingPathComponent("build-all.sh"), encoding: .utf8)
+        let recordAll = try String(contentsOf: E2E.journalsDir.appendingPathComponent("record-all.sh"), encoding: .utf8)
+        for g in guests {
+            #expect(RegressionJournal.all.contains { $0.guest == g }, "no regression journal for guest \(g)")
+            #expect(buildAll.contains(" \(g)"), "build-all.sh does not build \(g)")
+            #expect(recordAll.contains("fixtures/guests/$guest/$guest.elf") && recordAll.contains(" \(g)"),
+                    "record-all.sh does not record \(g)")
+        }
+        for j in RegressionJournal.all {
+            #expect(fm.fileExists(atPath: j.journal), "missing \(j.journal)")
+            #expect(fm.fileExists(atPath: j.console), "missing \(j.console)")
+        }
+    }
+
+    @Test("fixtures/journals stays under 2 MB")
+    func journalsAreSmall() throws {
+        let fm = FileManager.default
+        let files = try #require(fm.enumerator(atPath: E2E.journalsDir.path)).compactMap { $0 as? String }
+        var total = 0
+        for f in files {
+            total += (try fm.attributesOfItem(atPath: E2E.journalsDir.appendingPathComponent(f).path))[.size] as? Int ?? 0
+        }
+        #expect(files.contains("v1/demo.vmrr"))
+        #expect(total > 0 && total < 2_000_000, "fixtures/journals holds \(total) bytes")
+    }
+}
