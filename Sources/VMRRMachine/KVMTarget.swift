@@ -31,6 +31,9 @@ public final class KVMTarget: DebugTarget {
     /// the event index that step lands on.
     var intervals: [UInt64: (steps: UInt64, lands: UInt64)] = [:]
     nonisolated(unsafe) static var interruptRequested: Int32 = 0
+    /// Marks a position whose instruction count is not known (a run-mode
+    /// breakpoint stop); the next move restores a snapshot first.
+    static let unknownInstructions = UInt64.max
     /// Single-steps allowed in one command before it gives up (CPL3 loops, runaway intervals).
     public var stepLimit: UInt64 = 50_000_000
 
@@ -54,6 +57,7 @@ public final class KVMTarget: DebugTarget {
         _ = try runner.run(replayer)
         if let d = replayer.divergence { throw DebugError("the journal does not replay: \(d.render(journalName: reader.path))") }
         position = Position(event: replayer.lastMatched?.index ?? 0)
+        replayer.setUntil(nil)
         try takeSnapshot()
     }
 
@@ -108,7 +112,7 @@ public final class KVMTarget: DebugTarget {
 
     func takeSnapshot() throws {
         guard position.instructions == 0, !snapshots.contains(where: { $0.position == position }) else { return }
-        try machine.completePendingIO()
+        try runner.completePendingRead()
         let state = try machine.captureState()
         var mem = [UInt8]()
         for r in machine.ram.ranges { mem += machine.ram.read(r.lowerBound, count: r.count) ?? [] }
@@ -177,6 +181,7 @@ public final class KVMTarget: DebugTarget {
         replayer.setUntil(e)
         let stop = try runner.runUntilStop(replayer)
         try settlePosition()
+        replayer.setUntil(nil)
         guard case .ended = stop, position.event == e else {
             throw DebugError("could not reach event \(e) (stopped at \(position))")
         }
@@ -201,6 +206,7 @@ public final class KVMTarget: DebugTarget {
             throw DebugError("replay diverged:\n\(d.render(journalName: journal.path))")
         }
         if let m = replayer.lastMatched { position = Position(event: m.index) }
+        try runner.completePendingRead()
     }
 
     // MARK: motion
@@ -411,7 +417,7 @@ public final class KVMTarget: DebugTarget {
         replayer.pauseAfter = evBPs.isEmpty ? nil : { r in
             evBPs.contains { bp in if case let .event(k, f) = bp.kind { return r.event.kind == k && f.matches(r.event) }; return false }
         }
-        defer { replayer.pauseAfter = nil }
+        defer { replayer.pauseAfter = nil; replayer.setUntil(nil) }
         runner.breakpoints = addressBreakpoints
         defer { runner.breakpoints = [] }
         var lastValues = watchValues()
@@ -428,6 +434,8 @@ public final class KVMTarget: DebugTarget {
                 if let bp = breakpoints.first(where: { $0.kind == .address(pc) }) {
                     hits.append(.address(bp, event: position.event))
                 }
+                // The machine is somewhere after (event, 0): an unknown number of instructions.
+                position.instructions = Self.unknownInstructions
             case .watch:
                 let v = watchValues()
                 for (i, w) in watches.enumerated() where i < v.count && i < lastValues.count && v[i] != lastValues[i] {
@@ -446,7 +454,10 @@ public final class KVMTarget: DebugTarget {
                     replayer.resume()
                 }
             }
-            checkpointPosition = position
+            // After a breakpoint stop the instruction count is unknown; the
+            // watched values were last compared at (event, 0).
+            checkpointPosition = position.instructions == Self.unknownInstructions ? Position(event: position.event) : position
+            if let l = limit, position.event >= l.event { break }
             if (firstOnly && !hits.isEmpty) || replayer.final != nil { break }
             if case .ended = stop, replayer.paused == nil, replayer.final != nil { break }
         }
@@ -510,38 +521,65 @@ public final class KVMTarget: DebugTarget {
         var windowEnd = here
         while true {
             if Self.interruptRequested != 0 { try goto(here); return .interrupted }
-            // The window [start, windowEnd): from the nearest snapshot or checkpoint before it.
-            let startEvent: UInt64
-            if windowEnd.instructions > 0 { startEvent = windowEnd.event } else if windowEnd.event == 0 {
+            if windowEnd == Position(event: 0) {
                 try goto(Position(event: 0))
                 return .startOfHistory
+            }
+            // The window [(start, 0), windowEnd), from the nearest snapshot or checkpoint.
+            let startEvent: UInt64
+            if windowEnd.instructions > 0 {
+                startEvent = windowEnd.event
             } else {
                 let snap = snapshots.map(\.position.event).filter { $0 < windowEnd.event }.max()
                 let cp = journal.checkpoint(atOrBefore: windowEnd.event - 1)?.eventIndex
                 startEvent = max(snap ?? 0, cp ?? 0)
             }
-            try reach(event: startEvent)
-            var hits: [Hit] = []
-            // Run-mode pass to the window's end event, then step its instructions.
-            if windowEnd.event > startEvent {
-                hits += try runForward(until: Position(event: windowEnd.event), firstOnly: false)
-                    .filter { hitPosition($0) < windowEnd }
-                if position.event < windowEnd.event { try reach(event: windowEnd.event) }
-            }
-            if windowEnd.instructions > 0 {
-                let values = watchValues()
-                for _ in 0..<windowEnd.instructions {
-                    _ = try runner.stepOnce(replayer)
-                    position.instructions += 1
-                    if position < windowEnd, let bp = breakpoints.first(where: { $0.kind == .address(runner.regs.rip) }) {
-                        hits.append(.address(bp, event: position.event))
+            var candidates: [(Position, Hit)] = []
+            // Event breakpoints come from the journal alone.
+            for bp in breakpoints {
+                guard case let .event(kind, filter) = bp.kind else { continue }
+                for e in startEvent...windowEnd.event where Position(event: e) < windowEnd {
+                    if let r = try? journal.event(at: e), r.event.kind == kind, filter.matches(r.event) {
+                        candidates.append((Position(event: e), .event(bp, event: e)))
                     }
                 }
-                _ = values
             }
-            if let last = hits.max(by: { hitPosition($0) < hitPosition($1) }) {
-                let stop = try landLast(last, before: windowEnd)
-                return stop
+            // Address breakpoints and watchpoints need execution.
+            if !addressBreakpoints.isEmpty || !watches.isEmpty {
+                try reach(event: startEvent)
+                if windowEnd.event > startEvent {
+                    let saved = breakpoints
+                    breakpoints = breakpoints.filter { if case .event = $0.kind { return false }; return true }
+                    defer { breakpoints = saved }
+                    for h in try runForward(until: Position(event: windowEnd.event), firstOnly: false) {
+                        candidates.append((hitPosition(h), h))
+                    }
+                    try reach(event: windowEnd.event)
+                }
+                var values = watchValues()
+                while position < windowEnd {
+                    let before = position
+                    switch try runner.stepOnce(replayer) {
+                    case .instruction: position.instructions += 1
+                    case .event, .ended: try settlePosition()
+                    }
+                    if position >= windowEnd || position == before { break }
+                    if let bp = breakpoints.first(where: { $0.kind == .address(runner.regs.rip) }) {
+                        candidates.append((position, .address(bp, event: position.event)))
+                    }
+                    let v = watchValues()
+                    if v != values {
+                        for (i, w) in watches.enumerated() where v[i] != values[i] {
+                            if let bp = breakpoints.first(where: { $0.id == w.id }) {
+                                candidates.append((position, .watch(bp, fromEvent: before, old: values[i], new: v[i])))
+                            }
+                        }
+                        values = v
+                    }
+                }
+            }
+            for (_, h) in candidates.sorted(by: { $0.0 > $1.0 }) {
+                if let stop = try landLast(h, before: windowEnd) { return stop }
             }
             windowEnd = Position(event: startEvent)
         }
@@ -556,30 +594,56 @@ public final class KVMTarget: DebugTarget {
         }
     }
 
-    /// Lands on the LAST occurrence of a hit inside its event interval that
-    /// lies before `limit` (address breakpoints can fire several times
-    /// between two events).
-    func landLast(_ h: Hit, before limit: Position) throws -> StopReason {
-        guard case let .address(bp, e) = h, case let .address(addr) = bp.kind else { return try land(h) }
-        try reach(event: e)
-        var best: Position?
-        var steps: UInt64 = 0
-        while position < limit && replayer.final == nil {
-            if runner.regs.rip == addr && position.instructions > 0 || (position.instructions == 0 && runner.regs.rip == addr) {
-                best = position
+    /// Lands on the LAST occurrence of a hit that lies before `limit`
+    /// (an address breakpoint can fire several times between two events, and
+    /// a location can be written several times), or returns nil if the hit
+    /// is not before `limit`.
+    func landLast(_ h: Hit, before limit: Position) throws -> StopReason? {
+        switch h {
+        case let .event(bp, e):
+            guard Position(event: e) < limit else { return nil }
+            try goto(Position(event: e))
+            return hit(bp)
+        case let .address(bp, e):
+            guard case let .address(addr) = bp.kind else { return nil }
+            try reach(event: e)
+            var best: Position?
+            var steps: UInt64 = 0
+            while position < limit && position.event == e && replayer.final == nil {
+                if runner.regs.rip == addr { best = position }
+                switch try runner.stepOnce(replayer) {
+                case .instruction: position.instructions += 1
+                case .event, .ended: try settlePosition()
+                }
+                steps += 1
+                if steps > stepLimit { break }
             }
-            switch try runner.stepOnce(replayer) {
-            case .instruction: position.instructions += 1
-            case .event, .ended: try settlePosition()
+            if position < limit, runner.regs.rip == addr { best = position }
+            guard let p = best else { return nil }
+            try goto(p)
+            return hit(bp)
+        case let .watch(bp, from, _, _):
+            guard case let .watch(gpa, len, _) = bp.kind, from < limit else { return nil }
+            try goto(from)
+            var last: (Position, [UInt8], [UInt8])?
+            var value = machine.ram.read(gpa, count: Int(len)) ?? []
+            var steps: UInt64 = 0
+            while position < limit && position.event <= from.event + 1 && replayer.final == nil {
+                switch try runner.stepOnce(replayer) {
+                case .instruction: position.instructions += 1
+                case .event, .ended: try settlePosition()
+                }
+                let v = machine.ram.read(gpa, count: Int(len)) ?? []
+                if v != value, position < limit { last = (position, value, v) }
+                value = v
+                steps += 1
+                if steps > stepLimit { break }
             }
-            if position.event != e { break }
-            steps += 1
-            if steps > stepLimit { break }
+            guard let (p, old, new) = last else { return nil }
+            try goto(p)
+            if let i = breakpoints.firstIndex(where: { $0.id == bp.id }) { breakpoints[i].hits += 1 }
+            return .watchpoint(id: bp.id, address: gpa, old: old, new: new)
         }
-        if position < limit, runner.regs.rip == addr { best = position }
-        guard let p = best else { return try land(h) }
-        try goto(p)
-        return hit(bp)
     }
 }
 

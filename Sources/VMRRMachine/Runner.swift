@@ -19,7 +19,22 @@ public final class Runner {
     /// Call after restoring a checkpoint into the machine.
     public func didRestore(regs: GPRegisters) {
         self.regs = regs
+        pendingRead = false
         trap.reset()
+    }
+
+    /// True after an IN or MMIO-read exit whose data KVM has not yet put in
+    /// place (it does so at the next KVM_RUN).
+    public private(set) var pendingRead = false
+
+    /// Completes a pending IN or MMIO read without running guest code, so that
+    /// the state at an event is the same however it was reached (the
+    /// debugger's canonical state at position (E, 0)).
+    public func completePendingRead() throws {
+        guard pendingRead else { return }
+        try machine.completePendingIO()
+        pendingRead = false
+        regs = machine.vcpu.syncedRegisters
     }
 
     /// Runs until the responder reports an end.
@@ -67,6 +82,7 @@ public final class Runner {
                 try vcpu.interrupt(vector: vector)
             }
             let exit = try vcpu.run()
+            pendingRead = false
             regs = vcpu.syncedRegisters
             if trap.steppingOver {
                 try trap.endStepOver(machine: machine)
@@ -88,6 +104,7 @@ public final class Runner {
             try trap.refresh(machine: machine)
             if responder.wantsCheckpoint && !trap.steppingOver {
                 try machine.completePendingIO()
+                pendingRead = false
                 try responder.checkpoint(state: machine, regs: regs)
             }
         }
@@ -113,9 +130,11 @@ public final class Runner {
             return responder.end.map { .ended($0) } ?? .event
         }
         if let end = responder.end { return .ended(end) }
+        try completePendingRead()
         let wasSteppingOver = trap.steppingOver
         try trap.armForStep(machine: machine)
         let exit = try vcpu.run()
+        pendingRead = false
         regs = vcpu.syncedRegisters
         if wasSteppingOver { trap.finishStepOverWithoutArming() }
         if case let .debug(_, pc, _, _) = exit {
@@ -143,6 +162,7 @@ public final class Runner {
                     if responder.end != nil { break }
                 }
                 vcpu.completeIORead(answers)
+                pendingRead = true
             } else {
                 for v in values {
                     _ = try responder.respond(to: .portWrite(port: port, size: size, value: v), regs: regs)
@@ -152,6 +172,7 @@ public final class Runner {
         case let .mmio(gpa, size, direction, value):
             if direction == .read {
                 vcpu.completeMMIORead(try responder.respond(to: .mmioRead(gpa: gpa, size: size), regs: regs))
+                pendingRead = true
             } else {
                 _ = try responder.respond(to: .mmioWrite(gpa: gpa, size: size, value: value), regs: regs)
             }

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import VMRRGuest
+import VMRRJournal
+import VMRRMachine
+import VMRRReplay
+
+/// Time travel on KVM: the debugger's target must land exactly where forward
+/// execution had been.
+@Suite("KVM time travel", .serialized, .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
+struct KVMTargetTests {
+    static func record(_ guest: String, interval: UInt64 = 200, input: [UInt8] = []) throws -> String {
+        let dir = Fixtures.scratch("target-\(guest)")
+        let path = dir.appendingPathComponent("\(guest).vmrr").path
+        var o = RecordOptions(imagePath: Fixtures.guest(guest), journalPath: path)
+        o.clock = .virtual
+        o.checkpointInterval = interval
+        _ = try RecordSession.record(o, input: BufferedInput(bytes: input), output: CapturedOutput())
+        return path
+    }
+
+    @Test func reverseStepiRetracesForwardSteps() throws {
+        let target = try KVMTarget(reader: try JournalReader(path: try Self.record("paging")))
+        try target.goto(Position(event: 150))
+        var rips: [UInt64] = [try target.registers().rip]
+        var positions: [Position] = [target.position]
+        for _ in 0..<40 {
+            let s = try target.stepInstructions(1); if s != .done { print("STOP", s, target.position) }; #expect(s == .done)
+            rips.append(try target.registers().rip)
+            positions.append(target.position)
+        }
+        // The walk crossed at least one event (the page fault at 155).
+        #expect(positions.last!.event > 150)
+        for i in stride(from: 39, through: 0, by: -1) {
+            _ = try target.reverseStepInstructions(1)
+            #expect(target.position == positions[i], "reverse step \(39 - i)")
+            #expect(try target.registers().rip == rips[i], "rip after reverse step \(39 - i)")
+        }
+    }
+
+    @Test func gotoIsExactFromAnyDirection() throws {
+        let target = try KVMTarget(reader: try JournalReader(path: try Self.record("paging")))
+        try target.goto(Position(event: 500, instructions: 3))
+        let a = try target.registers()
+        try target.goto(Position(event: 700))
+        try target.goto(Position(event: 100))
+        try target.goto(Position(event: 500, instructions: 3))
+        #expect(try target.registers() == a)
+        let rec = try target.journal.event(at: 500)
+        try target.goto(Position(event: 499))
+        _ = try target.nextEvents(1)
+        #expect(target.position == Position(event: 500))
+        #expect(try target.currentEvent().index == rec.index)
+    }
+
+    @Test func reverseContinueFindsTheLastBreakpointHit() throws {
+        let path = try Self.record("paging")
+        let target = try KVMTarget(reader: try JournalReader(path: path))
+        let image = try GuestImage.load(path: Fixtures.guest("paging"))
+        let handler = try #require(image.symbols.lookup("serial_puts"))
+        _ = try target.addBreakpoint(.address(handler))
+        // Forward: collect a few hits.
+        var hits: [Position] = []
+        for _ in 0..<3 {
+            let stop = try target.continueForward()
+            guard case .breakpoint = stop else { Issue.record("stopped with \(stop)"); return }
+            #expect(try target.registers().rip == handler)
+            hits.append(target.position)
+        }
+        print("HITS", hits); #expect(hits == hits.sorted() && Set(hits).count == 3)
+        // Backward: the most recent hit before the current one.
+        let back = try target.reverseContinue()
+        guard case .breakpoint = back else { Issue.record("reverse-continue stopped with \(back)"); return }
+        #expect(target.position == hits[1])
+    }
+
+    @Test func watchFindsTheWriterForwardAndBackward() throws {
+        let target = try KVMTarget(reader: try JournalReader(path: try Self.record("paging")))
+        // The paging guest maps 0x600000 to gpa 0x401000 at its first fault and writes through it.
+        _ = try target.addBreakpoint(.watch(gpa: 0x401000, length: 8, virtual: nil))
+        let stop = try target.continueForward()
+        guard case let .watchpoint(_, addr, old, new) = stop else { Issue.record("stopped with \(stop)"); return }
+        #expect(addr == 0x401000)
+        #expect(old != new)
+        let writer = target.position
+        #expect(try target.readPhysical(0x401000, count: 8) == new)
+        // Go well past, then find the same write backward.
+        try target.goto(Position(event: writer.event + 40))
+        let back = try target.reverseContinue()
+        guard case .watchpoint = back else { Issue.record("reverse-continue stopped with \(back)"); return }
+        #expect(target.position == writer)
+    }
+}
