@@ -403,7 +403,8 @@ public final class KVMTarget: DebugTarget {
     /// One hit found while running forward: where, and what.
     enum Hit {
         case address(Breakpoint, event: UInt64)       // first hit of the address after (event, 0)
-        case watch(Breakpoint, fromEvent: Position, old: [UInt8], new: [UInt8])
+        /// The location changed after `fromEvent` and by event `detectedAt`.
+        case watch(Breakpoint, fromEvent: Position, detectedAt: UInt64, old: [UInt8], new: [UInt8])
         case event(Breakpoint, event: UInt64)
     }
 
@@ -421,12 +422,15 @@ public final class KVMTarget: DebugTarget {
         runner.breakpoints = addressBreakpoints
         defer { runner.breakpoints = [] }
         var lastValues = watchValues()
-        var checkpointPosition = position
+        // The last position at which the watched values were seen unchanged.
+        var quiet = position.instructions == Self.unknownInstructions ? Position(event: position.event) : position
         while true {
             if Self.interruptRequested != 0 { break }
             let stop = try runner.runUntilStop(replayer) { [unowned self] in
                 let v = self.watchValues()
-                return v != lastValues
+                if v != lastValues { return true }
+                quiet = Position(event: self.replayer.lastMatched?.index ?? quiet.event)
+                return false
             }
             try settlePosition()
             switch stop {
@@ -440,7 +444,7 @@ public final class KVMTarget: DebugTarget {
                 let v = watchValues()
                 for (i, w) in watches.enumerated() where i < v.count && i < lastValues.count && v[i] != lastValues[i] {
                     if let bp = breakpoints.first(where: { $0.id == w.id }) {
-                        hits.append(.watch(bp, fromEvent: checkpointPosition, old: lastValues[i], new: v[i]))
+                        hits.append(.watch(bp, fromEvent: quiet, detectedAt: position.event, old: lastValues[i], new: v[i]))
                     }
                 }
                 lastValues = v
@@ -456,7 +460,7 @@ public final class KVMTarget: DebugTarget {
             }
             // After a breakpoint stop the instruction count is unknown; the
             // watched values were last compared at (event, 0).
-            checkpointPosition = position.instructions == Self.unknownInstructions ? Position(event: position.event) : position
+            quiet = position.instructions == Self.unknownInstructions ? Position(event: position.event) : position
             if let l = limit, position.event >= l.event { break }
             if (firstOnly && !hits.isEmpty) || replayer.final != nil { break }
             if case .ended = stop, replayer.paused == nil, replayer.final != nil { break }
@@ -486,7 +490,7 @@ public final class KVMTarget: DebugTarget {
                 if steps > stepLimit { throw DebugError("breakpoint \(bp.id) is more than \(stepLimit) instructions after event \(e)") }
             }
             return hit(bp)
-        case let .watch(bp, from, old, new):
+        case let .watch(bp, from, _, old, new):
             guard case let .watch(gpa, len, _) = bp.kind else { return .done }
             try goto(from)
             var steps: UInt64 = 0
@@ -571,7 +575,7 @@ public final class KVMTarget: DebugTarget {
                     if v != values {
                         for (i, w) in watches.enumerated() where v[i] != values[i] {
                             if let bp = breakpoints.first(where: { $0.id == w.id }) {
-                                candidates.append((position, .watch(bp, fromEvent: before, old: values[i], new: v[i])))
+                                candidates.append((position, .watch(bp, fromEvent: before, detectedAt: position.event, old: values[i], new: v[i])))
                             }
                         }
                         values = v
@@ -590,7 +594,7 @@ public final class KVMTarget: DebugTarget {
         switch h {
         case let .event(_, e): return Position(event: e)
         case let .address(_, e): return Position(event: e, instructions: 1)
-        case let .watch(_, from, _, _): return Position(event: from.event, instructions: from.instructions + 1)
+        case let .watch(_, from, _, _, _): return Position(event: from.event, instructions: from.instructions + 1)
         }
     }
 
@@ -622,13 +626,13 @@ public final class KVMTarget: DebugTarget {
             guard let p = best else { return nil }
             try goto(p)
             return hit(bp)
-        case let .watch(bp, from, _, _):
+        case let .watch(bp, from, detectedAt, _, _):
             guard case let .watch(gpa, len, _) = bp.kind, from < limit else { return nil }
             try goto(from)
             var last: (Position, [UInt8], [UInt8])?
             var value = machine.ram.read(gpa, count: Int(len)) ?? []
             var steps: UInt64 = 0
-            while position < limit && position.event <= from.event + 1 && replayer.final == nil {
+            while position < limit && position.event <= detectedAt && replayer.final == nil {
                 switch try runner.stepOnce(replayer) {
                 case .instruction: position.instructions += 1
                 case .event, .ended: try settlePosition()

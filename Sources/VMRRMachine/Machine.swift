@@ -21,6 +21,10 @@ public final class Machine: MachineStateSource {
 
     /// MSRs that KVM lists but refuses to restore on this host (FACTS.md).
     static let msrsNotRestored: Set<UInt32> = [0x4b56_4d06]  // MSR_KVM_POLL_CONTROL
+    /// MSRs left out of checkpoints: IA32_TSC (0x10) follows the host's TSC,
+    /// differs between otherwise identical recordings, and cannot be set on
+    /// this kind of host anyway.
+    static let msrsNotCheckpointed: Set<UInt32> = [0x10]
 
     /// Creates the VM. `cpuid` is the table to set (from a journal), or nil
     /// to take KVM's supported set.
@@ -41,7 +45,7 @@ public final class Machine: MachineStateSource {
         try vcpu.setCPUID(table)
         cpuidSet = table
         cpuidEffective = try vcpu.getCPUID()
-        msrIndices = try kvm.msrIndexList()
+        msrIndices = try kvm.msrIndexList().filter { !Self.msrsNotCheckpointed.contains($0) }
         vcpu.enableSyncRegs()
     }
 

@@ -118,9 +118,12 @@ public final class ReplaySession {
             start = cp.eventIndex + 1
         }
         startEvent = start
+        if let u = o.until, u < start, start > 0 {
+            throw VMRRError("\(name): --until \(u) lies before the starting point (event \(start - 1)); choose an earlier checkpoint or a later --until")
+        }
         replayer = Replayer(journal: reader, start: start, consolePort: Layout.com1Base + Layout.uartTHR,
                             clockAddress: Layout.clockGPA)
-        replayer.until = o.until
+        replayer.setUntil(o.until)
         replayer.verifyMemory = o.verify
         if let img = image {
             let symbols = img.symbols

@@ -1,1 +1,0 @@
-// The debugger REPL lands here.

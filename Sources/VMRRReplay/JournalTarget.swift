@@ -1,0 +1,345 @@
+import Synchronization
+import VMRRJournal
+import VMRRMMU
+
+/// A `DebugTarget` that reads the journal alone: no KVM, nothing executes.
+///
+/// - The position is always an event index (`instructions` is 0).
+/// - General registers are known at every event (from the event records).
+/// - Special registers, memory and the MMU views need a whole machine state,
+///   which the journal holds only at its checkpoints. Elsewhere they throw a
+///   `DebugError` naming the nearest checkpoint to `goto`.
+/// - Moving by events, `goto EVENT` and event breakpoints work (they scan the
+///   journal). Single-stepping, address breakpoints and watchpoints need
+///   execution and throw a `DebugError` built from `executionUnavailableReason`.
+///
+/// This is how a bug report is read on a machine without /dev/kvm.
+public final class JournalTarget: DebugTarget {
+    public static let defaultUnavailableReason =
+        "/dev/kvm is absent (or --no-kvm was given); this session reads the journal only"
+
+    public let journal: JournalReader
+    public let executionUnavailableReason: String?
+    public private(set) var position = Position(event: 0)
+    public private(set) var breakpoints: [Breakpoint] = []
+    public var lastEvent: UInt64 { journal.eventCount - 1 }
+    public var snapshotPositions: [Position] {
+        journal.checkpoints.map { Position(event: $0.eventIndex) }.sorted()
+    }
+
+    /// Guest-physical RAM ranges (the memory slots shown by `ept`, `ptdump ept`...).
+    let ramRanges: [Range<UInt64>]
+    private var nextBreakpointID = 1
+    private let interruptFlag = Atomic<Bool>(false)
+    /// Checkpoint memory, newest use last; a few are kept (ptdiff needs two).
+    private var memoryCache: [(id: UInt32, memory: JournalMemory)] = []
+    private static let memoryCacheSize = 3
+    /// How often a journal scan looks at the interrupt flag.
+    private static let interruptCheckInterval: UInt64 = 4096
+
+    /// Opens `reader` at event 0. `ramRanges` are the guest-physical ranges
+    /// backed by RAM (VMRRGuest's `Layout.ramRanges`); nil means one range
+    /// from 0 to the journal's memory size.
+    public init(reader: JournalReader, ramRanges: [Range<UInt64>]? = nil,
+                executionUnavailableReason: String = JournalTarget.defaultUnavailableReason) throws {
+        guard reader.eventCount > 0 else {
+            throw DebugError("\(reader.path): the journal has no events")
+        }
+        journal = reader
+        self.ramRanges = ramRanges ?? [0..<reader.header.memorySize]
+        self.executionUnavailableReason = executionUnavailableReason
+    }
+
+    public func currentEvent() throws -> EventRecord {
+        try journal.event(at: position.event)
+    }
+
+    // MARK: state
+
+    public func registers() throws -> GPRegisters {
+        try currentEvent().regs
+    }
+
+    public func specialRegisters() throws -> SpecialRegisters {
+        try memory(for: "special registers", verb: "need").checkpoint.state.sregs
+    }
+
+    public func readPhysical(_ gpa: UInt64, count: Int) throws -> [UInt8] {
+        let mem = try memory(for: "memory", verb: "needs")
+        guard let bytes = mem.readBytes(gpa, count: count) else {
+            throw DebugError("cannot read \(count) bytes at guest-physical \(addressText(gpa)): outside guest memory "
+                             + "(\(addressText(mem.size)) bytes)")
+        }
+        return bytes
+    }
+
+    public func readVirtual(_ gva: UInt64, count: Int) throws -> [UInt8] {
+        let mem = try memory(for: "memory", verb: "needs")
+        let paging = pagingContext(mem.checkpoint.state)
+        var out: [UInt8] = []
+        out.reserveCapacity(max(count, 0))
+        var address = gva
+        var left = max(count, 0)
+        while left > 0 {
+            let walk = PageWalker.lookup(address, context: paging, memory: mem)
+            guard let t = walk.translation else {
+                throw DebugError("cannot read memory at \(addressText(address)): \(Self.describe(walk.outcome))")
+            }
+            let inPage = Int(t.pageSize.bytes - (t.address - t.pageBase))
+            let n = min(left, inPage)
+            guard let bytes = mem.readBytes(t.address, count: n) else {
+                throw DebugError("cannot read memory at \(addressText(address)): it maps to guest-physical \(addressText(t.address)), "
+                                 + "outside guest memory")
+            }
+            out += bytes
+            left -= n
+            address &+= UInt64(n)
+        }
+        return out
+    }
+
+    /// One phrase for a failed walk, e.g. "PDE 3 is not present (#PF, error code 0x0000)".
+    static func describe(_ outcome: WalkOutcome) -> String {
+        switch outcome {
+        case .translated(let t): return "translated to \(addressText(t.address))"
+        case .pageFault(let f):
+            let code = String(f.errorCode.rawValue, radix: 16)
+            return "\(f.reason) (#PF, error code 0x\(String(repeating: "0", count: max(0, 4 - code.count)))\(code))"
+        case .generalProtection(let reason): return reason
+        case .walkFailed(_, _, let reason): return reason
+        }
+    }
+
+    public func mmuContext() throws -> MMUCommandContext {
+        try mmuContext(at: position)
+    }
+
+    /// The MMU context at the checkpoint at or before `at`, labelled with
+    /// what it is (as `vmrr mmu --no-kvm` does).
+    public func mmuContext(at p: Position) throws -> MMUCommandContext {
+        try checkRange(p, command: "position")
+        guard let cp = journal.checkpoint(atOrBefore: p.event) else {
+            throw DebugError("no checkpoint at or before event \(p.event): the MMU views need one")
+        }
+        let mem = try memory(checkpoint: cp.id)
+        var label = "checkpoint \(cp.id) (event \(cp.eventIndex))"
+        if cp.eventIndex != p.event || p.instructions != 0 {
+            label += ", the nearest at or before \(p): replaying to the exact position needs /dev/kvm"
+        }
+        let slots = ramRanges.enumerated().map { i, r in
+            MemorySlot(gpa: r.lowerBound, size: UInt64(r.count), hostAddress: 0, name: "ram\(i)")
+        }
+        return MMUCommandContext(
+            memory: mem, paging: pagingContext(mem.checkpoint.state), slots: slots,
+            hostMMUModel: journal.header.hostMMU.name,
+            hostFrames: NoHostFrames(reason: "journal memory has no host frames (a replay with /dev/kvm has)"),
+            positionLabel: label)
+    }
+
+    // MARK: motion
+
+    public func stepInstructions(_ n: UInt64) throws -> StopReason {
+        throw unavailable("stepi")
+    }
+
+    public func reverseStepInstructions(_ n: UInt64) throws -> StopReason {
+        throw unavailable("reverse-stepi")
+    }
+
+    public func nextEvents(_ n: UInt64) throws -> StopReason {
+        interruptFlag.store(false, ordering: .relaxed)
+        guard position.event < lastEvent else { return .endOfHistory }
+        let pastEnd = n > lastEvent - position.event
+        let target = pastEnd ? lastEvent : position.event + n
+        var stop: StopReason = pastEnd ? .endOfHistory : .done
+        var landed = target
+        var seen: UInt64 = 0
+        try journal.forEachEvent(from: position.event + 1) { r in
+            if let id = matchingBreakpoint(r) { stop = .eventBreakpoint(id: id, event: r.index); landed = r.index; return false }
+            seen += 1
+            if seen % Self.interruptCheckInterval == 0, interruptFlag.load(ordering: .relaxed) {
+                stop = .interrupted; landed = r.index; return false
+            }
+            return r.index < target
+        }
+        position = Position(event: landed)
+        if case .eventBreakpoint(let id, _) = stop { hit(id) }
+        return stop
+    }
+
+    public func previousEvents(_ n: UInt64) throws -> StopReason {
+        interruptFlag.store(false, ordering: .relaxed)
+        guard position.event > 0 else { return .startOfHistory }
+        let pastStart = n > position.event
+        let (landed, stop) = try scanBackward(from: position.event, downTo: pastStart ? 0 : position.event - n)
+        position = Position(event: landed)
+        return stop == .done && pastStart ? .startOfHistory : stop
+    }
+
+    public func continueForward() throws -> StopReason {
+        interruptFlag.store(false, ordering: .relaxed)
+        guard position.event < lastEvent else { return .endOfHistory }
+        var stop: StopReason = .endOfHistory
+        var landed = lastEvent
+        var seen: UInt64 = 0
+        try journal.forEachEvent(from: position.event + 1) { r in
+            if let id = matchingBreakpoint(r) { stop = .eventBreakpoint(id: id, event: r.index); landed = r.index; return false }
+            seen += 1
+            if seen % Self.interruptCheckInterval == 0, interruptFlag.load(ordering: .relaxed) {
+                stop = .interrupted; landed = r.index; return false
+            }
+            return true
+        }
+        position = Position(event: landed)
+        if case .eventBreakpoint(let id, _) = stop { hit(id) }
+        return stop
+    }
+
+    public func reverseContinue() throws -> StopReason {
+        interruptFlag.store(false, ordering: .relaxed)
+        guard position.event > 0 else { return .startOfHistory }
+        let (landed, stop) = try scanBackward(from: position.event, downTo: 0)
+        position = Position(event: landed)
+        return stop == .done ? .startOfHistory : stop
+    }
+
+    /// Walks back from `from - 1` to `downTo`, stopping at the first event a
+    /// breakpoint matches (or on Ctrl-C).
+    private func scanBackward(from: UInt64, downTo: UInt64) throws -> (UInt64, StopReason) {
+        var i = from
+        var seen: UInt64 = 0
+        while i > downTo {
+            i -= 1
+            let r = try journal.event(at: i)
+            if let id = matchingBreakpoint(r) { hit(id); return (i, .eventBreakpoint(id: id, event: i)) }
+            seen += 1
+            if seen % Self.interruptCheckInterval == 0, interruptFlag.load(ordering: .relaxed) {
+                return (i, .interrupted)
+            }
+        }
+        return (downTo, .done)
+    }
+
+    public func goto(_ p: Position) throws {
+        try checkRange(p, command: "goto \(p)")
+        guard p.instructions == 0 else {
+            throw unavailable("goto \(p)")
+        }
+        position = p
+    }
+
+    private func checkRange(_ p: Position, command: String) throws {
+        guard p.event <= lastEvent else {
+            throw DebugError("\(command): no such event: the journal has events 0 to \(lastEvent)")
+        }
+    }
+
+    // MARK: breakpoints
+
+    public func addBreakpoint(_ kind: BreakpointKind) throws -> Int {
+        switch kind {
+        case .address: throw unavailable("an address breakpoint")
+        case .watch: throw unavailable("a watchpoint")
+        case .event: break
+        }
+        let id = nextBreakpointID
+        nextBreakpointID += 1
+        breakpoints.append(Breakpoint(id: id, kind: kind))
+        return id
+    }
+
+    public func deleteBreakpoint(_ id: Int) throws {
+        guard let k = breakpoints.firstIndex(where: { $0.id == id }) else {
+            throw DebugError("no breakpoint number \(id)")
+        }
+        breakpoints.remove(at: k)
+    }
+
+    public func deleteAllBreakpoints() {
+        breakpoints.removeAll()
+    }
+
+    public func requestInterrupt() {
+        interruptFlag.store(true, ordering: .relaxed)
+    }
+
+    private func matchingBreakpoint(_ r: EventRecord) -> Int? {
+        for b in breakpoints {
+            if case .event(let kind, let filter) = b.kind, r.event.kind == kind, filter.matches(r.event) { return b.id }
+        }
+        return nil
+    }
+
+    private func hit(_ id: Int) {
+        if let k = breakpoints.firstIndex(where: { $0.id == id }) { breakpoints[k].hits += 1 }
+    }
+
+    private func unavailable(_ what: String) -> DebugError {
+        DebugError("\(what) needs execution on KVM: \(executionUnavailableReason ?? "this target cannot execute")")
+    }
+
+    // MARK: checkpoint memory
+
+    /// The memory of the checkpoint at the current position, or an error
+    /// naming the nearest checkpoint, e.g. "memory at event 155 needs a
+    /// replay on KVM; the nearest checkpoint is 1 at event 101: goto 101".
+    private func memory(for what: String, verb: String) throws -> JournalMemory {
+        if position.instructions == 0, let cp = journal.checkpoints.first(where: { $0.eventIndex == position.event }) {
+            return try memory(checkpoint: cp.id)
+        }
+        var message = "\(what) at \(position.instructions == 0 ? "event " : "")\(position) \(verb) a replay on KVM"
+        if let near = nearestCheckpoint(to: position.event) {
+            message += "; the nearest checkpoint is \(near.id) at event \(near.eventIndex): goto \(near.eventIndex)"
+        } else {
+            message += "; the journal has no checkpoints"
+        }
+        throw DebugError(message)
+    }
+
+    /// The checkpoint nearest to `event` (the earlier one on a tie).
+    func nearestCheckpoint(to event: UInt64) -> CheckpointInfo? {
+        func distance(_ c: CheckpointInfo) -> UInt64 {
+            c.eventIndex > event ? c.eventIndex - event : event - c.eventIndex
+        }
+        return journal.checkpoints.min { a, b in
+            distance(a) != distance(b) ? distance(a) < distance(b) : a.eventIndex < b.eventIndex
+        }
+    }
+
+    private func memory(checkpoint id: UInt32) throws -> JournalMemory {
+        if let k = memoryCache.firstIndex(where: { $0.id == id }) {
+            let entry = memoryCache.remove(at: k)
+            memoryCache.append(entry)
+            return entry.memory
+        }
+        let mem = try JournalMemory(reader: journal, checkpoint: id)
+        memoryCache.append((id, mem))
+        if memoryCache.count > Self.memoryCacheSize { memoryCache.removeFirst() }
+        return mem
+    }
+
+    private func pagingContext(_ s: VCPUState) -> PagingContext {
+        let cpu = RecordedCPU(journal.header.cpuidEffective)
+        return PagingContext(cr0: s.sregs.cr0, cr3: s.sregs.cr3, cr4: s.sregs.cr4, efer: s.sregs.efer,
+                             rflags: s.regs.rflags, maxPhysAddrBits: cpu.maxPhysAddrBits,
+                             supports1GiBPages: cpu.supports1GiBPages)
+    }
+}
+
+/// What the recorded CPUID says about paging (as `vmrr mmu` reads it).
+struct RecordedCPU {
+    var maxPhysAddrBits = 36
+    var supports1GiBPages = false
+    static let addressSizesLeaf: UInt32 = 0x8000_0008
+    static let extendedFeaturesLeaf: UInt32 = 0x8000_0001
+    static let page1GBit: UInt32 = 1 << 26
+    init(_ cpuid: [CPUIDEntry]) {
+        if let e = cpuid.first(where: { $0.function == Self.addressSizesLeaf }) { maxPhysAddrBits = Int(e.eax & 0xff) }
+        if let e = cpuid.first(where: { $0.function == Self.extendedFeaturesLeaf }) {
+            supports1GiBPages = e.edx & Self.page1GBit != 0
+        }
+    }
+}
+
+/// "0x1f" (lowercase, no padding).
+fileprivate func addressText(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
