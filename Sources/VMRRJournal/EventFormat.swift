@@ -19,7 +19,10 @@ public enum EventFormat {
     static func details(_ e: Event) -> String {
         switch e {
         case let .io(port, size, direction, value):
-            return (direction == .write ? "out" : "in ") + " port=\(hex(port)) size=\(size) value=\(hex(value))" + charSuffix(value, size: size)
+            // Only bytes the guest writes are shown as characters (console
+            // output); a read's value is a device register, not text.
+            return (direction == .write ? "out" : "in ") + " port=\(hex(port)) size=\(size) value=\(hex(value))"
+                + (direction == .write ? charSuffix(value, size: size) : "")
         case let .mmio(gpa, size, direction, value), let .stage2Fault(gpa, size, direction, value):
             return (direction == .write ? "write" : "read ") + " gpa=\(hex(gpa)) size=\(size) value=\(hex(value))"
         case .hlt, .shutdown:
