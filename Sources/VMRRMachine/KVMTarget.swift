@@ -37,12 +37,19 @@ public final class KVMTarget: DebugTarget {
     /// Single-steps allowed in one command before it gives up (CPL3 loops, runaway intervals).
     public var stepLimit: UInt64 = 50_000_000
 
+    /// A debugger snapshot: vCPU state plus the contents of every page the
+    /// guest has touched since boot (all other pages are zero), so it costs
+    /// the guest's working set, not its RAM size.
     struct Snapshot {
         var position: Position
         var state: VCPUState
-        var memory: [UInt8]
+        var pages: [UInt64: [UInt8]]
         var lastUsed: UInt64
     }
+    /// Pages that may be non-zero: the boot image's, every page the dirty log
+    /// ever reported, and every page a restore wrote.
+    var touched: Set<UInt64> = []
+    static let zeroPage = [UInt8](repeating: 0, count: Int(Layout.pageSize))
     var clock: UInt64 = 0
 
     public init(reader: JournalReader, options: ReplayOptions = ReplayOptions()) throws {
@@ -52,8 +59,10 @@ public final class KVMTarget: DebugTarget {
         session = try ReplaySession(reader: reader, options: o)
         replayer = session.replayer
         position = Position(event: 0)
-        let perSnapshot = max(reader.header.memorySize, 1)
-        maxSnapshots = Int(max(2, min(16, (1 << 30) / perSnapshot)))
+        maxSnapshots = 64
+        if let cp0 = reader.checkpoints.first(where: { $0.id == 0 }) {
+            touched.formUnion(try reader.checkpoint(id: cp0.id).pages.map(\.gpa))
+        }
         _ = try runner.run(replayer)
         if let d = replayer.divergence { throw DebugError("the journal does not replay: \(d.render(journalName: reader.path))") }
         position = Position(event: replayer.lastMatched?.index ?? 0)
@@ -110,14 +119,23 @@ public final class KVMTarget: DebugTarget {
 
     // MARK: snapshots
 
+    /// Adds the pages dirtied since the last look to `touched`.
+    func refreshTouched() throws {
+        touched.formUnion(try machine.dirtyPages())
+    }
+
     func takeSnapshot() throws {
         guard position.instructions == 0, !snapshots.contains(where: { $0.position == position }) else { return }
         try runner.completePendingRead()
+        try refreshTouched()
         let state = try machine.captureState()
-        var mem = [UInt8]()
-        for r in machine.ram.ranges { mem += machine.ram.read(r.lowerBound, count: r.count) ?? [] }
+        var pages: [UInt64: [UInt8]] = [:]
+        pages.reserveCapacity(touched.count)
+        for gpa in touched {
+            if let b = machine.ram.read(gpa, count: Int(Layout.pageSize)), b.contains(where: { $0 != 0 }) { pages[gpa] = b }
+        }
         clock += 1
-        snapshots.append(Snapshot(position: position, state: state, memory: mem, lastUsed: clock))
+        snapshots.append(Snapshot(position: position, state: state, pages: pages, lastUsed: clock))
         if snapshots.count > maxSnapshots, let victim = snapshots.indices.filter({ snapshots[$0].position.event != 0 })
             .min(by: { snapshots[$0].lastUsed < snapshots[$1].lastUsed }) {
             snapshots.remove(at: victim)
@@ -128,12 +146,8 @@ public final class KVMTarget: DebugTarget {
         clock += 1
         snapshots[i].lastUsed = clock
         let s = snapshots[i]
-        var off = 0
-        for r in machine.ram.ranges {
-            let n = r.count
-            _ = machine.ram.write(r.lowerBound, Array(s.memory[off..<(off + n)]))
-            off += n
-        }
+        try refreshTouched()
+        for gpa in touched { _ = machine.ram.write(gpa, s.pages[gpa] ?? Self.zeroPage) }
         try machine.restoreState(s.state)
         try machine.completePendingIO()
         runner.didRestore(regs: machine.vcpu.syncedRegisters)
@@ -142,8 +156,31 @@ public final class KVMTarget: DebugTarget {
         position = s.position
     }
 
+    /// Restores journal checkpoint `info`. When the machine already holds a
+    /// state at or after an earlier checkpoint J, only the page deltas of
+    /// checkpoints J+1 ... K are applied: every page that changed since J is
+    /// in one of them, with its content as of the last.
     func restoreCheckpoint(_ info: CheckpointInfo) throws {
-        try ReplaySession.restore(reader: journal, upTo: info.id, into: machine)
+        let current = journal.checkpoint(atOrBefore: position.event)
+        if let j = current, j.id < info.id, replayer.divergence == nil {
+            try refreshTouched()
+            let deltas = journal.checkpoints.filter { $0.id > j.id && $0.id <= info.id }.sorted { $0.id < $1.id }
+            var state: VCPUState?
+            for d in deltas {
+                let cp = try journal.checkpoint(id: d.id)
+                try machine.restorePages(cp.pages)
+                touched.formUnion(cp.pages.map(\.gpa))
+                state = cp.state
+            }
+            if let state { try machine.restoreState(state) }
+            machine.clearDirtyLog()
+        } else {
+            try refreshTouched()
+            try ReplaySession.restore(reader: journal, upTo: info.id, into: machine)
+            for d in journal.checkpoints where d.id <= info.id {
+                touched.formUnion(try journal.checkpoint(id: d.id).pages.map(\.gpa))
+            }
+        }
         try machine.completePendingIO()
         runner.didRestore(regs: machine.vcpu.syncedRegisters)
         replayer = makeReplayer(start: info.eventIndex + 1)

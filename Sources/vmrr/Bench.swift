@@ -106,6 +106,25 @@ struct Bench: ParsableCommand {
             out.line(row("seek, worst", "\(f2((seeks.max() ?? 0) / 1e6)) ms", "(targets \(targets.map(String.init).joined(separator: ", ")))"))
             out.line(row("open journal", "\(f2(try timeOpen(long) / 1e6)) ms", "(\(lr.usedIndexTail ? "index tail" : "scan"), \(lr.fileSize) bytes)"))
             out.line("")
+            out.flush()
+
+            // Debugger latencies on the same journal (issue 5's goals: < 100 ms each).
+            let target = try KVMTarget(reader: lr)
+            var gotos: [Double] = []
+            var reverse: [Double] = []
+            for t in targets {
+                let t0 = HostClock.monotonicNanoseconds()
+                try target.goto(Position(event: t))
+                gotos.append(Double(HostClock.monotonicNanoseconds() - t0))
+                _ = try target.stepInstructions(5)
+                let t1 = HostClock.monotonicNanoseconds()
+                _ = try target.reverseStepInstructions(1)
+                reverse.append(Double(HostClock.monotonicNanoseconds() - t1))
+            }
+            out.line("debugger (same journal, \(targets.count) targets):")
+            out.line(row("goto, median", "\(f2(median(gotos) / 1e6)) ms", "(worst \(f2((gotos.max() ?? 0) / 1e6)) ms; goal < 100 ms)"))
+            out.line(row("reverse-stepi, median", "\(f2(median(reverse) / 1e6)) ms", "(worst \(f2((reverse.max() ?? 0) / 1e6)) ms; goal < 100 ms)"))
+            out.line("")
         }
         out.flush()
     }
