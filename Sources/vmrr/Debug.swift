@@ -1,0 +1,61 @@
+import ArgumentParser
+import Glibc
+import VMRRDebugger
+import VMRRGuest
+import VMRRJournal
+import VMRRKVM
+import VMRRMachine
+import VMRRReplay
+
+struct Debug: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Debug a journal: step forward and backward by event and by instruction (gdb-like REPL).",
+        discussion: """
+            With /dev/kvm the journal is replayed on KVM and every position can be reached \
+            exactly, forward or backward. Without it (or with --no-kvm) the journal is read \
+            alone: registers at every event, memory and MMU views at checkpoints. \
+            Type 'help' at the prompt. See docs/DEBUGGER.md.
+            """)
+
+    @Argument(help: "The journal file, or a bundle (.vmrrpack).")
+    var journal: String
+
+    @Option(name: .short, help: "Run the commands in FILE first.")
+    var commandFile: String?
+
+    @Flag(help: "Exit when the commands run out (do not read more from the terminal).")
+    var batch = false
+
+    @Flag(help: "Do not use KVM: read the journal only.")
+    var noKVM = false
+
+    @Option(help: "Replay against this build of the guest (as vmrr replay --image).")
+    var image: String?
+
+    func run() throws {
+        let opened = openJournal(journal)
+        let reader = opened.reader
+        // Symbols: from --image, the bundle, or the recorded path.
+        var guest: GuestImage?
+        if let p = image {
+            do { guest = try GuestImage.load(path: p) } catch { fail("\(error)") }
+        } else if let bytes = opened.bundledImage {
+            guest = try? GuestImage.parse(bytes: bytes, path: reader.header.imagePath)
+        } else {
+            guest = try? GuestImage.load(path: reader.header.imagePath)
+        }
+        let target: DebugTarget
+        if noKVM || !KVMSystem.isAvailable {
+            let why = noKVM ? "--no-kvm was given" : "\(KVMSystem.devicePath) is absent or not accessible"
+            do { target = try JournalTarget(reader: reader, ramRanges: Layout.ramRanges(memorySize: reader.header.memorySize), executionUnavailableReason: "this needs execution on KVM: \(why); this session reads the journal only") } catch { fail("\(error)") }
+        } else {
+            var o = ReplayOptions()
+            o.imageOverride = image
+            o.bundledImage = opened.bundledImage
+            do { target = try KVMTarget(reader: reader, options: o) } catch { fail("\(error)") }
+        }
+        let status = runDebugger(target: target, symbols: guest?.symbols, imagePath: guest?.path,
+                                 commandFile: commandFile, batch: batch)
+        Glibc.exit(status)
+    }
+}
