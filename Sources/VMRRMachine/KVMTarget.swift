@@ -272,8 +272,17 @@ public final class KVMTarget: DebugTarget {
         }
     }
 
+    /// Single-stepping needs ring-0 guest code on this kind of host.
+    func requireSteppable(_ what: String) throws {
+        let cpl = (try machine.vcpu.getSpecialRegisters().cs.selector) & 3
+        if cpl == 3 {
+            throw DebugError("\(what) needs single-stepping, and the guest is running ring-3 code here, which this host cannot single-step; use next-event, goto EVENT or break-event instead")
+        }
+    }
+
     public func stepInstructions(_ n: UInt64) throws -> StopReason {
         Self.interruptRequested = 0
+        try requireSteppable("stepi")
         if position.instructions == 0 { try takeSnapshot() }
         var startedAtEvent: UInt64? = position.instructions == 0 ? position.event : nil
         var steps: UInt64 = 0
@@ -491,7 +500,13 @@ public final class KVMTarget: DebugTarget {
                         if case let .event(k, f) = bp.kind { return r.event.kind == k && f.matches(r.event) }; return false }) {
                         hits.append(.event(bp, event: r.index))
                     }
-                    if replayer.paused?.reason == .interrupted { replayer.resume(); return hits }
+                    if replayer.paused?.reason == .interrupted {
+                        // Stopped mid-interval by Ctrl-C: go back to the last event boundary.
+                        replayer.resume()
+                        position.instructions = Self.unknownInstructions
+                        try reach(event: position.event)
+                        return hits
+                    }
                     replayer.resume()
                 }
             }
