@@ -261,8 +261,10 @@ enum Grammar {
         var message = "unknown \(what) '\(word)'"
         if let near = nearest(word, in: names + aliases.keys.sorted()) {
             message += ": did you mean '\(near)'?"
+        } else if what == "command" {
+            message += ": help lists the commands"
         } else {
-            message += ": try help"
+            message += ": expected one of \(names.joined(separator: ", "))"
         }
         throw DebugError(message)
     }

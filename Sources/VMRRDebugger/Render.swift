@@ -47,6 +47,7 @@ enum Render {
                     line += last ? c : c + String(repeating: " ", count: widths[i] - c.count + gap)
                 }
             }
+            while line.hasSuffix(" ") { line.removeLast() }
             return line
         }
     }

@@ -77,7 +77,9 @@ public final class DebuggerSession {
             return true
         }
         switch command {
-        case .examine(_, _, let physical): repeatable = .examine(nil, nil, physical: physical)
+        case .examine(let f, _, let physical):
+            // Enter goes on from where x stopped, with the same count (as gdb).
+            repeatable = .examine(f?.count.map { ExamineFormat(count: $0) }, nil, physical: physical)
         default: repeatable = command.repeats ? command : nil
         }
         return run(command)
@@ -201,7 +203,7 @@ public final class DebuggerSession {
         let p = target.position
         out.line(Render.eventLine(try target.currentEvent()))
         if p.instructions > 0 { out.line("  +\(p.instructions) instructions after event \(p.event)") }
-        guard let rip = try? target.registers().rip, let (insns, _) = code(at: rip, count: 1), let i = insns.first else {
+        guard let rip = try? target.registers().rip, let (insns, _) = try? code(rip, count: 1), let i = insns.first else {
             return
         }
         out.line(instructionLine(i, marked: true))

@@ -34,6 +34,9 @@ struct MMU: ParsableCommand {
     @Flag(help: "Never use KVM: show the nearest checkpoint at or before the event.")
     var noKVM = false
 
+    @Option(help: "Replay against this build of the guest instead of the recorded image (for KVM replays).")
+    var image: String?
+
     @Argument(parsing: .allUnrecognized, help: "The MMU command and its arguments.")
     var command: [String] = []
 
@@ -75,7 +78,7 @@ struct MMU: ParsableCommand {
     /// replay to exactly that event.
     func context(reader: JournalReader, bundledImage: [UInt8]?, at: UInt64, useKVM: Bool, keep: inout [AnyObject]) -> MMUCommandContext {
         let model = reader.header.hostMMU.name
-        let cpu = CPUFacts(reader.header.cpuidEffective)
+        let cpu = CPUIDFacts(reader.header.cpuidEffective)
         guard let cp = reader.checkpoint(atOrBefore: at) else { fail("mmu: \(journal) has no checkpoint at or before event \(at)") }
         if cp.eventIndex == at || !useKVM {
             let mem: JournalMemory
@@ -96,6 +99,7 @@ struct MMU: ParsableCommand {
         var o = ReplayOptions()
         o.fromEvent = at
         o.until = at
+        o.imageOverride = image
         o.bundledImage = bundledImage
         let session: ReplaySession
         do { session = try ReplaySession(reader: reader, options: o) } catch { fail("mmu: \(error)") }
@@ -110,7 +114,7 @@ struct MMU: ParsableCommand {
                                  positionLabel: "event \(at) (replayed on KVM)")
     }
 
-    func paging(_ s: SpecialRegisters, _ r: GPRegisters, _ cpu: CPUFacts) -> PagingContext {
+    func paging(_ s: SpecialRegisters, _ r: GPRegisters, _ cpu: CPUIDFacts) -> PagingContext {
         PagingContext(cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer, rflags: r.rflags,
                       maxPhysAddrBits: cpu.maxPhysAddrBits, supports1GiBPages: cpu.supports1GiBPages)
     }
@@ -122,22 +126,39 @@ struct MMU: ParsableCommand {
         do { r = try reader.event(at: at) } catch { fail("mmu: \(error)") }
         var ctx = context
         let walkArgs: [String]
+        // The recorded fault: a text line, or (--json) the "fault" member of one JSON object.
+        let line: String
+        let fault: JSONValue
         switch r.event {
         case let .pageFault(gva, errorCode, cr3, rip):
             let e = PageFaultErrorBits(errorCode)
-            writeAll(STDOUT_FILENO, "page fault at event \(at): gva 0x\(String(gva, radix: 16)), error code 0x\(String(errorCode, radix: 16)) (\(e.words)), faulting rip 0x\(String(rip, radix: 16)), cr3 0x\(String(cr3, radix: 16))\n")
+            line = "page fault at event \(at): gva 0x\(String(gva, radix: 16)), error code 0x\(String(errorCode, radix: 16)) (\(e.words)), faulting rip 0x\(String(rip, radix: 16)), cr3 0x\(String(cr3, radix: 16))"
+            fault = .object([("event", .integer(at)), ("kind", .string("page_fault")), ("gva", .integer(gva)),
+                             ("errorCode", .integer(errorCode)), ("errorBits", .string(e.words)),
+                             ("faultRip", .integer(rip)), ("cr3", .integer(cr3))])
             ctx.paging.cr3 = cr3
             walkArgs = ["pt", "0x" + String(gva, radix: 16)] + e.options
         case let .stage2Fault(gpa, size, dir, _):
-            writeAll(STDOUT_FILENO, "stage-2 fault at event \(at): \(dir == .read ? "read" : "write") of \(size) bytes at guest-physical 0x\(String(gpa, radix: 16)), which no memory slot backs\n")
+            line = "stage-2 fault at event \(at): \(dir == .read ? "read" : "write") of \(size) bytes at guest-physical 0x\(String(gpa, radix: 16)), which no memory slot backs"
+            fault = .object([("event", .integer(at)), ("kind", .string("stage2_fault")), ("gpa", .integer(gpa)),
+                             ("size", .integer(UInt64(size))), ("direction", .string(dir == .read ? "read" : "write"))])
             walkArgs = ["ept", "0x" + String(gpa, radix: 16)]
         default:
-            fail("mmu: event \(at) is a \(r.event.kind.name) event, not a page_fault or stage2_fault: find faults with vmrr dump \(journal) --kind page_fault")
+            let kind = r.event.kind.name
+            let article = kind.first.map { "aeiou".contains($0) } == true ? "an" : "a"
+            fail("mmu: event \(at) is \(article) \(kind) event, not a page_fault or stage2_fault: find faults with vmrr dump \(journal) --kind page_fault")
         }
-        do {
-            let text = try MMUCommands.run(walkArgs, context: ctx, json: json)
-            writeAll(STDOUT_FILENO, text.hasSuffix("\n") ? text : text + "\n")
-        } catch { fail("mmu: \(error)") }
+        let text: String
+        do { text = try MMUCommands.run(walkArgs, context: ctx, json: json) } catch { fail("mmu: \(error)") }
+        if json {
+            // One JSON document: {"fault": ..., "walk": <the view's JSON>}.
+            let body = text.hasSuffix("\n") ? String(text.dropLast()) : text
+            let walk = body.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n  ")
+            let head = fault.rendered(indent: 2)
+            writeAll(STDOUT_FILENO, "{\n  \"fault\": \(head),\n  \"walk\": \(walk)\n}\n")
+        } else {
+            writeAll(STDOUT_FILENO, line + "\n" + (text.hasSuffix("\n") ? text : text + "\n"))
+        }
     }
 }
 
@@ -164,18 +185,5 @@ struct PageFaultErrorBits {
         if code & Self.user != 0 { o.append("--user") }
         if code & Self.fetch != 0 { o.append("--fetch") } else if code & Self.write != 0 { o.append("--write") }
         return o
-    }
-}
-
-/// What the recorded CPUID says about paging.
-struct CPUFacts {
-    var maxPhysAddrBits = 36
-    var supports1GiBPages = false
-    static let addressSizesLeaf: UInt32 = 0x8000_0008
-    static let extendedFeaturesLeaf: UInt32 = 0x8000_0001
-    static let page1GBit: UInt32 = 1 << 26
-    init(_ cpuid: [CPUIDEntry]) {
-        if let e = cpuid.first(where: { $0.function == Self.addressSizesLeaf }) { maxPhysAddrBits = Int(e.eax & 0xff) }
-        if let e = cpuid.first(where: { $0.function == Self.extendedFeaturesLeaf }) { supports1GiBPages = e.edx & Self.page1GBit != 0 }
     }
 }
