@@ -250,8 +250,12 @@ func maxRSSKiB() -> Int {
         #expect(throws: JournalError.self) { try JournalReader(path: "/nonexistent/dir/j.vmrr") }
     }
 
-    /// Random corruptions of finished and unfinished journals: never a crash or
-    /// hang; either a one-line error with an offset, or a consistent readable journal.
+    /// Random corruptions of finished and unfinished journals, a multi-chunk
+    /// journal with checkpoints, and a bundle: never a crash or hang; either a
+    /// one-line error with an offset, or a consistent readable journal. The
+    /// damage (Corruption.swift, shared with VMRRReplayTests and the fuzzer)
+    /// is byte- and chunk-level, and checksums are usually repaired after it
+    /// so the decoders behind them are reached.
     /// The case count comes from VMRR_JOURNAL_FUZZ_CASES (default 3000).
     @Test func randomCorruptions() throws {
         let cases = Int(ProcessInfo.processInfo.environment["VMRR_JOURNAL_FUZZ_CASES"] ?? "") ?? 3000
@@ -261,26 +265,25 @@ func maxRSSKiB() -> Int {
     static func fuzz(cases: Int, seed: UInt64) throws {
         let (finished, _) = try smallJournal(finish: true)
         let (unfinished, _) = try smallJournal(finish: false)
+        let golden = try Golden.journal()
+        let bundle = VMRRBundle(manifest: "vmrr bundle version 1\n", journal: finished, image: Array("\u{7f}ELF".utf8)).encode()
+        let seeds = [finished, unfinished, golden, bundle]
         var g = SplitMix64(seed: seed)
-        var errors = 0, readable = 0
+        var errors = 0, readable = 0, badBundles = 0
         for i in 0..<cases {
-            var b = i % 2 == 0 ? finished : unfinished
-            let mutations = 1 + Int(g.next() % 3)
-            for _ in 0..<mutations where !b.isEmpty {
-                let at = Int(g.next() % UInt64(b.count))
-                switch g.next() % 7 {
-                case 0: b[at] ^= UInt8(1) << UInt8(g.next() % 8)
-                case 1: b[at] = UInt8(truncatingIfNeeded: g.next())
-                case 2: b.removeSubrange(at...)
-                case 3: b.insert(UInt8(truncatingIfNeeded: g.next()), at: at)
-                case 4: b.remove(at: at)
-                case 5:
-                    let n = min(b.count - at, 1 + Int(g.next() % 16))
-                    for k in 0..<n { b[at + k] = UInt8(truncatingIfNeeded: g.next()) }
-                default:
-                    // A plausible-looking large value, little-endian, in 4 or 8 bytes.
-                    let v = g.next() | (UInt64(1) << 31)
-                    for k in 0..<min(b.count - at, g.next() % 2 == 0 ? 4 : 8) { b[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) }
+            // The multi-chunk journal is large: one case in sixteen.
+            let k = i % 16 == 15 ? 2 : [0, 1, 3][i % 3]
+            var b = Corruptor.mutate(seeds[k], other: seeds[Int(g.next() % 4)], using: &g)
+            if VMRRBundle.looksLikeBundle(b) {
+                do {
+                    b = try VMRRBundle.decode(b, name: "fuzz.vmrrpack").journal
+                } catch {
+                    guard let e = error as? JournalError, e.offset != nil, !e.description.contains("\n") else {
+                        Issue.record("case \(i): bad bundle error \(error)")
+                        continue
+                    }
+                    badBundles += 1
+                    continue
                 }
             }
             let (reader, events, err) = openAndReadAll(b, name: "fuzz.vmrr")
@@ -296,8 +299,9 @@ func maxRSSKiB() -> Int {
                 #expect(events.enumerated().allSatisfy { UInt64($0.offset) == $0.element.index }, "case \(i)")
             }
         }
-        print("fuzz: \(cases) cases, \(errors) errors, \(readable) readable")
-        #expect(errors + readable == cases)
+        print("fuzz: \(cases) cases, \(errors) errors, \(readable) readable, \(badBundles) bundles refused")
+        #expect(errors + readable + badBundles == cases)
         #expect(errors > 0)
+        if cases >= 100 { #expect(readable > 0 && badBundles > 0) }
     }
 }

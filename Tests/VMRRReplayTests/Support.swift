@@ -7,8 +7,8 @@ import VMRRJournal
 enum TestLayout {
     static let thr: UInt16 = 0x3f8
     static let lsr: UInt16 = 0x3fd
-    static let clock: UInt64 = 0xfeb0_0000
-    static let timer: UInt64 = 0xfeb0_1000
+    static let clock = FrontEndCheck.clockAddress
+    static let timer = FrontEndCheck.timerAddress
     static let device: UInt64 = 0xfed0_0000
     static let unbacked: UInt64 = 0x1_0000_0000
 }
@@ -94,25 +94,10 @@ struct ScriptedRun {
     var exitsPresented = 0
 }
 
-/// The access the guest makes to produce `event`, or nil for events the run
-/// loop produces itself (injections, checkpoints, the end).
+/// The access the guest makes to produce `event` (nil for injections,
+/// checkpoints and the end); the same mapping the fuzz harness uses.
 func access(for event: Event, regs: GPRegisters) -> Access? {
-    switch event {
-    case let .io(port, size, .read, _): return .portRead(port: port, size: size)
-    case let .io(port, size, .write, value): return .portWrite(port: port, size: size, value: value)
-    case let .input(port, _): return .portRead(port: port, size: 1)
-    case let .mmio(gpa, size, .read, _), let .stage2Fault(gpa, size, .read, _): return .mmioRead(gpa: gpa, size: size)
-    case let .mmio(gpa, size, .write, value), let .stage2Fault(gpa, size, .write, value):
-        return .mmioWrite(gpa: gpa, size: size, value: value)
-    case .hlt: return .halt(interruptsEnabled: regs.rflags & RFlags.interruptEnable != 0)
-    case .shutdown: return .shutdown
-    case .pageFault: return .pageFault(event)
-    case .clock: return .mmioRead(gpa: TestLayout.clock, size: 8)
-    case let .timer(deadline): return .mmioWrite(gpa: TestLayout.timer, size: 8, value: deadline)
-    case let .error(reason, suberror, data):
-        return .kvmError(reason: reason, suberror: suberror, data: data, description: "KVM error \(reason)")
-    case .interrupt, .checkpoint, .end: return nil
-    }
+    FrontEndCheck.access(for: event, regs: regs)
 }
 
 /// Drives `replayer` the way the run loop does: a checkpoint check before the

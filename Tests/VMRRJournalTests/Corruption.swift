@@ -1,0 +1,1 @@
+../VMRRReplayTests/Corruption.swift
