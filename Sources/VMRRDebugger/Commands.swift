@@ -631,7 +631,8 @@ extension DebuggerSession {
         do { entry = try Grammar.helpEntry(topic) } catch { throw DebugError("help: \(error)") }
         guard let h = entry else { throw DebugError("help: no command '\(topic)': help lists them") }
         out.line(h.synopsis + (h.aliases.isEmpty ? "" : "  (alias: \(h.aliases.joined(separator: ", ")))"))
-        for l in Self.wrap(h.summary + (h.details.isEmpty ? "" : " " + h.details), width: Self.helpWidth) {
+        let text = h.detailsRepeatSummary ? h.details : h.summary + (h.details.isEmpty ? "" : " " + h.details)
+        for l in Self.wrap(text, width: Self.helpWidth) {
             out.line("  " + l)
         }
     }

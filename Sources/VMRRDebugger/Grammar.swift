@@ -65,6 +65,8 @@ struct CommandHelp: Sendable {
     var synopsis: String
     var summary: String
     var details: String = ""
+    /// The details say it all (the MMU layer's own help): `help NAME` leaves the summary out.
+    var detailsRepeatSummary = false
     var section: Section
 }
 
@@ -171,18 +173,20 @@ enum Grammar {
                     summary: "List the paravirtual clock reads with the time between them.", section: .journal),
 
         CommandHelp(name: "pt", synopsis: MMUCommands.usage["pt"]!, summary: "Walk the guest page tables for an address.",
-                    details: mmuDetails("pt"), section: .mmu),
+                    details: mmuDetails("pt"), detailsRepeatSummary: true, section: .mmu),
         CommandHelp(name: "ept", synopsis: MMUCommands.usage["ept"]!,
                     summary: "Walk a guest-physical address through the EPT (or NPT).",
-                    details: mmuDetails("ept"), section: .mmu),
+                    details: mmuDetails("ept"), detailsRepeatSummary: true, section: .mmu),
         CommandHelp(name: "walk2d", synopsis: MMUCommands.usage["walk2d"]!,
                     summary: "The two-dimensional walk a TLB miss costs.", details: mmuDetails("walk2d"),
+                    detailsRepeatSummary: true,
                     section: .mmu),
         CommandHelp(name: "shadow", synopsis: MMUCommands.usage["shadow"]!,
                     summary: "The shadow page-table entry a shadow-paging host would install.",
-                    details: mmuDetails("shadow"), section: .mmu),
+                    details: mmuDetails("shadow"), detailsRepeatSummary: true, section: .mmu),
         CommandHelp(name: "ptdump", synopsis: MMUCommands.usage["ptdump"]!,
                     summary: "The mappings of one view as merged ranges.", details: mmuDetails("ptdump"),
+                    detailsRepeatSummary: true,
                     section: .mmu),
         CommandHelp(name: "ptdiff", synopsis: "ptdiff A [B] [guest|ept|npt|shadow]",
                     summary: "Mappings added, removed or changed between positions A and B (default: here).",
