@@ -48,6 +48,19 @@ struct RawEncoder {
 
     @inline(__always) mutating func zigzag(_ v: Int64) { varint(zigzagEncode(v)) }
 
+    @inline(__always) mutating func u16(_ v: UInt16) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v.littleEndian, as: UInt16.self); p += 2
+    }
+    @inline(__always) mutating func u32(_ v: UInt32) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v.littleEndian, as: UInt32.self); p += 4
+    }
+    @inline(__always) mutating func u64(_ v: UInt64) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v.littleEndian, as: UInt64.self); p += 8
+    }
+
+    /// varint length, then the bytes.
+    mutating func lengthPrefixed(_ b: [UInt8]) { varint(UInt64(b.count)); bytes(b) }
+
     mutating func bytes(_ b: [UInt8]) {
         b.withUnsafeBufferPointer { src in
             guard let base = src.baseAddress else { return }

@@ -37,24 +37,88 @@ enum CheckpointCodec {
     /// The highest page number whose address fits in 64 bits.
     static let maxPageNumber: UInt64 = UInt64.max >> pageShift
 
-    /// Encodes a checkpoint payload and returns it with the number of pages it lists.
-    /// Throws (naming `path`) when a page is not page-aligned or not exactly one page.
-    static func encode(_ c: Checkpoint, path: String) throws -> [UInt8] {
-        var s = ByteSink()
-        let nonZero = c.pages.reduce(0) { $0 + (isZero($1.bytes) ? 0 : 1) }
-        s.bytes.reserveCapacity(1024 + c.deviceState.count + nonZero * Int(Checkpoint.pageSize))
-        s.u32(c.id)
-        s.u64(c.eventIndex)
+    /// What encoding a checkpoint takes: its exact size, and how its pages
+    /// group into entries. Made by `plan`, which also checks every page.
+    struct Plan {
+        /// Payload bytes.
+        var size: Int
+        /// One per page entry, in order: 0 for a page stored raw, else the
+        /// length of a run of zero pages.
+        var entries: [UInt64]
+    }
+
+    /// The fixed part: id, event index, flags, 18 registers, 8 segments of 17 bytes,
+    /// GDTR and IDTR, 7 control registers (the digest adds 8).
+    static let fixedSize = 4 + 8 + 1 + 8 * GPRegisters.count + 8 * 17 + 2 * 10 + 7 * 8
+
+    /// Checks every page and groups the pages into entries, without copying
+    /// anything. Throws (naming `path`) when a page is not page-aligned or
+    /// not exactly one page.
+    static func plan(_ c: Checkpoint, path: String) throws -> Plan {
+        var size = fixedSize + (c.memoryDigest == nil ? 0 : 8)
+        size += varintSize(UInt64(c.state.msrs.count)) + 12 * c.state.msrs.count
+        size += varintSize(UInt64(c.state.blobs.count))
+        for (name, value) in c.state.blobs {
+            let n = name.utf8.count
+            size += varintSize(UInt64(n)) + n + varintSize(UInt64(value.count)) + value.count
+        }
+        size += varintSize(UInt64(c.deviceState.count)) + c.deviceState.count
+
+        // Pages, in the order given; adjacent zero pages coalesce into runs.
+        var entries: [UInt64] = []
+        var nextPage: UInt64 = 0
+        var i = 0
+        let pages = c.pages
+        let pageBytes = Int(Checkpoint.pageSize)
+        while i < pages.count {
+            let p = pages[i]
+            guard p.gpa % Checkpoint.pageSize == 0 else {
+                throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): page gpa \(hex(p.gpa)) is not page-aligned")
+            }
+            guard p.bytes.count == pageBytes else {
+                throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): page \(hex(p.gpa)) has \(p.bytes.count) bytes, not \(Checkpoint.pageSize)")
+            }
+            let page = p.gpa >> pageShift
+            let head = zigzagEncode(Int64(bitPattern: page &- nextPage)) << 1
+            if isZero(p.bytes) {
+                var run: UInt64 = 1
+                while i + Int(run) < pages.count, pages[i + Int(run)].gpa == p.gpa &+ run * Checkpoint.pageSize,
+                      pages[i + Int(run)].bytes.count == pageBytes, isZero(pages[i + Int(run)].bytes) {
+                    run += 1
+                }
+                entries.append(run)
+                size += varintSize(head | pageEntryZeroRunBit) + varintSize(run)
+                nextPage = page &+ run
+                i += Int(run)
+            } else {
+                entries.append(0)
+                size += varintSize(head) + pageBytes
+                nextPage = page &+ 1
+                i += 1
+            }
+        }
+        size += varintSize(UInt64(entries.count))
+        return Plan(size: size, entries: entries)
+    }
+
+    /// Writes the payload `plan` describes at `out`, which has room for
+    /// `plan.size` bytes; returns the bytes written (always `plan.size`).
+    /// Pages go in with one copy each; nothing is allocated but the sorted
+    /// blob names.
+    static func encode(_ c: Checkpoint, plan: Plan, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        var e = RawEncoder(p: out)
+        e.u32(c.id)
+        e.u64(c.eventIndex)
         var flags = CheckpointFlags()
         if c.full { flags.insert(.full) }
         if c.memoryDigest != nil { flags.insert(.hasDigest) }
-        s.u8(flags.rawValue)
-        if let d = c.memoryDigest { s.u64(d) }
+        e.u8(flags.rawValue)
+        if let d = c.memoryDigest { e.u64(d) }
 
-        for i in 0..<GPRegisters.count { s.u64(c.state.regs[i]) }
+        for i in 0..<GPRegisters.count { e.u64(c.state.regs[i]) }
         let sr = c.state.sregs
         for seg in [sr.cs, sr.ds, sr.es, sr.fs, sr.gs, sr.ss, sr.tr, sr.ldt] {
-            s.u64(seg.base); s.u32(seg.limit); s.u16(seg.selector); s.u8(seg.type); s.u8(seg.dpl)
+            e.u64(seg.base); e.u32(seg.limit); e.u16(seg.selector); e.u8(seg.type); e.u8(seg.dpl)
             var f = SegmentFlags()
             if seg.present { f.insert(.present) }
             if seg.db { f.insert(.db) }
@@ -63,59 +127,53 @@ enum CheckpointCodec {
             if seg.g { f.insert(.g) }
             if seg.avl { f.insert(.avl) }
             if seg.unusable { f.insert(.unusable) }
-            s.u8(f.rawValue)
+            e.u8(f.rawValue)
         }
-        for dt in [sr.gdt, sr.idt] { s.u64(dt.base); s.u16(dt.limit) }
-        for v in [sr.cr0, sr.cr2, sr.cr3, sr.cr4, sr.cr8, sr.efer, sr.apicBase] { s.u64(v) }
+        for dt in [sr.gdt, sr.idt] { e.u64(dt.base); e.u16(dt.limit) }
+        for v in [sr.cr0, sr.cr2, sr.cr3, sr.cr4, sr.cr8, sr.efer, sr.apicBase] { e.u64(v) }
 
-        s.varint(UInt64(c.state.msrs.count))
-        for m in c.state.msrs { s.u32(m.index); s.u64(m.value) }
+        e.varint(UInt64(c.state.msrs.count))
+        for m in c.state.msrs { e.u32(m.index); e.u64(m.value) }
 
         let names = c.state.blobs.keys.sorted()
-        s.varint(UInt64(names.count))
+        e.varint(UInt64(names.count))
         for n in names {
-            s.lengthPrefixed(Array(n.utf8))
-            s.lengthPrefixed(c.state.blobs[n] ?? [])
+            e.lengthPrefixed(Array(n.utf8))
+            e.lengthPrefixed(c.state.blobs[n] ?? [])
         }
-        s.lengthPrefixed(c.deviceState)
+        e.lengthPrefixed(c.deviceState)
 
-        // Pages, in the order given; adjacent zero pages coalesce into runs.
-        var entries = ByteSink()
-        var entryCount: UInt64 = 0
+        e.varint(UInt64(plan.entries.count))
         var nextPage: UInt64 = 0
         var i = 0
-        let pages = c.pages
-        while i < pages.count {
-            let p = pages[i]
-            guard p.gpa % Checkpoint.pageSize == 0 else {
-                throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): page gpa \(hex(p.gpa)) is not page-aligned")
-            }
-            guard p.bytes.count == Int(Checkpoint.pageSize) else {
-                throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): page \(hex(p.gpa)) has \(p.bytes.count) bytes, not \(Checkpoint.pageSize)")
-            }
-            let page = p.gpa >> pageShift
-            let delta = zigzagEncode(Int64(bitPattern: page &- nextPage))
-            if isZero(p.bytes) {
-                var run: UInt64 = 1
-                while i + Int(run) < pages.count, pages[i + Int(run)].gpa == p.gpa &+ run * Checkpoint.pageSize,
-                      pages[i + Int(run)].bytes.count == Int(Checkpoint.pageSize), isZero(pages[i + Int(run)].bytes) {
-                    run += 1
-                }
-                entries.varint(delta << 1 | pageEntryZeroRunBit)
-                entries.varint(run)
-                nextPage = page &+ run
-                i += Int(run)
-            } else {
-                entries.varint(delta << 1)
-                entries.raw(p.bytes)
+        for run in plan.entries {
+            let page = c.pages[i].gpa >> pageShift
+            let head = zigzagEncode(Int64(bitPattern: page &- nextPage)) << 1
+            if run == 0 {
+                e.varint(head)
+                e.bytes(c.pages[i].bytes)
                 nextPage = page &+ 1
                 i += 1
+            } else {
+                e.varint(head | pageEntryZeroRunBit)
+                e.varint(run)
+                nextPage = page &+ run
+                i += Int(run)
             }
-            entryCount += 1
         }
-        s.varint(entryCount)
-        s.raw(entries.bytes)
-        return s.bytes
+        let written = e.p - out
+        precondition(written == plan.size, "checkpoint \(c.id): encoded \(written) bytes, planned \(plan.size)")
+        return written
+    }
+
+    /// Encodes a checkpoint payload into a new array.
+    /// Throws (naming `path`) when a page is not page-aligned or not exactly one page.
+    static func encode(_ c: Checkpoint, path: String) throws -> [UInt8] {
+        let plan = try plan(c, path: path)
+        return [UInt8](unsafeUninitializedCapacity: plan.size) { buf, count in
+            // buf has plan.size bytes of capacity, and encode writes exactly that many.
+            count = encode(c, plan: plan, into: buf.baseAddress!)
+        }
     }
 
     static func isZero(_ bytes: [UInt8]) -> Bool {

@@ -29,6 +29,9 @@ public final class JournalWriter {
     private var finished = false
     /// Set after a failed write; the writer refuses further work.
     private var failure: JournalError?
+    /// Where checkpoint chunks are encoded (see `checkpointBuffer`).
+    private var cpBuffer: UnsafeMutablePointer<UInt8>?
+    private var cpCapacity = 0
 
     public private(set) var eventCount: UInt64 = 0
     public private(set) var checkpointBytes: UInt64 = 0
@@ -64,6 +67,7 @@ public final class JournalWriter {
         }
         if fd >= 0 { close(fd) }
         buffer.deallocate()
+        cpBuffer?.deallocate()
     }
 
     private func check() throws {
@@ -122,7 +126,9 @@ public final class JournalWriter {
         codec.reset()
     }
 
-    /// Flushes pending events, then writes the checkpoint as its own chunk.
+    /// Flushes pending events, then writes the checkpoint as its own chunk:
+    /// encoded straight into a buffer the writer keeps (frame, then payload,
+    /// each page copied once), checksummed, and written with one write(2).
     public func appendCheckpoint(_ checkpoint: Checkpoint) throws {
         try check()
         guard !checkpointIDs.contains(checkpoint.id) else {
@@ -131,20 +137,53 @@ public final class JournalWriter {
         guard checkpoint.pages.count <= Int(UInt32.max) else {
             throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) has too many pages")
         }
-        let payload = try CheckpointCodec.encode(checkpoint, path: path)
-        guard payload.count <= Int(UInt32.max) else {
+        let plan = try CheckpointCodec.plan(checkpoint, path: path)
+        guard plan.size <= Int(UInt32.max) else {
             throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) is larger than 4 GiB")
         }
         try flush()
         let offset = fileOffset
-        let frame = payload.withUnsafeBytes {
-            ChunkFrame.encode(type: .checkpoint, payload: $0, first: UInt64(checkpoint.id), count: UInt32(checkpoint.pages.count))
+        let total = JournalFormat.chunkFrameSize + plan.size
+        let chunk = checkpointBuffer(total)
+        defer { releaseCheckpointBuffer() }
+        let payload = chunk + JournalFormat.chunkFrameSize
+        _ = CheckpointCodec.encode(checkpoint, plan: plan, into: payload)
+        let frame = ChunkFrame.encode(type: .checkpoint, payload: UnsafeRawBufferPointer(start: payload, count: plan.size),
+                                      first: UInt64(checkpoint.id), count: UInt32(checkpoint.pages.count))
+        frame.withUnsafeBufferPointer { f in
+            // The frame is exactly chunkFrameSize bytes, the space reserved at the buffer's start.
+            chunk.update(from: f.baseAddress!, count: JournalFormat.chunkFrameSize)
         }
-        try writeAll(frame + payload)
+        try writeAll(UnsafeRawBufferPointer(start: chunk, count: total))
         checkpointIDs.insert(checkpoint.id)
         checkpointList.append(CheckpointInfo(id: checkpoint.id, eventIndex: checkpoint.eventIndex, offset: offset, full: checkpoint.full))
-        checkpointBytes += UInt64(frame.count + payload.count)
+        checkpointBytes += UInt64(total)
     }
+
+    /// The checkpoint buffer, with room for at least `bytes`. It is kept
+    /// between checkpoints (fresh memory costs page faults on every use; the
+    /// recorder's checkpoints are all about the same size) unless it is
+    /// larger than `keptCheckpointBufferLimit`.
+    private func checkpointBuffer(_ bytes: Int) -> UnsafeMutablePointer<UInt8> {
+        if let b = cpBuffer, cpCapacity >= bytes { return b }
+        cpBuffer?.deallocate()
+        // Grow by half again, so a slowly growing dirty set does not reallocate every time.
+        cpCapacity = max(bytes, min(cpCapacity + cpCapacity / 2, Self.keptCheckpointBufferLimit))
+        let b = UnsafeMutablePointer<UInt8>.allocate(capacity: cpCapacity)
+        cpBuffer = b
+        return b
+    }
+
+    private func releaseCheckpointBuffer() {
+        if cpCapacity > Self.keptCheckpointBufferLimit {
+            cpBuffer?.deallocate()
+            cpBuffer = nil
+            cpCapacity = 0
+        }
+    }
+
+    /// Checkpoint buffers up to this size are kept for the next checkpoint.
+    static let keptCheckpointBufferLimit = 64 << 20
 
     /// Flushes, writes the index tail, and closes the file. Idempotent.
     public func finish() throws {
@@ -170,6 +209,9 @@ public final class JournalWriter {
         tail.raw(JournalFormat.trailerMagic)
         try writeAll(tail.bytes)
         finished = true
+        cpBuffer?.deallocate()
+        cpBuffer = nil
+        cpCapacity = 0
         if close(fd) != 0 {
             let e = errno
             fd = -1
