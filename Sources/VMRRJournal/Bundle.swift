@@ -95,15 +95,18 @@ public struct VMRRBundle: Sendable, Equatable {
             let base = headerSize + i * entrySize
             let nameBytes = bytes[base..<(base + nameSize)].prefix { $0 != 0 }
             let entryName = String(decoding: nameBytes, as: UTF8.self)
+            // Errors show the name escaped: it is untrusted bytes (found by fuzzing: a
+            // newline or terminal escape in a damaged name broke the one-line error).
+            let shown = escapedForMessage(Array(nameBytes))
             let off = bytes.readLE64(base + nameSize)
             let size = bytes.readLE64(base + nameSize + 8)
             guard off <= UInt64(bytes.count), size <= UInt64(bytes.count) - off else {
-                throw err(base, "entry '\(entryName)' (offset \(off), size \(size)) runs past the end of the \(bytes.count)-byte bundle")
+                throw err(base, "entry '\(shown)' (offset \(off), size \(size)) runs past the end of the \(bytes.count)-byte bundle")
             }
             let data = Array(bytes[Int(off)..<Int(off + size)])
             let want = Array(bytes[(base + nameSize + 16)..<(base + entrySize)])
             guard Array(SHA256.hash(data).prefix(16)) == want else {
-                throw err(Int(off), "entry '\(entryName)' is corrupt (SHA-256 mismatch)")
+                throw err(Int(off), "entry '\(shown)' is corrupt (SHA-256 mismatch)")
             }
             found[entryName] = data
         }

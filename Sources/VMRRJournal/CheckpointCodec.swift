@@ -260,9 +260,12 @@ enum CheckpointCodec {
         let blobCount = try r.length("checkpoint \(id) blob count", limit: r.remaining / 2)
         for _ in 0..<blobCount {
             let at = r.pos
-            let name = String(decoding: try r.lengthPrefixed("checkpoint \(id) blob name"), as: UTF8.self)
-            let value = try r.lengthPrefixed("checkpoint \(id) blob \(name)")
-            guard state.blobs[name] == nil else { throw r.error("checkpoint \(id): blob \(name) appears twice", at: at) }
+            let raw = try r.lengthPrefixed("checkpoint \(id) blob name")
+            let name = String(decoding: raw, as: UTF8.self)
+            let value = try r.lengthPrefixed("checkpoint \(id) blob \(escapedForMessage(raw))")
+            guard state.blobs[name] == nil else {
+                throw r.error("checkpoint \(id): blob \(escapedForMessage(raw)) appears twice", at: at)
+            }
             state.blobs[name] = value
         }
         let device = try r.lengthPrefixed("checkpoint \(id) device state")

@@ -136,7 +136,7 @@ enum HeaderCodec {
         while !r.atEnd {
             let tag = try r.varint("tag")
             let value = try r.lengthPrefixed("value")
-            if tag == HeaderTag.vmrrVersion.rawValue { return String(decoding: value, as: UTF8.self) }
+            if tag == HeaderTag.vmrrVersion.rawValue { return escapedForMessage(value) }   // shown in an error
         }
         return nil
     }

@@ -23,3 +23,19 @@ func hex<T: BinaryInteger>(_ v: T, digits: Int) -> String {
     let s = String(v, radix: 16)
     return "0x" + String(repeating: "0", count: max(0, digits - s.count)) + s
 }
+
+/// Bytes from a file, fit for an error message: printable ASCII as it is,
+/// any other byte (and the backslash) as `\xNN`. Names and strings read from
+/// a damaged or hostile file go through this, so an error stays one line and
+/// cannot carry terminal escapes.
+func escapedForMessage(_ bytes: [UInt8]) -> String {
+    var s = ""
+    for b in bytes {
+        if b >= 0x20 && b < 0x7f && b != UInt8(ascii: "\\") {
+            s.unicodeScalars.append(Unicode.Scalar(b))
+        } else {
+            s += "\\x" + (b < 0x10 ? "0" : "") + String(b, radix: 16)
+        }
+    }
+    return s
+}
