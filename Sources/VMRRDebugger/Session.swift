@@ -86,7 +86,10 @@ public final class DebuggerSession {
     }
 
     func run(_ command: Command) -> Bool {
-        if command == .quit { return false }
+        if command == .quit {
+            lastCommandFailed = false
+            return false
+        }
         do {
             try perform(command)
             lastCommandFailed = false

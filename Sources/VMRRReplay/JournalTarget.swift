@@ -319,25 +319,10 @@ public final class JournalTarget: DebugTarget {
     }
 
     private func pagingContext(_ s: VCPUState) -> PagingContext {
-        let cpu = RecordedCPU(journal.header.cpuidEffective)
+        let cpu = CPUIDFacts(journal.header.cpuidEffective)
         return PagingContext(cr0: s.sregs.cr0, cr3: s.sregs.cr3, cr4: s.sregs.cr4, efer: s.sregs.efer,
                              rflags: s.regs.rflags, maxPhysAddrBits: cpu.maxPhysAddrBits,
                              supports1GiBPages: cpu.supports1GiBPages)
-    }
-}
-
-/// What the recorded CPUID says about paging (as `vmrr mmu` reads it).
-struct RecordedCPU {
-    var maxPhysAddrBits = 36
-    var supports1GiBPages = false
-    static let addressSizesLeaf: UInt32 = 0x8000_0008
-    static let extendedFeaturesLeaf: UInt32 = 0x8000_0001
-    static let page1GBit: UInt32 = 1 << 26
-    init(_ cpuid: [CPUIDEntry]) {
-        if let e = cpuid.first(where: { $0.function == Self.addressSizesLeaf }) { maxPhysAddrBits = Int(e.eax & 0xff) }
-        if let e = cpuid.first(where: { $0.function == Self.extendedFeaturesLeaf }) {
-            supports1GiBPages = e.edx & Self.page1GBit != 0
-        }
     }
 }
 

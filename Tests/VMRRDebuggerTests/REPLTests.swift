@@ -1,0 +1,200 @@
+import Foundation
+import Testing
+
+/// The REPL as users run it: `vmrr debug` with a pipe for stdin (scripts),
+/// with -x and --batch, and in a real terminal (tmux) for line editing,
+/// completion and history. These need the vmrr executable with its debug
+/// subcommand, and tmux for the terminal test; they skip visibly otherwise.
+enum DebugBinary {
+    /// The vmrr executable built next to the test bundle (or $VMRR_BIN).
+    static var path: String {
+        if let env = ProcessInfo.processInfo.environment["VMRR_BIN"] { return env }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("vmrr")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
+            dir = dir.deletingLastPathComponent()
+        }
+        return Fixtures.root.appendingPathComponent(".build-dbg/debug/vmrr").path
+    }
+
+    /// Probed once: `vmrr debug --help`, or nil when there is no debug subcommand.
+    static let help: String? = {
+        guard FileManager.default.isExecutableFile(atPath: path),
+              let r = try? run(path, ["debug", "--help"]), r.status == 0 else { return nil }
+        return r.stdout
+    }()
+    static var available: Bool { help != nil }
+    /// Whether `vmrr debug` takes the command file as gdb does, with -x.
+    static var hasDashX: Bool { help?.contains("-x ") ?? false }
+
+    static let tmux: String? = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs a program to completion with optional stdin text (killed after `timeout` seconds).
+    /// posix_spawn and waitpid, with an empty signal mask and default signal
+    /// actions, so the child (and a tmux server it starts) gets Ctrl-C and
+    /// SIGTERM as from a shell. Output goes to files, so nothing blocks on a pipe.
+    static func run(_ program: String, _ args: [String], stdin: String? = nil, timeout: Double = 60) throws -> Result {
+        let dir = scratch("run")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outPath = dir.appendingPathComponent("stdout").path, errPath = dir.appendingPathComponent("stderr").path
+        let inPath = dir.appendingPathComponent("stdin").path
+        try Data((stdin ?? "").utf8).write(to: URL(fileURLWithPath: inPath))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), defaults = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&defaults)
+        for s in [SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGCHLD] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([program] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
+        var status: Int32 = 0
+        let deadline = Date().addingTimeInterval(timeout)
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                break
+            }
+            usleep(10_000)
+        }
+        let exited = status & 0x7f == 0
+        return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f),
+                      stdout: try String(contentsOfFile: outPath, encoding: .utf8),
+                      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
+    }
+
+    static func scratch(_ name: String = #function) -> URL {
+        let safe = name.filter { $0.isLetter || $0.isNumber }
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("vmrr-debugger-\(getpid())-\(safe)-\(UInt32.random(in: 0...UInt32.max))")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+@Suite(.enabled(if: DebugBinary.available, "needs the vmrr executable with the debug subcommand"))
+struct REPLTests {
+    let journal = Fixtures.journalPath("paging")
+
+    /// stdin not a terminal: no prompt, no banner, line by line; quit ends it with status 0.
+    @Test func pipedCommands() throws {
+        let r = try DebugBinary.run(DebugBinary.path, ["debug", journal, "--no-kvm"],
+                                    stdin: "goto 501\ninfo registers rip\n\nbogus\nquit\nne\n")
+        #expect(r.stdout == """
+            #    501  rip=0x000000000010005d  checkpoint   id=1
+            => 0x10005d <serial_puts+45>:  movzbl (%rdi), %esi
+            rip            0x10005d           0x10005d <serial_puts+45>
+
+            """)
+        #expect(r.stderr == "unknown command 'bogus': help lists the commands\n")
+        #expect(r.status == 0)
+    }
+
+    /// -x runs a command file first; --batch exits after it with the last command's status, as gdb.
+    @Test(.enabled(if: DebugBinary.hasDashX, "vmrr debug has no -x FILE option"))
+    func commandFileAndBatch() throws {
+        let dir = DebugBinary.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("cmds").path
+        try "# a comment\nbreak-event page_fault\nc\nc\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try DebugBinary.run(DebugBinary.path, ["debug", journal, "--no-kvm", "-x", file, "--batch"],
+                                    stdin: "info events\n")
+        #expect(r.stdout == """
+            Event breakpoint 1: page_fault
+            Event breakpoint 1: page_fault
+            #    155  rip=0x0000000000100900  page_fault   gva=0x600000 error_code=0x2 cr3=0x10a000 fault_rip=0x10068b
+            => 0x100900 <isr_page_fault>:  pushq  $0xe
+            Event breakpoint 1: page_fault
+            #    266  rip=0x0000000000100900  page_fault   gva=0x40000000 error_code=0x2 cr3=0x10a000 fault_rip=0x10068b
+            => 0x100900 <isr_page_fault>:  pushq  $0xe
+
+            """)
+        #expect(r.status == 0)
+
+        try "goto 1\nx/xg 0\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let failed = try DebugBinary.run(DebugBinary.path, ["debug", journal, "--no-kvm", "-x", file, "--batch"])
+        #expect(failed.status == 1)
+        #expect(failed.stderr.hasPrefix("memory at event 1 needs a replay on KVM"))
+    }
+
+    /// The real interactive REPL in a terminal: completion of a command, a
+    /// register and a symbol; Up recalls history; Ctrl-C at the prompt; Ctrl-D quits.
+    @Test(.enabled(if: DebugBinary.tmux != nil, "tmux is not installed"))
+    func terminal() throws {
+        let tmux = try #require(DebugBinary.tmux)
+        let dir = DebugBinary.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A socket of its own in the scratch directory: no other tmux server is touched.
+        let socket = dir.appendingPathComponent("tmux.sock").path
+        let history = dir.appendingPathComponent("history").path
+        func tmuxRun(_ args: [String]) throws -> String {
+            try DebugBinary.run(tmux, ["-S", socket] + args, timeout: 10).stdout
+        }
+        defer { _ = try? tmuxRun(["kill-server"]) }
+        // HOME points at an empty directory, so no ~/.editrc changes the keys.
+        let command = "env HOME=\(dir.path) VMRR_HISTORY=\(history) \(DebugBinary.path) debug \(journal) --no-kvm"
+            + "; echo EXITED $?; sleep 60"
+        let started = try DebugBinary.run(tmux, ["-S", socket, "new-session", "-d", "-x", "160", "-y", "50", command],
+                                          timeout: 10)
+        try #require(started.status == 0, "tmux new-session: \(started.stderr)")
+        func screen() throws -> String {
+            let r = try DebugBinary.run(tmux, ["-S", socket, "capture-pane", "-p", "-S", "-200"], timeout: 10)
+            return r.status == 0 ? r.stdout : "(capture-pane failed: status \(r.status): \(r.stderr))"
+        }
+        func wait(for text: String, _ comment: Comment) throws {
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline {
+                if try screen().contains(text) { return }
+                usleep(50_000)
+            }
+            Issue.record("\(comment): '\(text)' never appeared; the screen was:\n\(try screen())")
+            throw CancellationError()
+        }
+        func keys(_ k: String...) throws { _ = try tmuxRun(["send-keys"] + k) }
+
+        // capture-pane drops trailing spaces: a completion's appended space shows once the next key is typed.
+        try wait(for: "(vmrr 0)", "the prompt")
+        try keys("next-ev", "Tab", "2")
+        try wait(for: "(vmrr 0) next-event 2", "command name completion")
+        try keys("Enter")
+        try wait(for: "(vmrr 2)", "next-event 2 ran")
+        try keys("info symbol isr_pag", "Tab", "Enter")
+        try wait(for: "(vmrr 2) info symbol isr_page_fault\nisr_page_fault\n", "symbol completion")
+        try keys("info registers ri", "Tab", "Enter")
+        try wait(for: "(vmrr 2) info registers rip\nrip            0x10005d", "register completion")
+        try keys("break-event page", "Tab", "x")
+        try wait(for: "(vmrr 2) break-event page_fault x", "event kind completion")
+        try keys("C-u", "Up", "Up", "Up")
+        try wait(for: "(vmrr 2) next-event 2", "Up recalls the history")
+        try keys("Enter")
+        try wait(for: "(vmrr 4)", "the recalled command ran")
+        try keys("C-c")
+        try wait(for: "Quit\n(vmrr 4)", "Ctrl-C at the prompt gives a new prompt")
+        try keys("C-d")
+        try wait(for: "EXITED 0", "Ctrl-D quits with status 0")
+        let saved = try String(contentsOfFile: history, encoding: .utf8)
+        #expect(saved.contains("next-event"), "history saved in $VMRR_HISTORY: \(saved)")
+        #expect(saved.contains("isr_page_fault"))
+    }
+}
