@@ -100,11 +100,26 @@ public enum REPL {
 }
 
 /// What `vmrr debug` calls: a session on `target`, with a short banner when
-/// a person is at the terminal, then the REPL. Returns the exit status.
+/// a person is at the terminal, then the REPL. `imagePath` is the guest image
+/// (for symbols when `symbols` is nil, and for code where memory is not
+/// known). Returns the exit status.
 public func runDebugger(target: DebugTarget, symbols: SymbolTable?, imagePath: String?, commandFile: String?,
                         batch: Bool) -> Int32 {
     let out = StandardOutput()
     let session = DebuggerSession(target: target, symbols: symbols, imagePath: imagePath, output: out)
+    return runDebugger(session, output: out, commandFile: commandFile, batch: batch)
+}
+
+/// The same with the image already loaded (e.g. from a bundle: `GuestImage.parse(bytes:path:)`).
+public func runDebugger(target: DebugTarget, symbols: SymbolTable?, image: GuestImage?, commandFile: String?,
+                        batch: Bool) -> Int32 {
+    let out = StandardOutput()
+    let session = DebuggerSession(target: target, symbols: symbols, image: image, output: out)
+    return runDebugger(session, output: out, commandFile: commandFile, batch: batch)
+}
+
+func runDebugger(_ session: DebuggerSession, output out: StandardOutput, commandFile: String?, batch: Bool) -> Int32 {
+    let target = session.target
     if let note = target.journal.truncationNote { out.error("warning: \(note)") }
     if !batch, isatty(STDIN_FILENO) != 0 {
         let j = target.journal

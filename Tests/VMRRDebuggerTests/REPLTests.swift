@@ -142,59 +142,94 @@ struct REPLTests {
     /// register and a symbol; Up recalls history; Ctrl-C at the prompt; Ctrl-D quits.
     @Test(.enabled(if: DebugBinary.tmux != nil, "tmux is not installed"))
     func terminal() throws {
-        let tmux = try #require(DebugBinary.tmux)
-        let dir = DebugBinary.scratch()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        // A socket of its own in the scratch directory: no other tmux server is touched.
-        let socket = dir.appendingPathComponent("tmux.sock").path
-        let history = dir.appendingPathComponent("history").path
-        func tmuxRun(_ args: [String]) throws -> String {
-            try DebugBinary.run(tmux, ["-S", socket] + args, timeout: 10).stdout
-        }
-        defer { _ = try? tmuxRun(["kill-server"]) }
+        let term = try Terminal(journal: journal, options: ["--no-kvm"])
+        defer { term.close() }
+        // capture-pane drops trailing spaces: a completion's appended space shows once the next key is typed.
+        try term.wait(for: "(vmrr 0)", "the prompt")
+        try term.keys("next-ev", "Tab", "2")
+        try term.wait(for: "(vmrr 0) next-event 2", "command name completion")
+        try term.keys("Enter")
+        try term.wait(for: "(vmrr 2)", "next-event 2 ran")
+        try term.keys("info symbol isr_pag", "Tab", "Enter")
+        try term.wait(for: "(vmrr 2) info symbol isr_page_fault\nisr_page_fault\n", "symbol completion")
+        try term.keys("info registers ri", "Tab", "Enter")
+        try term.wait(for: "(vmrr 2) info registers rip\nrip            0x10005d", "register completion")
+        try term.keys("break-event page", "Tab", "x")
+        try term.wait(for: "(vmrr 2) break-event page_fault x", "event kind completion")
+        try term.keys("C-u", "Up", "Up", "Up")
+        try term.wait(for: "(vmrr 2) next-event 2", "Up recalls the history")
+        try term.keys("Enter")
+        try term.wait(for: "(vmrr 4)", "the recalled command ran")
+        try term.keys("C-c")
+        try term.wait(for: "Quit\n(vmrr 4)", "Ctrl-C at the prompt gives a new prompt")
+        try term.keys("C-d")
+        try term.wait(for: "EXITED 0", "Ctrl-D quits with status 0")
+        let saved = try String(contentsOfFile: term.history, encoding: .utf8)
+        #expect(saved.contains("next-event"), "history saved in $VMRR_HISTORY: \(saved)")
+        #expect(saved.contains("isr_page_fault"))
+    }
+
+    /// Ctrl-C during a long motion on KVM stops it at a consistent position and the session goes on.
+    @Test(.enabled(if: DebugBinary.tmux != nil, "tmux is not installed"),
+          .enabled(if: access("/dev/kvm", R_OK | W_OK) == 0, "/dev/kvm is not available"))
+    func interruptALongMotion() throws {
+        let term = try Terminal(journal: journal, options: [])
+        defer { term.close() }
+        try term.wait(for: "(vmrr 0)", "the prompt")
+        try term.keys("stepi 100000000", "Enter")
+        usleep(1_500_000)
+        try term.keys("C-c")
+        try term.wait(for: "Interrupted.\n#", "the stop report", timeout: 30)
+        try term.wait(for: "instructions after event", "a position inside an event")
+        try term.keys("info registers rip", "Enter")
+        try term.wait(for: "\nrip            0x", "the session goes on")
+        try term.keys("quit", "Enter")
+        try term.wait(for: "EXITED 0", "quit")
+    }
+}
+
+/// `vmrr debug` in a tmux session of its own (socket in a scratch directory).
+final class Terminal {
+    let tmux: String
+    let dir: URL
+    let socket: String
+    let history: String
+
+    init(journal: String, options: [String]) throws {
+        tmux = try #require(DebugBinary.tmux)
+        dir = DebugBinary.scratch("terminal")
+        socket = dir.appendingPathComponent("tmux.sock").path
+        history = dir.appendingPathComponent("history").path
         // HOME points at an empty directory, so no ~/.editrc changes the keys.
-        let command = "env HOME=\(dir.path) VMRR_HISTORY=\(history) \(DebugBinary.path) debug \(journal) --no-kvm"
-            + "; echo EXITED $?; sleep 60"
+        let command = "env HOME=\(dir.path) VMRR_HISTORY=\(history) \(DebugBinary.path) debug \(journal) "
+            + options.joined(separator: " ") + "; echo EXITED $?; sleep 60"
         let started = try DebugBinary.run(tmux, ["-S", socket, "new-session", "-d", "-x", "160", "-y", "50", command],
                                           timeout: 10)
         try #require(started.status == 0, "tmux new-session: \(started.stderr)")
-        func screen() throws -> String {
-            let r = try DebugBinary.run(tmux, ["-S", socket, "capture-pane", "-p", "-S", "-200"], timeout: 10)
-            return r.status == 0 ? r.stdout : "(capture-pane failed: status \(r.status): \(r.stderr))"
-        }
-        func wait(for text: String, _ comment: Comment) throws {
-            let deadline = Date().addingTimeInterval(15)
-            while Date() < deadline {
-                if try screen().contains(text) { return }
-                usleep(50_000)
-            }
-            Issue.record("\(comment): '\(text)' never appeared; the screen was:\n\(try screen())")
-            throw CancellationError()
-        }
-        func keys(_ k: String...) throws { _ = try tmuxRun(["send-keys"] + k) }
+    }
 
-        // capture-pane drops trailing spaces: a completion's appended space shows once the next key is typed.
-        try wait(for: "(vmrr 0)", "the prompt")
-        try keys("next-ev", "Tab", "2")
-        try wait(for: "(vmrr 0) next-event 2", "command name completion")
-        try keys("Enter")
-        try wait(for: "(vmrr 2)", "next-event 2 ran")
-        try keys("info symbol isr_pag", "Tab", "Enter")
-        try wait(for: "(vmrr 2) info symbol isr_page_fault\nisr_page_fault\n", "symbol completion")
-        try keys("info registers ri", "Tab", "Enter")
-        try wait(for: "(vmrr 2) info registers rip\nrip            0x10005d", "register completion")
-        try keys("break-event page", "Tab", "x")
-        try wait(for: "(vmrr 2) break-event page_fault x", "event kind completion")
-        try keys("C-u", "Up", "Up", "Up")
-        try wait(for: "(vmrr 2) next-event 2", "Up recalls the history")
-        try keys("Enter")
-        try wait(for: "(vmrr 4)", "the recalled command ran")
-        try keys("C-c")
-        try wait(for: "Quit\n(vmrr 4)", "Ctrl-C at the prompt gives a new prompt")
-        try keys("C-d")
-        try wait(for: "EXITED 0", "Ctrl-D quits with status 0")
-        let saved = try String(contentsOfFile: history, encoding: .utf8)
-        #expect(saved.contains("next-event"), "history saved in $VMRR_HISTORY: \(saved)")
-        #expect(saved.contains("isr_page_fault"))
+    func close() {
+        _ = try? DebugBinary.run(tmux, ["-S", socket, "kill-server"], timeout: 10)
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func screen() throws -> String {
+        let r = try DebugBinary.run(tmux, ["-S", socket, "capture-pane", "-p", "-S", "-200"], timeout: 10)
+        return r.status == 0 ? r.stdout : "(capture-pane failed: status \(r.status): \(r.stderr))"
+    }
+
+    func keys(_ k: String...) throws {
+        _ = try DebugBinary.run(tmux, ["-S", socket, "send-keys"] + k, timeout: 10)
+    }
+
+    /// Waits until the screen shows `text`; records an issue with the screen and throws when it never does.
+    func wait(for text: String, _ comment: Comment, timeout: Double = 15) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try screen().contains(text) { return }
+            usleep(50_000)
+        }
+        Issue.record("\(comment): '\(text)' never appeared; the screen was:\n\(try screen())")
+        throw CancellationError()
     }
 }
