@@ -16,10 +16,12 @@ extension DebuggerSession {
             let ctx = try target.mmuContext()
             let w = PageWalker.lookup(a, context: ctx.paging, memory: ctx.memory)
             guard let t = w.translation else {
-                throw DebugError("watch: cannot translate \(Render.hex(a)) at \(target.position): \(Self.describe(w.outcome))")
+                throw DebugError("watch: cannot translate \(Render.hex(a)) at \(target.position): "
+                                 + Self.describe(w.outcome))
             }
             guard t.address - t.pageBase + length <= t.pageSize.bytes else {
-                throw DebugError("watch: \(length) bytes at \(Render.hex(a)) cross a page boundary: watch each page separately")
+                throw DebugError("watch: \(length) bytes at \(Render.hex(a)) cross a page boundary: "
+                                 + "watch each page separately")
             }
             gpa = t.address
         }
@@ -152,7 +154,8 @@ extension DebuggerSession {
         } else if let next = examineNext, next.physical == physical {
             start = next.address
         } else {
-            throw DebugError("\(command): missing address: usage: \(command)/FMT \(physical ? "GPA" : "ADDR"), e.g. \(command)/4xg 0x1000")
+            throw DebugError("\(command): missing address: usage: \(command)/FMT \(physical ? "GPA" : "ADDR"), "
+                             + "e.g. \(command)/4xg 0x1000")
         }
         examineLetter = letter
         if letter != "s", letter != "i" { examineSize = size }
@@ -497,6 +500,9 @@ extension DebuggerSession {
 
     func infoExits() throws {
         struct Key: Hashable { var kind: EventKind; var label: String; var address: UInt64 }
+        func key(_ kind: EventKind, _ label: String, _ address: UInt64) -> Key {
+            Key(kind: kind, label: label + Render.hex(address), address: address)
+        }
         var byKind: [EventKind: UInt64] = [:]
         var byAddress: [Key: UInt64] = [:]
         var others: [EventKind: UInt64] = [:]
@@ -508,11 +514,11 @@ extension DebuggerSession {
             byKind[e.kind, default: 0] += 1
             switch e {
             case let .io(port, _, dir, _):
-                byAddress[Key(kind: .io, label: (dir == .read ? "in  port " : "out port ") + Render.hex(port), address: UInt64(port)), default: 0] += 1
+                byAddress[key(.io, dir == .read ? "in  port " : "out port ", UInt64(port)), default: 0] += 1
             case let .input(port, _):
-                byAddress[Key(kind: .input, label: "in  port " + Render.hex(port), address: UInt64(port)), default: 0] += 1
+                byAddress[key(.input, "in  port ", UInt64(port)), default: 0] += 1
             case let .mmio(gpa, _, dir, _), let .stage2Fault(gpa, _, dir, _):
-                byAddress[Key(kind: e.kind, label: (dir == .read ? "read  gpa " : "write gpa ") + Render.hex(gpa), address: gpa), default: 0] += 1
+                byAddress[key(e.kind, dir == .read ? "read  gpa " : "write gpa ", gpa), default: 0] += 1
             default: break
             }
             return true
@@ -529,7 +535,9 @@ extension DebuggerSession {
         for (kind, n) in kinds {
             rows.append([kind.name, String(n), percent(n)])
             let subs = byAddress.filter { $0.key.kind == kind }
-                .sorted { $0.value != $1.value ? $0.value > $1.value : ($0.key.address, $0.key.label) < ($1.key.address, $1.key.label) }
+                .sorted { a, b in
+                    a.value != b.value ? a.value > b.value : (a.key.address, a.key.label) < (b.key.address, b.key.label)
+                }
             for (key, m) in subs { rows.append(["  " + key.label, String(m), percent(m)]) }
         }
         for l in Render.table(rows, indent: "  ", rightAligned: [1, 2]) { out.line(l) }
@@ -581,13 +589,18 @@ extension DebuggerSession {
                 do { e = try AddressExpression.parse(args[k]) } catch { throw DebugError("\(name): \(error)") }
                 args[k] = Render.hex(try evaluate(e))
             }
-        } else if name == "pt", positional.isEmpty, case let .pageFault(gva, code, cr3, _) = try target.currentEvent().event {
+        } else if name == "pt", positional.isEmpty,
+                  case let .pageFault(gva, code, cr3, _) = try target.currentEvent().event {
             // pt at a page_fault event: the walk of the faulting access.
             out.line("page fault at event \(target.position.event): gva \(Render.hex(gva)), error code \(Render.hex(code))")
             context.paging.cr3 = cr3
             args.append(Render.hex(gva))
             if code & Self.pfUser != 0 { args.append("--user") }
-            if code & Self.pfFetch != 0 { args.append("--fetch") } else if code & Self.pfWrite != 0 { args.append("--write") }
+            if code & Self.pfFetch != 0 {
+                args.append("--fetch")
+            } else if code & Self.pfWrite != 0 {
+                args.append("--write")
+            }
         }
         do {
             emit(try MMUCommands.run(args, context: context))

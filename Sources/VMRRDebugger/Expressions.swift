@@ -118,7 +118,8 @@ struct EventQuery: Equatable {
 
     static let kinds = EventKind.allCases.map(\.name)
     static let filterKeys = ["port", "gva", "gpa", "vector", "value", "dir"]
-    static let filterHelp = "port=0x3f8, gva=0x4000..0x8000, gpa=ADDR[..ADDR], vector=0x20, value=N[..M], dir=in|out|read|write"
+    static let filterHelp = "port=0x3f8, gva=0x4000..0x8000, gpa=ADDR[..ADDR], vector=0x20, value=N[..M], "
+        + "dir=in|out|read|write"
 
     /// Which filters can match an event kind.
     static func applicable(_ key: String) -> [EventKind] {

@@ -17,7 +17,8 @@ public enum REPL {
         defer { Interrupts.uninstall() }
         if let commandFile {
             guard let text = readFile(commandFile) else {
-                StandardOutput.write(STDERR_FILENO, "\(commandFile): cannot read the command file: \(String(cString: strerror(errno)))\n")
+                let why = String(cString: strerror(errno))
+                StandardOutput.write(STDERR_FILENO, "\(commandFile): cannot read the command file: \(why)\n")
                 return 1
             }
             for line in text.split(separator: "\n", omittingEmptySubsequences: false) {

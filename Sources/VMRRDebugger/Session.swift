@@ -31,7 +31,11 @@ public final class DebuggerSession {
         var image: GuestImage?
         var warning: String?
         if let imagePath {
-            do { image = try GuestImage.load(path: imagePath) } catch { warning = "warning: \(error): code is read from guest memory only" }
+            do {
+                image = try GuestImage.load(path: imagePath)
+            } catch {
+                warning = "warning: \(error): code is read from guest memory only"
+            }
         }
         self.init(target: target, symbols: symbols, image: image, output: output)
         if let warning { out.error(warning) }
@@ -63,7 +67,8 @@ public final class DebuggerSession {
 
     /// Runs one line. Returns false when the session should end (quit).
     public func execute(_ line: String) -> Bool {
-        let text = String(line.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }.reversed())
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        let text = String(line.drop(while: blank).reversed().drop(while: blank).reversed())
         if text.isEmpty {
             guard let again = repeatable else { return true }
             return run(again)
@@ -193,7 +198,8 @@ public final class DebuggerSession {
             } ?? ""
             out.line("Event breakpoint \(id)\(what)")
         case .watchpoint(let id, let a, let old, let new):
-            out.line("Hardware watchpoint \(id): \(Render.hex(a)) old \(Render.bytesValue(old)) new \(Render.bytesValue(new))")
+            out.line("Hardware watchpoint \(id): \(Render.hex(a)) old \(Render.bytesValue(old)) "
+                     + "new \(Render.bytesValue(new))")
         case .startOfHistory: out.line("No more reverse-execution history.")
         case .endOfHistory: out.line("Reached the end of the recorded history.")
         case .interrupted: out.line("Interrupted.")
@@ -247,7 +253,8 @@ public final class DebuggerSession {
         }
         var message = "unknown register '$\(typed)'"
         if let near = nearest(typed, in: Completion.registerNames) { message += ": did you mean '$\(near)'?" }
-        throw DebugError(message + " (registers: rax rbx rcx rdx rsi rdi rbp rsp r8-r15 rip eflags pc sp fp cr0-cr4 cr8 efer)")
+        throw DebugError(message + " (registers: rax rbx rcx rdx rsi rdi rbp rsp r8-r15 rip eflags pc sp fp "
+                         + "cr0-cr4 cr8 efer)")
     }
 
     func symbol(_ name: String) throws -> UInt64 {

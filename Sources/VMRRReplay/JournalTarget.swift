@@ -88,8 +88,8 @@ public final class JournalTarget: DebugTarget {
             let inPage = Int(t.pageSize.bytes - (t.address - t.pageBase))
             let n = min(left, inPage)
             guard let bytes = mem.readBytes(t.address, count: n) else {
-                throw DebugError("cannot read memory at \(addressText(address)): it maps to guest-physical \(addressText(t.address)), "
-                                 + "outside guest memory")
+                throw DebugError("cannot read memory at \(addressText(address)): it maps to guest-physical "
+                                 + "\(addressText(t.address)), outside guest memory")
             }
             out += bytes
             left -= n
@@ -155,7 +155,11 @@ public final class JournalTarget: DebugTarget {
         var landed = target
         var seen: UInt64 = 0
         try journal.forEachEvent(from: position.event + 1) { r in
-            if let id = matchingBreakpoint(r) { stop = .eventBreakpoint(id: id, event: r.index); landed = r.index; return false }
+            if let id = matchingBreakpoint(r) {
+                stop = .eventBreakpoint(id: id, event: r.index)
+                landed = r.index
+                return false
+            }
             seen += 1
             if seen % Self.interruptCheckInterval == 0, interruptFlag.load(ordering: .relaxed) {
                 stop = .interrupted; landed = r.index; return false
@@ -183,7 +187,11 @@ public final class JournalTarget: DebugTarget {
         var landed = lastEvent
         var seen: UInt64 = 0
         try journal.forEachEvent(from: position.event + 1) { r in
-            if let id = matchingBreakpoint(r) { stop = .eventBreakpoint(id: id, event: r.index); landed = r.index; return false }
+            if let id = matchingBreakpoint(r) {
+                stop = .eventBreakpoint(id: id, event: r.index)
+                landed = r.index
+                return false
+            }
             seen += 1
             if seen % Self.interruptCheckInterval == 0, interruptFlag.load(ordering: .relaxed) {
                 stop = .interrupted; landed = r.index; return false
