@@ -112,6 +112,9 @@ public enum GuestArch {
         public static let tss64Available: UInt8 = 9
         /// System segment: busy 64-bit TSS.
         public static let tss64Busy: UInt8 = 11
+        /// System segment: busy 32-bit TSS (the same code as `tss64Busy`
+        /// outside long mode).
+        public static let tss32Busy: UInt8 = 11
     }
 }
 

@@ -72,7 +72,14 @@ public struct GuestImage: Sendable {
 
     /// Decodes an image already in memory; `path` names it in errors.
     public static func parse(bytes: [UInt8], path: String) throws -> GuestImage {
-        let parsed = try ELFReader(bytes: bytes, path: path).read()
+        try parseELF(bytes: bytes, path: path, classes: .elf64Only)
+    }
+
+    /// Decodes an ELF image of the classes `classes` allows (the multiboot
+    /// loader also takes ELF32 i386 containers).
+    static func parseELF(bytes: [UInt8], path: String, classes: ELFClasses) throws -> GuestImage {
+        var reader = ELFReader(bytes: bytes, path: path, classes: classes)
+        let parsed = try reader.read()
         return GuestImage(path: path, bytes: bytes, sha256: SHA256.hash(bytes), entry: parsed.entry,
                           segments: parsed.segments, symbols: SymbolTable(parsed.symbols))
     }
@@ -100,9 +107,20 @@ public struct GuestImage: Sendable {
 
 /// Reads an ELF image with libelf after checking, by hand, every offset and
 /// size libelf will follow, so that a malformed file gives an error, not a crash.
+/// Which ELF classes a loader accepts.
+enum ELFClasses {
+    /// ELF64 x86-64 only (the vmrr protocol).
+    case elf64Only
+    /// ELF64 x86-64, or ELF32 i386 (multiboot: an ELF32 container may hold 64-bit code).
+    case elf32OrElf64
+}
+
 private struct ELFReader {
     let bytes: [UInt8]
     let path: String
+    let classes: ELFClasses
+    /// Layout of the file's class, set once the class byte has been checked.
+    var layout = ClassLayout.elf64
 
     struct Parsed {
         var entry: UInt64
@@ -113,19 +131,35 @@ private struct ELFReader {
     /// ELF constants used here, named after <elf.h>.
     enum ELF {
         static let identSize = 16
-        static let ehdrSize = 64
-        static let phdrSize = 56
-        static let shdrSize = 64
-        static let symSize = 24
         static let classOffset = 4, dataOffset = 5, typeOffset = 16, machineOffset = 18
         static let class64: UInt8 = 2, class32: UInt8 = 1
         static let littleEndian: UInt8 = 1
         static let typeExec: UInt16 = 2
         static let machineX86_64: UInt16 = 62
+        static let machine386: UInt16 = 3
         static let ptLoad: UInt32 = 1
         static let shtSymtab: UInt32 = 2
         static let shnUndef: UInt16 = 0
         static let magic: [UInt8] = [0x7F, 0x45, 0x4C, 0x46]
+    }
+
+    /// Sizes and offsets that differ between ELF32 and ELF64 (<elf.h>).
+    struct ClassLayout {
+        var ehdrSize: Int, phdrSize: Int, shdrSize: Int, symSize: Int
+        /// Offsets of e_phentsize, e_phnum and e_shentsize in the ELF header.
+        var phentsizeOffset: Int, phnumOffset: Int, shentsizeOffset: Int
+        /// Offsets and width of sh_offset and sh_size in a section header.
+        var shOffsetOffset: Int, shSizeOffset: Int, wordSize: Int
+        var machine: UInt16, machineName: String, className: String
+
+        static let elf64 = ClassLayout(ehdrSize: 64, phdrSize: 56, shdrSize: 64, symSize: 24,
+                                    phentsizeOffset: 54, phnumOffset: 56, shentsizeOffset: 58,
+                                    shOffsetOffset: 24, shSizeOffset: 32, wordSize: 8,
+                                    machine: ELF.machineX86_64, machineName: "x86-64", className: "ELF64")
+        static let elf32 = ClassLayout(ehdrSize: 52, phdrSize: 32, shdrSize: 40, symSize: 16,
+                                    phentsizeOffset: 42, phnumOffset: 44, shentsizeOffset: 46,
+                                    shOffsetOffset: 16, shSizeOffset: 20, wordSize: 4,
+                                    machine: ELF.machine386, machineName: "i386", className: "ELF32")
     }
 
     func fail(_ reason: String) -> GuestImageError { GuestImageError(path: path, reason: reason) }
@@ -136,32 +170,41 @@ private struct ELFReader {
         return !overflow && end <= UInt64(bytes.count)
     }
 
-    func read() throws -> Parsed {
+    init(bytes: [UInt8], path: String, classes: ELFClasses) {
+        self.bytes = bytes; self.path = path; self.classes = classes
+    }
+
+    mutating func read() throws -> Parsed {
         let size = UInt64(bytes.count)
         guard bytes.count >= ELF.identSize else {
             throw fail("truncated at offset \(size): the ELF identification needs \(ELF.identSize) bytes")
         }
         guard Array(bytes[0..<4]) == ELF.magic else { throw fail("not an ELF file (no ELF magic at offset 0)") }
         let cls = bytes[ELF.classOffset]
-        guard cls == ELF.class64 else {
-            throw fail(cls == ELF.class32 ? "32-bit ELF (class 1 at offset 4); vmrr needs ELF64"
-                                          : "unknown ELF class \(cls) at offset 4; vmrr needs ELF64")
+        switch (cls, classes) {
+        case (ELF.class64, _): layout = .elf64
+        case (ELF.class32, .elf32OrElf64): layout = .elf32
+        case (ELF.class32, .elf64Only): throw fail("32-bit ELF (class 1 at offset 4); vmrr needs ELF64")
+        default:
+            throw fail("unknown ELF class \(cls) at offset 4; vmrr needs \(classes == .elf64Only ? "ELF64" : "ELF32 or ELF64")")
         }
         guard bytes[ELF.dataOffset] == ELF.littleEndian else {
             throw fail("ELF data encoding \(bytes[ELF.dataOffset]) at offset 5 is not little-endian")
         }
-        guard bytes.count >= ELF.ehdrSize else {
-            throw fail("truncated at offset \(size): the ELF header needs \(ELF.ehdrSize) bytes")
+        guard bytes.count >= layout.ehdrSize else {
+            throw fail("truncated at offset \(size): the \(layout.className) header needs \(layout.ehdrSize) bytes")
         }
         let type = le16(ELF.typeOffset), machine = le16(ELF.machineOffset)
-        guard machine == ELF.machineX86_64 else {
-            throw fail("e_machine \(machine) at offset 18 is not x86-64 (62)")
+        guard machine == layout.machine else {
+            throw fail("e_machine \(machine) at offset 18 is not \(layout.machineName) (\(layout.machine))"
+                       + (layout.machine == ELF.machine386 ? "; an ELF32 image must be EM_386 (it may hold 64-bit code)" : ""))
         }
         guard type == ELF.typeExec else {
             throw fail("e_type \(type) at offset 16 is not ET_EXEC (2); link the guest as a static, non-PIE executable")
         }
 
         var copy = bytes
+        let reader = self
         return try copy.withUnsafeMutableBytes { raw -> Parsed in
             _ = elf_version(UInt32(EV_CURRENT))
             // The buffer outlives the Elf handle: elf_end runs before the closure returns.
@@ -170,8 +213,8 @@ private struct ELFReader {
                 throw fail("libelf: \(libelfError())")
             }
             defer { elf_end(elf) }
-            guard elf_kind(elf) == ELF_K_ELF else { throw fail("libelf does not recognise the file as ELF") }
-            return try read(elf: elf)
+            guard elf_kind(elf) == ELF_K_ELF else { throw reader.fail("libelf does not recognise the file as ELF") }
+            return try reader.read(elf: elf)
         }
     }
 
@@ -181,11 +224,11 @@ private struct ELFReader {
 
         // Program headers.
         let phnum = UInt64(ehdr.e_phnum)
-        guard phnum > 0 else { throw fail("no program headers (e_phnum 0 at offset 56)") }
-        guard ehdr.e_phentsize == UInt16(ELF.phdrSize) else {
-            throw fail("e_phentsize \(ehdr.e_phentsize) at offset 54 is not \(ELF.phdrSize)")
+        guard phnum > 0 else { throw fail("no program headers (e_phnum 0 at offset \(layout.phnumOffset))") }
+        guard ehdr.e_phentsize == UInt16(layout.phdrSize) else {
+            throw fail("e_phentsize \(ehdr.e_phentsize) at offset \(layout.phentsizeOffset) is not \(layout.phdrSize)")
         }
-        guard inFile(ehdr.e_phoff, phnum * UInt64(ELF.phdrSize)) else {
+        guard inFile(ehdr.e_phoff, phnum * UInt64(layout.phdrSize)) else {
             throw fail("truncated: program header table at offset \(hex(ehdr.e_phoff)) (\(phnum) entries) extends past the end of the file (\(bytes.count) bytes)")
         }
         var segments: [LoadSegment] = []
@@ -218,19 +261,19 @@ private struct ELFReader {
     /// Symbols of `.symtab` (nothing when there is no section table or no symtab).
     func readSymbols(elf: OpaquePointer, ehdr: GElf_Ehdr) throws -> [Symbol] {
         guard ehdr.e_shoff != 0 else { return [] }
-        guard ehdr.e_shentsize == UInt16(ELF.shdrSize) else {
-            throw fail("e_shentsize \(ehdr.e_shentsize) at offset 58 is not \(ELF.shdrSize)")
+        guard ehdr.e_shentsize == UInt16(layout.shdrSize) else {
+            throw fail("e_shentsize \(ehdr.e_shentsize) at offset \(layout.shentsizeOffset) is not \(layout.shdrSize)")
         }
         // A section count of 0 with a table present means the count is in section 0's sh_size.
         var shnum = UInt64(ehdr.e_shnum)
         if shnum == 0 {
-            guard inFile(ehdr.e_shoff, UInt64(ELF.shdrSize)) else {
+            guard inFile(ehdr.e_shoff, UInt64(layout.shdrSize)) else {
                 throw fail("truncated: section header table at offset \(hex(ehdr.e_shoff)) extends past the end of the file (\(bytes.count) bytes)")
             }
-            shnum = le64(Int(ehdr.e_shoff) + 32)
+            shnum = word(Int(ehdr.e_shoff) + layout.shSizeOffset)
         }
-        guard shnum <= UInt64(bytes.count) / UInt64(ELF.shdrSize),
-              inFile(ehdr.e_shoff, shnum * UInt64(ELF.shdrSize)) else {
+        guard shnum <= UInt64(bytes.count) / UInt64(layout.shdrSize),
+              inFile(ehdr.e_shoff, shnum * UInt64(layout.shdrSize)) else {
             throw fail("truncated: section header table at offset \(hex(ehdr.e_shoff)) (\(shnum) entries) extends past the end of the file (\(bytes.count) bytes)")
         }
         // Check every section's link and, for symtab and its strings, the data range.
@@ -242,8 +285,8 @@ private struct ELFReader {
             guard gelf_getshdr(s, &sh) != nil else { throw fail("section header: libelf: \(libelfError())") }
             guard sh.sh_type == ELF.shtSymtab else { continue }
             let index = elf_ndxscn(s)
-            guard sh.sh_entsize == UInt64(ELF.symSize) else {
-                throw fail("symbol table (section \(index)) has entry size \(sh.sh_entsize), expected \(ELF.symSize)")
+            guard sh.sh_entsize == UInt64(layout.symSize) else {
+                throw fail("symbol table (section \(index)) has entry size \(sh.sh_entsize), expected \(layout.symSize)")
             }
             guard inFile(sh.sh_offset, sh.sh_size) else {
                 throw fail("truncated: symbol table (section \(index)) at offset \(hex(sh.sh_offset)), size \(hex(sh.sh_size)) extends past the end of the file (\(bytes.count) bytes)")
@@ -251,15 +294,16 @@ private struct ELFReader {
             guard UInt64(sh.sh_link) < shnum, UInt64(sh.sh_link) != 0 else {
                 throw fail("symbol table (section \(index)) links to string section \(sh.sh_link), which does not exist")
             }
-            let strOffset = le64(Int(ehdr.e_shoff) + Int(sh.sh_link) * ELF.shdrSize + 24)
-            let strSize = le64(Int(ehdr.e_shoff) + Int(sh.sh_link) * ELF.shdrSize + 32)
+            let strHeader = Int(ehdr.e_shoff) + Int(sh.sh_link) * layout.shdrSize
+            let strOffset = word(strHeader + layout.shOffsetOffset)
+            let strSize = word(strHeader + layout.shSizeOffset)
             guard inFile(strOffset, strSize) else {
                 throw fail("truncated: string table (section \(sh.sh_link)) at offset \(hex(strOffset)), size \(hex(strSize)) extends past the end of the file (\(bytes.count) bytes)")
             }
             guard let data = elf_getdata(s, nil) else {
                 throw fail("symbol table (section \(index)): libelf: \(libelfError())")
             }
-            let count = Int(sh.sh_size / UInt64(ELF.symSize))
+            let count = Int(sh.sh_size / UInt64(layout.symSize))
             for i in 0..<count {
                 var sym = GElf_Sym()
                 guard gelf_getsym(data, Int32(i), &sym) != nil else {
@@ -281,9 +325,10 @@ private struct ELFReader {
     }
 
     func le16(_ offset: Int) -> UInt16 { UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8 }
-    func le64(_ offset: Int) -> UInt64 {
+    /// A little-endian word of the file's class (4 bytes for ELF32, 8 for ELF64).
+    func word(_ offset: Int) -> UInt64 {
         var v: UInt64 = 0
-        for i in (0..<8).reversed() { v = v << 8 | UInt64(bytes[offset + i]) }
+        for i in (0..<layout.wordSize).reversed() { v = v << 8 | UInt64(bytes[offset + i]) }
         return v
     }
 }

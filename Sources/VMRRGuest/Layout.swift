@@ -19,6 +19,11 @@
 ///     0xc000_0000 - 0xffff_ffff  hole: never RAM (devices live here)
 ///     0xfeb0_0000                paravirtual clock (8-byte read)
 ///     0xfeb0_0008                paravirtual one-shot timer (8-byte write)
+///     0xfee0_0000 - 0xfee0_0fff  local APIC (xAPIC MMIO)
+///     0xff00_0000 - 0xff00_ffff  pc-testdev memory (RAM-like MMIO)
+///
+/// A multiboot guest (see "Multiboot v1" below) uses 0x9000 - 0x1ffff for the
+/// multiboot information instead of the command line, and no page tables.
 ///     0x1_0000_0000 -            RAM beyond 3 GiB, when `--memory` exceeds 3 GiB
 public enum Layout {
     // MARK: Sizes
@@ -162,6 +167,114 @@ public enum Layout {
     public static let shutdownExitStatus: Int32 = 130
     /// Exit status of a run that ended with HLT, interrupts disabled, no timer armed.
     public static let haltExitStatus: Int32 = 0
+    /// Exit status of a run the guest ended by resetting the machine
+    /// (0xFE to port 0x64, or port 0xCF9 with bit 2).
+    public static let resetExitStatus: Int32 = 134
+
+    // MARK: Multiboot v1 (docs/GUEST.md, "Multiboot")
+    //
+    // A multiboot guest uses the same RAM map. Below 1 MiB, vmrr writes a GDT
+    // (at `gdtAddress`), a zeroed TSS (at `tssAddress`) and the multiboot
+    // information area (`multibootInfoAddress` to `multibootInfoAreaEnd`);
+    // the image loads at or above 1 MiB and modules follow it, page-aligned.
+
+    /// The multiboot v1 header's magic, its first field.
+    public static let multibootHeaderMagic: UInt32 = 0x1BAD_B002
+    /// EAX at a multiboot entry: the boot loader's magic.
+    public static let multibootBootloaderMagic: UInt32 = 0x2BAD_B002
+    /// Multiboot 2's header magic: recognised only to refuse it by name.
+    public static let multiboot2HeaderMagic: UInt32 = 0xE852_50D6
+    /// The v1 header lies, 4-byte aligned, entirely within the image's first 8 KiB.
+    public static let multibootSearchLimit = 8192
+    /// Alignment of the v1 header in the file.
+    public static let multibootHeaderAlignment = 4
+    /// Multiboot 2 headers are 8-byte aligned within the first 32 KiB.
+    public static let multiboot2SearchLimit = 32768
+
+    /// The multiboot information structure (EBX at entry); the memory map,
+    /// module list, command lines and boot loader name follow it.
+    public static let multibootInfoAddress: UInt64 = 0x9000
+    /// End (exclusive) of the multiboot information area: everything the
+    /// structure points at lies in `[multibootInfoAddress, multibootInfoAreaEnd)`.
+    public static let multibootInfoAreaEnd: UInt64 = 0x2_0000
+    /// Number of GDT slots at a multiboot entry: null, 32-bit code 0x08,
+    /// data 0x10, 32-bit TSS 0x18.
+    public static let multibootGDTEntryCount = 4
+    /// The GDTR limit at a multiboot entry.
+    public static let multibootGDTLimit = UInt16(multibootGDTEntryCount * 8 - 1)
+    /// Size of a 32-bit TSS without an I/O permission bitmap.
+    public static let tss32Size: UInt64 = 104
+    /// Boot modules start page-aligned at or after the end of the image.
+    public static let multibootModuleAlignment: UInt64 = pageSize
+    /// The `boot_loader_name` vmrr passes.
+    public static let multibootLoaderName = "vmrr"
+
+    /// End of conventional memory (640 KiB): `mem_lower` is this in KiB.
+    public static let conventionalMemoryEnd: UInt64 = 0xA_0000
+    /// 640 KiB - 1 MiB (VGA window, option ROMs, BIOS): reported reserved.
+    public static let legacyHoleEnd: UInt64 = 1 << 20
+
+    // MARK: PC devices (docs/GUEST.md, "PC devices"), for every boot protocol
+
+    /// QEMU's isa-debug-exit as the KVM unit tests configure it: a write of V
+    /// to any of these ports ends the run with status `((V << 1) | 1) & 0xFF`.
+    public static let isaDebugExitPorts: ClosedRange<UInt16> = 0xF4...0xF7
+
+    /// fw_cfg selector register (16-bit write); a write resets the data offset.
+    public static let fwCfgSelectorPort: UInt16 = 0x510
+    /// fw_cfg data register: byte reads that advance through the selected item.
+    public static let fwCfgDataPort: UInt16 = 0x511
+    /// fw_cfg keys vmrr answers (QEMU's legacy numbering).
+    public enum FwCfgKey {
+        /// "QEMU" (4 bytes).
+        public static let signature: UInt16 = 0x00
+        /// Interface ID, u32: bit 0, the traditional port interface (no DMA).
+        public static let id: UInt16 = 0x01
+        /// RAM size in bytes, u64.
+        public static let ramSize: UInt16 = 0x03
+        /// Number of vCPUs, u16.
+        public static let cpuCount: UInt16 = 0x05
+        /// Maximum number of vCPUs, u16.
+        public static let maxCPUs: UInt16 = 0x0F
+        /// Command line size including its NUL, u32.
+        public static let commandLineSize: UInt16 = 0x14
+        /// Command line bytes, NUL-terminated.
+        public static let commandLineData: UInt16 = 0x15
+    }
+
+    /// QEMU pc-testdev: a 32-bit scratch register readable back, byte lanes 0xE0-0xE3.
+    public static let testDevScratchPorts: ClosedRange<UInt16> = 0xE0...0xE3
+    /// QEMU pc-testdev: the page-flush port (writes accepted and ignored).
+    public static let testDevFlushPort: UInt16 = 0xE4
+    /// QEMU pc-testdev: RAM-like MMIO (reads return what was written).
+    public static let testDevMemoryGPA: UInt64 = 0xFF00_0000
+    /// Size of the pc-testdev MMIO area: 64 KiB.
+    public static let testDevMemorySize: UInt64 = 0x1_0000
+
+    /// PCI configuration mechanism 1: the 32-bit address register.
+    public static let pciConfigAddressPort: UInt16 = 0xCF8
+    /// PCI configuration mechanism 1: the data window 0xCFC-0xCFF (no device: all ones).
+    public static let pciConfigDataPorts: ClosedRange<UInt16> = 0xCFC...0xCFF
+    /// The reset control register (byte): a write with `resetControlCPUReset` resets.
+    public static let resetControlPort: UInt16 = 0xCF9
+    /// Reset control register bit 2: reset the CPU.
+    public static let resetControlCPUReset: UInt8 = 1 << 2
+    /// The keyboard controller's command/status port.
+    public static let keyboardControllerPort: UInt16 = 0x64
+    /// Keyboard controller command: pulse the reset line.
+    public static let keyboardControllerReset: UInt8 = 0xFE
+
+    /// CMOS RTC index register (bit 7 masks NMI and is ignored).
+    public static let cmosIndexPort: UInt16 = 0x70
+    /// CMOS RTC data register.
+    public static let cmosDataPort: UInt16 = 0x71
+    /// The RTC's time at boot with `--clock virtual`: 2025-01-01 00:00:00 UTC.
+    public static let virtualClockEpoch: UInt64 = 1_735_689_600
+
+    /// The local APIC's MMIO page (xAPIC mode).
+    public static let apicGPA: UInt64 = 0xFEE0_0000
+    /// What the APIC version register reads: version 0x14, 6 LVT entries.
+    public static let apicVersion: UInt32 = 0x0005_0014
 
     // MARK: Other entry state
 

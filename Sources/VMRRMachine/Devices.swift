@@ -148,8 +148,13 @@ public final class DeviceModel {
     /// Whether the EOT byte that marks the end of input has been delivered.
     public private(set) var deliveredEOT = false
 
-    public init(clock: GuestClock, input: ConsoleInput?, output: ConsoleOutput, strict: Bool) {
+    /// The PC devices (PCDevices.swift), present for every boot protocol.
+    let pc: PCDevices
+
+    public init(clock: GuestClock, input: ConsoleInput?, output: ConsoleOutput, strict: Bool,
+                pc config: PCDeviceConfig = PCDeviceConfig()) {
         self.clock = clock; self.input = input; self.output = output; self.strict = strict
+        pc = PCDevices(config: config)
     }
 
     static let allOnes: UInt64 = ~0
@@ -193,6 +198,10 @@ public final class DeviceModel {
                 return (.io(port: port, size: size, direction: .read, value: 0), 0, .proceed)
             }
         }
+        if let v = pc.portRead(port: port, size: size, clockNanoseconds: clock.now) {
+            let value = Self.mask(v, size: size)
+            return (.io(port: port, size: size, direction: .read, value: value), value, .proceed)
+        }
         let v = Self.mask(Self.allOnes, size: size)
         let ev = Event.io(port: port, size: size, direction: .read, value: v)
         if strict { return (ev, v, .end(.strict, status: ExitStatus.strict, message: "read of unknown port 0x\(hex(port)) (size \(size))")) }
@@ -210,6 +219,11 @@ public final class DeviceModel {
         if port == Layout.debugExitPort {
             return (ev, .end(.debugExit, status: Int32(value & 0xFF), message: nil))
         }
+        switch pc.portWrite(port: port, size: size, value: value) {
+        case .handled?: return (ev, .proceed)
+        case let .end(reason, status, message)?: return (ev, .end(reason, status: status, message: message))
+        case nil: break
+        }
         if strict { return (ev, .end(.strict, status: ExitStatus.strict, message: "write of 0x\(hex(value)) to unknown port 0x\(hex(port)) (size \(size))")) }
         return (ev, .proceed)
     }
@@ -224,6 +238,10 @@ public final class DeviceModel {
         if gpa >= Layout.paravirtPageGPA && gpa < Layout.paravirtPageGPA + Layout.pageSize {
             return (.mmio(gpa: gpa, size: size, direction: .read, value: v), v, .proceed)
         }
+        if let d = pc.mmioRead(gpa: gpa, size: size) {
+            let value = Self.mask(d, size: size)
+            return (.mmio(gpa: gpa, size: size, direction: .read, value: value), value, .proceed)
+        }
         let ev = Event.stage2Fault(gpa: gpa, size: size, direction: .read, value: v)
         if strict { return (ev, v, .end(.strict, status: ExitStatus.strict, message: "read of unbacked guest-physical 0x\(hex(gpa)) (size \(size))")) }
         return (ev, v, .proceed)
@@ -236,6 +254,9 @@ public final class DeviceModel {
             return (.timer(deadline: value), .proceed)
         }
         if gpa >= Layout.paravirtPageGPA && gpa < Layout.paravirtPageGPA + Layout.pageSize {
+            return (.mmio(gpa: gpa, size: size, direction: .write, value: value), .proceed)
+        }
+        if pc.mmioWrite(gpa: gpa, size: size, value: value) {
             return (.mmio(gpa: gpa, size: size, direction: .write, value: value), .proceed)
         }
         let ev = Event.stage2Fault(gpa: gpa, size: size, direction: .write, value: value)

@@ -1,6 +1,7 @@
 import Glibc
 import VMRRGuest
 import VMRRJournal
+import VMRRKVM
 import VMRRReplay
 
 /// vmrr's version, written into every journal header.
@@ -21,6 +22,12 @@ public struct RecordOptions: Sendable {
     /// Console input file; nil means stdin (polled, never blocking).
     public var inputPath: String?
     public var maxExits: UInt64?
+    /// `--max-time`: stop cleanly after this many seconds of wall time.
+    public var maxTime: Double?
+    /// `--boot`: the boot protocol, or `auto` to choose from the image.
+    public var boot: BootSelection = .auto
+    /// `--module FILE[,ARGS]` (multiboot only), in order.
+    public var modules: [String] = []
     /// The vmrr command line, for the header.
     public var commandLine: String = ""
 
@@ -40,6 +47,10 @@ public struct RecordResult: Sendable {
     public var journalBytes: UInt64
     public var checkpointBytes: UInt64
     public var wallNanoseconds: UInt64
+    /// The boot protocol the guest was started with.
+    public var bootProtocol: BootProtocol = .vmrr
+    /// More lines for the report: after a KVM error exit, the guest's registers.
+    public var details: [String] = []
 }
 
 /// A failure with a message ready for the user (one line).
@@ -52,18 +63,27 @@ public enum RecordSession {
     /// Boots the image on KVM and records it until it ends.
     /// With `journaling: false` the same executor runs with a `NullSink`:
     /// no journal file, no checkpoints (the benchmark's baseline).
+    /// `progress` is called on the recording thread a few times per second.
     public static func record(_ o: RecordOptions, input: ConsoleInput? = nil, output: ConsoleOutput? = nil,
-                              journaling: Bool = true) throws -> RecordResult {
-        let image: GuestImage
-        do { image = try GuestImage.load(path: o.imagePath) } catch { throw VMRRError("\(error)") }
-        do { try image.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
-        let cmdline = o.guestArguments.joined(separator: " ")
+                              journaling: Bool = true, progress: ((RecordProgress) -> Void)? = nil) throws -> RecordResult {
+        let boot: BootImage
+        do { boot = try BootImage.load(path: o.imagePath, selection: o.boot) } catch { throw VMRRError("\(error)") }
+        let image = boot.image
+        switch boot {
+        case .vmrr(let g): do { try g.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
+        case .multiboot(let m): do { try m.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
+        }
+        let modules: [MultibootModule]
+        do { modules = try o.modules.map(MultibootModule.load(spec:)) } catch { throw VMRRError("boot plan for \(o.imagePath): \(error)") }
         let plan: BootPlan
-        do { plan = try BootPlan.make(image: image, memorySize: o.memorySize, commandLine: cmdline) } catch {
+        do { plan = try boot.plan(memorySize: o.memorySize, arguments: o.guestArguments, modules: modules) } catch {
             throw VMRRError("boot plan for \(o.imagePath): \(error)")
         }
+        let cmdline = boot.guestCommandLine(arguments: o.guestArguments)
         let machine: Machine
-        do { machine = try Machine(memorySize: o.memorySize) } catch { throw VMRRError("creating the VM: \(error)") }
+        do { machine = try Machine(memorySize: o.memorySize, cpuid: try cpuidTable(for: boot.bootProtocol)) } catch {
+            throw VMRRError("creating the VM: \(error)")
+        }
         do { try machine.load(plan) } catch { throw VMRRError("boot state for image \(o.imagePath): \(error)") }
 
         var header = JournalHeader()
@@ -71,7 +91,7 @@ public enum RecordSession {
         header.imagePath = HostFacts.absolutePath(o.imagePath)
         header.memorySize = o.memorySize
         header.clock = o.clock
-        header.bootProtocol = .vmrr
+        header.bootProtocol = boot.bootProtocol
         header.strict = o.strict
         header.checkpointInterval = UInt32(clamping: o.checkpointInterval)
         header.guestCommandLine = cmdline
@@ -111,16 +131,40 @@ public enum RecordSession {
         } else {
             consoleOut = DescriptorOutput(fd: STDOUT_FILENO)
         }
-        let devices = DeviceModel(clock: clock, input: consoleIn, output: consoleOut, strict: o.strict)
+        // The RTC shows the host's time when recording starts, or a fixed epoch with the virtual clock.
+        let rtcEpoch = o.clock == .virtual ? Layout.virtualClockEpoch : UInt64(max(0, time(nil)))
+        let pc = PCDeviceConfig(memorySize: o.memorySize, commandLine: o.guestArguments.joined(separator: " "), rtcEpoch: rtcEpoch)
+        let devices = DeviceModel(clock: clock, input: consoleIn, output: consoleOut, strict: o.strict, pc: pc)
         let recorder = Recorder(devices: devices, journal: journal, checkpointInterval: o.checkpointInterval, maxExits: o.maxExits)
+        if let progress {
+            recorder.progress = { p in
+                var p = p
+                p.journalBytes = writer?.bytesWritten ?? 0
+                progress(p)
+            }
+        }
+        let limit = o.maxTime.map(TimeLimit.init(seconds:))
+        recorder.timeLimit = limit
+        let symbols = image.symbols
         let started = HostClock.monotonicNanoseconds()
         let end: RunEnd
+        var details: [String] = []
         do {
             let state = try machine.captureState()
             try recorder.bootCheckpoint(machine: machine, state: state)
             let runner = Runner(machine: machine, regs: plan.regs)
+            runner.symbolize = { addr in symbols.symbolize(addr).map { $0.offset == 0 ? $0.name : "\($0.name)+0x\(hex($0.offset))" } }
             clock.begin()
-            end = try runner.run(recorder)
+            if let limit {
+                end = try limit.run { try runner.run(recorder) }
+            } else {
+                end = try runner.run(recorder)
+            }
+            if end.reason == .error, let failure = recorder.failure {
+                let sregs = try machine.vcpu.getSpecialRegisters()
+                details = ["guest registers at the failing instruction:"]
+                    + EmulationFailureReport.registerLines(regs: failure.regs, sregs: sregs).map { "  " + $0 }
+            }
             try recorder.finalize(machine: machine, end: end)
         } catch {
             consoleOut.flush()
@@ -130,8 +174,27 @@ public enum RecordSession {
         return RecordResult(end: end, events: journal.eventCount, exits: recorder.exits,
                             checkpoints: recorder.checkpointsTaken, journalBytes: writer?.bytesWritten ?? 0,
                             checkpointBytes: writer?.checkpointBytes ?? 0,
-                            wallNanoseconds: HostClock.monotonicNanoseconds() - started)
+                            wallNanoseconds: HostClock.monotonicNanoseconds() - started,
+                            bootProtocol: boot.bootProtocol, details: details)
     }
+
+    /// The CPUID table to give the guest: KVM's supported set, and for
+    /// multiboot guests without the x2APIC bit (CPUID.1:ECX[21]), since vmrr
+    /// emulates the xAPIC page but not yet the x2APIC MSRs.
+    static func cpuidTable(for boot: BootProtocol) throws -> [CPUIDEntry]? {
+        guard boot != .vmrr else { return nil }
+        return try KVMSystem().supportedCPUID().map { e in
+            var e = e
+            if e.function == 1 { e.ecx &= ~CPUIDBits.x2apic }
+            return e
+        }
+    }
+}
+
+/// CPUID bits vmrr changes.
+public enum CPUIDBits {
+    /// CPUID.1:ECX bit 21: x2APIC.
+    public static let x2apic: UInt32 = 1 << 21
 }
 
 /// Facts about the recording host, for the journal header.

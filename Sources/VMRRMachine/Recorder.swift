@@ -47,6 +47,16 @@ public final class Recorder: ExitResponder {
     static let flushCheckEvery: UInt64 = 256
     /// Set from a signal handler to stop the recording cleanly.
     nonisolated(unsafe) public static var stopRequested: Int32 = 0
+    /// `--max-time`: the run ends at the first exit after the limit, or at
+    /// the kick that follows when the vCPU makes no exit.
+    public var timeLimit: TimeLimit?
+    /// Called on the vCPU thread at most every `progressIntervalNanoseconds`.
+    public var progress: ((RecordProgress) -> Void)?
+    static let progressIntervalNanoseconds: UInt64 = 250_000_000
+    var lastProgress = HostClock.monotonicNanoseconds()
+    let startedAt = HostClock.monotonicNanoseconds()
+    /// The registers and report of the KVM error exit that ended the run, if one did.
+    public private(set) var failure: (regs: GPRegisters, description: String)?
 
     public init(devices: DeviceModel, journal: EventSink, checkpointInterval: UInt64, maxExits: UInt64? = nil) {
         self.devices = devices
@@ -109,13 +119,27 @@ public final class Recorder: ExitResponder {
             try append(ev, regs)
         case let .kvmError(reason, suberror, data, description):
             try append(.error(reason: reason, suberror: suberror, data: data), regs)
+            if failure == nil { failure = (regs, description) }
             finish(.error, ExitStatus.kvmError, description)
         case .interrupted:
             exits &-= 1
             if Self.stopRequested != 0 { finish(.interrupted, ExitStatus.interrupted, "recording interrupted by a signal") }
+            if let timeLimit, timeLimit.isReached {
+                finish(.limit, 0, "stopped after \(timeLimit.text) (--max-time); the vCPU made no exit, so a signal stopped it between exits at rip 0x\(hex(regs.rip))")
+            }
         }
         if let maxExits, exits >= maxExits, end == nil {
             finish(.limit, 0, "stopped after \(exits) exits (--max-exits)")
+        }
+        if let timeLimit, end == nil, timeLimit.isReached {
+            finish(.limit, 0, "stopped after \(timeLimit.text) (--max-time), at exit \(exits)")
+        }
+        if let progress {
+            let now = HostClock.monotonicNanoseconds()
+            if now &- lastProgress >= Self.progressIntervalNanoseconds {
+                lastProgress = now
+                progress(RecordProgress(exits: exits, events: journal.eventCount, elapsedNanoseconds: now &- startedAt))
+            }
         }
         if Self.stopRequested != 0, end == nil { finish(.interrupted, ExitStatus.interrupted, "recording interrupted by a signal") }
         if journal.eventCount % Self.flushCheckEvery == 0 {
@@ -173,4 +197,13 @@ public final class Recorder: ExitResponder {
         devices.output.flush()
         try journal.finish()
     }
+}
+
+/// What the progress line shows while recording.
+public struct RecordProgress: Sendable {
+    public var exits: UInt64
+    public var events: UInt64
+    public var elapsedNanoseconds: UInt64
+    /// Journal bytes written so far (filled in by the session).
+    public var journalBytes: UInt64 = 0
 }

@@ -48,8 +48,8 @@ public final class ReplaySession {
         self.reader = reader
         let h = reader.header
         let name = reader.path
-        guard h.bootProtocol == .vmrr else {
-            throw VMRRError("\(name): boot protocol '\(h.bootProtocol.name)' cannot be replayed by this vmrr (it replays 'vmrr' guests)")
+        guard h.bootProtocol == .vmrr || h.bootProtocol == .multiboot else {
+            throw VMRRError("\(name): boot protocol '\(h.bootProtocol.name)' cannot be replayed by this vmrr (it replays 'vmrr' and 'multiboot' guests)")
         }
         guard h.memorySize >= Layout.minimumMemorySize, h.memorySize <= Layout.maximumMemorySize,
               h.memorySize % Layout.memorySizeGranularity == 0 else {
@@ -61,7 +61,7 @@ public final class ReplaySession {
         }
 
         // The image: the override, the bundle's copy, or the recorded path.
-        var image: GuestImage?
+        var boot: BootImage?
         var warnings: [String] = []
         let startCheckpoint: CheckpointInfo?
         if let id = o.fromCheckpoint {
@@ -78,20 +78,21 @@ public final class ReplaySession {
         let fromBoot = startCheckpoint == nil || startCheckpoint?.id == 0
         do {
             if let p = o.imageOverride {
-                image = try GuestImage.load(path: p)
-                if image?.sha256 != h.imageSHA256 {
-                    warnings.append("\(p) is not the recorded image (SHA-256 \(SHA256.hex(image!.sha256).prefix(16))…, recorded \(SHA256.hex(h.imageSHA256).prefix(16))…); replaying until behaviour differs")
+                boot = try BootImage.load(path: p, bootProtocol: h.bootProtocol)
+                if boot?.image.sha256 != h.imageSHA256 {
+                    warnings.append("\(p) is not the recorded image (SHA-256 \(SHA256.hex(boot!.image.sha256).prefix(16))…, recorded \(SHA256.hex(h.imageSHA256).prefix(16))…); replaying until behaviour differs")
                 }
             } else if let bytes = o.bundledImage {
-                image = try GuestImage.parse(bytes: bytes, path: h.imagePath)
+                boot = try BootImage.parse(bytes: bytes, path: h.imagePath, bootProtocol: h.bootProtocol)
             } else if access(h.imagePath, R_OK) == 0 {
-                image = try GuestImage.load(path: h.imagePath)
-            } else if fromBoot {
+                boot = try BootImage.load(path: h.imagePath, bootProtocol: h.bootProtocol)
+            } else if fromBoot && h.bootProtocol == .vmrr {
                 throw VMRRError("\(name): the recorded image \(h.imagePath) is missing; pass --image PATH, or replay a bundle (vmrr pack)")
             } else {
                 warnings.append("the recorded image \(h.imagePath) is missing: no symbols")
             }
         } catch let e as VMRRError { throw e } catch { throw VMRRError("\(error)") }
+        let image = boot?.image
         if o.imageOverride == nil, let img = image, img.sha256 != h.imageSHA256 {
             throw VMRRError("\(img.path): SHA-256 \(SHA256.hex(img.sha256)) differs from the recorded \(SHA256.hex(h.imageSHA256)); pass --image \(img.path) to replay against this build anyway")
         }
@@ -101,8 +102,20 @@ public final class ReplaySession {
             throw VMRRError("creating the VM for \(name): \(error)")
         }
         let start: UInt64
-        if fromBoot {
-            guard let img = image else { throw VMRRError("\(name): no image to boot") }
+        if fromBoot, h.bootProtocol == .multiboot {
+            // The boot image is checkpoint 0: it holds the multiboot
+            // information and the modules, which the header does not.
+            try Self.restore(reader: reader, upTo: 0, into: machine)
+            if case .multiboot(let mb)? = boot {
+                do {
+                    try mb.validate(memorySize: h.memorySize)
+                    if mb.image.sha256 != h.imageSHA256 { try Self.overlay(mb.image, into: machine) }
+                } catch { throw VMRRError("boot state for image \(mb.image.path): \(error)") }
+            }
+            runner = Runner(machine: machine, regs: try machine.vcpu.getRegisters())
+            start = 0
+        } else if fromBoot {
+            guard case .vmrr(let img)? = boot else { throw VMRRError("\(name): no image to boot") }
             do {
                 try img.validate(memorySize: h.memorySize)
                 let plan = try BootPlan.make(image: img, memorySize: h.memorySize, commandLine: h.guestCommandLine)
@@ -156,16 +169,54 @@ public final class ReplaySession {
         }
     }
 
+    /// A rebuilt multiboot image replayed against a recording: its segments
+    /// replace the recorded ones in the boot image, and RIP its entry.
+    static func overlay(_ image: GuestImage, into machine: Machine) throws {
+        for seg in image.segments where seg.memsz > 0 {
+            var bytes = seg.fileBytes
+            bytes.append(contentsOf: repeatElement(0, count: Int(seg.memsz) - seg.fileBytes.count))
+            guard machine.ram.write(seg.paddr, bytes) else {
+                throw VMRRError("segment \(seg.index) at 0x\(hex(seg.paddr)) lies outside this machine's RAM")
+            }
+        }
+        var regs = try machine.vcpu.getRegisters()
+        regs.rip = image.entry
+        try machine.vcpu.setRegisters(regs)
+        machine.clearDirtyLog()
+    }
+
     /// Runs to the end of the journal, `until`, or the first divergence.
     public func run(console: ((UInt8) -> Void)?) throws -> ReplayResult {
         replayer.consoleOutput = console
         let started = HostClock.monotonicNanoseconds()
-        let end: RunEnd
+        var end: RunEnd
         do { end = try runner.run(replayer) } catch {
             throw VMRRError("replaying \(reader.path) at event \(replayer.next): \(error)")
         }
-        return ReplayResult(end: end, divergence: replayer.divergence, startEvent: startEvent, matched: replayer.matched,
+        var divergence = replayer.divergence
+        if let d = divergence, let note = try stoppedBetweenExits(d) {
+            divergence = nil
+            end = RunEnd(reason: .limit, status: 0, message: note)
+        }
+        return ReplayResult(end: end, divergence: divergence, startEvent: startEvent, matched: replayer.matched,
                             lastEvent: replayer.lastMatched?.index, warnings: warnings, verifiedDigest: replayer.verifiedDigest,
                             wallNanoseconds: HostClock.monotonicNanoseconds() - started)
+    }
+
+    /// A recording stopped between exits (`--max-time` kicking a vCPU that
+    /// made no exit, or a signal) took its final checkpoint where the vCPU
+    /// happened to be, past the last exit. A replay cannot stop there: it can
+    /// only compare at exits. So when the one mismatch is the registers at
+    /// that final checkpoint, right before the journal's `limit` or
+    /// `interrupted` end, everything that can be replayed did replay: that is
+    /// reported as the end, not as a divergence. Nil otherwise.
+    func stoppedBetweenExits(_ d: Divergence) throws -> String? {
+        guard let expected = d.expected, case let .checkpoint(id) = expected.event,
+              d.reason == "registers differ at the checkpoint",
+              expected.index + 2 == reader.eventCount,
+              case let .end(reason, _) = try reader.event(at: expected.index + 1).event,
+              reason == .limit || reason == .interrupted else { return nil }
+        let last = d.lastMatched.map { "event \($0.index)" } ?? "the start"
+        return "the recording was stopped between exits (by --max-time or a signal), so its final checkpoint \(id) (event \(expected.index)) lies past the last exit; everything up to \(last) replayed identically"
     }
 }

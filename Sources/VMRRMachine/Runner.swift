@@ -10,6 +10,8 @@ public final class Runner {
     let trap = PageFaultTrap()
     /// The registers at the most recent exit (or as last restored).
     public private(set) var regs: GPRegisters
+    /// Names a guest address (`main+0x12`) in error reports, when the image has symbols.
+    public var symbolize: ((UInt64) -> String?)?
 
     public init(machine: Machine, regs: GPRegisters) {
         self.machine = machine
@@ -191,10 +193,15 @@ public final class Runner {
             }
         case let .internalError(suberror, data):
             let bytes = suberror == VMExit.InternalError.emulation ? VMExit.emulationFailureBytes(data) : []
-            let what = suberror == VMExit.InternalError.emulation ? "KVM could not emulate the instruction" : "KVM internal error, suberror \(suberror)"
-            let shown = bytes.isEmpty ? "" : " (bytes: \(bytes.map { String($0, radix: 16).leftPad(2) }.joined(separator: " ")))"
+            let description: String
+            if suberror == VMExit.InternalError.emulation {
+                description = EmulationFailureReport.summary(bytes: bytes, regs: regs, sregs: vcpu.syncedSpecialRegisters,
+                                                             symbol: symbolize?(regs.rip))
+            } else {
+                description = "KVM internal error, suberror \(suberror), at rip 0x\(hex(regs.rip))\(symbolize?(regs.rip).map { " (\($0))" } ?? "")"
+            }
             _ = try responder.respond(to: .kvmError(reason: KVMExitReason.internalError, suberror: suberror, data: bytes,
-                description: "\(what) at rip 0x\(hex(regs.rip))\(shown)"), regs: regs)
+                description: description), regs: regs)
         case let .failEntry(reason):
             _ = try responder.respond(to: .kvmError(reason: KVMExitReason.failEntry, suberror: UInt32(truncatingIfNeeded: reason), data: [],
                 description: "KVM could not enter the guest (hardware entry failure reason 0x\(hex(reason)))"), regs: regs)

@@ -8,13 +8,18 @@ struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Boot a guest ELF image on KVM and record a journal.",
         discussion: """
-            The guest follows the vmrr guest protocol (docs/GUEST.md). vmrr exits \
-            with the guest's status: the value written to the debug-exit port, 0 \
-            after a final HLT, 130 after a triple fault, 131 when KVM cannot run \
-            the guest, 132 when --strict stopped an access, 133 when interrupted.
+            The guest boots with the vmrr guest protocol or multiboot v1 \
+            (docs/GUEST.md; --boot auto chooses from the image). vmrr exits \
+            with the guest's status: the value written to the debug-exit port \
+            0x501, ((V << 1) | 1) & 0xff for V written to isa-debug-exit (0xf4), \
+            0 after a final HLT or a --max-exits/--max-time stop, 130 after a \
+            triple fault, 131 when KVM cannot run the guest (an emulation \
+            failure is reported with the instruction and the registers), 132 \
+            when --strict stopped an access, 133 when interrupted, 134 when the \
+            guest reset the machine.
             """)
 
-    @Argument(help: "The guest image (ELF64 x86-64 executable).")
+    @Argument(help: "The guest image (vmrr protocol: ELF64 x86-64; multiboot: ELF32, ELF64 or flat with address fields).")
     var image: String
 
     @Argument(parsing: .postTerminator, help: "Arguments passed to the guest as its command line (after --).")
@@ -44,6 +49,15 @@ struct Record: ParsableCommand {
     @Option(help: "Stop cleanly after this many exits.")
     var maxExits: UInt64?
 
+    @Option(help: "Stop cleanly after this many seconds (a vCPU that makes no exit is stopped by a signal).")
+    var maxTime: Double?
+
+    @Option(help: "Boot protocol: auto (multiboot when the image has a multiboot header), vmrr or multiboot.")
+    var boot: String = "auto"
+
+    @Option(name: .customLong("module"), help: ArgumentHelp("A multiboot module: FILE, or FILE,ARGS (repeatable; the module's string is 'FILE ARGS').", valueName: "FILE[,ARGS]"))
+    var modules: [String] = []
+
     @Flag(name: .shortAndLong, help: "Print nothing but the guest's console output.")
     var quiet = false
 
@@ -53,6 +67,10 @@ struct Record: ParsableCommand {
         }
         guard checkpointEvery > 0 else { throw ValidationError("--checkpoint-every must be at least 1") }
         do { _ = try parseMemorySize(memory) } catch { throw ValidationError("--memory: \(error)") }
+        guard BootSelection(rawValue: boot) != nil else {
+            throw ValidationError("--boot must be 'auto', 'vmrr' or 'multiboot', not '\(boot)'")
+        }
+        if let maxTime { guard maxTime > 0, maxTime.isFinite else { throw ValidationError("--max-time must be a positive number of seconds") } }
     }
 
     func run() throws {
@@ -65,16 +83,30 @@ struct Record: ParsableCommand {
         o.consolePath = console
         o.inputPath = input
         o.maxExits = maxExits
+        o.maxTime = maxTime
+        o.boot = BootSelection(rawValue: boot) ?? .auto
+        o.modules = modules
         o.commandLine = CommandLine.arguments.joined(separator: " ")
         installStopHandlers()
         let result: RecordResult
-        do { result = try RecordSession.record(o) } catch { fail("\(error)") }
+        let line = !quiet && isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
+        // With the progress line on the terminal, console lines clear it first.
+        let console: ConsoleOutput? = line != nil && console == nil ? ProgressConsole(line: line!) : nil
+        do {
+            result = try RecordSession.record(o, output: console, progress: line.map { l in { l.show($0) } })
+        } catch {
+            line?.clear()
+            fail("\(error)")
+        }
+        console?.flush()
+        line?.clear()
         if !quiet {
             let ms = Double(result.wallNanoseconds) / 1e6
             let end = result.end
             var how = "\(end.reason.name), status \(end.status)"
             if let m = end.message { how += ": \(m)" }
             warn("vmrr: guest ended (\(how))")
+            for d in result.details { warn("vmrr: \(d)") }
             warn("vmrr: recorded \(result.events) events (\(result.exits) exits, \(result.checkpoints) checkpoints) in \(String(format1(ms))) ms to \(o.journalPath) (\(result.journalBytes) bytes)")
             warn("vmrr: look at it with: vmrr dump \(o.journalPath)")
         }
@@ -98,4 +130,59 @@ func format1(_ v: Double) -> String {
 func installStopHandlers() {
     signal(SIGINT) { _ in Recorder.stopRequested = 1 }
     signal(SIGTERM) { _ in Recorder.stopRequested = 1 }
+}
+
+/// The progress line on a terminal: exits, events, journal size and time,
+/// redrawn in place on stderr at most a few times per second (the recorder
+/// rate-limits the calls).
+final class ProgressLine {
+    private(set) var shown: String?
+
+    func show(_ p: RecordProgress) {
+        let mib = Double(p.journalBytes) / 1_048_576
+        let text = "vmrr: recording: \(p.exits) exits, \(p.events) events, \(format1(mib)) MiB journal, \(format1(Double(p.elapsedNanoseconds) / 1e9)) s"
+        shown = text
+        writeAll(STDERR_FILENO, "\r\u{1B}[K" + text)
+    }
+
+    /// Erases the line (before other output, and at the end).
+    func clear() {
+        guard shown != nil else { return }
+        writeAll(STDERR_FILENO, "\r\u{1B}[K")
+        shown = nil
+    }
+
+    /// Erases the line but keeps it for `redraw()`.
+    func erase() {
+        if shown != nil { writeAll(STDERR_FILENO, "\r\u{1B}[K") }
+    }
+
+    /// Draws the last line again after other output.
+    func redraw() {
+        if let shown { writeAll(STDERR_FILENO, "\r\u{1B}[K" + shown) }
+    }
+}
+
+/// Guest console output on stdout that keeps the progress line intact:
+/// each line is written after erasing the progress line, which is then redrawn.
+final class ProgressConsole: ConsoleOutput {
+    let line: ProgressLine
+    var buffer: [UInt8] = []
+    init(line: ProgressLine) { self.line = line }
+    func write(_ byte: UInt8) {
+        buffer.append(byte)
+        if byte == UInt8(ascii: "\n") || buffer.count >= 4096 { flush() }
+    }
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        line.erase()
+        var off = 0
+        while off < buffer.count {
+            let n = buffer[off...].withUnsafeBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if n <= 0 { if errno == EINTR { continue }; break }
+            off += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+        line.redraw()
+    }
 }

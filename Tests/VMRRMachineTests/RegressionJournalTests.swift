@@ -20,6 +20,7 @@ struct RegressionJournal: Sendable, CustomTestStringConvertible {
         .init(name: "bug", guest: "bug", status: 0),
         .init(name: "exits", guest: "exits", status: 0),
         .init(name: "strict", guest: "exits", status: 132),
+        .init(name: "multiboot", guest: "multiboot", status: 1),
     ]
 
     var journal: String { E2E.journalsDir.appendingPathComponent("\(name).vmrr").path }

@@ -1,0 +1,108 @@
+import VMRRJournal
+
+/// `--boot`: the boot protocol to use, or `auto` to choose from the image.
+public enum BootSelection: String, Sendable, CaseIterable {
+    case auto, vmrr, multiboot
+}
+
+/// A guest image loaded for one boot protocol. The loaders sit side by side:
+/// `GuestImage` (vmrr protocol) and `MultibootImage` (multiboot v1).
+public enum BootImage: Sendable {
+    case vmrr(GuestImage)
+    case multiboot(MultibootImage)
+
+    /// Path, bytes, SHA-256, entry, segments and symbols.
+    public var image: GuestImage {
+        switch self {
+        case .vmrr(let g): return g
+        case .multiboot(let m): return m.image
+        }
+    }
+
+    public var bootProtocol: BootProtocol {
+        switch self {
+        case .vmrr: return .vmrr
+        case .multiboot: return .multiboot
+        }
+    }
+
+    /// Reads the image at `path` and loads it for `selection`.
+    public static func load(path: String, selection: BootSelection) throws -> BootImage {
+        let bytes: [UInt8]
+        do { bytes = try readWholeFile(path) } catch let e as FileReadError {
+            throw GuestImageError(path: path, reason: e.description)
+        }
+        return try parse(bytes: bytes, path: path, selection: selection)
+    }
+
+    /// Loads an image already in memory for `selection`.
+    ///
+    /// `auto` chooses multiboot when the first 8 KiB hold a multiboot v1
+    /// header with a correct checksum, and the vmrr protocol otherwise. When
+    /// the image is not a vmrr image either but shows signs of multiboot (a
+    /// header with a bad checksum, a multiboot2 header), the multiboot
+    /// problem is the error reported.
+    public static func parse(bytes: [UInt8], path: String, selection: BootSelection) throws -> BootImage {
+        switch selection {
+        case .vmrr:
+            return .vmrr(try GuestImage.parse(bytes: bytes, path: path))
+        case .multiboot:
+            return .multiboot(try MultibootImage.parse(bytes: bytes, path: path))
+        case .auto:
+            let scan = MultibootScan.scan(bytes)
+            if case .found = scan { return .multiboot(try MultibootImage.parse(bytes: bytes, path: path)) }
+            do {
+                return .vmrr(try GuestImage.parse(bytes: bytes, path: path))
+            } catch let vmrrError as GuestImageError {
+                if scan != .none, let problem = scan.problem {
+                    throw GuestImageError(path: path, reason: "\(problem) (and as a vmrr-protocol image: \(vmrrError.reason))")
+                }
+                if bytes.count > 4, bytes[4] == 1 {   // ELF32: only multiboot could boot it
+                    throw GuestImageError(path: path, reason: "\(vmrrError.reason), and it is not a multiboot image either: \(scan.problem ?? "")")
+                }
+                throw vmrrError
+            }
+        }
+    }
+
+    /// Loads an image for a protocol already chosen (a journal's header).
+    public static func parse(bytes: [UInt8], path: String, bootProtocol: BootProtocol) throws -> BootImage {
+        switch bootProtocol {
+        case .vmrr: return try parse(bytes: bytes, path: path, selection: .vmrr)
+        case .multiboot: return try parse(bytes: bytes, path: path, selection: .multiboot)
+        case .linux: throw GuestImageError(path: path, reason: "the Linux boot protocol is not supported by this vmrr")
+        }
+    }
+
+    public static func load(path: String, bootProtocol: BootProtocol) throws -> BootImage {
+        let bytes: [UInt8]
+        do { bytes = try readWholeFile(path) } catch let e as FileReadError {
+            throw GuestImageError(path: path, reason: e.description)
+        }
+        return try parse(bytes: bytes, path: path, bootProtocol: bootProtocol)
+    }
+
+    /// The entry state. `arguments` is the guest's command line (words after
+    /// `--`); a multiboot kernel sees `IMAGE-NAME ARGS` with the image path
+    /// as given, as QEMU passes it. Modules are for multiboot only.
+    public func plan(memorySize: UInt64, arguments: [String], modules: [MultibootModule]) throws -> BootPlan {
+        switch self {
+        case .vmrr(let g):
+            guard modules.isEmpty else { throw BootPlanError(reason: "--module needs a multiboot guest; this image boots with the vmrr protocol") }
+            return try BootPlan.make(image: g, memorySize: memorySize, commandLine: guestCommandLine(arguments: arguments))
+        case .multiboot(let m):
+            return try BootPlan.multiboot(image: m, memorySize: memorySize,
+                                          commandLine: guestCommandLine(arguments: arguments), modules: modules)
+        }
+    }
+
+    /// The command line the guest receives: the arguments joined by spaces
+    /// (vmrr protocol), or `IMAGE-NAME ARGS` (multiboot, as QEMU passes it).
+    public func guestCommandLine(arguments: [String]) -> String {
+        let args = arguments.joined(separator: " ")
+        switch self {
+        case .vmrr: return args
+        case .multiboot(let m): return "\(m.image.path) \(args)"
+        }
+    }
+}

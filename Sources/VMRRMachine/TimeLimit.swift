@@ -1,0 +1,111 @@
+import Glibc
+import Synchronization
+
+/// `--max-time`: a wall-clock limit on a recording.
+///
+/// A timer thread marks the limit as reached; the recorder then ends the run
+/// at the next exit, so the journal ends on an exit and replays to its last
+/// event. A vCPU that makes no exit (a compute loop, or `vmcall`, which
+/// spins forever on this host) is kicked: after a short grace period the
+/// thread sends SIGUSR1, whose handler does nothing and is installed without
+/// SA_RESTART, to the vCPU thread until the run ends, so KVM_RUN returns
+/// EINTR. Repeating the kick covers a signal that lands while the vCPU
+/// thread is outside KVM_RUN.
+public final class TimeLimit: Sendable {
+    /// The limit in nanoseconds.
+    public let nanoseconds: UInt64
+    private let reached = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    /// Kicks start this long after the limit when the vCPU has not exited.
+    static let graceNanoseconds: UInt64 = 50_000_000
+    /// Interval between kicks, and between checks of the limit.
+    static let pollNanoseconds: UInt64 = 10_000_000
+    /// The signal used for kicks.
+    public static let kickSignal = SIGUSR1
+
+    public init(seconds: Double) {
+        nanoseconds = UInt64(max(0, seconds) * 1e9)
+    }
+
+    /// Whether the limit has passed (read at every exit; a relaxed atomic load).
+    public var isReached: Bool { reached.load(ordering: .relaxed) }
+
+    /// "2.5 s"
+    public var text: String {
+        let s = Double(nanoseconds) / 1e9
+        return s == s.rounded() ? "\(Int(s)) s" : "\(s) s"
+    }
+
+    /// Installs the kick signal's no-op handler, without SA_RESTART, so that a
+    /// kick makes KVM_RUN fail with EINTR instead of being restarted, and
+    /// unblocks the signal on the calling (vCPU) thread: a process may start
+    /// with it blocked (the mask is inherited from whoever spawned it, e.g. a
+    /// test runner's worker thread), and a blocked kick never arrives.
+    public static func installKickHandler() {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(kickSignal, &action, nil)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, kickSignal)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    /// Runs `body` on the calling thread (the vCPU thread) with the timer
+    /// thread watching the limit and kicking this thread once it has passed.
+    public func run<T>(_ body: () throws -> T) throws -> T {
+        Self.installKickHandler()
+        let watcher = Watcher(limit: self, target: pthread_self())
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(watcher).toOpaque()
+        let rc = pthread_create(&thread, nil, { arg in
+            // `arg` is the retained Watcher passed below; released here.
+            let w = Unmanaged<Watcher>.fromOpaque(arg!).takeRetainedValue()
+            w.watch()
+            return nil
+        }, context)
+        guard rc == 0 else {
+            Unmanaged<Watcher>.fromOpaque(context).release()
+            return try body()   // no timer thread: run without the limit rather than fail
+        }
+        defer {
+            finished.store(true, ordering: .relaxed)
+            pthread_join(thread, nil)
+        }
+        return try body()
+    }
+
+    /// The timer thread's state: the limit and the thread to kick.
+    private final class Watcher: @unchecked Sendable {
+        // `target` is only passed to pthread_kill; the limit is Sendable.
+        let limit: TimeLimit
+        let target: pthread_t
+        init(limit: TimeLimit, target: pthread_t) { self.limit = limit; self.target = target }
+
+        func watch() {
+            let start = monotonicNanoseconds()
+            while monotonicNanoseconds() &- start < limit.nanoseconds {
+                if limit.finished.load(ordering: .relaxed) { return }
+                sleep(nanoseconds: min(TimeLimit.pollNanoseconds, limit.nanoseconds &- (monotonicNanoseconds() &- start)))
+            }
+            limit.reached.store(true, ordering: .relaxed)
+            let reachedAt = monotonicNanoseconds()
+            while !limit.finished.load(ordering: .relaxed) {
+                if monotonicNanoseconds() &- reachedAt >= TimeLimit.graceNanoseconds {
+                    pthread_kill(target, TimeLimit.kickSignal)
+                }
+                sleep(nanoseconds: TimeLimit.pollNanoseconds)
+            }
+        }
+
+        func sleep(nanoseconds ns: UInt64) {
+            var req = timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
+            var rem = timespec()
+            while nanosleep(&req, &rem) != 0 && errno == EINTR { req = rem }
+        }
+
+        func monotonicNanoseconds() -> UInt64 { HostClock.monotonicNanoseconds() }
+    }
+}
