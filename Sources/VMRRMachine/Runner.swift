@@ -226,9 +226,3 @@ public enum KVMExitReason {
     public static let internalError: UInt32 = 17
     public static let systemEvent: UInt32 = 24
 }
-
-extension String {
-    func leftPad(_ n: Int, with c: Character = "0") -> String {
-        count >= n ? self : String(repeating: c, count: n - count) + self
-    }
-}
