@@ -30,7 +30,8 @@ public enum REPL {
             interactive(session)
             return 0
         }
-        while let line = readLine(strippingNewline: true) {
+        var input = LineReader(fd: STDIN_FILENO)
+        while let line = input.next() {
             if !session.execute(line) { break }
         }
         return session.lastCommandFailed ? 1 : 0
@@ -79,6 +80,44 @@ public enum REPL {
                 if let path { _ = write_history(path) }
             }
             if !session.execute(line) { break }
+        }
+    }
+
+    /// Lines from a file descriptor with read(2). (Swift's readLine() retries
+    /// getline while errno is EINTR, and getline leaves errno alone at end of
+    /// file: a stale EINTR from an interrupted KVM_RUN made it spin forever.)
+    struct LineReader {
+        let fd: Int32
+        var buffer: [UInt8] = []
+        var atEnd = false
+
+        init(fd: Int32) { self.fd = fd }
+
+        mutating func next() -> String? {
+            while true {
+                if let nl = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: buffer[..<nl], as: UTF8.self)
+                    buffer.removeSubrange(...nl)
+                    return line
+                }
+                if atEnd {
+                    guard !buffer.isEmpty else { return nil }
+                    defer { buffer = [] }
+                    return String(decoding: buffer, as: UTF8.self)
+                }
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                // `chunk` is alive and holds chunk.count bytes for the call.
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 {
+                    // Ctrl-C while waiting for piped input ends the session; other signals do not.
+                    if errno == EINTR, !Interrupts.pending.load(ordering: .relaxed) { continue }
+                    atEnd = true
+                } else if n == 0 {
+                    atEnd = true
+                } else {
+                    buffer += chunk[0..<n]
+                }
+            }
         }
     }
 

@@ -113,12 +113,12 @@ public final class DebuggerSession {
 
     func perform(_ command: Command) throws {
         switch command {
-        case .stepi(let n): try stopped(target.stepInstructions(n))
-        case .nextEvent(let n): try stopped(target.nextEvents(n))
-        case .continueForward: try stopped(target.continueForward())
-        case .reverseStepi(let n): try stopped(target.reverseStepInstructions(n))
-        case .prevEvent(let n): try stopped(target.previousEvents(n))
-        case .reverseContinue: try stopped(target.reverseContinue())
+        case .stepi(let n): try motion { try target.stepInstructions(n) }
+        case .nextEvent(let n): try motion { try target.nextEvents(n) }
+        case .continueForward: try motion { try target.continueForward() }
+        case .reverseStepi(let n): try motion { try target.reverseStepInstructions(n) }
+        case .prevEvent(let n): try motion { try target.previousEvents(n) }
+        case .reverseContinue: try motion { try target.reverseContinue() }
         case .goto(let p):
             try target.goto(position(p))
             try showPosition()
@@ -185,8 +185,16 @@ public final class DebuggerSession {
 
     // MARK: stops and the position
 
-    /// The stop report: why it stopped (as gdb and rr say it), then where.
-    func stopped(_ reason: StopReason) throws {
+    /// Runs one motion and reports the stop.
+    func motion(_ move: () throws -> StopReason) throws {
+        let before = target.position.event
+        let reason = try move()
+        try stopped(reason, eventChanged: target.position.event != before)
+    }
+
+    /// The stop report: why it stopped (as gdb and rr say it), then where:
+    /// the event (when it changed, or with a reason) and the instruction at RIP.
+    func stopped(_ reason: StopReason, eventChanged: Bool = true) throws {
         switch reason {
         case .done: break
         case .breakpoint(let id, let a):
@@ -198,20 +206,28 @@ public final class DebuggerSession {
             } ?? ""
             out.line("Event breakpoint \(id)\(what)")
         case .watchpoint(let id, let a, let old, let new):
-            out.line("Hardware watchpoint \(id): \(Render.hex(a)) old \(Render.bytesValue(old)) "
+            // The address the user typed: the guest-virtual one when the watch was set with one.
+            var shown = a
+            if let b = target.breakpoints.first(where: { $0.id == id }), case .watch(let gpa, _, let v?) = b.kind {
+                shown = v &+ (a &- gpa)
+            }
+            out.line("Hardware watchpoint \(id): \(Render.hex(shown)) old \(Render.bytesValue(old)) "
                      + "new \(Render.bytesValue(new))")
         case .startOfHistory: out.line("No more reverse-execution history.")
         case .endOfHistory: out.line("Reached the end of the recorded history.")
         case .interrupted: out.line("Interrupted.")
         }
-        try showPosition()
+        try showPosition(withEvent: eventChanged || reason != .done)
     }
 
     /// The current event and the instruction at RIP (when its code can be read).
-    func showPosition() throws {
+    /// Steps inside one event show only the instruction, as gdb's stepi does.
+    func showPosition(withEvent: Bool = true) throws {
         let p = target.position
-        out.line(Render.eventLine(try target.currentEvent()))
-        if p.instructions > 0 { out.line("  +\(p.instructions) instructions after event \(p.event)") }
+        if withEvent {
+            out.line(Render.eventLine(try target.currentEvent()))
+            if p.instructions > 0 { out.line("  +\(p.instructions) instructions after event \(p.event)") }
+        }
         guard let rip = try? target.registers().rip, let (insns, _) = try? code(rip, count: 1), let i = insns.first else {
             return
         }
