@@ -112,6 +112,15 @@ public final class Runner {
         }
     }
 
+    /// The HLT opcode.
+    static let haltOpcode: UInt8 = 0xF4
+
+    /// True when the instruction at RIP is HLT.
+    func nextInstructionIsHalt() -> Bool {
+        guard let gpa = try? machine.vcpu.translate(regs.rip), let b = machine.ram.read(gpa, count: 1) else { return false }
+        return b[0] == Self.haltOpcode
+    }
+
     /// What one single-step did.
     public enum StepOutcome: Equatable {
         /// One instruction retired; no journal event.
@@ -133,6 +142,18 @@ public final class Runner {
         }
         if let end = responder.end { return .ended(end) }
         try completePendingRead()
+        // KVM turns a single-stepped HLT into a debug exit and never halts,
+        // which would change the journal's events: run a HLT normally.
+        if !trap.steppingOver && nextInstructionIsHalt() {
+            trap.forceArm()
+            try trap.refresh(machine: machine)
+            let exit = try vcpu.run()
+            pendingRead = false
+            regs = vcpu.syncedRegisters
+            if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc) { return .instruction }
+            try afterExit(exit, responder)
+            return responder.end.map { .ended($0) } ?? .event
+        }
         let wasSteppingOver = trap.steppingOver
         try trap.armForStep(machine: machine)
         let exit = try vcpu.run()

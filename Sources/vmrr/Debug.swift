@@ -20,7 +20,7 @@ struct Debug: ParsableCommand {
     @Argument(help: "The journal file, or a bundle (.vmrrpack).")
     var journal: String
 
-    @Option(name: .short, help: "Run the commands in FILE first.")
+    @Option(name: .customShort("x"), help: "Run the commands in FILE first.")
     var commandFile: String?
 
     @Flag(help: "Exit when the commands run out (do not read more from the terminal).")
@@ -47,14 +47,14 @@ struct Debug: ParsableCommand {
         let target: DebugTarget
         if noKVM || !KVMSystem.isAvailable {
             let why = noKVM ? "--no-kvm was given" : "\(KVMSystem.devicePath) is absent or not accessible"
-            do { target = try JournalTarget(reader: reader, ramRanges: Layout.ramRanges(memorySize: reader.header.memorySize), executionUnavailableReason: "this needs execution on KVM: \(why); this session reads the journal only") } catch { fail("\(error)") }
+            do { target = try JournalTarget(reader: reader, ramRanges: Layout.ramRanges(memorySize: reader.header.memorySize), executionUnavailableReason: "\(why); this session reads the journal only") } catch { fail("\(error)") }
         } else {
             var o = ReplayOptions()
             o.imageOverride = image
             o.bundledImage = opened.bundledImage
             do { target = try KVMTarget(reader: reader, options: o) } catch { fail("\(error)") }
         }
-        let status = runDebugger(target: target, symbols: guest?.symbols, imagePath: guest?.path,
+        let status = runDebugger(target: target, symbols: guest?.symbols, image: guest,
                                  commandFile: commandFile, batch: batch)
         Glibc.exit(status)
     }
