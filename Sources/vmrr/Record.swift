@@ -8,8 +8,9 @@ struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Boot a guest ELF image on KVM and record a journal.",
         discussion: """
-            The guest boots with the vmrr guest protocol or multiboot v1 \
-            (docs/GUEST.md; --boot auto chooses from the image). vmrr exits \
+            The guest boots with the vmrr guest protocol, multiboot v1 or \
+            the Linux x86 boot protocol (docs/GUEST.md; --boot auto chooses \
+            from the image). vmrr exits \
             with the guest's status: the value written to the debug-exit port \
             0x501, ((V << 1) | 1) & 0xff for V written to isa-debug-exit (0xf4), \
             0 after a final HLT or a --max-exits/--max-time stop, 130 after a \
@@ -19,7 +20,7 @@ struct Record: ParsableCommand {
             guest reset the machine.
             """)
 
-    @Argument(help: "The guest image (vmrr protocol: ELF64 x86-64; multiboot: ELF32, ELF64 or flat with address fields).")
+    @Argument(help: "The guest image (vmrr protocol: ELF64 x86-64; multiboot: ELF32, ELF64 or flat with address fields; Linux: a bzImage or a vmlinux).")
     var image: String
 
     @Argument(parsing: .postTerminator, help: "Arguments passed to the guest as its command line (after --).")
@@ -52,11 +53,14 @@ struct Record: ParsableCommand {
     @Option(help: "Stop cleanly after this many seconds (a vCPU that makes no exit is stopped by a signal).")
     var maxTime: Double?
 
-    @Option(help: "Boot protocol: auto (multiboot when the image has a multiboot header), vmrr or multiboot.")
+    @Option(help: "Boot protocol: auto (linux for a bzImage or a vmlinux, multiboot when the image has a multiboot header), vmrr, multiboot or linux.")
     var boot: String = "auto"
 
     @Option(name: .customLong("module"), help: ArgumentHelp("A multiboot module: FILE, or FILE,ARGS (repeatable; the module's string is 'FILE ARGS').", valueName: "FILE[,ARGS]"))
     var modules: [String] = []
+
+    @Option(help: ArgumentHelp("An initial RAM disk for a Linux kernel.", valueName: "FILE"))
+    var initrd: String?
 
     @Flag(name: .shortAndLong, help: "Print nothing but the guest's console output.")
     var quiet = false
@@ -68,7 +72,7 @@ struct Record: ParsableCommand {
         guard checkpointEvery > 0 else { throw ValidationError("--checkpoint-every must be at least 1") }
         do { _ = try parseMemorySize(memory) } catch { throw ValidationError("--memory: \(error)") }
         guard BootSelection(rawValue: boot) != nil else {
-            throw ValidationError("--boot must be 'auto', 'vmrr' or 'multiboot', not '\(boot)'")
+            throw ValidationError("--boot must be 'auto', 'vmrr', 'multiboot' or 'linux', not '\(boot)'")
         }
         if let maxTime { guard maxTime > 0, maxTime.isFinite else { throw ValidationError("--max-time must be a positive number of seconds") } }
     }
@@ -86,6 +90,7 @@ struct Record: ParsableCommand {
         o.maxTime = maxTime
         o.boot = BootSelection(rawValue: boot) ?? .auto
         o.modules = modules
+        o.initrd = initrd
         o.commandLine = CommandLine.arguments.joined(separator: " ")
         installStopHandlers()
         let result: RecordResult

@@ -56,9 +56,9 @@ struct Replay: ParsableCommand {
         let session: ReplaySession
         do { session = try ReplaySession(reader: reader, options: o) } catch { fail("\(error)") }
         for w in session.warnings { warn("vmrr: warning: \(w)") }
-        let console = quiet ? nil : ConsoleWriter()
+        let console = quiet ? nil : StdoutBuffer()
         let result: ReplayResult
-        do { result = try session.run(console: console.map { c in { c.put($0) } }) } catch { fail("\(error)") }
+        do { result = try session.run(console: console.map { c in { c.byte($0) } }) } catch { fail("\(error)") }
         console?.flush()
         if let d = result.divergence {
             warn(d.render(journalName: journal))
@@ -78,23 +78,5 @@ struct Replay: ParsableCommand {
             warn("vmrr: recorded guest ended: \(end.reason.name), status \(end.status)")
             Glibc.exit(end.status)
         }
-    }
-}
-
-/// Console output of a replay, written to stdout per line.
-final class ConsoleWriter {
-    var buffer: [UInt8] = []
-    func put(_ b: UInt8) {
-        buffer.append(b)
-        if b == 10 || buffer.count >= 4096 { flush() }
-    }
-    func flush() {
-        var off = 0
-        while off < buffer.count {
-            let n = buffer[off...].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-            if n <= 0 { if errno == EINTR { continue }; break }
-            off += n
-        }
-        buffer.removeAll(keepingCapacity: true)
     }
 }

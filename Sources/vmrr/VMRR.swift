@@ -39,10 +39,15 @@ func writeAll(_ fd: Int32, _ s: String) {
     }
 }
 
-/// Buffered stdout for listings.
+/// Buffered stdout for listings and replayed console output.
 final class StdoutBuffer {
     var buffer: [UInt8] = []
     init() { buffer.reserveCapacity(1 << 16) }
+    /// One byte of console output; flushed at each newline.
+    func byte(_ b: UInt8) {
+        buffer.append(b)
+        if b == 10 || buffer.count >= 1 << 16 { flush() }
+    }
     func line(_ s: String) {
         buffer.append(contentsOf: s.utf8)
         buffer.append(10)
