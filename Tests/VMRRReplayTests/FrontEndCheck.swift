@@ -40,7 +40,7 @@ enum FrontEndCheck {
             name = "fuzz.vmrrpack"
             let bundle: VMRRBundle
             do { bundle = try VMRRBundle.decode(input, name: name) } catch {
-                try expectOneLineError(error, context: "bundle decode", needOffset: true)
+                try expectOneLineError(error, context: "bundle decode")
                 return .badBundle
             }
             // Re-encoding hashes everything again: only for small bundles, to keep the fuzzer fast.
@@ -56,7 +56,7 @@ enum FrontEndCheck {
 
         let reader: JournalReader
         do { reader = try JournalReader(bytes: journalBytes, name: name) } catch {
-            try expectOneLineError(error, context: "open", needOffset: true)
+            try expectOneLineError(error, context: "open")
             return .badJournal
         }
         if let note = reader.truncationNote, note.isEmpty || note.contains("\n") {
@@ -83,7 +83,7 @@ enum FrontEndCheck {
         } catch let v as FrontEndViolation {
             throw v
         } catch {
-            try expectOneLineError(error, context: "events", needOffset: true)
+            try expectOneLineError(error, context: "events")
             return .badChunk
         }
         guard UInt64(records.count) == reader.eventCount else {
@@ -111,7 +111,7 @@ enum FrontEndCheck {
         for info in reader.checkpoints {
             let c: Checkpoint
             do { c = try reader.checkpoint(id: info.id) } catch {
-                try expectOneLineError(error, context: "checkpoint \(info.id)", needOffset: true)
+                try expectOneLineError(error, context: "checkpoint \(info.id)")
                 return .badChunk
             }
             guard c.id == info.id, c.eventIndex == info.eventIndex, c.full == info.full else {
@@ -194,7 +194,7 @@ enum FrontEndCheck {
             throw v
         } catch {
             // Only a checkpoint read can fail here, and only when verifying memory.
-            try expectOneLineError(error, context: "replay", needOffset: true)
+            try expectOneLineError(error, context: "replay")
             return
         }
         if let k = perturbAt {
@@ -254,14 +254,14 @@ enum FrontEndCheck {
         }
     }
 
-    static func expectOneLineError(_ error: Error, context: String, needOffset: Bool) throws(FrontEndViolation) {
+    static func expectOneLineError(_ error: Error, context: String) throws(FrontEndViolation) {
         guard let e = error as? JournalError else {
             throw FrontEndViolation(description: "\(context): not a JournalError: \(error)")
         }
         guard !e.description.isEmpty, !e.description.contains("\n"), !e.reason.isEmpty else {
             throw FrontEndViolation(description: "\(context): error is not one line: \(e.description)")
         }
-        if needOffset && e.offset == nil {
+        if e.offset == nil {
             throw FrontEndViolation(description: "\(context): error without an offset: \(e.description)")
         }
     }
