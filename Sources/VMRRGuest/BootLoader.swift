@@ -2,20 +2,23 @@ import VMRRJournal
 
 /// `--boot`: the boot protocol to use, or `auto` to choose from the image.
 public enum BootSelection: String, Sendable, CaseIterable {
-    case auto, vmrr, multiboot
+    case auto, vmrr, multiboot, linux
 }
 
 /// A guest image loaded for one boot protocol. The loaders sit side by side:
-/// `GuestImage` (vmrr protocol) and `MultibootImage` (multiboot v1).
+/// `GuestImage` (vmrr protocol), `MultibootImage` (multiboot v1) and
+/// `LinuxImage` (the Linux x86 boot protocol).
 public enum BootImage: Sendable {
     case vmrr(GuestImage)
     case multiboot(MultibootImage)
+    case linux(LinuxImage)
 
     /// Path, bytes, SHA-256, entry, segments and symbols.
     public var image: GuestImage {
         switch self {
         case .vmrr(let g): return g
         case .multiboot(let m): return m.image
+        case .linux(let l): return l.image
         }
     }
 
@@ -23,6 +26,7 @@ public enum BootImage: Sendable {
         switch self {
         case .vmrr: return .vmrr
         case .multiboot: return .multiboot
+        case .linux: return .linux
         }
     }
 
@@ -48,11 +52,16 @@ public enum BootImage: Sendable {
             return .vmrr(try GuestImage.parse(bytes: bytes, path: path))
         case .multiboot:
             return .multiboot(try MultibootImage.parse(bytes: bytes, path: path))
+        case .linux:
+            return .linux(try LinuxImage.parse(bytes: bytes, path: path))
         case .auto:
+            if LinuxImage.isBzImage(bytes) { return .linux(try LinuxImage.parse(bytes: bytes, path: path)) }
             let scan = MultibootScan.scan(bytes)
             if case .found = scan { return .multiboot(try MultibootImage.parse(bytes: bytes, path: path)) }
             do {
-                return .vmrr(try GuestImage.parse(bytes: bytes, path: path))
+                let g = try GuestImage.parse(bytes: bytes, path: path)
+                if LinuxImage.looksLikeVmlinux(g) { return .linux(try LinuxImage.parse(bytes: bytes, path: path)) }
+                return .vmrr(g)
             } catch let vmrrError as GuestImageError {
                 if scan != .none, let problem = scan.problem {
                     throw GuestImageError(path: path, reason: "\(problem) (and as a vmrr-protocol image: \(vmrrError.reason))")
@@ -70,7 +79,7 @@ public enum BootImage: Sendable {
         switch bootProtocol {
         case .vmrr: return try parse(bytes: bytes, path: path, selection: .vmrr)
         case .multiboot: return try parse(bytes: bytes, path: path, selection: .multiboot)
-        case .linux: throw GuestImageError(path: path, reason: "the Linux boot protocol is not supported by this vmrr")
+        case .linux: return try parse(bytes: bytes, path: path, selection: .linux)
         }
     }
 
@@ -84,9 +93,17 @@ public enum BootImage: Sendable {
 
     /// The entry state. `arguments` is the guest's command line (words after
     /// `--`); a multiboot kernel sees `IMAGE-NAME ARGS` with the image path
-    /// as given, as QEMU passes it. Modules are for multiboot only.
-    public func plan(memorySize: UInt64, arguments: [String], modules: [MultibootModule]) throws -> BootPlan {
+    /// as given, as QEMU passes it. Modules are for multiboot only, an
+    /// initrd for Linux only.
+    public func plan(memorySize: UInt64, arguments: [String], modules: [MultibootModule],
+                     initrd: LinuxInitrd? = nil) throws -> BootPlan {
+        if initrd != nil, case .linux = self {} else if let initrd {
+            throw BootPlanError(reason: "--initrd \(initrd.path) needs a Linux kernel; this image boots with the \(bootProtocol.name) protocol")
+        }
         switch self {
+        case .linux(let l):
+            guard modules.isEmpty else { throw BootPlanError(reason: "--module needs a multiboot guest; this image boots with the Linux protocol (use --initrd)") }
+            return try BootPlan.linux(image: l, memorySize: memorySize, commandLine: guestCommandLine(arguments: arguments), initrd: initrd)
         case .vmrr(let g):
             guard modules.isEmpty else { throw BootPlanError(reason: "--module needs a multiboot guest; this image boots with the vmrr protocol") }
             return try BootPlan.make(image: g, memorySize: memorySize, commandLine: guestCommandLine(arguments: arguments))
@@ -101,7 +118,7 @@ public enum BootImage: Sendable {
     public func guestCommandLine(arguments: [String]) -> String {
         let args = arguments.joined(separator: " ")
         switch self {
-        case .vmrr: return args
+        case .vmrr, .linux: return args
         case .multiboot(let m): return "\(m.image.path) \(args)"
         }
     }

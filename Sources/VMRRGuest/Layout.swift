@@ -285,4 +285,32 @@ public enum Layout {
     public static let apicBaseBSP: UInt64 = 1 << 8
     /// IA32_APIC_BASE bit 11: the local APIC is enabled.
     public static let apicBaseEnable: UInt64 = 1 << 11
+
+    // MARK: Linux x86 boot protocol (docs/GUEST.md section 13)
+
+    /// Where vmrr puts the zero page (struct boot_params, one page).
+    public static let linuxZeroPageAddress: UInt64 = 0x1_0000
+    /// Where vmrr puts the kernel command line (after the zero page).
+    public static let linuxCommandLineAddress: UInt64 = 0x1_1000
+    /// Room for the command line, NUL included; the kernel's cmdline_size may lower it.
+    public static let linuxCommandLineArea: UInt64 = 0x1000
+    /// Where a bzImage's protected-mode kernel is loaded (code32_start): 1 MiB.
+    public static let linuxKernelLoadAddress: UInt64 = 1 << 20
+    /// Offset of the 64-bit entry (startup_64) from the protected-mode kernel's start.
+    public static let linuxEntry64Offset: UInt64 = 0x200
+    /// The kernel's boot code segment selector (__BOOT_CS).
+    public static let linuxBootCodeSelector: UInt16 = 0x10
+    /// The kernel's boot data segment selector (__BOOT_DS).
+    public static let linuxBootDataSelector: UInt16 = 0x18
+    /// The TSS selector of vmrr's Linux boot GDT.
+    public static let linuxTSSSelector: UInt16 = 0x20
+    /// Entries in the Linux boot GDT: null, null, code, data, and a 2-entry 64-bit TSS.
+    public static let linuxGDTEntryCount = 6
+    public static let linuxGDTLimit = UInt16(linuxGDTEntryCount * 8 - 1)
+    /// The "HdrS" magic at offset 0x202 of a bzImage, as a little-endian word.
+    public static let linuxHeaderMagic: UInt32 = 0x5372_6448
+    /// The oldest boot protocol vmrr loads: 2.06 (cmdline_size).
+    public static let linuxMinimumProtocol: UInt16 = 0x0206
+    /// type_of_loader: 0xFF, "undefined" (no assigned boot loader ID).
+    public static let linuxLoaderType: UInt8 = 0xFF
 }

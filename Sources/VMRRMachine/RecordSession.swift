@@ -28,6 +28,8 @@ public struct RecordOptions: Sendable {
     public var boot: BootSelection = .auto
     /// `--module FILE[,ARGS]` (multiboot only), in order.
     public var modules: [String] = []
+    /// `--initrd FILE` (Linux only).
+    public var initrd: String?
     /// The vmrr command line, for the header.
     public var commandLine: String = ""
 
@@ -72,11 +74,14 @@ public enum RecordSession {
         switch boot {
         case .vmrr(let g): do { try g.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
         case .multiboot(let m): do { try m.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
+        case .linux(let l): do { try l.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
         }
         let modules: [MultibootModule]
         do { modules = try o.modules.map(MultibootModule.load(spec:)) } catch { throw VMRRError("boot plan for \(o.imagePath): \(error)") }
+        let initrd: LinuxInitrd?
+        do { initrd = try o.initrd.map(LinuxInitrd.load(path:)) } catch { throw VMRRError("boot plan for \(o.imagePath): \(error)") }
         let plan: BootPlan
-        do { plan = try boot.plan(memorySize: o.memorySize, arguments: o.guestArguments, modules: modules) } catch {
+        do { plan = try boot.plan(memorySize: o.memorySize, arguments: o.guestArguments, modules: modules, initrd: initrd) } catch {
             throw VMRRError("boot plan for \(o.imagePath): \(error)")
         }
         let cmdline = boot.guestCommandLine(arguments: o.guestArguments)

@@ -48,9 +48,6 @@ public final class ReplaySession {
         self.reader = reader
         let h = reader.header
         let name = reader.path
-        guard h.bootProtocol == .vmrr || h.bootProtocol == .multiboot else {
-            throw VMRRError("\(name): boot protocol '\(h.bootProtocol.name)' cannot be replayed by this vmrr (it replays 'vmrr' and 'multiboot' guests)")
-        }
         guard h.memorySize >= Layout.minimumMemorySize, h.memorySize <= Layout.maximumMemorySize,
               h.memorySize % Layout.memorySizeGranularity == 0 else {
             throw VMRRError("\(name): header asks for \(h.memorySize) bytes of RAM; vmrr allows \(Layout.minimumMemorySize >> 20) MiB to \(Layout.maximumMemorySize >> 30) GiB in 2 MiB steps")
@@ -102,15 +99,22 @@ public final class ReplaySession {
             throw VMRRError("creating the VM for \(name): \(error)")
         }
         let start: UInt64
-        if fromBoot, h.bootProtocol == .multiboot {
+        if fromBoot, h.bootProtocol == .multiboot || h.bootProtocol == .linux {
             // The boot image is checkpoint 0: it holds the multiboot
-            // information and the modules, which the header does not.
+            // information and the modules, or the zero page and the initrd,
+            // which the header does not.
             try Self.restore(reader: reader, upTo: 0, into: machine)
             if case .multiboot(let mb)? = boot {
                 do {
                     try mb.validate(memorySize: h.memorySize)
                     if mb.image.sha256 != h.imageSHA256 { try Self.overlay(mb.image, into: machine) }
                 } catch { throw VMRRError("boot state for image \(mb.image.path): \(error)") }
+            }
+            if case .linux(let lx)? = boot {
+                do {
+                    try lx.validate(memorySize: h.memorySize)
+                    if lx.image.sha256 != h.imageSHA256 { try Self.overlay(lx.image, into: machine) }
+                } catch { throw VMRRError("boot state for image \(lx.image.path): \(error)") }
             }
             runner = Runner(machine: machine, regs: try machine.vcpu.getRegisters())
             start = 0

@@ -116,7 +116,7 @@ extension KVMEndToEnd {
         #expect(asVMRR.status == 2 && asVMRR.stderrLines.count == 1 && asVMRR.stderr.contains("32-bit ELF"), "\(asVMRR.stderr)")
         let asMB = try Fixtures.vmrr(["record", "--boot", "multiboot", Fixtures.guest("demo"), "-o", dir.appendingPathComponent("y.vmrr").path])
         #expect(asMB.status == 2 && asMB.stderrLines.count == 1 && asMB.stderr.contains("no multiboot header"), "\(asMB.stderr)")
-        let bad = try Fixtures.vmrr(["record", "--boot", "linux", Fixtures.guest("demo")])
+        let bad = try Fixtures.vmrr(["record", "--boot", "bogus", Fixtures.guest("demo")])
         #expect(bad.status != 0 && bad.stderr.contains("--boot must be"), "\(bad.stderr)")
         let module = try Fixtures.vmrr(["record", "--module", "/nonexistent", Fixtures.guest("multiboot"), "-o", dir.appendingPathComponent("z.vmrr").path])
         #expect(module.status == 2 && module.stderrLines.count == 1 && module.stderr.contains("module /nonexistent"), "\(module.stderr)")
