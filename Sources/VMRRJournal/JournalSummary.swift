@@ -48,18 +48,18 @@ public struct JournalSummary {
         let h = header
         var lines: [(String, String)] = []
         lines.append(("journal", "\(path) (\(fileSize) bytes, format version \(formatVersion))"))
-        lines.append(("guest", "\(h.imagePath.isEmpty ? "-" : h.imagePath) sha256 \(h.imageSHA256.isEmpty ? "-" : hexBytes(h.imageSHA256))"))
+        lines.append(("guest", "\(h.imagePath.isEmpty ? "-" : safe(h.imagePath)) sha256 \(h.imageSHA256.isEmpty ? "-" : hexBytes(h.imageSHA256))"))
         var config = "memory \(Self.byteSize(h.memorySize)), \(h.vcpuCount) vCPU, clock \(h.clock.name), boot \(h.bootProtocol.name)"
         config += ", strict \(h.strict ? "yes" : "no"), cpuid \(h.cpuidSet.count) leaves (\(h.cpuidEffective.count) effective)"
         config += ", checkpoint every \(h.checkpointInterval) events"
         lines.append(("config", config))
-        lines.append(("guest cmdline", h.guestCommandLine.isEmpty ? "-" : h.guestCommandLine))
-        var host = "\(h.hostKernel.isEmpty ? "-" : h.hostKernel); cpu \(h.hostCPU.isEmpty ? "-" : h.hostCPU); MMU \(h.hostMMU.name)"
-        if !h.hostMMUDetail.isEmpty { host += " (\(h.hostMMUDetail))" }
+        lines.append(("guest cmdline", h.guestCommandLine.isEmpty ? "-" : safe(h.guestCommandLine)))
+        var host = "\(h.hostKernel.isEmpty ? "-" : safe(h.hostKernel)); cpu \(h.hostCPU.isEmpty ? "-" : safe(h.hostCPU)); MMU \(h.hostMMU.name)"
+        if !h.hostMMUDetail.isEmpty { host += " (\(safe(h.hostMMUDetail)))" }
         lines.append(("host", host))
         lines.append(("recorded at", Self.iso8601(h.recordedAt)))
-        lines.append(("command", h.commandLine.isEmpty ? "-" : h.commandLine))
-        lines.append(("vmrr version", h.vmrrVersion.isEmpty ? "-" : h.vmrrVersion))
+        lines.append(("command", h.commandLine.isEmpty ? "-" : safe(h.commandLine)))
+        lines.append(("vmrr version", h.vmrrVersion.isEmpty ? "-" : safe(h.vmrrVersion)))
         let kinds = EventKind.allCases.compactMap { k in countsByKind[k].map { "\(k.name) \($0)" } }
         lines.append(("events", "\(eventCount)" + (kinds.isEmpty ? "" : ": " + kinds.joined(separator: ", "))))
         if let ns = lastClockNS { lines.append(("duration", "\(ns) ns of guest clock (\(Self.seconds(ns)))")) }
@@ -114,3 +114,7 @@ public struct JournalSummary {
         return "\(y)-\(two(m))-\(two(d))T\(two(rem / 3600)):\(two(rem % 3600 / 60)):\(two(rem % 60))Z"
     }
 }
+
+/// Header strings come from the file: control bytes (terminal escapes,
+/// newlines) are shown escaped, as in error messages.
+private func safe(_ s: String) -> String { escapedForMessage(Array(s.utf8)) }

@@ -190,7 +190,7 @@ public final class KVMTarget: DebugTarget {
 
     func makeReplayer(start: UInt64) -> Replayer {
         let r = Replayer(journal: journal, start: start, consolePort: session.replayer.consolePort,
-                         clockAddress: session.replayer.clockAddress)
+                         clockAddress: session.replayer.clockAddress, timerAddress: session.replayer.timerAddress)
         r.symbolize = session.replayer.symbolize
         return r
     }

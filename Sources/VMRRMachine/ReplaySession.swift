@@ -139,7 +139,7 @@ public final class ReplaySession {
             throw VMRRError("\(name): --until \(u) lies before the starting point (event \(start - 1)); choose an earlier checkpoint or a later --until")
         }
         replayer = Replayer(journal: reader, start: start, consolePort: Layout.com1Base + Layout.uartTHR,
-                            clockAddress: Layout.clockGPA)
+                            clockAddress: Layout.clockGPA, timerAddress: Layout.timerGPA)
         replayer.setUntil(o.until)
         replayer.verifyMemory = o.verify
         if let img = image {

@@ -31,6 +31,9 @@ public final class Replayer: ExitResponder {
     public let consolePort: UInt16
     /// The paravirtual clock's guest-physical address.
     public let clockAddress: UInt64
+    /// The paravirtual timer's guest-physical address, when known: a `timer`
+    /// event then matches only a write there.
+    public let timerAddress: UInt64?
     /// Names an address for reports ("main+0x12"), when the image has symbols.
     public var symbolize: ((UInt64) -> String?)?
     /// Events matched so far.
@@ -42,11 +45,12 @@ public final class Replayer: ExitResponder {
 
     /// Starts replaying at event `start` (1 after the boot checkpoint, or one
     /// after a restored checkpoint's event).
-    public init(journal: JournalReader, start: UInt64, consolePort: UInt16, clockAddress: UInt64) {
+    public init(journal: JournalReader, start: UInt64, consolePort: UInt16, clockAddress: UInt64, timerAddress: UInt64? = nil) {
         self.journal = journal
         self.next = start
         self.consolePort = consolePort
         self.clockAddress = clockAddress
+        self.timerAddress = timerAddress
         settle()
     }
 
@@ -210,7 +214,8 @@ public final class Replayer: ExitResponder {
         case let (.mmioWrite(g, s, v), .mmio(eg, es, .write, ev)), let (.mmioWrite(g, s, v), .stage2Fault(eg, es, .write, ev)):
             if g != eg || s != es { return "different address written" }
             return v == ev ? nil : "different value written (recorded 0x\(hex(ev)), now 0x\(hex(v)))"
-        case let (.mmioWrite(_, _, v), .timer(deadline)):
+        case let (.mmioWrite(g, _, v), .timer(deadline)):
+            if let t = timerAddress, g != t { return "different address written (the recording armed the timer)" }
             return v == deadline ? nil : "different timer deadline (recorded \(deadline), now \(v))"
         case (.halt, .hlt), (.shutdown, .shutdown):
             return nil
