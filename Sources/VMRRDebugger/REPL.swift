@@ -21,7 +21,8 @@ public enum REPL {
                 StandardOutput.write(STDERR_FILENO, "\(commandFile): cannot read the command file: \(why)\n")
                 return 1
             }
-            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            // As in gdb, an empty line in a command file does nothing (it does not repeat).
+            for line in text.split(separator: "\n") where !line.allSatisfy(\.isWhitespace) {
                 if !session.execute(String(line)) { return session.lastCommandFailed && batch ? 1 : 0 }
             }
         }
