@@ -186,11 +186,16 @@ public enum RecordSession {
     /// The CPUID table to give the guest: KVM's supported set, and for
     /// multiboot guests without the x2APIC bit (CPUID.1:ECX[21]), since vmrr
     /// emulates the xAPIC page but not yet the x2APIC MSRs.
+    /// Linux guests also lose CMPXCHG16B (CPUID.1:ECX[13]), which this host
+    /// cannot emulate at CPL 0 and which SLUB uses when it is advertised.
+    /// (XSAVE cannot be hidden that way here: the kernel still sees it; the
+    /// command line's `noxsave` does it, docs/GUEST.md section 13.)
     static func cpuidTable(for boot: BootProtocol) throws -> [CPUIDEntry]? {
         guard boot != .vmrr else { return nil }
         return try KVMSystem().supportedCPUID().map { e in
             var e = e
             if e.function == 1 { e.ecx &= ~CPUIDBits.x2apic }
+            if boot == .linux, e.function == 1 { e.ecx &= ~CPUIDBits.cmpxchg16b }
             return e
         }
     }
@@ -200,6 +205,8 @@ public enum RecordSession {
 public enum CPUIDBits {
     /// CPUID.1:ECX bit 21: x2APIC.
     public static let x2apic: UInt32 = 1 << 21
+    /// CPUID.1:ECX bit 13: CMPXCHG16B.
+    public static let cmpxchg16b: UInt32 = 1 << 13
 }
 
 /// Facts about the recording host, for the journal header.
