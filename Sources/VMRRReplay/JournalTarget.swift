@@ -150,8 +150,13 @@ public final class JournalTarget: DebugTarget {
         interruptFlag.store(false, ordering: .relaxed)
         guard position.event < lastEvent else { return .endOfHistory }
         let pastEnd = n > lastEvent - position.event
-        let target = pastEnd ? lastEvent : position.event + n
-        var stop: StopReason = pastEnd ? .endOfHistory : .done
+        return try scanForward(to: pastEnd ? lastEvent : position.event + n, reaching: pastEnd ? .endOfHistory : .done)
+    }
+
+    /// Moves forward to `target`, stopping early at an event breakpoint or
+    /// on Ctrl-C; `reaching` is the stop reason when `target` is reached.
+    private func scanForward(to target: UInt64, reaching: StopReason) throws -> StopReason {
+        var stop = reaching
         var landed = target
         var seen: UInt64 = 0
         try journal.forEachEvent(from: position.event + 1) { r in
@@ -183,24 +188,7 @@ public final class JournalTarget: DebugTarget {
     public func continueForward() throws -> StopReason {
         interruptFlag.store(false, ordering: .relaxed)
         guard position.event < lastEvent else { return .endOfHistory }
-        var stop: StopReason = .endOfHistory
-        var landed = lastEvent
-        var seen: UInt64 = 0
-        try journal.forEachEvent(from: position.event + 1) { r in
-            if let id = matchingBreakpoint(r) {
-                stop = .eventBreakpoint(id: id, event: r.index)
-                landed = r.index
-                return false
-            }
-            seen += 1
-            if seen % Self.interruptCheckInterval == 0, interruptFlag.load(ordering: .relaxed) {
-                stop = .interrupted; landed = r.index; return false
-            }
-            return true
-        }
-        position = Position(event: landed)
-        if case .eventBreakpoint(let id, _) = stop { hit(id) }
-        return stop
+        return try scanForward(to: lastEvent, reaching: .endOfHistory)
     }
 
     public func reverseContinue() throws -> StopReason {
