@@ -253,11 +253,7 @@ public final class KVMTarget: DebugTarget {
             throw DebugError("goto \(p): no such event: the journal has events 0 to \(lastEvent)")
         }
         if p == position { return }
-        if p.instructions > 0 || position.instructions > 0 || p < position {
-            try reach(event: p.event)
-        } else {
-            try reach(event: p.event)
-        }
+        try reach(event: p.event)
         if p.instructions > 0 {
             try takeSnapshot()
             for i in 0..<p.instructions {
@@ -303,6 +299,14 @@ public final class KVMTarget: DebugTarget {
                 startedAtEvent = position.event
                 if let bp = eventBreakpointMatching(from: before.event + 1, through: position.event) { return hit(bp) }
             case .ended:
+                if replayer.paused?.reason == .interrupted {
+                    // Ctrl-C arrived during this step's KVM_RUN: go back to the
+                    // position before it, which is known exactly.
+                    replayer.resume()
+                    position.instructions = Self.unknownInstructions
+                    try goto(before)
+                    return .interrupted
+                }
                 try settlePosition()
                 return .endOfHistory
             }
@@ -338,6 +342,13 @@ public final class KVMTarget: DebugTarget {
                     throw DebugError("event \(e) is followed by more than \(stepLimit) instructions (or by CPL3 code the host cannot single-step)")
                 }
             case .event, .ended:
+                if replayer.paused?.reason == .interrupted {
+                    // Ctrl-C during this step: the interval was not measured.
+                    replayer.resume()
+                    position.instructions = Self.unknownInstructions
+                    try reach(event: e)
+                    throw DebugError("interrupted while re-executing event \(e); the position is \(position)")
+                }
                 try settlePosition()
                 intervals[e] = (steps, position.event)
                 return (steps, position.event)
