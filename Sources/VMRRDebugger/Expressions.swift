@@ -117,8 +117,8 @@ struct EventQuery: Equatable {
     var filter: EventFilter
 
     static let kinds = EventKind.allCases.map(\.name)
-    static let filterKeys = ["port", "gva", "gpa", "vector", "value", "dir"]
-    static let filterHelp = "port=0x3f8, gva=0x4000..0x8000, gpa=ADDR[..ADDR], vector=0x20, value=N[..M], "
+    static let filterKeys = ["port", "gva", "gpa", "vector", "msr", "value", "dir"]
+    static let filterHelp = "port=0x3f8, gva=0x4000..0x8000, gpa=ADDR[..ADDR], vector=0x20, msr=0x1b, value=N[..M], "
         + "dir=in|out|read|write"
 
     /// Which filters can match an event kind.
@@ -128,8 +128,9 @@ struct EventQuery: Equatable {
         case "gva": [.pageFault]
         case "gpa": [.mmio, .stage2Fault]
         case "vector": [.interrupt]
-        case "value": [.io, .input, .mmio, .stage2Fault, .clock, .timer]
-        default: [.io, .input, .mmio, .stage2Fault]
+        case "msr": [.msr]
+        case "value": [.io, .input, .mmio, .stage2Fault, .clock, .timer, .msr]
+        default: [.io, .input, .mmio, .stage2Fault, .msr]
         }
     }
 
@@ -178,6 +179,7 @@ struct EventQuery: Equatable {
             case "gva": filter.gva = range
             case "gpa": filter.gpa = range
             case "vector": filter.vector = range
+            case "msr": filter.msr = range
             default: filter.value = range
             }
         }

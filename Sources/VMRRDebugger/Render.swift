@@ -191,6 +191,7 @@ enum Render {
         range("gva", f.gva)
         range("gpa", f.gpa)
         range("vector", f.vector)
+        range("msr", f.msr)
         range("value", f.value)
         if let d = f.direction {
             let io = kind == .io || kind == .input

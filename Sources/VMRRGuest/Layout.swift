@@ -286,6 +286,15 @@ public enum Layout {
     /// IA32_APIC_BASE bit 11: the local APIC is enabled.
     public static let apicBaseEnable: UInt64 = 1 << 11
 
+    /// Model-specific registers vmrr answers itself (docs/GUEST.md, "MSRs").
+    public enum MSR {
+        /// IA32_APIC_BASE.
+        public static let apicBase: UInt32 = 0x1B
+        /// The x2APIC register MSRs: 0x800 + (xAPIC offset >> 4).
+        public static let x2apicFirst: UInt32 = 0x800
+        public static let x2apicLast: UInt32 = 0x8FF
+    }
+
     // MARK: Linux x86 boot protocol (docs/GUEST.md section 13)
 
     /// Where vmrr puts the zero page (struct boot_params, one page).

@@ -23,6 +23,18 @@ public enum EventKind: UInt8, Sendable, CaseIterable, Equatable, Hashable {
     case checkpoint = 11
     case error = 12
     case end = 13
+    /// Format version 2.
+    case msr = 14
+    /// Format version 2.
+    case assist = 15
+
+    /// The first journal format version that has this kind.
+    public var sinceFormatVersion: UInt16 {
+        switch self {
+        case .msr, .assist: return 2
+        default: return 1
+        }
+    }
 
     public var name: String {
         switch self {
@@ -39,6 +51,8 @@ public enum EventKind: UInt8, Sendable, CaseIterable, Equatable, Hashable {
         case .checkpoint: return "checkpoint"
         case .error: return "error"
         case .end: return "end"
+        case .msr: return "msr"
+        case .assist: return "assist"
         }
     }
 
@@ -78,6 +92,50 @@ public enum EndReason: UInt8, Sendable, Equatable, Hashable {
     }
 }
 
+/// What `--assist` did at an instruction KVM could not emulate
+/// (docs/GUEST.md, "Assists"). The raw values are on-disk codes.
+public enum AssistAction: UInt8, Sendable, Equatable, Hashable, CaseIterable {
+    /// `int3`: RIP moves past it and #BP is injected, as the CPU would deliver it.
+    case breakpoint = 1
+    /// `fwait`: skipped (no x87 exception is ever pending here).
+    case skip = 2
+    /// `clac`: RFLAGS.AC cleared, then skipped.
+    case clearAC = 3
+    /// `stac`: RFLAGS.AC set, then skipped.
+    case setAC = 4
+
+    public var name: String {
+        switch self {
+        case .breakpoint: return "int3"
+        case .skip: return "fwait"
+        case .clearAC: return "clac"
+        case .setAC: return "stac"
+        }
+    }
+
+    /// The action for an instruction, by its bytes; nil for anything else.
+    public static func decode(_ bytes: [UInt8]) -> (action: AssistAction, length: UInt8)? {
+        guard let first = bytes.first else { return nil }
+        if first == Opcode.int3 { return (.breakpoint, 1) }
+        if first == Opcode.fwait { return (.skip, 1) }
+        if bytes.count >= 3 && bytes[0] == Opcode.twoByteEscape && bytes[1] == Opcode.group7 {
+            if bytes[2] == Opcode.clacModRM { return (.clearAC, 3) }
+            if bytes[2] == Opcode.stacModRM { return (.setAC, 3) }
+        }
+        return nil
+    }
+
+    /// The opcode bytes the decoder recognises (Intel SDM vol. 2).
+    public enum Opcode {
+        public static let int3: UInt8 = 0xCC
+        public static let fwait: UInt8 = 0x9B
+        public static let twoByteEscape: UInt8 = 0x0F
+        public static let group7: UInt8 = 0x01
+        public static let clacModRM: UInt8 = 0xCA
+        public static let stacModRM: UInt8 = 0xCB
+    }
+}
+
 /// One journaled event. Exits that return data to the guest carry that data.
 public enum Event: Sendable, Equatable, Hashable {
     /// A port I/O exit. For reads, `value` is what the guest received.
@@ -110,6 +168,13 @@ public enum Event: Sendable, Equatable, Hashable {
     case error(reason: UInt32, suberror: UInt32, data: [UInt8])
     /// The run ended, with the process exit status vmrr reports.
     case end(reason: EndReason, status: Int32)
+    /// An RDMSR or WRMSR that KVM refused or that vmrr models (the APIC base
+    /// and x2APIC MSRs), answered by vmrr. For reads `value` is what the guest
+    /// received; `fault` means the access raised #GP(0) instead. (Format v2.)
+    case msr(index: UInt32, direction: IODirection, value: UInt64, fault: Bool)
+    /// `--assist` emulated an instruction KVM could not: `length` bytes at
+    /// the record's RIP. (Format v2.)
+    case assist(action: AssistAction, length: UInt8)
 
     public var kind: EventKind {
         switch self {
@@ -126,6 +191,8 @@ public enum Event: Sendable, Equatable, Hashable {
         case .checkpoint: return .checkpoint
         case .error: return .error
         case .end: return .end
+        case .msr: return .msr
+        case .assist: return .assist
         }
     }
 
@@ -133,7 +200,7 @@ public enum Event: Sendable, Equatable, Hashable {
     /// injections, checkpoints, page-fault captures, the end marker).
     public var isExit: Bool {
         switch self {
-        case .io, .mmio, .hlt, .shutdown, .stage2Fault, .clock, .timer, .input, .error: return true
+        case .io, .mmio, .hlt, .shutdown, .stage2Fault, .clock, .timer, .input, .error, .msr, .assist: return true
         case .pageFault, .interrupt, .checkpoint, .end: return false
         }
     }

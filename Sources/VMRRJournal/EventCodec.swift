@@ -41,6 +41,12 @@ struct RecordFlags: OptionSet {
     static let sameCR3 = RecordFlags(rawValue: 1 << 5)
     /// The faulting RIP equals the record's RIP; no fault_rip field.
     static let faultAtRIP = RecordFlags(rawValue: 1 << 6)
+    // msr (also uses .write)
+    /// The access raised #GP; a read has no value field.
+    static let fault = RecordFlags(rawValue: 1 << 6)
+    /// The index equals ECX and, for a write, the value equals EDX:EAX (as
+    /// RDMSR/WRMSR always have them); no index field, no write value field.
+    static let operandsInRegisters = RecordFlags(rawValue: 1 << 7)
 
     /// The flags a kind may carry; anything else is corruption.
     static func allowed(for kind: EventKind) -> RecordFlags {
@@ -51,7 +57,8 @@ struct RecordFlags: OptionSet {
         case .timer: return [.disarm, .beforeClock]
         case .pageFault: return [.sameCR3, .faultAtRIP]
         case .input: return [.portInRDX]
-        case .hlt, .shutdown, .interrupt, .checkpoint, .error, .end: return []
+        case .msr: return [.write, .fault, .operandsInRegisters]
+        case .hlt, .shutdown, .interrupt, .checkpoint, .error, .end, .assist: return []
         }
     }
 }
@@ -63,6 +70,8 @@ struct RecordFlags: OptionSet {
 
 /// The chunk-local state records are delta-coded against.
 struct EventCodec {
+    /// The format version of the journal being read (kinds newer than it are corruption).
+    var formatVersion: UInt16 = JournalFormat.version
     var regs = GPRegisters()
     /// Previous io port.
     var ioPort: UInt16 = 0
@@ -75,7 +84,14 @@ struct EventCodec {
     /// Previous page_fault CR3.
     var cr3: UInt64 = 0
 
-    mutating func reset() { self = EventCodec() }
+    init(formatVersion: UInt16 = JournalFormat.version) { self.formatVersion = formatVersion }
+
+    mutating func reset() { self = EventCodec(formatVersion: formatVersion) }
+
+    /// The value WRMSR writes: EDX:EAX.
+    @inline(__always) static func msrOperand(_ regs: GPRegisters) -> UInt64 {
+        (regs.rdx & 0xFFFF_FFFF) << 32 | (regs.rax & 0xFFFF_FFFF)
+    }
 
     /// An upper bound on the encoded size of a record, its length varint included.
     @inline(__always) static func maxRecordSize(_ event: Event) -> Int {
@@ -161,6 +177,16 @@ struct EventCodec {
         case let .end(reason, status):
             e.u8(reason.rawValue)
             e.zigzag(Int64(status))
+        case let .msr(index, direction, value, fault):
+            if direction == .write { flags.insert(.write) }
+            if fault { flags.insert(.fault) }
+            let implied = UInt64(index) == new.rcx & 0xFFFF_FFFF
+                && (direction == .read || value == Self.msrOperand(new))
+            if implied { flags.insert(.operandsInRegisters) } else { e.varint(UInt64(index)) }
+            if direction == .read ? !fault : !implied { e.varint(value) }
+        case let .assist(action, length):
+            e.u8(action.rawValue)
+            e.u8(length)
         }
         kindByte.pointee = event.kind.rawValue | flags.rawValue
     }
@@ -200,6 +226,9 @@ struct EventCodec {
         let kindByte = try r.u8("event \(index) kind")
         guard let kind = EventKind(rawValue: kindByte & RecordFlags.kindMask) else {
             throw r.error("event \(index): unknown event kind \(kindByte & RecordFlags.kindMask)", at: kindAt)
+        }
+        guard kind.sinceFormatVersion <= formatVersion else {
+            throw r.error("event \(index): event kind \(kind.rawValue) (\(kind.name)) does not exist in format version \(formatVersion)", at: kindAt)
         }
         let flags = RecordFlags(rawValue: kindByte & ~RecordFlags.kindMask)
         guard RecordFlags.allowed(for: kind).isSuperset(of: flags) else {
@@ -328,6 +357,37 @@ struct EventCodec {
                 throw r.error("event \(index): end status out of range", at: sAt)
             }
             return .end(reason: reason, status: status)
+        case .msr:
+            let msrIndex: UInt32
+            if flags.contains(.operandsInRegisters) {
+                msrIndex = UInt32(truncatingIfNeeded: regs.rcx)
+            } else {
+                let at = r.pos
+                guard let i = UInt32(exactly: try r.varint("event \(index) msr index")) else {
+                    throw r.error("event \(index): msr index out of range", at: at)
+                }
+                msrIndex = i
+            }
+            let fault = flags.contains(.fault)
+            let value: UInt64
+            if direction == .read {
+                value = fault ? 0 : try r.varint("event \(index) msr value")
+            } else {
+                value = flags.contains(.operandsInRegisters) ? Self.msrOperand(regs) : try r.varint("event \(index) msr value")
+            }
+            return .msr(index: msrIndex, direction: direction, value: value, fault: fault)
+        case .assist:
+            let at = r.pos
+            let code = try r.u8("event \(index) assist action")
+            guard let action = AssistAction(rawValue: code) else {
+                throw r.error("event \(index): unknown assist action \(code)", at: at)
+            }
+            let lAt = r.pos
+            let length = try r.u8("event \(index) assist length")
+            guard length >= 1, length <= 15 else {
+                throw r.error("event \(index): assist length \(length) is not an instruction length (1-15)", at: lAt)
+            }
+            return .assist(action: action, length: length)
         }
     }
 }

@@ -43,6 +43,12 @@ public enum EventFormat {
             return "reason=\(reason) suberror=\(suberror) data=\(data.isEmpty ? "-" : hexBytes(data))"
         case let .end(reason, status):
             return "reason=\(reason.name) status=\(status)"
+        case let .msr(index, direction, value, fault):
+            let op = direction == .write ? "wrmsr" : "rdmsr"
+            if fault { return op + " msr=\(hex(index))" + (direction == .write ? " value=\(hex(value))" : "") + " #GP" }
+            return op + " msr=\(hex(index)) value=\(hex(value))"
+        case let .assist(action, length):
+            return "\(action.name) length=\(length)" + (action == .breakpoint ? " (#BP injected)" : " (skipped)")
         }
     }
 
@@ -90,12 +96,18 @@ public enum EventFormat {
             f += [("reason", .uint(UInt64(reason))), ("suberror", .uint(UInt64(suberror))), ("data", .string(hexBytes(data)))]
         case let .end(reason, status):
             f += [("status", .int(Int64(status))), ("reason", .string(reason.name))]
+        case let .msr(index, direction, value, fault):
+            f += [("msr", .uint(UInt64(index))), ("dir", .string(direction == .write ? "write" : "read")),
+                  ("value", .uint(value)), ("fault", .bool(fault))]
+        case let .assist(action, length):
+            f += [("action", .string(action.name)), ("length", .uint(UInt64(length)))]
         }
         var s = "{"
         for (i, (k, v)) in f.enumerated() {
             if i > 0 { s += "," }
             s += jsonString(k) + ":"
             switch v {
+            case let .bool(b): s += b ? "true" : "false"
             case let .uint(u): s += String(u)
             case let .int(n): s += String(n)
             case let .string(t): s += jsonString(t)
@@ -105,6 +117,7 @@ public enum EventFormat {
     }
 
     enum JSONValue {
+        case bool(Bool)
         case uint(UInt64)
         case int(Int64)
         case string(String)

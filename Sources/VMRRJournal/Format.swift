@@ -1,12 +1,14 @@
-/// Journal format v1 constants. The layout is drawn in docs/JOURNAL.md; keep
+/// Journal format constants (version 2; version 1 files are still read). The layout is drawn in docs/JOURNAL.md; keep
 /// the two in step.
 public enum JournalFormat {
     /// The format version this vmrr writes.
-    public static let version: UInt16 = 1
-    /// The oldest reader that can read what this vmrr writes.
-    public static let minReaderVersion: UInt16 = 1
-    /// The newest format version this vmrr reads.
-    public static let readableVersion: UInt16 = 1
+    /// Version 2 added the `msr` and `assist` event kinds.
+    public static let version: UInt16 = 2
+    /// The oldest reader that can read what this vmrr writes: a v1 reader
+    /// would meet event kinds it does not know.
+    public static let minReaderVersion: UInt16 = 2
+    /// The newest format version this vmrr reads (it reads every version from 1).
+    public static let readableVersion: UInt16 = 2
 
     static let fileMagic: [UInt8] = Array("VMRRJRNL".utf8)
     static let chunkMagic: [UInt8] = Array("CHNK".utf8)

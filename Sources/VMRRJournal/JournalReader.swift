@@ -127,7 +127,7 @@ public final class JournalReader {
         let f = layout.eventChunks[c]
         try f.verifyCRC(bytes, name: path)
         var r = ByteReader(bytes, name: path, from: f.payloadStart, to: f.end)
-        var codec = EventCodec()
+        var codec = EventCodec(formatVersion: formatVersion)
         var out: [EventRecord] = []
         out.reserveCapacity(Int(f.count))
         for k in 0..<UInt64(f.count) {

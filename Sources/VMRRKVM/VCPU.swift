@@ -104,6 +104,10 @@ public final class VCPU {
             return .irqWindowOpen
         case CKVM_EXIT_INTR:
             return .interrupted
+        case CKVM_EXIT_X86_RDMSR, CKVM_EXIT_X86_WRMSR:
+            let write = reason == CKVM_EXIT_X86_WRMSR
+            return .msr(index: ckvm_run_msr_index(rp), direction: write ? .write : .read,
+                        value: write ? ckvm_run_msr_data(rp) : 0, reason: ckvm_run_msr_reason(rp))
         case CKVM_EXIT_SYSTEM_EVENT:
             return .systemEvent(type: rp.pointee.system_event.type)
         default:
@@ -144,6 +148,30 @@ public final class VCPU {
         let len = Int(min(rp.pointee.mmio.len, 8))
         // mmio.data is an 8-byte array inside the run page.
         Self.store(UnsafeMutableRawPointer(ckvm_run_mmio_data(rp)!), size: len, value: value)
+    }
+
+    /// Answers an RDMSR/WRMSR exit before the next KVM_RUN: the value a read
+    /// returns, or `fault` to have KVM inject #GP(0) instead.
+    public func completeMSR(value: UInt64, fault: Bool) {
+        ckvm_run_msr_complete(rp, value, fault ? 1 : 0)
+    }
+
+    /// Queues exception `vector` (with `errorCode` when it has one) for
+    /// delivery at the next KVM_RUN, through KVM_GET/SET_VCPU_EVENTS.
+    public func injectException(vector: UInt8, errorCode: UInt32? = nil) throws {
+        var ev = kvm_vcpu_events()
+        guard ckvm_ioctl_ptr(fd, CKVM_GET_VCPU_EVENTS, &ev) == 0 else { throw KVMError("KVM_GET_VCPU_EVENTS", errno: ckvm_errno()) }
+        // Without KVM_CAP_EXCEPTION_PAYLOAD, KVM ignores `pending` and takes
+        // `injected`: the exception is delivered at the next entry.
+        ev.exception.injected = 1
+        ev.exception.pending = 0
+        ev.exception.nr = vector
+        ev.exception.has_error_code = errorCode == nil ? 0 : 1
+        ev.exception.error_code = errorCode ?? 0
+        ev.flags = 0
+        guard ckvm_ioctl_ptr(fd, CKVM_SET_VCPU_EVENTS, &ev) == 0 else {
+            throw KVMError("KVM_SET_VCPU_EVENTS", errno: ckvm_errno(), detail: "exception \(vector)")
+        }
     }
 
     // MARK: registers

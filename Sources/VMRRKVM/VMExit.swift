@@ -21,6 +21,10 @@ public enum VMExit: Sendable, Equatable {
     case internalError(suberror: UInt32, data: [UInt64])
     case failEntry(reason: UInt64)
     case irqWindowOpen
+    /// RDMSR or WRMSR that KVM sent to userspace (KVM_CAP_X86_USER_SPACE_MSR).
+    /// For reads `value` is 0; answer with `VCPU.completeMSR(value:fault:)`.
+    /// `reason` is KVM's KVM_MSR_EXIT_REASON_* bit.
+    case msr(index: UInt32, direction: IODirection, value: UInt64, reason: UInt32)
     /// KVM_RUN returned EINTR, or KVM_EXIT_INTR: a signal or `immediate_exit`.
     case interrupted
     case systemEvent(type: UInt32)
@@ -36,6 +40,7 @@ public enum VMExit: Sendable, Equatable {
         case .internalError: return "internal-error"
         case .failEntry: return "fail-entry"
         case .irqWindowOpen: return "irq-window-open"
+        case .msr(_, let d, _, _): return d == .read ? "rdmsr" : "wrmsr"
         case .interrupted: return "interrupted"
         case .systemEvent: return "system-event"
         case .unsupported(let r): return "unsupported exit reason \(r)"

@@ -52,6 +52,62 @@ public final class VirtualMachine {
         guard rc == 0 else { throw KVMError("KVM_GET_DIRTY_LOG", errno: ckvm_errno(), detail: "slot \(slot)") }
     }
 
+    /// Which refused MSR accesses KVM_CAP_X86_USER_SPACE_MSR sends to userspace.
+    public struct MSRExitReasons: OptionSet, Sendable {
+        public let rawValue: UInt64
+        public init(rawValue: UInt64) { self.rawValue = rawValue }
+        /// KVM knows the MSR but refuses the access (a #GP it would inject).
+        public static let invalid = MSRExitReasons(rawValue: CKVM_MSR_EXIT_REASON_INVAL)
+        /// KVM does not know the MSR.
+        public static let unknown = MSRExitReasons(rawValue: CKVM_MSR_EXIT_REASON_UNKNOWN)
+        /// The MSR filter denied the access.
+        public static let filter = MSRExitReasons(rawValue: CKVM_MSR_EXIT_REASON_FILTER)
+    }
+
+    /// KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR): the chosen refused MSR
+    /// accesses become KVM_EXIT_X86_RDMSR / KVM_EXIT_X86_WRMSR.
+    public func enableUserSpaceMSRExits(_ reasons: MSRExitReasons) throws {
+        var cap = kvm_enable_cap()
+        cap.cap = UInt32(CKVM_CAP_X86_USER_SPACE_MSR)
+        cap.args.0 = reasons.rawValue
+        guard ckvm_ioctl_ptr(fd, CKVM_ENABLE_CAP, &cap) == 0 else {
+            throw KVMError("KVM_ENABLE_CAP", errno: ckvm_errno(), detail: "KVM_CAP_X86_USER_SPACE_MSR 0x\(String(reasons.rawValue, radix: 16))")
+        }
+    }
+
+    /// KVM_X86_SET_MSR_FILTER: every MSR is allowed except those in
+    /// `denied`, whose reads and writes exit to userspace (with the
+    /// `.filter` exit reason enabled).
+    public func setMSRFilter(denied: [ClosedRange<UInt32>]) throws {
+        precondition(denied.count <= Int(CKVM_MSR_FILTER_MAX_RANGES))
+        // One bit per MSR, all clear (deny); KVM copies the bitmaps during the call.
+        let bitmaps = denied.map { r -> UnsafeMutablePointer<UInt8> in
+            let n = (Int(r.count) + 7) / 8
+            let p = UnsafeMutablePointer<UInt8>.allocate(capacity: n)
+            p.initialize(repeating: 0, count: n)
+            return p
+        }
+        defer { bitmaps.forEach { $0.deallocate() } }
+        let filter = UnsafeMutablePointer<kvm_msr_filter>.allocate(capacity: 1)
+        defer { filter.deallocate() }
+        filter.initialize(to: kvm_msr_filter())
+        filter.pointee.flags = CKVM_MSR_FILTER_DEFAULT_ALLOW
+        // `ranges` is a C array (a tuple in Swift) of KVM_MSR_FILTER_MAX_RANGES entries.
+        let ranges = UnsafeMutableRawPointer(filter).advanced(by: MemoryLayout<kvm_msr_filter>.offset(of: \kvm_msr_filter.ranges)!)
+            .assumingMemoryBound(to: kvm_msr_filter_range.self)
+        for (i, r) in denied.enumerated() {
+            ranges[i].flags = CKVM_MSR_FILTER_READ | CKVM_MSR_FILTER_WRITE
+            ranges[i].nmsrs = UInt32(r.count)
+            ranges[i].base = r.lowerBound
+            ranges[i].bitmap = bitmaps[i]
+        }
+        let rc = ckvm_ioctl_ptr(fd, CKVM_X86_SET_MSR_FILTER, filter)
+        guard rc == 0 else {
+            throw KVMError("KVM_X86_SET_MSR_FILTER", errno: ckvm_errno(),
+                           detail: denied.map { "0x\(String($0.lowerBound, radix: 16))-0x\(String($0.upperBound, radix: 16))" }.joined(separator: ","))
+        }
+    }
+
     /// KVM_CREATE_VCPU, plus the mmap of its run page.
     public func createVCPU(id: UInt32 = 0) throws -> VCPU {
         let vfd = ckvm_ioctl_val(fd, CKVM_CREATE_VCPU, UInt(id))

@@ -26,13 +26,23 @@ public final class Machine: MachineStateSource {
     /// this kind of host anyway.
     static let msrsNotCheckpointed: Set<UInt32> = [0x10]
 
+    /// Whether MSR accesses KVM refuses, and those vmrr models
+    /// (`DeviceModel.filteredMSRs`), exit to userspace (journal format 2 on).
+    public let userspaceMSRs: Bool
+
     /// Creates the VM. `cpuid` is the table to set (from a journal), or nil
-    /// to take KVM's supported set.
-    public init(memorySize: UInt64, cpuid: [CPUIDEntry]? = nil) throws {
+    /// to take KVM's supported set. `userspaceMSRs` is false only to replay
+    /// a format-1 journal, recorded before MSR exits existed.
+    public init(memorySize: UInt64, cpuid: [CPUIDEntry]? = nil, userspaceMSRs: Bool = true) throws {
         let kvm = try KVMSystem()
         self.kvm = kvm
         self.memorySize = memorySize
         vm = try kvm.createVM()
+        self.userspaceMSRs = userspaceMSRs
+        if userspaceMSRs {
+            try vm.enableUserSpaceMSRExits([.invalid, .unknown, .filter])
+            try vm.setMSRFilter(denied: DeviceModel.filteredMSRs)
+        }
         let ranges = Layout.ramRanges(memorySize: memorySize)
         ram = try GuestRAM(ranges: ranges)
         for (i, r) in ranges.enumerated() {

@@ -15,6 +15,8 @@ public struct RecordOptions: Sendable {
     public var memorySize: UInt64 = Layout.defaultMemorySize
     public var clock: ClockSource = .host
     public var strict = false
+    /// `--assist`: emulate int3, fwait, clac and stac (docs/GUEST.md, "Assists").
+    public var assist = false
     public var checkpointInterval: UInt64 = RecordOptions.defaultCheckpointInterval
     public var guestArguments: [String] = []
     /// Console output file; nil means stdout.
@@ -141,6 +143,7 @@ public enum RecordSession {
         let pc = PCDeviceConfig(memorySize: o.memorySize, commandLine: o.guestArguments.joined(separator: " "), rtcEpoch: rtcEpoch)
         let devices = DeviceModel(clock: clock, input: consoleIn, output: consoleOut, strict: o.strict, pc: pc)
         let recorder = Recorder(devices: devices, journal: journal, checkpointInterval: o.checkpointInterval, maxExits: o.maxExits)
+        recorder.assistEnabled = o.assist
         if let progress {
             recorder.progress = { p in
                 var p = p

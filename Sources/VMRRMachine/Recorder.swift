@@ -57,6 +57,8 @@ public final class Recorder: ExitResponder {
     let startedAt = HostClock.monotonicNanoseconds()
     /// The registers and report of the KVM error exit that ended the run, if one did.
     public private(set) var failure: (regs: GPRegisters, description: String)?
+    /// `--assist`: emulate int3, fwait, clac and stac when KVM cannot.
+    public var assistEnabled = false
 
     public init(devices: DeviceModel, journal: EventSink, checkpointInterval: UInt64, maxExits: UInt64? = nil) {
         self.devices = devices
@@ -86,11 +88,33 @@ public final class Recorder: ExitResponder {
         return Layout.timerVector
     }
 
+    public func respondToMSR(_ access: Access, regs: GPRegisters) throws -> MSRAnswer {
+        guard case let .msr(index, direction, value) = access else { return MSRAnswer(value: 0, fault: true) }
+        exits &+= 1
+        devices.clock.exitTick()
+        let answer = devices.answerMSR(index: index, direction: direction, value: value)
+        try append(.msr(index: index, direction: direction, value: direction == .read ? answer.value : value, fault: answer.fault), regs)
+        try afterAccess(regs)
+        return answer
+    }
+
+    public func assist(_ access: Access, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)? {
+        guard assistEnabled, case let .assist(bytes) = access, let a = AssistAction.decode(bytes) else { return nil }
+        exits &+= 1
+        devices.clock.exitTick()
+        try append(.assist(action: a.action, length: a.length), regs)
+        try afterAccess(regs)
+        return a
+    }
+
     public func respond(to access: Access, regs: GPRegisters) throws -> UInt64 {
         exits &+= 1
         devices.clock.exitTick()
         var value: UInt64 = 0
         switch access {
+        case .msr, .assist:
+            // Answered by respondToMSR and assist; never routed here.
+            exits &-= 1
         case let .portRead(port, size):
             let (ev, v, outcome) = devices.portRead(port: port, size: size)
             try append(ev, regs); value = v; apply(outcome, regs)
@@ -128,6 +152,12 @@ public final class Recorder: ExitResponder {
                 finish(.limit, 0, "stopped after \(timeLimit.text) (--max-time); the vCPU made no exit, so a signal stopped it between exits at rip 0x\(hex(regs.rip))")
             }
         }
+        try afterAccess(regs)
+        return value
+    }
+
+    /// The bookkeeping after every access: limits, progress, periodic flushes.
+    func afterAccess(_ regs: GPRegisters) throws {
         if let maxExits, exits >= maxExits, end == nil {
             finish(.limit, 0, "stopped after \(exits) exits (--max-exits)")
         }
@@ -146,7 +176,6 @@ public final class Recorder: ExitResponder {
             let now = HostClock.monotonicNanoseconds()
             if now &- lastFlush > Self.flushIntervalNanoseconds { try journal.flush(); lastFlush = now }
         }
-        return value
     }
 
     public var wantsCheckpoint: Bool {

@@ -95,7 +95,7 @@ public final class ReplaySession {
         }
         self.image = image
 
-        do { machine = try Machine(memorySize: h.memorySize, cpuid: h.cpuidSet) } catch {
+        do { machine = try Machine(memorySize: h.memorySize, cpuid: h.cpuidSet, userspaceMSRs: reader.formatVersion >= 2) } catch {
             throw VMRRError("creating the VM for \(name): \(error)")
         }
         let start: UInt64

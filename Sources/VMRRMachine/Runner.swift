@@ -80,6 +80,8 @@ public final class Runner {
         }
         while true {
             if let end = responder.end { return .ended(end) }
+            // Interrupts are injected only here, at exits: an interrupt that
+            // cannot be taken yet waits for a later exit (docs/DETERMINISM.md).
             if let vector = try responder.interruptBeforeRun(regs: regs, ready: vcpu.readyForInterruptInjection) {
                 try vcpu.interrupt(vector: vector)
             }
@@ -111,6 +113,27 @@ public final class Runner {
             }
         }
     }
+
+    /// Emulates what KVM could not (`--assist`, docs/GUEST.md "Assists"):
+    /// RIP moves past the instruction, CLAC/STAC change AC, and INT3 has
+    /// #BP queued for delivery at the next KVM_RUN, which pushes the new RIP
+    /// as the CPU's trap semantics do.
+    func applyAssist(_ action: AssistAction, length: UInt8) throws {
+        let vcpu = machine.vcpu
+        var r = try vcpu.getRegisters()
+        r.rip &+= UInt64(length)
+        switch action {
+        case .clearAC: r.rflags &= ~RFlags.alignmentCheck
+        case .setAC: r.rflags |= RFlags.alignmentCheck
+        case .breakpoint, .skip: break
+        }
+        try vcpu.setRegisters(r)
+        if action == .breakpoint { try vcpu.injectException(vector: Self.breakpointVector) }
+        regs = r
+    }
+
+    /// #BP.
+    static let breakpointVector: UInt8 = 3
 
     /// The HLT opcode.
     static let haltOpcode: UInt8 = 0xF4
@@ -212,8 +235,17 @@ public final class Runner {
                 _ = try responder.respond(to: .kvmError(reason: KVMExitReason.debug, suberror: exception, data: [],
                     description: "unexpected debug exit at 0x\(hex(pc)) (exception \(exception), dr6 0x\(hex(dr6)))"), regs: regs)
             }
+        case let .msr(index, direction, value, _):
+            let answer = try responder.respondToMSR(.msr(index: index, direction: direction, value: value), regs: regs)
+            vcpu.completeMSR(value: answer.value, fault: answer.fault)
+            pendingRead = true
         case let .internalError(suberror, data):
             let bytes = suberror == VMExit.InternalError.emulation ? VMExit.emulationFailureBytes(data) : []
+            if suberror == VMExit.InternalError.emulation, let a = try responder.assist(.assist(bytes: bytes), regs: regs) {
+                try applyAssist(a.action, length: a.length)
+                return
+            }
+            if responder.end != nil { return }
             let description: String
             if suberror == VMExit.InternalError.emulation {
                 description = EmulationFailureReport.summary(bytes: bytes, regs: regs, sregs: vcpu.syncedSpecialRegisters,

@@ -54,13 +54,14 @@ public struct EventFilter: Equatable, Sendable {
     public var gva: ClosedRange<UInt64>?
     public var gpa: ClosedRange<UInt64>?
     public var vector: ClosedRange<UInt64>?
+    public var msr: ClosedRange<UInt64>?
     public var value: ClosedRange<UInt64>?
     public var direction: IODirection?
     public init() {}
 
     public func matches(_ e: Event) -> Bool {
         func ok(_ r: ClosedRange<UInt64>?, _ v: UInt64?) -> Bool { r == nil || (v.map { r!.contains($0) } ?? false) }
-        var port: UInt64?, gva: UInt64?, gpa: UInt64?, vector: UInt64?, value: UInt64?, dir: IODirection?
+        var port: UInt64?, gva: UInt64?, gpa: UInt64?, vector: UInt64?, msr: UInt64?, value: UInt64?, dir: IODirection?
         switch e {
         case let .io(p, _, d, v): port = UInt64(p); value = v; dir = d
         case let .input(p, b): port = UInt64(p); value = UInt64(b); dir = .read
@@ -69,9 +70,10 @@ public struct EventFilter: Equatable, Sendable {
         case let .interrupt(v): vector = UInt64(v)
         case let .clock(ns): value = ns
         case let .timer(d): value = d
+        case let .msr(i, d, v, _): msr = UInt64(i); value = v; dir = d
         default: break
         }
-        return ok(self.port, port) && ok(self.gva, gva) && ok(self.gpa, gpa) && ok(self.vector, vector)
+        return ok(self.port, port) && ok(self.gva, gva) && ok(self.gpa, gpa) && ok(self.vector, vector) && ok(self.msr, msr)
             && ok(self.value, value) && (direction == nil || direction == dir)
     }
 }

@@ -28,6 +28,19 @@ public enum Access: Equatable, Sendable {
     case kvmError(reason: UInt32, suberror: UInt32, data: [UInt8], description: String)
     /// KVM_RUN was interrupted by a signal (Ctrl-C, a kick).
     case interrupted
+    /// An RDMSR (value 0) or WRMSR that exited to userspace.
+    case msr(index: UInt32, direction: IODirection, value: UInt64)
+    /// An instruction KVM could not emulate, offered for `--assist`.
+    case assist(bytes: [UInt8])
+}
+
+/// What a responder made of an MSR access.
+public struct MSRAnswer: Equatable, Sendable {
+    /// The value an RDMSR returns (ignored for writes and faults).
+    public var value: UInt64
+    /// Raise #GP(0) instead of completing the access.
+    public var fault: Bool
+    public init(value: UInt64, fault: Bool) { self.value = value; self.fault = fault }
 }
 
 /// How a run ended.
@@ -47,6 +60,11 @@ public protocol ExitResponder: AnyObject {
     func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8?
     /// Handles one access. For reads, returns the value the guest receives.
     func respond(to access: Access, regs: GPRegisters) throws -> UInt64
+    /// Handles an `.msr` access: the value to return, or a #GP.
+    func respondToMSR(_ access: Access, regs: GPRegisters) throws -> MSRAnswer
+    /// Handles an `.assist` access: the emulation to apply, or nil to let
+    /// the failure be reported (as `.kvmError`).
+    func assist(_ access: Access, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)?
     /// After an exit has been fully handled: whether to checkpoint now.
     var wantsCheckpoint: Bool { get }
     /// Takes the checkpoint; the vCPU is at a clean boundary.
@@ -59,5 +77,7 @@ public protocol ExitResponder: AnyObject {
 public enum RFlags {
     /// IF: maskable interrupts enabled.
     public static let interruptEnable: UInt64 = 1 << 9
+    /// AC: alignment check / SMAP access override (CLAC, STAC).
+    public static let alignmentCheck: UInt64 = 1 << 18
 }
 

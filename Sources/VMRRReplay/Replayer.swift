@@ -72,6 +72,39 @@ public final class Replayer: ExitResponder {
         return vector
     }
 
+    public func respondToMSR(_ access: Access, regs: GPRegisters) throws -> MSRAnswer {
+        guard let expected = try check(access, regs: regs) else { return MSRAnswer(value: 0, fault: false) }
+        if case let .msr(_, _, value, fault) = expected.event { return MSRAnswer(value: value, fault: fault) }
+        return MSRAnswer(value: 0, fault: false)
+    }
+
+    public func assist(_ access: Access, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)? {
+        // A recording without --assist journaled the failure as an error event: report it the same way.
+        guard end == nil, let expected = try peek(), case .assist = expected.event else { return nil }
+        guard let e = try check(access, regs: regs), case let .assist(action, length) = e.event else { return nil }
+        return (action, length)
+    }
+
+    /// Compares an access with the next event; accepts and returns it when they match, else diverges.
+    func check(_ access: Access, regs: GPRegisters) throws -> EventRecord? {
+        guard end == nil else { return nil }
+        guard let expected = try peek() else {
+            diverge(expected: nil, actual: Self.describe(access), actualRegs: regs,
+                    why: "the journal has no more events, but execution went on")
+            return nil
+        }
+        if let why = mismatch(access, expected.event) {
+            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: why)
+            return nil
+        }
+        if expected.regs != regs {
+            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: "registers differ")
+            return nil
+        }
+        accept(expected)
+        return expected
+    }
+
     public func respond(to access: Access, regs: GPRegisters) throws -> UInt64 {
         guard end == nil else { return 0 }
         if case .interrupted = access {
@@ -98,6 +131,7 @@ public final class Replayer: ExitResponder {
         case let .mmio(_, _, .read, value): return value
         case let .stage2Fault(_, _, .read, value): return value
         case let .clock(ns): return ns
+        case let .msr(_, .read, value, _): return value
         case let .io(port, _, .write, value):
             if port == consolePort { consoleOutput?(UInt8(truncatingIfNeeded: value)) }
             return 0
@@ -223,6 +257,12 @@ public final class Replayer: ExitResponder {
             return pf == e ? nil : "different page fault"
         case let (.kvmError(reason, sub, data, _), .error(er, es, ed)):
             return reason == er && sub == es && data == ed ? nil : "different KVM error"
+        case let (.msr(i, d, v), .msr(ei, ed, ev, _)):
+            if i != ei || d != ed { return "different MSR access" }
+            return d == .read || v == ev ? nil : "different value written to MSR 0x\(hex(i)) (recorded 0x\(hex(ev)), now 0x\(hex(v)))"
+        case let (.assist(bytes), .assist(action, length)):
+            guard let got = AssistAction.decode(bytes) else { return "a different instruction (no assist applies)" }
+            return got.action == action && got.length == length ? nil : "a different instruction (\(got.action.name), recorded \(action.name))"
         default:
             return "a different kind of exit"
         }
@@ -245,6 +285,8 @@ public final class Replayer: ExitResponder {
             return "page_fault"
         case let .kvmError(_, _, _, d): return "error: \(d)"
         case .interrupted: return "interrupted"
+        case let .msr(i, d, v): return d == .read ? "rdmsr msr=0x\(hex(i))" : "wrmsr msr=0x\(hex(i)) value=0x\(hex(v))"
+        case let .assist(bytes): return "emulation failure, instruction bytes \(bytes.map { String($0, radix: 16) }.joined(separator: " "))"
         }
     }
 }

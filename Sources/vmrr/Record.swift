@@ -38,6 +38,9 @@ struct Record: ParsableCommand {
     @Flag(help: "Stop at the first access to an unknown port or unbacked address.")
     var strict = false
 
+    @Flag(help: "Emulate int3 (inject #BP), fwait, clac and stac when KVM cannot; each assist is journaled.")
+    var assist = false
+
     @Option(help: "Events between checkpoints.")
     var checkpointEvery: UInt64 = RecordOptions.defaultCheckpointInterval
 
@@ -82,6 +85,7 @@ struct Record: ParsableCommand {
         do { o.memorySize = try parseMemorySize(memory) } catch { fail("--memory: \(error)") }
         o.clock = clock == "virtual" ? .virtual : .host
         o.strict = strict
+        o.assist = assist
         o.checkpointInterval = checkpointEvery
         o.guestArguments = guestArguments
         o.consolePath = console

@@ -191,10 +191,10 @@ let goldens: [String: String] = [
         (vmrr 0) help break-event
         break-event KIND [FILTER...]
           Stop at journal events of a kind, narrowed by filters. KIND: io, mmio, hlt, shutdown, page_fault,
-          stage2_fault, clock, timer, interrupt, input, checkpoint, error, end. FILTER: port=0x3f8,
-          gva=0x4000..0x8000, gpa=ADDR[..ADDR], vector=0x20, value=N[..M], dir=in|out|read|write. Stops
-          forward (continue, next-event) and backward (reverse-continue, prev-event), without KVM too.
-          Example: break-event io port=0x3f8 dir=out
+          stage2_fault, clock, timer, interrupt, input, checkpoint, error, end, msr, assist. FILTER:
+          port=0x3f8, gva=0x4000..0x8000, gpa=ADDR[..ADDR], vector=0x20, msr=0x1b, value=N[..M],
+          dir=in|out|read|write. Stops forward (continue, next-event) and backward (reverse-continue,
+          prev-event), without KVM too. Example: break-event io port=0x3f8 dir=out
         (vmrr 0) help watch
         watch [-p] ADDR [LEN]
           Stop where memory is written, forward or backward. Watches LEN bytes (default 8, within one page) at
@@ -998,17 +998,17 @@ let goldens: [String: String] = [
         (vmrr 0) info registers rzz
         info registers: unknown register 'rzz': expected names such as rax, rip, eflags, cr3 or cs
         (vmrr 0) break-event foo
-        break-event: unknown event kind 'foo' (kinds: io, mmio, hlt, shutdown, page_fault, stage2_fault, clock, timer, interrupt, input, checkpoint, error, end)
+        break-event: unknown event kind 'foo' (kinds: io, mmio, hlt, shutdown, page_fault, stage2_fault, clock, timer, interrupt, input, checkpoint, error, end, msr, assist)
         (vmrr 0) break-event pagefault
-        break-event: unknown event kind 'pagefault': did you mean 'page_fault'? (kinds: io, mmio, hlt, shutdown, page_fault, stage2_fault, clock, timer, interrupt, input, checkpoint, error, end)
+        break-event: unknown event kind 'pagefault': did you mean 'page_fault'? (kinds: io, mmio, hlt, shutdown, page_fault, stage2_fault, clock, timer, interrupt, input, checkpoint, error, end, msr, assist)
         (vmrr 0) break-event io gva=1
         break-event: gva= does not apply to io events: it filters page_fault events
         (vmrr 0) break-event io port=zz
         break-event: bad port 'zz': expected a number or a range LOW..HIGH, e.g. port=0x3f8 or port=0x4000..0x8000
         (vmrr 0) break-event io port
-        break-event: bad filter 'port': expected KEY=VALUE such as port=0x3f8, gva=0x4000..0x8000, gpa=ADDR[..ADDR], vector=0x20, value=N[..M], dir=in|out|read|write
+        break-event: bad filter 'port': expected KEY=VALUE such as port=0x3f8, gva=0x4000..0x8000, gpa=ADDR[..ADDR], vector=0x20, msr=0x1b, value=N[..M], dir=in|out|read|write
         (vmrr 0) break-event
-        break-event: missing event kind: usage: break-event KIND [FILTER...], KIND one of io, mmio, hlt, shutdown, page_fault, stage2_fault, clock, timer, interrupt, input, checkpoint, error, end
+        break-event: missing event kind: usage: break-event KIND [FILTER...], KIND one of io, mmio, hlt, shutdown, page_fault, stage2_fault, clock, timer, interrupt, input, checkpoint, error, end, msr, assist
         (vmrr 0) delete 7
         no breakpoint number 7
         (vmrr 0) delete x

@@ -63,7 +63,7 @@ import Testing
         let written = try Fixtures.write(path: path, events: Fixtures.everyKind)
         let r = try JournalReader(path: path)
         #expect(r.header == Fixtures.header())
-        #expect(r.formatVersion == 1)
+        #expect(r.formatVersion == JournalFormat.version)
         #expect(r.truncationNote == nil)
         #expect(r.usedIndexTail)
         #expect(r.eventCount == UInt64(written.count))

@@ -81,6 +81,15 @@ enum Fixtures {
         .end(reason: .debugExit, status: 0),
         .end(reason: .interrupted, status: Int32.min),
         .end(reason: .strict, status: Int32.max),
+        // Format version 2.
+        .msr(index: 0x1b, direction: .read, value: 0xfee0_0900, fault: false),
+        .msr(index: 0x802, direction: .read, value: 0, fault: true),
+        .msr(index: 0x800 + 0x3f, direction: .write, value: 0x40, fault: false),
+        .msr(index: UInt32.max, direction: .write, value: UInt64.max, fault: true),
+        .assist(action: .breakpoint, length: 1),
+        .assist(action: .skip, length: 1),
+        .assist(action: .clearAC, length: 3),
+        .assist(action: .setAC, length: 3),
     ]
 
     /// A page with some non-zero bytes.

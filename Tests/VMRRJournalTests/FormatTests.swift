@@ -24,6 +24,8 @@ import Testing
         case .checkpoint: return ["id"]
         case .error: return ["reason", "suberror", "data"]
         case .end: return ["status", "reason"]
+        case .msr: return ["msr", "dir", "value", "fault"]
+        case .assist: return ["action", "length"]
         case .hlt, .shutdown: return []
         }
     }
@@ -39,7 +41,7 @@ import Testing
             #expect(obj["kind"] as? String == kind.name)
             #expect((obj["rip"] as? NSNumber)?.uint64Value == r.rip)
             // Numbers are JSON numbers, never strings (data, dir, kind and end reason are the strings).
-            for (k, v) in obj where !["kind", "dir", "data"].contains(k) && !(kind == .end && k == "reason") {
+            for (k, v) in obj where !["kind", "dir", "data", "action", "fault"].contains(k) && !(kind == .end && k == "reason") {
                 #expect(v is NSNumber, "\(k) in \(line)")
             }
             switch r.event {
@@ -54,6 +56,14 @@ import Testing
                 #expect((obj["value"] as? NSNumber)?.uint64Value == value)
             case let .error(_, _, data):
                 #expect(obj["data"] as? String == data.map { String(format: "%02x", $0) }.joined())
+            case let .msr(index, direction, value, fault):
+                #expect((obj["msr"] as? NSNumber)?.uint32Value == index)
+                #expect(obj["dir"] as? String == (direction == .write ? "write" : "read"))
+                #expect((obj["value"] as? NSNumber)?.uint64Value == value)
+                #expect(obj["fault"] as? Bool == fault, "\(line)")
+            case let .assist(action, length):
+                #expect(obj["action"] as? String == action.name)
+                #expect((obj["length"] as? NSNumber)?.uint8Value == length)
             case let .end(reason, status):
                 #expect(obj["reason"] as? String == reason.name)
                 #expect((obj["status"] as? NSNumber)?.int32Value == status)

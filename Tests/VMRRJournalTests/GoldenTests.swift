@@ -2,9 +2,11 @@ import Foundation
 import Testing
 @testable import VMRRJournal
 
-/// Byte-for-byte pins of format v1 as the writer produces it. The files in
-/// `Golden/` were written by the codec before the checkpoint fast path
-/// replaced it, so any change to the bytes on disk fails here.
+/// Byte-for-byte pins of the format as the writer produces it. The
+/// checkpoint files in `Golden/` were written by the codec before the
+/// checkpoint fast path replaced it, so any change to the bytes on disk
+/// fails here. `journal-v1.vmrr` is what the format-1 writer produced; it
+/// stays, read by every later reader. `journal-v2.vmrr` pins format 2.
 /// `VMRR_UPDATE_GOLDEN=1` rewrites them (only for a deliberate format change,
 /// which also means a new format version).
 enum Golden {
@@ -45,12 +47,19 @@ enum Golden {
         return [a, b, c]
     }
 
+    /// The event kinds format 1 has: the first 21 entries of `Fixtures.everyKind`.
+    static let version1Kinds = 21
+
+    /// The events of the golden journals: `kinds` entries of `Fixtures.everyKind`, cycled.
+    static func events(kinds: Int) -> [Event] {
+        (0..<5000).map { Fixtures.everyKind[$0 % kinds] }
+    }
+
     /// A journal of a few thousand events over several chunks with checkpoints between.
     static func journal() throws -> [UInt8] {
         let path = Fixtures.tempPath("golden")
         defer { unlink(path) }
-        var events: [Event] = []
-        for i in 0..<5000 { events.append(Fixtures.everyKind[i % 21]) }
+        let events = Self.events(kinds: Fixtures.everyKind.count)
         let cps = checkpoints
         try Fixtures.write(path: path, events: events,
                            checkpointsAt: [3: cps[0], 900: cps[1], 4500: cps[2]], flushEvery: 1234)
@@ -70,10 +79,44 @@ enum Golden {
 
     @Test func journalIsByteIdentical() throws {
         let bytes = try Golden.journal()
-        try Golden.check("journal.vmrr", bytes)
+        try Golden.check("journal-v2.vmrr", bytes)
         let r = try JournalReader(bytes: bytes, name: "golden.vmrr")
+        #expect(r.formatVersion == 2)
         #expect(r.eventCount == 5000)
+        #expect(try r.events().map(\.event) == Golden.events(kinds: Fixtures.everyKind.count))
         #expect(r.checkpoints.count == 3)
         #expect(try r.checkpoint(id: 2) == Golden.checkpoints[1])
+    }
+
+    /// Format 1 files stay readable: the journal the v1 writer produced reads
+    /// back with every event and checkpoint.
+    @Test func aVersion1JournalStillReads() throws {
+        let bytes = Array(try Data(contentsOf: Golden.directory.appendingPathComponent("journal-v1.vmrr")))
+        let r = try JournalReader(bytes: bytes, name: "journal-v1.vmrr")
+        #expect(r.formatVersion == 1)
+        #expect(try r.events().map(\.event) == Golden.events(kinds: Golden.version1Kinds))
+        #expect(try r.checkpoint(id: 2) == Golden.checkpoints[1])
+    }
+
+    /// A file that says format 1 but holds a format-2 event kind is corrupt.
+    @Test func version2KindsInAVersion1FileAreCorruption() throws {
+        for (kind, event) in [("14 (msr)", Event.msr(index: 0x1b, direction: .read, value: 0, fault: true)),
+                              ("15 (assist)", Event.assist(action: .breakpoint, length: 1))] {
+            let path = Fixtures.tempPath("v1-with-v2-kind")
+            defer { unlink(path) }
+            try Fixtures.write(path: path, events: [.hlt, event])
+            var bytes = try Fixtures.read(path)
+            // Rewrite the header's version and minimum reader to 1, and its CRC.
+            bytes[8] = 1; bytes[9] = 0; bytes[10] = 1; bytes[11] = 0
+            let tlvLength = Int(bytes[12]) | Int(bytes[13]) << 8 | Int(bytes[14]) << 16 | Int(bytes[15]) << 24
+            let crc = CRC32C.checksum(Array(bytes[0..<(16 + tlvLength)]))
+            for k in 0..<4 { bytes[16 + tlvLength + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
+            let r = try JournalReader(bytes: bytes, name: "old.vmrr")
+            #expect(r.formatVersion == 1)
+            #expect { try r.events() } throws: {
+                let e = $0 as? JournalError
+                return e?.reason == "event 1: event kind \(kind) does not exist in format version 1" && e?.offset != nil
+            }
+        }
     }
 }

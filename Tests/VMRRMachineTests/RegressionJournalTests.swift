@@ -21,6 +21,8 @@ struct RegressionJournal: Sendable, CustomTestStringConvertible {
         .init(name: "exits", guest: "exits", status: 0),
         .init(name: "strict", guest: "exits", status: 132),
         .init(name: "multiboot", guest: "multiboot", status: 1),
+        .init(name: "assist", guest: "assist", status: 0),
+        .init(name: "noassist", guest: "assist", status: 131),
     ]
 
     var journal: String { E2E.journalsDir.appendingPathComponent("\(name).vmrr").path }

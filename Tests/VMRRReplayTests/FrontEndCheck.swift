@@ -240,7 +240,22 @@ enum FrontEndCheck {
         case let .timer(deadline): return .mmioWrite(gpa: timerAddress, size: 8, value: deadline)
         case let .error(reason, suberror, data):
             return .kvmError(reason: reason, suberror: suberror, data: data, description: "KVM error \(reason)")
+        case let .msr(index, direction, value, _):
+            return .msr(index: index, direction: direction, value: direction == .write ? value : 0)
+        case let .assist(action, _):
+            return .assist(bytes: instructionBytes(action))
         case .interrupt, .checkpoint, .end: return nil
+        }
+    }
+
+    /// The instruction an assist event stands for.
+    static func instructionBytes(_ action: AssistAction) -> [UInt8] {
+        typealias Op = AssistAction.Opcode
+        switch action {
+        case .breakpoint: return [Op.int3]
+        case .skip: return [Op.fwait]
+        case .clearAC: return [Op.twoByteEscape, Op.group7, Op.clacModRM]
+        case .setAC: return [Op.twoByteEscape, Op.group7, Op.stacModRM]
         }
     }
 
@@ -250,6 +265,7 @@ enum FrontEndCheck {
         case let .io(_, _, .read, v), let .mmio(_, _, .read, v), let .stage2Fault(_, _, .read, v): return v
         case let .input(_, byte): return UInt64(byte)
         case let .clock(ns): return ns
+        case let .msr(_, .read, v, _): return v
         default: return 0
         }
     }

@@ -52,6 +52,7 @@ static const unsigned long CKVM_GET_CPUID2 = KVM_GET_CPUID2;
 static const unsigned long CKVM_SET_GUEST_DEBUG = KVM_SET_GUEST_DEBUG;
 static const unsigned long CKVM_INTERRUPT = KVM_INTERRUPT;
 static const unsigned long CKVM_TRANSLATE = KVM_TRANSLATE;
+static const unsigned long CKVM_X86_SET_MSR_FILTER = KVM_X86_SET_MSR_FILTER;
 
 // --- capabilities and flags -------------------------------------------------
 static const int CKVM_API_VERSION = KVM_API_VERSION;
@@ -73,6 +74,16 @@ static const uint32_t CKVM_GUESTDBG_SINGLESTEP = KVM_GUESTDBG_SINGLESTEP;
 static const uint32_t CKVM_GUESTDBG_USE_HW_BP = KVM_GUESTDBG_USE_HW_BP;
 static const int CKVM_MAX_CPUID_ENTRIES = 256;
 static const int CKVM_MAX_MSR_ENTRIES = 256;
+// KVM_CAP_X86_USER_SPACE_MSR: which refused MSR accesses exit to userspace.
+static const uint64_t CKVM_MSR_EXIT_REASON_INVAL = KVM_MSR_EXIT_REASON_INVAL;
+static const uint64_t CKVM_MSR_EXIT_REASON_UNKNOWN = KVM_MSR_EXIT_REASON_UNKNOWN;
+static const uint64_t CKVM_MSR_EXIT_REASON_FILTER = KVM_MSR_EXIT_REASON_FILTER;
+static const uint32_t CKVM_MSR_FILTER_DEFAULT_ALLOW = KVM_MSR_FILTER_DEFAULT_ALLOW;
+static const uint32_t CKVM_MSR_FILTER_READ = KVM_MSR_FILTER_READ;
+static const uint32_t CKVM_MSR_FILTER_WRITE = KVM_MSR_FILTER_WRITE;
+static const int CKVM_MSR_FILTER_MAX_RANGES = KVM_MSR_FILTER_MAX_RANGES;
+// kvm_vcpu_events.flags and the exception fields KVM_SET_VCPU_EVENTS honours.
+static const uint32_t CKVM_VCPUEVENT_VALID_PAYLOAD = KVM_VCPUEVENT_VALID_PAYLOAD;
 
 // --- exit reasons -------------------------------------------------------------
 static const uint32_t CKVM_EXIT_UNKNOWN = KVM_EXIT_UNKNOWN;
@@ -105,6 +116,11 @@ static inline struct kvm_vcpu_events *ckvm_run_sync_events(struct kvm_run *r) { 
 static inline uint8_t *ckvm_run_io_data(struct kvm_run *r) { return (uint8_t *)r + r->io.data_offset; }
 static inline uint8_t *ckvm_run_mmio_data(struct kvm_run *r) { return r->mmio.data; }
 static inline __u64 *ckvm_run_internal_data(struct kvm_run *r) { return r->internal.data; }
+// The msr member of the union is an anonymous struct: reach its fields one by one.
+static inline uint32_t ckvm_run_msr_index(struct kvm_run *r) { return r->msr.index; }
+static inline uint32_t ckvm_run_msr_reason(struct kvm_run *r) { return r->msr.reason; }
+static inline uint64_t ckvm_run_msr_data(struct kvm_run *r) { return r->msr.data; }
+static inline void ckvm_run_msr_complete(struct kvm_run *r, uint64_t data, uint8_t error) { r->msr.data = data; r->msr.error = error; }
 
 // --- signals for kicking a running vCPU --------------------------------------
 static inline int ckvm_sigrtmin(void) { return SIGRTMIN; }
