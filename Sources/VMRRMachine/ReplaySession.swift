@@ -44,8 +44,12 @@ public final class ReplaySession {
 
     /// Checks the header, builds the machine, and positions it at the start
     /// or at a checkpoint. Errors are one line, ready for the user.
+    /// The options this session was made with.
+    public let options: ReplayOptions
+
     public init(reader: JournalReader, options o: ReplayOptions) throws {
         self.reader = reader
+        self.options = o
         let h = reader.header
         let name = reader.path
         guard h.memorySize >= Layout.minimumMemorySize, h.memorySize <= Layout.maximumMemorySize,

@@ -62,6 +62,11 @@ struct Replay: ParsableCommand {
         console?.flush()
         if let d = result.divergence {
             warn(d.render(journalName: journal))
+            // A TSC read on the way to the divergence explains it (this host cannot trap RDTSC).
+            if let finding = try? TSCCheck.find(reader: reader, options: o, divergence: d),
+               let note = TSCCheck.note(finding, symbolize: session.replayer.symbolize) {
+                warn("vmrr: \(journal): note: \(note)")
+            }
             Glibc.exit(ExitStatus.divergence)
         }
         let end = result.end
