@@ -133,7 +133,7 @@ public enum PTDump {
                 cachedAttributes = guestAttributes(leaf)
             }
             acc.note(MappingRange(start: leaf.linearAddress, size: leaf.pageSize.bytes, target: leaf.guestPhysical,
-                                  permissions: leaf.permissions.subtracting(.read), attributes: cachedAttributes,
+                                  permissions: leaf.permissions, attributes: cachedAttributes,
                                   level: leaf.level.entryName))
         }
         let ranges = acc.finish()

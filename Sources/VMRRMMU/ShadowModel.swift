@@ -198,7 +198,7 @@ public struct ShadowModel {
             var attributes: [String] = []
             if m.writeProtected { attributes.append("wp") }
             acc.note(MappingRange(start: m.linearBase, size: m.pageSize.bytes, target: m.hostBase,
-                                  permissions: m.permissions.subtracting(.read), attributes: attributes,
+                                  permissions: m.permissions, attributes: attributes,
                                   level: m.level.entryName, label: m.slot.name))
             for tableLevel in m.level.rawValue..<topLevels {
                 regions[tableLevel - 1].insert(m.linearBase >> (12 + 9 * UInt64(tableLevel)))

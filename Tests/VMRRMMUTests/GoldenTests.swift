@@ -371,6 +371,16 @@ struct GoldenViewTests {
         #expect(json.hasPrefix("{") && json.hasSuffix("}"))
     }
 
+    /// x86 mappings that are present are readable: the dumps' JSON says so,
+    /// as pt's does (the text leaves R implied).
+    @Test func dumpJSONMarksPresentMappingsReadable() {
+        for line in ["ptdump", "shadow dump"] {
+            let json = runGolden(line, GoldenContexts.main, json: true)
+            #expect(json.contains("\"read\": true"), "\(line)")
+            #expect(!json.contains("\"read\": false"), "\(line)")
+        }
+    }
+
     @Test func everyHeaderNamesBothModels() {
         for c in goldenCases where !c.json && !c.line.hasPrefix("pt x") {
             let out = runGolden(c.line, c.context, other: c.other)
