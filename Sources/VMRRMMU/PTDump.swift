@@ -143,8 +143,8 @@ public enum PTDump {
         }
         if acc.truncated { notes.append("more than \(acc.limit) ranges: the list is truncated") }
         let mapped = ranges.reduce(UInt64(0)) { $0 &+ $1.size }
-        let summary = ["\(ranges.count) ranges, \(formatSize(mapped)) mapped by \(scan.leaves.count) leaf entries "
-                       + "in \(scan.tableFrames.count) table pages"]
+        let summary = ["\(counted(ranges.count, "range")), \(formatSize(mapped)) mapped by \(counted(scan.leaves.count, "leaf entry", "leaf entries")) "
+                       + "in \(counted(scan.tableFrames.count, "table page"))"]
         return PageTableDump(view: .guest, ranges: ranges, notes: notes, truncated: scan.truncated || acc.truncated,
                              summary: summary)
     }
@@ -175,11 +175,16 @@ public enum PTDump {
         let view: MMUView = stage.format == .ept ? .ept : .npt
         let pointer = stage.format == .ept ? "EPTP" : "nCR3"
         let summary = [
-            "\(ranges.count) ranges, \(formatSize(ranges.reduce(0) { $0 &+ $1.size })) mapped by \(leafCount) leaf "
-                + "entries in \(stage.tablePageCount) table pages; \(pointer) \(hex(stage.pointer))",
+            "\(counted(ranges.count, "range")), \(formatSize(ranges.reduce(0) { $0 &+ $1.size })) mapped by "
+                + "\(counted(leafCount, "leaf entry", "leaf entries")) in \(counted(stage.tablePageCount, "table page")); \(pointer) \(hex(stage.pointer))",
         ]
         return PageTableDump(view: view, ranges: ranges, notes: stage.notes, truncated: false, summary: summary)
     }
+}
+
+/// "1 range", "2 ranges": a count with its noun in the right number.
+func counted(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+    "\(n) " + (n == 1 ? singular : plural ?? singular + "s")
 }
 
 /// "4K", "2M", "1G", "12K", "1020K": the largest unit that divides the size exactly (like ptdump).

@@ -218,10 +218,10 @@ public struct ShadowModel {
         let frames = scan.tableFrames
         let shown = frames.prefix(8).map { shortHex($0) }.joined(separator: " ")
         let lines = [
-            "\(ranges.count) ranges; shadow tables need \(total) pages ("
+            "\(counted(ranges.count, "range")); shadow tables need \(counted(total, "page")) ("
                 + perLevel.map { "\($0.count) \($0.name)" }.joined(separator: ", ")
                 + ") vs \(secondStage.tablePageCount) EPT table pages for the same VM",
-            "\(frames.count) write-protected guest page-table frames: \(shown)"
+            "\(counted(frames.count, "write-protected guest page-table frame")): \(shown)"
                 + (frames.count > 8 ? " ... (+\(frames.count - 8) more)" : ""),
         ]
         let dump = PageTableDump(view: .shadow, ranges: ranges, notes: notes,

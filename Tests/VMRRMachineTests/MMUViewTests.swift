@@ -747,7 +747,7 @@ extension MMUViewTests {
 
           0x0000000000000000-0x0000000004000000  64M  RWX  WB IPAT  EPT PDE  -> hva 0x0000000000000000  ram0
 
-        1 ranges, 64M mapped by 32 leaf entries in 3 table pages; EPTP 0x0000007f0000005e
+        1 range, 64M mapped by 32 leaf entries in 3 table pages; EPTP 0x0000007f0000005e
         """),
     ]
 
