@@ -36,13 +36,16 @@ struct Debug: ParsableCommand {
         let opened = openJournal(journal)
         let reader = opened.reader
         // Symbols: from --image, the bundle, or the recorded path.
+        // The image is read with the journal's boot protocol (an ELF32 multiboot
+        // kernel, a bzImage's vmlinux...), as the replay reads it.
+        let boot = reader.header.bootProtocol
         var guest: GuestImage?
         if let p = image {
-            do { guest = try GuestImage.load(path: p) } catch { fail("\(error)") }
+            do { guest = try BootImage.load(path: p, bootProtocol: boot).image } catch { fail("\(error)") }
         } else if let bytes = opened.bundledImage {
-            guest = try? GuestImage.parse(bytes: bytes, path: reader.header.imagePath)
+            guest = try? BootImage.parse(bytes: bytes, path: reader.header.imagePath, bootProtocol: boot).image
         } else {
-            guest = try? GuestImage.load(path: reader.header.imagePath)
+            guest = try? BootImage.load(path: reader.header.imagePath, bootProtocol: boot).image
         }
         let target: DebugTarget
         if noKVM || !KVMSystem.isAvailable {

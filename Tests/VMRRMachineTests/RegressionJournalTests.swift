@@ -92,3 +92,23 @@ struct RegressionFixtureTests {
         #expect(total > 0 && total < 2_000_000, "fixtures/journals holds \(total) bytes")
     }
 }
+
+extension RegressionFixtureTests {
+    /// The debugger reads the image with the journal's boot protocol, so an
+    /// ELF32 multiboot kernel gives its symbols too (it once needed ELF64).
+    @Test("vmrr debug names symbols of an ELF32 multiboot image")
+    func debuggerLoadsMultibootSymbols() throws {
+        let commands = Fixtures.scratch().appendingPathComponent("cmds")
+        try "goto 1\ninfo symbol $rip\n".write(to: commands, atomically: true, encoding: .utf8)
+        let journal = E2E.journalsDir.appendingPathComponent("multiboot.vmrr").path
+        let r = try Fixtures.vmrr(["debug", "--no-kvm", "--batch", "-x", commands.path,
+                                   "--image", Fixtures.guest("multiboot"), journal])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stderr.contains("ELF64"), "\(r.stderr)")
+        // `info symbol` answers "NAME + OFFSET", and the disassembly line at the position names the same symbol.
+        let last = String(r.stdout.split(separator: "\n").last ?? "")
+        let parts = last.split(separator: " ")
+        #expect(parts.count == 3 && parts[1] == "+" && Int(parts[2]) != nil, "\(r.stdout)")
+        if parts.count == 3 { #expect(r.stdout.contains("<\(parts[0])+\(parts[2])>"), "\(r.stdout)") }
+    }
+}
