@@ -271,6 +271,28 @@ public enum Layout {
     /// The RTC's time at boot with `--clock virtual`: 2025-01-01 00:00:00 UTC.
     public static let virtualClockEpoch: UInt64 = 1_735_689_600
 
+    /// The 8259A PIC pair: master command/data, slave command/data.
+    public static let picMasterCommandPort: UInt16 = 0x20
+    public static let picMasterDataPort: UInt16 = 0x21
+    public static let picSlaveCommandPort: UInt16 = 0xA0
+    public static let picSlaveDataPort: UInt16 = 0xA1
+    /// The edge/level control registers (ELCR) of the two PICs.
+    public static let elcrMasterPort: UInt16 = 0x4D0
+    public static let elcrSlavePort: UInt16 = 0x4D1
+    /// IRQs 0, 1 and 2 are always edge-triggered, as are IRQs 8 and 13.
+    public static let elcrMasterWritable: UInt8 = 0xF8
+    public static let elcrSlaveWritable: UInt8 = 0xDE
+    /// The 8254 PIT: counters 0-2, then the control word.
+    public static let pitCounterPorts: ClosedRange<UInt16> = 0x40...0x42
+    public static let pitControlPort: UInt16 = 0x43
+    /// System control port B: PIT channel 2 gate, speaker, refresh toggle, OUT2.
+    public static let systemControlPort: UInt16 = 0x61
+    /// ISA IRQ lines of the legacy devices.
+    public static let pitIRQ = 0
+    public static let com1IRQ = 4
+    /// pc-testdev's interrupt lines: a write of V to port 0x2000 + n sets ISA IRQ n to V.
+    public static let testDevIRQPorts: ClosedRange<UInt16> = 0x2000...0x2017
+
     /// The local APIC's MMIO page (xAPIC mode).
     public static let apicGPA: UInt64 = 0xFEE0_0000
     /// What the APIC version register reads: version 0x14, 6 LVT entries.

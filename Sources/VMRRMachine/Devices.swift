@@ -150,6 +150,11 @@ public final class DeviceModel {
 
     /// The PC devices (PCDevices.swift), present for every boot protocol.
     let pc: PCDevices
+    /// COM1 (LegacyPC.swift).
+    var uart = UART16550()
+    /// Which source `pendingInterrupt()` last answered for, so that the
+    /// acknowledgement reaches it.
+    var pendingSource: InterruptSource?
 
     public init(clock: GuestClock, input: ConsoleInput?, output: ConsoleOutput, strict: Bool,
                 pc config: PCDeviceConfig = PCDeviceConfig()) {
@@ -163,6 +168,51 @@ public final class DeviceModel {
         size >= 8 ? value : value & ((1 << (UInt64(size) * 8)) - 1)
     }
 
+    /// Whether a read of RBR has a byte for the guest (loopback data, console input, or the final EOT).
+    var uartReceiveReady: Bool { uart.inLoopback ? !uart.loopback.isEmpty : inputPending }
+
+    /// Sets ISA IRQ 4 from the UART's interrupt output.
+    func syncUARTLine() {
+        pc.pic.setIRQ(Layout.com1IRQ, uart.irqLine(rxReady: uartReceiveReady))
+    }
+
+    /// COM1 registers other than a data read of RBR.
+    func uartRegisterRead(_ reg: UInt16) -> UInt8 {
+        switch reg {
+        case Layout.uartRBR: return uart.dll   // with DLAB set
+        case Layout.uartIER: return uart.dlab ? uart.dlm : uart.ier
+        case Layout.uartIIR: return uart.readIIR(rxReady: uartReceiveReady)
+        case Layout.uartLCR: return uart.lcr
+        case Layout.uartMCR: return uart.mcr
+        case Layout.uartLSR:
+            var lsr: Layout.LineStatus = [.thrEmpty, .transmitterEmpty]
+            if uartReceiveReady { lsr.insert(.dataReady) }
+            return lsr.rawValue
+        case Layout.uartMSR: return uart.readMSR()
+        default: return uart.scr
+        }
+    }
+
+    func uartRegisterWrite(_ reg: UInt16, _ v: UInt8) {
+        switch reg {
+        case Layout.uartTHR:
+            if uart.dlab { uart.dll = v; return }
+            if uart.inLoopback {
+                if uart.loopback.count < UART16550.fifoDepth { uart.loopback.append(v) }
+            } else {
+                output.write(v)
+            }
+            uart.thrEmptyPending = true
+        case Layout.uartIER:
+            if uart.dlab { uart.dlm = v } else { uart.writeIER(v) }
+        case Layout.uartIIR: uart.writeFCR(v)
+        case Layout.uartLCR: uart.lcr = v
+        case Layout.uartMCR: uart.writeMCR(v)
+        case Layout.uartSCR: uart.scr = v
+        default: break   // LSR and MSR writes (factory test) change nothing
+        }
+    }
+
     /// True when input is pending for RBR (a byte, or the final EOT).
     var inputPending: Bool {
         guard let input else { return false }
@@ -174,9 +224,13 @@ public final class DeviceModel {
     public func portRead(port: UInt16, size: UInt8) -> (Event, UInt64, DeviceOutcome) {
         let com1 = Layout.com1Base
         if port >= com1 && port < com1 + Layout.com1PortCount {
+            defer { syncUARTLine() }
             let reg = port - com1
-            switch reg {
-            case Layout.uartRBR:
+            if reg == Layout.uartRBR && !uart.dlab {
+                if uart.inLoopback {
+                    let v = UInt64(uart.loopback.isEmpty ? 0 : uart.loopback.removeFirst())
+                    return (.io(port: port, size: size, direction: .read, value: v), v, .proceed)
+                }
                 if let input, let b = input.peek() {
                     input.consume()
                     return (.input(port: port, byte: b), UInt64(b), .proceed)
@@ -186,17 +240,9 @@ public final class DeviceModel {
                     return (.input(port: port, byte: Layout.eotByte), UInt64(Layout.eotByte), .proceed)
                 }
                 return (.io(port: port, size: size, direction: .read, value: 0), 0, .proceed)
-            case Layout.uartLSR:
-                var lsr: Layout.LineStatus = [.thrEmpty, .transmitterEmpty]
-                if inputPending { lsr.insert(.dataReady) }
-                let v = UInt64(lsr.rawValue)
-                return (.io(port: port, size: size, direction: .read, value: v), v, .proceed)
-            case Layout.uartIIR:
-                let v = UInt64(Layout.uartIIRNoInterrupt)
-                return (.io(port: port, size: size, direction: .read, value: v), v, .proceed)
-            default:
-                return (.io(port: port, size: size, direction: .read, value: 0), 0, .proceed)
             }
+            let v = UInt64(uartRegisterRead(reg))
+            return (.io(port: port, size: size, direction: .read, value: v), v, .proceed)
         }
         if let v = pc.portRead(port: port, size: size, clockNanoseconds: clock.now) {
             let value = Self.mask(v, size: size)
@@ -211,15 +257,15 @@ public final class DeviceModel {
     /// A port write.
     public func portWrite(port: UInt16, size: UInt8, value: UInt64) -> (Event, DeviceOutcome) {
         let ev = Event.io(port: port, size: size, direction: .write, value: value)
-        if port == Layout.com1Base + Layout.uartTHR {
-            output.write(UInt8(truncatingIfNeeded: value))
+        if port >= Layout.com1Base && port < Layout.com1Base + Layout.com1PortCount {
+            uartRegisterWrite(port - Layout.com1Base, UInt8(truncatingIfNeeded: value))
+            syncUARTLine()
             return (ev, .proceed)
         }
-        if port >= Layout.com1Base && port < Layout.com1Base + Layout.com1PortCount { return (ev, .proceed) }
         if port == Layout.debugExitPort {
             return (ev, .end(.debugExit, status: Int32(value & 0xFF), message: nil))
         }
-        switch pc.portWrite(port: port, size: size, value: value) {
+        switch pc.portWrite(port: port, size: size, value: value, clockNanoseconds: clock.now) {
         case .handled?: return (ev, .proceed)
         case let .end(reason, status, message)?: return (ev, .end(reason, status: status, message: message))
         case nil: break
@@ -270,8 +316,41 @@ public final class DeviceModel {
         return clock.now() >= d
     }
 
-    /// The timer's interrupt was injected: it is one-shot.
-    public func acknowledgeTimer() { timerDeadline = nil }
+    /// Where an interrupt comes from.
+    enum InterruptSource { case paravirtualTimer, localAPIC, pic }
+
+    /// The vector to deliver now, if any, evaluated at `clock.now()`: the
+    /// paravirtual timer's first, then the local APIC's highest request above
+    /// its priority, then the PIC pair's output (PIT channel 0, COM1,
+    /// pc-testdev lines). Call `acknowledgeInterrupt` once it is injected.
+    public func pendingInterrupt() -> UInt8? {
+        let now = clock.now()
+        pc.advance(to: now)
+        syncUARTLine()
+        if timerExpired { pendingSource = .paravirtualTimer; return Layout.timerVector }
+        if let v = pc.apic.deliverable { pendingSource = .localAPIC; return v }
+        if let v = pc.pic.pendingVector { pendingSource = .pic; return v }
+        pendingSource = nil
+        return nil
+    }
+
+    /// The vector `pendingInterrupt()` returned was injected.
+    public func acknowledgeInterrupt(_ vector: UInt8) {
+        switch pendingSource {
+        case .paravirtualTimer?: timerDeadline = nil
+        case .localAPIC?: pc.apic.acknowledge(vector)
+        case .pic?: pc.pic.acknowledge()
+        case nil: break
+        }
+        pendingSource = nil
+    }
+
+    /// The earliest guest-clock time at which an interrupt can become
+    /// pending (the paravirtual timer's deadline, PIT channel 0's next
+    /// rising edge), or nil when nothing will ever interrupt a halted guest.
+    public func nextInterruptTime() -> UInt64? {
+        [timerDeadline, pc.nextTimerEdge(after: clock.now())].compactMap { $0 }.min()
+    }
 
     /// Device state for checkpoints: timer deadline, EOT flag, clock.
     public func encodeState() -> [UInt8] {

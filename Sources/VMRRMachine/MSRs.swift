@@ -12,9 +12,22 @@ extension DeviceModel {
         Layout.MSR.x2apicFirst...Layout.MSR.x2apicLast,
     ]
 
-    /// The answer to an MSR access: every MSR that reaches userspace and no
-    /// model claims raises #GP(0), as on a CPU without it.
+    /// The answer to an MSR access: IA32_APIC_BASE and the x2APIC registers
+    /// from the local APIC model (#GP where the SDM says so); every other MSR
+    /// that reaches userspace raises #GP(0), as on a CPU without it.
     public func answerMSR(index: UInt32, direction: IODirection, value: UInt64) -> MSRAnswer {
-        MSRAnswer(value: 0, fault: true)
+        let apic = pc.apic
+        switch (index, direction) {
+        case (Layout.MSR.apicBase, .read):
+            return MSRAnswer(value: apic.apicBaseRead(), fault: false)
+        case (Layout.MSR.apicBase, .write):
+            return MSRAnswer(value: 0, fault: !apic.apicBaseWrite(value))
+        case (Layout.MSR.x2apicFirst...Layout.MSR.x2apicLast, .read):
+            return apic.x2apicRead(msr: index).map { MSRAnswer(value: $0, fault: false) } ?? MSRAnswer(value: 0, fault: true)
+        case (Layout.MSR.x2apicFirst...Layout.MSR.x2apicLast, .write):
+            return MSRAnswer(value: 0, fault: !apic.x2apicWrite(msr: index, value: value))
+        default:
+            return MSRAnswer(value: 0, fault: true)
+        }
     }
 }

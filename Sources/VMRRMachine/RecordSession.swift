@@ -140,7 +140,9 @@ public enum RecordSession {
         }
         // The RTC shows the host's time when recording starts, or a fixed epoch with the virtual clock.
         let rtcEpoch = o.clock == .virtual ? Layout.virtualClockEpoch : UInt64(max(0, time(nil)))
-        let pc = PCDeviceConfig(memorySize: o.memorySize, commandLine: o.guestArguments.joined(separator: " "), rtcEpoch: rtcEpoch)
+        var pc = PCDeviceConfig(memorySize: o.memorySize, commandLine: o.guestArguments.joined(separator: " "), rtcEpoch: rtcEpoch)
+        // x2APIC mode can be entered only when the CPUID the guest sees offers it.
+        pc.x2apicAvailable = machine.cpuidEffective.contains { $0.function == 1 && $0.ecx & CPUIDBits.x2apic != 0 }
         let devices = DeviceModel(clock: clock, input: consoleIn, output: consoleOut, strict: o.strict, pc: pc)
         let recorder = Recorder(devices: devices, journal: journal, checkpointInterval: o.checkpointInterval, maxExits: o.maxExits)
         recorder.assistEnabled = o.assist

@@ -82,10 +82,10 @@ public final class Recorder: ExitResponder {
     }
 
     public func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8? {
-        guard devices.timerExpired, regs.rflags & RFlags.interruptEnable != 0, ready else { return nil }
-        devices.acknowledgeTimer()
-        try append(.interrupt(vector: Layout.timerVector), regs)
-        return Layout.timerVector
+        guard regs.rflags & RFlags.interruptEnable != 0, ready, let vector = devices.pendingInterrupt() else { return nil }
+        devices.acknowledgeInterrupt(vector)
+        try append(.interrupt(vector: vector), regs)
+        return vector
     }
 
     public func respondToMSR(_ access: Access, regs: GPRegisters) throws -> MSRAnswer {
@@ -129,10 +129,12 @@ public final class Recorder: ExitResponder {
             try append(ev, regs); apply(outcome, regs)
         case let .halt(interruptsEnabled):
             try append(.hlt, regs)
-            if interruptsEnabled, let deadline = devices.timerDeadline {
+            if interruptsEnabled && devices.pendingInterrupt() != nil {
+                // An interrupt is already due: it is injected before the guest runs on.
+            } else if interruptsEnabled, let deadline = devices.nextInterruptTime() {
                 devices.clock.waitUntil(deadline)
             } else {
-                let why = interruptsEnabled ? "HLT with no timer armed: nothing can wake the guest"
+                let why = interruptsEnabled ? "HLT with no timer armed and no interrupt pending: nothing can wake the guest"
                                             : "HLT with interrupts disabled"
                 finish(.halted, Layout.haltExitStatus, why)
             }
