@@ -254,9 +254,12 @@ struct PITChannel {
         }
     }
 
-    /// The OUT pin (QEMU's pit_get_out).
+    /// The OUT pin as QEMU's pit_get_out models it: modes 2, 4 and 5 as a
+    /// one-tick high pulse at the end of the count, so that the rising edge
+    /// (which IRQ 0 latches) comes when the count expires. Before a count is
+    /// loaded, OUT idles high in modes 1 and 3 and low otherwise.
     func out(_ now: UInt64) -> Bool {
-        guard loaded else { return mode != 0 }
+        guard loaded else { return mode == 1 || mode == 3 }
         let d = elapsed(now), c = UInt64(count)
         switch mode {
         case 0: return d >= c
