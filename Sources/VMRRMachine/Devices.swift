@@ -352,13 +352,18 @@ public final class DeviceModel {
         [timerDeadline, pc.nextTimerEdge(after: clock.now())].compactMap { $0 }.min()
     }
 
-    /// Device state for checkpoints: timer deadline, EOT flag, clock.
+    /// Device state for checkpoints (docs/JOURNAL.md, "Checkpoint device
+    /// state"): timer deadline, EOT flag, clock, then COM1's LCR and MCR
+    /// (which a replay needs to tell console output from divisor and
+    /// loopback writes, `ConsoleFilter`).
     public func encodeState() -> [UInt8] {
         var out: [UInt8] = []
         func put(_ v: UInt64) { for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }
         put(timerDeadline ?? 0)
         put(deliveredEOT ? 1 : 0)
         put(clock.now())
+        out.append(uart.lcr)
+        out.append(uart.mcr)
         return out
     }
 }

@@ -144,6 +144,10 @@ public final class ReplaySession {
         }
         replayer = Replayer(journal: reader, start: start, consolePort: Layout.com1Base + Layout.uartTHR,
                             clockAddress: Layout.clockGPA, timerAddress: Layout.timerGPA)
+        // Console output depends on COM1's LCR and MCR as they were at the start.
+        if start > 1, let cp = startCheckpoint, let state = try? reader.checkpoint(id: cp.id).deviceState {
+            replayer.consoleFilter = ConsoleFilter(thrPort: replayer.consolePort, deviceState: state)
+        }
         replayer.setUntil(o.until)
         replayer.verifyMemory = o.verify
         if let img = image {

@@ -27,6 +27,8 @@ public final class Replayer: ExitResponder {
     public var verifyMemory = false
     /// Receives console output (THR writes) as execution reproduces it.
     public var consoleOutput: ((UInt8) -> Void)?
+    /// Decides which THR writes are console output (not divisor or loopback writes).
+    public var consoleFilter: ConsoleFilter
     /// The COM1 THR port, whose writes are console output.
     public let consolePort: UInt16
     /// The paravirtual clock's guest-physical address.
@@ -51,6 +53,7 @@ public final class Replayer: ExitResponder {
         self.consolePort = consolePort
         self.clockAddress = clockAddress
         self.timerAddress = timerAddress
+        self.consoleFilter = ConsoleFilter(thrPort: consolePort)
         settle()
     }
 
@@ -132,8 +135,8 @@ public final class Replayer: ExitResponder {
         case let .stage2Fault(_, _, .read, value): return value
         case let .clock(ns): return ns
         case let .msr(_, .read, value, _): return value
-        case let .io(port, _, .write, value):
-            if port == consolePort { consoleOutput?(UInt8(truncatingIfNeeded: value)) }
+        case .io(_, _, .write, _):
+            if let b = consoleFilter.observe(expected.event) { consoleOutput?(b) }
             return 0
         default: return 0
         }

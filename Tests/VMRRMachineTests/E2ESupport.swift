@@ -3,6 +3,7 @@ import Testing
 import VMRRGuest
 import VMRRJournal
 import VMRRMachine
+import VMRRReplay
 
 /// One event of `vmrr dump --json`.
 struct DumpEvent {
@@ -27,14 +28,23 @@ struct Dumped {
 
     var lines: [String] { events.map(\.line) }
     func of(_ kind: String) -> [DumpEvent] { events.filter { $0.kind == kind } }
-    /// Bytes the guest wrote to COM1's THR, i.e. its console output.
-    var console: [UInt8] { events.filter(\.isConsoleWrite).map { UInt8(truncatingIfNeeded: $0.u("value") ?? 0) } }
+    /// Bytes the guest wrote to COM1's THR as console output (not with the
+    /// divisor latch selected, not in loopback: `ConsoleFilter`).
+    var console: [UInt8] { consoleBytes(from: 0, through: .max) }
     var consoleText: String { String(decoding: console, as: UTF8.self) }
     /// Console output produced by events `from...through`.
     func consoleText(from first: UInt64, through last: UInt64 = .max) -> String {
-        let bytes = events.filter { $0.isConsoleWrite && $0.index >= first && $0.index <= last }
-            .map { UInt8(truncatingIfNeeded: $0.u("value") ?? 0) }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: consoleBytes(from: first, through: last), as: UTF8.self)
+    }
+    func consoleBytes(from first: UInt64, through last: UInt64) -> [UInt8] {
+        var filter = ConsoleFilter(thrPort: Layout.com1Base + Layout.uartTHR)
+        var out: [UInt8] = []
+        for e in events where e.kind == "io" && e.s("dir") == "out" {
+            guard let port = e.u("port").flatMap(UInt16.init(exactly:)), let value = e.u("value") else { continue }
+            let byte = filter.observe(.io(port: port, size: 1, direction: .write, value: value))
+            if let byte, e.index >= first && e.index <= last { out.append(byte) }
+        }
+        return out
     }
     var end: DumpEvent? { events.last.flatMap { $0.kind == "end" ? $0 : nil } }
     /// (checkpoint id, event index) in journal order.
