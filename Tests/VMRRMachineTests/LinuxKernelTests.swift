@@ -92,6 +92,26 @@ struct LinuxKernelTests {
         #expect(replay.stdout == r.stdout, "replay console output differs from the recording's")
         #expect(replay.stderr.contains("identically"), "no success line: \(replay.stderr)")
         #expect(!replay.stderr.contains("diverged"), "\(replay.stderr)")
+
+        // The kernel's own page tables: at the last event (printing the banner in
+        // start_kernel) CR3 is the kernel's. With nokaslr its text starts at
+        // __START_KERNEL_map + pref_address (the setup header's field at 0x258,
+        // LOAD_PHYSICAL_ADDR) and maps to pref_address. (Debian's System.map is
+        // a placeholder, so the image's own header says where.)
+        let image = try E2E.read(vmlinuz)
+        let prefAddressOffset = 0x258
+        let pref = (0..<8).reduce(UInt64(0)) { $0 | UInt64(image[prefAddressOffset + $1]) << (8 * UInt64($1)) }
+        let startKernelMap: UInt64 = 0xffff_ffff_8000_0000
+        let text = startKernelMap + pref
+        // The final checkpoint holds the memory at the end exactly, so --no-kvm reads it without a replay.
+        let last = try #require(d.events.last { $0.kind == "checkpoint" })
+        let mmu = try Fixtures.vmrr(["mmu", journal, "--at", "\(last.index)", "--no-kvm", "pt", "0x" + String(text, radix: 16)], timeout: 600)
+        #expect(mmu.status == 0, "vmrr mmu: \(mmu.stderr)")
+        let want = "=> gpa 0x" + String(repeating: "0", count: 16 - String(text - startKernelMap, radix: 16).count) + String(text - startKernelMap, radix: 16)
+        #expect(mmu.stdout.contains(want), "kernel text 0x\(String(text, radix: 16)) should map to \(want):\n\(mmu.stdout)")
+        #expect(mmu.stdout.contains("4-level paging"), "\(mmu.stdout)")
+        let dump = try Fixtures.vmrr(["mmu", journal, "--at", "\(last.index)", "--no-kvm", "ptdump"], timeout: 600)
+        #expect(dump.status == 0 && dump.stdout.contains("0xffffffff8"), "vmrr mmu ptdump: \(dump.stderr)\(dump.stdout.prefix(800))")
     }
 }
 
