@@ -31,12 +31,13 @@ public enum BootImage: Sendable {
     }
 
     /// Reads the image at `path` and loads it for `selection`.
-    public static func load(path: String, selection: BootSelection) throws -> BootImage {
+    /// `linuxDecompressOnHost` is passed to `LinuxImage.parse`.
+    public static func load(path: String, selection: BootSelection, linuxDecompressOnHost: Bool = true) throws -> BootImage {
         let bytes: [UInt8]
         do { bytes = try readWholeFile(path) } catch let e as FileReadError {
             throw GuestImageError(path: path, reason: e.description)
         }
-        return try parse(bytes: bytes, path: path, selection: selection)
+        return try parse(bytes: bytes, path: path, selection: selection, linuxDecompressOnHost: linuxDecompressOnHost)
     }
 
     /// Loads an image already in memory for `selection`.
@@ -46,21 +47,22 @@ public enum BootImage: Sendable {
     /// the image is not a vmrr image either but shows signs of multiboot (a
     /// header with a bad checksum, a multiboot2 header), the multiboot
     /// problem is the error reported.
-    public static func parse(bytes: [UInt8], path: String, selection: BootSelection) throws -> BootImage {
+    public static func parse(bytes: [UInt8], path: String, selection: BootSelection,
+                             linuxDecompressOnHost: Bool = true) throws -> BootImage {
         switch selection {
         case .vmrr:
             return .vmrr(try GuestImage.parse(bytes: bytes, path: path))
         case .multiboot:
             return .multiboot(try MultibootImage.parse(bytes: bytes, path: path))
         case .linux:
-            return .linux(try LinuxImage.parse(bytes: bytes, path: path))
+            return .linux(try LinuxImage.parse(bytes: bytes, path: path, decompressOnHost: linuxDecompressOnHost))
         case .auto:
-            if LinuxImage.isBzImage(bytes) { return .linux(try LinuxImage.parse(bytes: bytes, path: path)) }
+            if LinuxImage.isBzImage(bytes) { return .linux(try LinuxImage.parse(bytes: bytes, path: path, decompressOnHost: linuxDecompressOnHost)) }
             let scan = MultibootScan.scan(bytes)
             if case .found = scan { return .multiboot(try MultibootImage.parse(bytes: bytes, path: path)) }
             do {
                 let g = try GuestImage.parse(bytes: bytes, path: path)
-                if LinuxImage.looksLikeVmlinux(g) { return .linux(try LinuxImage.parse(bytes: bytes, path: path)) }
+                if LinuxImage.looksLikeVmlinux(g) { return .linux(try LinuxImage.parse(bytes: bytes, path: path, decompressOnHost: linuxDecompressOnHost)) }
                 return .vmrr(g)
             } catch let vmrrError as GuestImageError {
                 if scan != .none, let problem = scan.problem {
@@ -75,20 +77,22 @@ public enum BootImage: Sendable {
     }
 
     /// Loads an image for a protocol already chosen (a journal's header).
-    public static func parse(bytes: [UInt8], path: String, bootProtocol: BootProtocol) throws -> BootImage {
+    /// `linuxDecompressOnHost` is the journal's choice (header tag 19).
+    public static func parse(bytes: [UInt8], path: String, bootProtocol: BootProtocol,
+                             linuxDecompressOnHost: Bool = true) throws -> BootImage {
         switch bootProtocol {
         case .vmrr: return try parse(bytes: bytes, path: path, selection: .vmrr)
         case .multiboot: return try parse(bytes: bytes, path: path, selection: .multiboot)
-        case .linux: return try parse(bytes: bytes, path: path, selection: .linux)
+        case .linux: return try parse(bytes: bytes, path: path, selection: .linux, linuxDecompressOnHost: linuxDecompressOnHost)
         }
     }
 
-    public static func load(path: String, bootProtocol: BootProtocol) throws -> BootImage {
+    public static func load(path: String, bootProtocol: BootProtocol, linuxDecompressOnHost: Bool = true) throws -> BootImage {
         let bytes: [UInt8]
         do { bytes = try readWholeFile(path) } catch let e as FileReadError {
             throw GuestImageError(path: path, reason: e.description)
         }
-        return try parse(bytes: bytes, path: path, bootProtocol: bootProtocol)
+        return try parse(bytes: bytes, path: path, bootProtocol: bootProtocol, linuxDecompressOnHost: linuxDecompressOnHost)
     }
 
     /// The entry state. `arguments` is the guest's command line (words after

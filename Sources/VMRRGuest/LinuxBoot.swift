@@ -77,6 +77,10 @@ public struct LinuxImage: Sendable {
     public let commandLineMax: UInt64
     /// initrd_addr_max: the highest address an initrd's last byte may occupy.
     public let initrdAddressMax: UInt64
+    /// For a bzImage: the payload's compressor, and whether vmrr decompressed
+    /// it on the host and loads the vmlinux inside (entered at startup_64).
+    public var payloadCompression: LinuxPayload.Compression? = nil
+    public var decompressedOnHost = false
 
     /// True when `bytes` hold the "HdrS" magic at offset 0x202.
     public static func isBzImage(_ bytes: [UInt8]) -> Bool {
@@ -117,14 +121,16 @@ public struct LinuxImage: Sendable {
     }
 
     /// Decodes a bzImage, or an ELF64 vmlinux, already in memory.
-    public static func parse(bytes: [UInt8], path: String) throws -> LinuxImage {
+    /// `decompressOnHost` (the default; `vmrr record --linux-decompress guest`
+    /// turns it off) decompresses a 64-bit bzImage's LZ4 payload on the host.
+    public static func parse(bytes: [UInt8], path: String, decompressOnHost: Bool = true) throws -> LinuxImage {
         if bytes.count >= 4, Array(bytes[0..<4]) == [0x7F, 0x45, 0x4C, 0x46] {
             return try parseVmlinux(bytes: bytes, path: path)
         }
-        return try parseBzImage(bytes: bytes, path: path)
+        return try parseBzImage(bytes: bytes, path: path, decompressOnHost: decompressOnHost)
     }
 
-    static func parseBzImage(bytes: [UInt8], path: String) throws -> LinuxImage {
+    static func parseBzImage(bytes: [UInt8], path: String, decompressOnHost: Bool) throws -> LinuxImage {
         typealias P = LinuxBootParams
         func fail(_ reason: String) -> GuestImageError { GuestImageError(path: path, reason: reason) }
         guard bytes.count >= P.header + 4 else {
@@ -162,13 +168,35 @@ public struct LinuxImage: Sendable {
         let segment = LoadSegment(index: 0, paddr: load, vaddr: load, fileOffset: UInt64(kernelOffset),
                                   fileBytes: kernel, memsz: UInt64(kernel.count), flags: [.read, .write, .execute])
         let entry = longMode ? load + Layout.linuxEntry64Offset : load
-        let image = GuestImage(path: path, bytes: bytes, sha256: SHA256.hash(bytes), entry: entry,
+        let sha = SHA256.hash(bytes)
+        let header = Array(bytes[P.setupHeaderStart..<headerEnd])
+        let commandLineMax = version >= 0x0206 ? UInt64(le32(bytes, P.cmdlineSize)) : 255
+        let initrdMax = version >= 0x0203 ? UInt64(le32(bytes, P.initrdAddrMax)) : 0x37FF_FFFF
+        let payload = LinuxPayload.compression(bzImage: bytes, kernelOffset: kernelOffset, version: version)
+        if decompressOnHost, longMode, let (compression, range) = payload, compression == .lz4 {
+            // The vmlinux inside, at its physical addresses, entered at startup_64 with this bzImage's setup header.
+            let vmlinux: [UInt8]
+            do { vmlinux = try LinuxPayload.lz4Legacy(bytes, range: range) } catch {
+                throw fail("LZ4 payload at \(error.description)")
+            }
+            let inner = try parseVmlinux(bytes: vmlinux, path: path)
+            let image = GuestImage(path: path, bytes: bytes, sha256: sha, entry: inner.image.entry,
+                                   segments: inner.image.segments, symbols: inner.image.symbols)
+            var l = LinuxImage(image: image, kind: .bzImage, protocolVersion: version, setupHeader: header, longMode: true,
+                               initSize: max(initSize, inner.initSize), runAddress: inner.runAddress,
+                               commandLineMax: commandLineMax, initrdAddressMax: initrdMax)
+            l.payloadCompression = compression
+            l.decompressedOnHost = true
+            return l
+        }
+        let image = GuestImage(path: path, bytes: bytes, sha256: sha, entry: entry,
                                segments: [segment], symbols: SymbolTable([]))
-        return LinuxImage(image: image, kind: .bzImage, protocolVersion: version,
-                          setupHeader: Array(bytes[P.setupHeaderStart..<headerEnd]), longMode: longMode,
-                          initSize: max(initSize, UInt64(kernel.count)), runAddress: run,
-                          commandLineMax: version >= 0x0206 ? UInt64(le32(bytes, P.cmdlineSize)) : 255,
-                          initrdAddressMax: version >= 0x0203 ? UInt64(le32(bytes, P.initrdAddrMax)) : 0x37FF_FFFF)
+        var l = LinuxImage(image: image, kind: .bzImage, protocolVersion: version,
+                           setupHeader: header, longMode: longMode,
+                           initSize: max(initSize, UInt64(kernel.count)), runAddress: run,
+                           commandLineMax: commandLineMax, initrdAddressMax: initrdMax)
+        l.payloadCompression = payload?.0
+        return l
     }
 
     static func parseVmlinux(bytes: [UInt8], path: String) throws -> LinuxImage {

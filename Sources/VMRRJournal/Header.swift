@@ -92,6 +92,9 @@ public struct JournalHeader: Sendable, Equatable {
     public var commandLine: String = ""
     /// vmrr's version string.
     public var vmrrVersion: String = ""
+    /// A Linux bzImage whose LZ4 payload vmrr decompressed on the host (the
+    /// vmlinux inside was loaded); false when the kernel's own decompressor ran.
+    public var linuxPayloadOnHost: Bool = false
 
     public init() {}
 }

@@ -25,6 +25,7 @@ enum HeaderTag: UInt64, CaseIterable {
     case recordedAt = 16
     case commandLine = 17
     case vmrrVersion = 18
+    case linuxPayloadOnHost = 19
 
     /// Tags a v1 reader refuses to do without: what replay needs to rebuild the machine.
     static let required: [HeaderTag] = [.memorySize, .vcpuCount, .clock, .bootProtocol]
@@ -68,6 +69,7 @@ enum HeaderCodec {
         number(.recordedAt, h.recordedAt)
         field(.commandLine, Array(h.commandLine.utf8))
         field(.vmrrVersion, Array(h.vmrrVersion.utf8))
+        if h.linuxPayloadOnHost { number(.linuxPayloadOnHost, 1) }   // written only when set: older files stay byte-identical
 
         var out = ByteSink()
         out.raw(JournalFormat.fileMagic)
@@ -207,6 +209,10 @@ enum HeaderCodec {
             case .recordedAt: h.recordedAt = try number()
             case .commandLine: h.commandLine = text()
             case .vmrrVersion: h.vmrrVersion = text()
+            case .linuxPayloadOnHost:
+                let n = try number()
+                guard n <= 1 else { throw r.error("linux payload flag \(n) is not 0 or 1", at: valueOffset) }
+                h.linuxPayloadOnHost = n == 1
             }
         }
         for t in HeaderTag.required where !seen.contains(t.rawValue) {

@@ -50,6 +50,7 @@ public struct JournalSummary {
         lines.append(("journal", "\(path) (\(fileSize) bytes, format version \(formatVersion))"))
         lines.append(("guest", "\(h.imagePath.isEmpty ? "-" : safe(h.imagePath)) sha256 \(h.imageSHA256.isEmpty ? "-" : hexBytes(h.imageSHA256))"))
         var config = "memory \(Self.byteSize(h.memorySize)), \(h.vcpuCount) vCPU, clock \(h.clock.name), boot \(h.bootProtocol.name)"
+        if h.linuxPayloadOnHost { config += " (payload decompressed on the host)" }
         config += ", strict \(h.strict ? "yes" : "no"), cpuid \(h.cpuidSet.count) leaves (\(h.cpuidEffective.count) effective)"
         config += ", checkpoint every \(h.checkpointInterval) events"
         lines.append(("config", config))

@@ -17,6 +17,9 @@ public struct RecordOptions: Sendable {
     public var strict = false
     /// `--assist`: emulate int3, fwait, clac and stac (docs/GUEST.md, "Assists").
     public var assist = false
+    /// `--linux-decompress host|guest`: decompress a 64-bit bzImage's LZ4
+    /// payload on the host (true) or let the kernel's decompressor run.
+    public var linuxDecompressOnHost = true
     public var checkpointInterval: UInt64 = RecordOptions.defaultCheckpointInterval
     public var guestArguments: [String] = []
     /// Console output file; nil means stdout.
@@ -71,7 +74,7 @@ public enum RecordSession {
     public static func record(_ o: RecordOptions, input: ConsoleInput? = nil, output: ConsoleOutput? = nil,
                               journaling: Bool = true, progress: ((RecordProgress) -> Void)? = nil) throws -> RecordResult {
         let boot: BootImage
-        do { boot = try BootImage.load(path: o.imagePath, selection: o.boot) } catch { throw VMRRError("\(error)") }
+        do { boot = try BootImage.load(path: o.imagePath, selection: o.boot, linuxDecompressOnHost: o.linuxDecompressOnHost) } catch { throw VMRRError("\(error)") }
         let image = boot.image
         switch boot {
         case .vmrr(let g): do { try g.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
@@ -99,6 +102,7 @@ public enum RecordSession {
         header.memorySize = o.memorySize
         header.clock = o.clock
         header.bootProtocol = boot.bootProtocol
+        if case .linux(let l) = boot { header.linuxPayloadOnHost = l.decompressedOnHost }
         header.strict = o.strict
         header.checkpointInterval = UInt32(clamping: o.checkpointInterval)
         header.guestCommandLine = cmdline
@@ -189,8 +193,9 @@ public enum RecordSession {
     }
 
     /// The CPUID table to give the guest: KVM's supported set, and for
-    /// multiboot guests without the x2APIC bit (CPUID.1:ECX[21]), since vmrr
-    /// emulates the xAPIC page but not yet the x2APIC MSRs.
+    /// multiboot and Linux guests without the x2APIC bit (CPUID.1:ECX[21]),
+    /// so that they stay in xAPIC mode (the x2APIC MSRs are modelled for
+    /// vmrr-protocol guests, which see KVM's table; docs/GUEST.md, "PC devices").
     /// Linux guests also lose CMPXCHG16B (CPUID.1:ECX[13]), which this host
     /// cannot emulate at CPL 0 and which SLUB uses when it is advertised.
     /// (XSAVE cannot be hidden that way here: the kernel still sees it; the

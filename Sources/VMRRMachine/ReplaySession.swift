@@ -79,14 +79,14 @@ public final class ReplaySession {
         let fromBoot = startCheckpoint == nil || startCheckpoint?.id == 0
         do {
             if let p = o.imageOverride {
-                boot = try BootImage.load(path: p, bootProtocol: h.bootProtocol)
+                boot = try BootImage.load(path: p, bootProtocol: h.bootProtocol, linuxDecompressOnHost: h.linuxPayloadOnHost)
                 if boot?.image.sha256 != h.imageSHA256 {
                     warnings.append("\(p) is not the recorded image (SHA-256 \(SHA256.hex(boot!.image.sha256).prefix(16))…, recorded \(SHA256.hex(h.imageSHA256).prefix(16))…); replaying until behaviour differs")
                 }
             } else if let bytes = o.bundledImage {
-                boot = try BootImage.parse(bytes: bytes, path: h.imagePath, bootProtocol: h.bootProtocol)
+                boot = try BootImage.parse(bytes: bytes, path: h.imagePath, bootProtocol: h.bootProtocol, linuxDecompressOnHost: h.linuxPayloadOnHost)
             } else if access(h.imagePath, R_OK) == 0 {
-                boot = try BootImage.load(path: h.imagePath, bootProtocol: h.bootProtocol)
+                boot = try BootImage.load(path: h.imagePath, bootProtocol: h.bootProtocol, linuxDecompressOnHost: h.linuxPayloadOnHost)
             } else if fromBoot && h.bootProtocol == .vmrr {
                 throw VMRRError("\(name): the recorded image \(h.imagePath) is missing; pass --image PATH, or replay a bundle (vmrr pack)")
             } else {

@@ -38,14 +38,14 @@ struct Debug: ParsableCommand {
         // Symbols: from --image, the bundle, or the recorded path.
         // The image is read with the journal's boot protocol (an ELF32 multiboot
         // kernel, a bzImage's vmlinux...), as the replay reads it.
-        let boot = reader.header.bootProtocol
+        let boot = reader.header.bootProtocol, onHost = reader.header.linuxPayloadOnHost
         var guest: GuestImage?
         if let p = image {
-            do { guest = try BootImage.load(path: p, bootProtocol: boot).image } catch { fail("\(error)") }
+            do { guest = try BootImage.load(path: p, bootProtocol: boot, linuxDecompressOnHost: onHost).image } catch { fail("\(error)") }
         } else if let bytes = opened.bundledImage {
-            guest = try? BootImage.parse(bytes: bytes, path: reader.header.imagePath, bootProtocol: boot).image
+            guest = try? BootImage.parse(bytes: bytes, path: reader.header.imagePath, bootProtocol: boot, linuxDecompressOnHost: onHost).image
         } else {
-            guest = try? BootImage.load(path: reader.header.imagePath, bootProtocol: boot).image
+            guest = try? BootImage.load(path: reader.header.imagePath, bootProtocol: boot, linuxDecompressOnHost: onHost).image
         }
         let target: DebugTarget
         if noKVM || !KVMSystem.isAvailable {

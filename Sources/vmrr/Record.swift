@@ -65,6 +65,9 @@ struct Record: ParsableCommand {
     @Option(help: ArgumentHelp("An initial RAM disk for a Linux kernel.", valueName: "FILE"))
     var initrd: String?
 
+    @Option(help: "Where a 64-bit bzImage's LZ4 payload is decompressed: host (vmrr loads the vmlinux inside and enters startup_64) or guest (the kernel's own decompressor runs, through this host's slow ring-0 emulation).")
+    var linuxDecompress: String = "host"
+
     @Flag(name: .shortAndLong, help: "Print nothing but the guest's console output.")
     var quiet = false
 
@@ -74,6 +77,9 @@ struct Record: ParsableCommand {
         }
         guard checkpointEvery > 0 else { throw ValidationError("--checkpoint-every must be at least 1") }
         do { _ = try parseMemorySize(memory) } catch { throw ValidationError("--memory: \(error)") }
+        guard linuxDecompress == "host" || linuxDecompress == "guest" else {
+            throw ValidationError("--linux-decompress must be 'host' or 'guest', not '\(linuxDecompress)'")
+        }
         guard BootSelection(rawValue: boot) != nil else {
             throw ValidationError("--boot must be 'auto', 'vmrr', 'multiboot' or 'linux', not '\(boot)'")
         }
@@ -86,6 +92,7 @@ struct Record: ParsableCommand {
         o.clock = clock == "virtual" ? .virtual : .host
         o.strict = strict
         o.assist = assist
+        o.linuxDecompressOnHost = linuxDecompress == "host"
         o.checkpointInterval = checkpointEvery
         o.guestArguments = guestArguments
         o.consolePath = console

@@ -1,0 +1,29 @@
+import Testing
+@testable import VMRRJournal
+
+/// Header tag 19 (a Linux bzImage decompressed on the host): written only
+/// when set, read back, and checked.
+@Suite struct HeaderFieldTests {
+    @Test func linuxPayloadFlagRoundTripsAndIsOnlyWrittenWhenSet() throws {
+        var h = Fixtures.header()
+        let plain = Build.header(h)
+        h.linuxPayloadOnHost = true
+        let flagged = Build.header(h)
+        // Tag 19, length 1, value 1: three bytes more than the same header without it.
+        #expect(flagged.count == plain.count + 3)
+        let r = try JournalReader(bytes: flagged, name: "h.vmrr")
+        #expect(r.header.linuxPayloadOnHost)
+        #expect(r.header == h)
+        #expect(try JournalReader(bytes: plain, name: "h.vmrr").header.linuxPayloadOnHost == false)
+    }
+
+    @Test func linuxPayloadFlagOtherThanZeroOrOneIsRefused() throws {
+        var extra = ByteSink()
+        extra.varint(19); extra.lengthPrefixed([2])
+        let bytes = Build.header(version: JournalFormat.version, minReader: JournalFormat.minReaderVersion, extraTLV: extra.bytes)
+        let (_, _, err) = openAndReadAll(bytes, name: "h.vmrr")
+        let e = try #require(err as? JournalError)
+        #expect(e.reason == "linux payload flag 2 is not 0 or 1")
+        #expect(e.offset != nil)
+    }
+}
