@@ -20,6 +20,9 @@ public struct RecordOptions: Sendable {
     /// `--linux-decompress host|guest`: decompress a 64-bit bzImage's LZ4
     /// payload on the host (true) or let the kernel's decompressor run.
     public var linuxDecompressOnHost = true
+    /// `--x2apic on|off`: whether CPUID.1:ECX offers x2APIC (off clears the
+    /// bit, which takes effect on this host; the guest then stays in xAPIC mode).
+    public var x2apic = true
     public var checkpointInterval: UInt64 = RecordOptions.defaultCheckpointInterval
     public var guestArguments: [String] = []
     /// Console output file; nil means stdout.
@@ -91,7 +94,7 @@ public enum RecordSession {
         }
         let cmdline = boot.guestCommandLine(arguments: o.guestArguments)
         let machine: Machine
-        do { machine = try Machine(memorySize: o.memorySize, cpuid: try cpuidTable(for: boot.bootProtocol)) } catch {
+        do { machine = try Machine(memorySize: o.memorySize, cpuid: try cpuidTable(for: boot.bootProtocol, x2apic: o.x2apic)) } catch {
             throw VMRRError("creating the VM: \(error)")
         }
         do { try machine.load(plan) } catch { throw VMRRError("boot state for image \(o.imagePath): \(error)") }
@@ -192,19 +195,18 @@ public enum RecordSession {
                             bootProtocol: boot.bootProtocol, details: details)
     }
 
-    /// The CPUID table to give the guest: KVM's supported set, and for
-    /// multiboot and Linux guests without the x2APIC bit (CPUID.1:ECX[21]),
-    /// so that they stay in xAPIC mode (the x2APIC MSRs are modelled for
-    /// vmrr-protocol guests, which see KVM's table; docs/GUEST.md, "PC devices").
-    /// Linux guests also lose CMPXCHG16B (CPUID.1:ECX[13]), which this host
-    /// cannot emulate at CPL 0 and which SLUB uses when it is advertised.
-    /// (XSAVE cannot be hidden that way here: the kernel still sees it; the
-    /// command line's `noxsave` does it, docs/GUEST.md section 13.)
-    static func cpuidTable(for boot: BootProtocol) throws -> [CPUIDEntry]? {
-        guard boot != .vmrr else { return nil }
+    /// The CPUID table to give the guest: KVM's supported set, without
+    /// x2APIC (CPUID.1:ECX[21]) when `x2apic` is false. Linux guests also
+    /// lose CMPXCHG16B (CPUID.1:ECX[13]), which this host cannot emulate at
+    /// CPL 0 and which SLUB uses when it is advertised. (XSAVE cannot be
+    /// hidden that way here: the kernel still sees it; the command line's
+    /// `noxsave` does it, docs/GUEST.md section 13.) nil (KVM's own table)
+    /// for vmrr-protocol guests when nothing is changed.
+    static func cpuidTable(for boot: BootProtocol, x2apic: Bool) throws -> [CPUIDEntry]? {
+        guard boot != .vmrr || !x2apic else { return nil }
         return try KVMSystem().supportedCPUID().map { e in
             var e = e
-            if e.function == 1 { e.ecx &= ~CPUIDBits.x2apic }
+            if e.function == 1, !x2apic { e.ecx &= ~CPUIDBits.x2apic }
             if boot == .linux, e.function == 1 { e.ecx &= ~CPUIDBits.cmpxchg16b }
             return e
         }

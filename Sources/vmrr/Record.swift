@@ -68,6 +68,9 @@ struct Record: ParsableCommand {
     @Option(help: "Where a 64-bit bzImage's LZ4 payload is decompressed: host (vmrr loads the vmlinux inside and enters startup_64) or guest (the kernel's own decompressor runs, through this host's slow ring-0 emulation).")
     var linuxDecompress: String = "host"
 
+    @Option(help: "Whether CPUID offers x2APIC to the guest: on, or off (CPUID.1:ECX.x2APIC cleared; the guest stays in xAPIC mode).")
+    var x2apic: String = "on"
+
     @Flag(name: .shortAndLong, help: "Print nothing but the guest's console output.")
     var quiet = false
 
@@ -79,6 +82,9 @@ struct Record: ParsableCommand {
         do { _ = try parseMemorySize(memory) } catch { throw ValidationError("--memory: \(error)") }
         guard linuxDecompress == "host" || linuxDecompress == "guest" else {
             throw ValidationError("--linux-decompress must be 'host' or 'guest', not '\(linuxDecompress)'")
+        }
+        guard x2apic == "on" || x2apic == "off" else {
+            throw ValidationError("--x2apic must be 'on' or 'off', not '\(x2apic)'")
         }
         guard BootSelection(rawValue: boot) != nil else {
             throw ValidationError("--boot must be 'auto', 'vmrr', 'multiboot' or 'linux', not '\(boot)'")
@@ -93,6 +99,7 @@ struct Record: ParsableCommand {
         o.strict = strict
         o.assist = assist
         o.linuxDecompressOnHost = linuxDecompress == "host"
+        o.x2apic = x2apic == "on"
         o.checkpointInterval = checkpointEvery
         o.guestArguments = guestArguments
         o.consolePath = console

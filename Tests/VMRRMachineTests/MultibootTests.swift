@@ -71,6 +71,7 @@ extension KVMEndToEnd {
             "multiboot: loader \"vmrr\"",
             "fw_cfg: signature QEMU cpus 1 ram 64 MiB cmdline \"x y\"",
             "apic: id 0 version 0x50014",
+            "x2apic: base 0xfee00d00 id 0 version 0x50014",
             "testdev: scratch 0x12345678 bytes 0x78 0x56 0x34 0x12 ok",
             "testdev: mmio 0xdeadbeef 0x123456789abcdef ok",
             "pci: 00:00.0 vendor 0xffff (no device)",
@@ -92,6 +93,9 @@ extension KVMEndToEnd {
         #expect(mmio.contains { $0.u("gpa") == 0xFEE0_0020 && $0.s("dir") == "read" && $0.u("value") == 0 })
         #expect(mmio.contains { $0.u("gpa") == 0xFF00_0000 && $0.s("dir") == "read" && $0.u("value") == 0xDEAD_BEEF })
         #expect(d.of("stage2_fault").isEmpty)
+        // x2APIC (offered by default): IA32_APIC_BASE and the x2APIC ID and version MSRs, answered by vmrr's APIC model.
+        let msrs = d.of("msr").map { "\($0.s("dir") ?? "?") \(String($0.u("msr") ?? 0, radix: 16))" }
+        #expect(msrs == ["read 1b", "write 1b", "read 1b", "read 802", "read 803"], "\(msrs)")
         let summary = try Fixtures.vmrr(["dump", "--summary", journal])
         #expect(summary.stdout.contains("boot multiboot"), "\(summary.stdout)")
 
@@ -104,6 +108,21 @@ extension KVMEndToEnd {
         let (r2, journal2) = try E2E.record(image, in: dir, name: "mb2", options: options, guestArgs: ["x", "y"])
         #expect(r2.stdout == r.stdout)
         #expect(try E2E.dump(journal2).lines == d.lines)
+    }
+
+    @Test("--x2apic off clears CPUID.1:ECX.x2APIC: the guest sees no x2APIC and stays in xAPIC mode")
+    func x2apicOff() throws {
+        let dir = Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (r, journal) = try E2E.record(Fixtures.guest("multiboot"), in: dir, name: "nox2", options: ["--clock", "virtual", "--x2apic", "off"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stdout.contains("apic: id 0 version 0x50014\nx2apic: not offered\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("multiboot: all checks passed"))
+        let d = try E2E.dump(journal)
+        #expect(d.of("msr").isEmpty)
+        try E2E.checkReplay(journal, status: 1, console: r.stdout)
+        let bad = try Fixtures.vmrr(["record", "--x2apic", "maybe", Fixtures.guest("multiboot"), "-o", dir.appendingPathComponent("x.vmrr").path])
+        #expect(bad.status != 0 && bad.stderr.contains("--x2apic must be 'on' or 'off'"), "\(bad.stderr)")
     }
 
     @Test("--boot: auto picks multiboot from the header; the wrong protocol is a one-line error")
