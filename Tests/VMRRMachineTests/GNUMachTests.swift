@@ -10,7 +10,7 @@ enum GNUMach {
     static let fetched: Result<String, TestFailure> = fetch()
 
     static func fetch() -> Result<String, TestFailure> {
-        let dir = Fixtures.scratch("gnumach")
+        let dir = Fixtures.processScratch("gnumach")
         do {
             let depends = try E2E.shell("apt-cache depends \(metapackage)", cwd: dir)
             guard let package = depends.split(separator: "\n").compactMap({ line -> String? in
@@ -20,7 +20,7 @@ enum GNUMach {
             }).first else {
                 return .failure(TestFailure("apt-cache depends \(metapackage) names no gnumach-image package: \(depends)"))
             }
-            try E2E.shell("apt-get download \(package) && dpkg-deb -x \(package)_*.deb root && rm -f \(package)_*.deb", cwd: dir)
+            try E2E.shell("apt-get download \(package) && mkdir root && dpkg-deb --fsys-tarfile \(package)_*.deb | tar -x -C root ./boot && rm -f \(package)_*.deb", cwd: dir)
             try E2E.shell("gunzip -c root/boot/gnumach-*.gz > gnumach", cwd: dir)
             return .success(dir.appendingPathComponent("gnumach").path)
         } catch let e as TestFailure {

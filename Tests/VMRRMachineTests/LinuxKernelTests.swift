@@ -25,11 +25,11 @@ enum DebianKernel {
     /// 64 MiB is too little.
     static let memory = "256M"
 
-    /// `vmlinuz-*` unpacked in a fresh directory, or why there is none.
+    /// `vmlinuz-*` unpacked in a fresh directory (removed when the test process exits), or why there is none.
     static let fetched: Result<String, TestFailure> = fetch()
 
     static func fetch() -> Result<String, TestFailure> {
-        let dir = Fixtures.scratch("debian-kernel")
+        let dir = Fixtures.processScratch("debian-kernel")
         do {
             let depends = try E2E.shell("apt-cache depends \(metapackage)", cwd: dir)
             guard let package = depends.split(separator: "\n").compactMap({ line -> String? in
@@ -40,7 +40,9 @@ enum DebianKernel {
                 return .failure(TestFailure("apt-cache depends \(metapackage) names no linux-image package: \(depends)"))
             }
             try E2E.shell("apt-get download \(package)", cwd: dir)
-            try E2E.shell("dpkg-deb -x \(package)_*.deb root && rm -f \(package)_*.deb", cwd: dir)
+            // Only /boot (the kernel, its config and System.map), not the 100 MB of modules.
+            try E2E.shell("mkdir root && dpkg-deb --fsys-tarfile \(package)_*.deb | tar -x -C root ./boot && rm -f \(package)_*.deb", cwd: dir)
+
             let boot = dir.appendingPathComponent("root/boot")
             guard let name = try FileManager.default.contentsOfDirectory(atPath: boot.path).first(where: { $0.hasPrefix("vmlinuz-") }) else {
                 return .failure(TestFailure("\(package) holds no /boot/vmlinuz-*"))

@@ -25,6 +25,23 @@ enum Fixtures {
         return dir
     }
 
+    /// A scratch directory that lives until the test process exits (for
+    /// downloads shared by several tests), then is removed.
+    static func processScratch(_ name: String) -> URL {
+        let dir = scratch(name)
+        processScratchLock.lock()
+        defer { processScratchLock.unlock() }
+        if processScratchDirs.isEmpty {
+            atexit {
+                for d in Fixtures.processScratchDirs { try? FileManager.default.removeItem(atPath: d) }
+            }
+        }
+        processScratchDirs.append(dir.path)
+        return dir
+    }
+    nonisolated(unsafe) static var processScratchDirs: [String] = []
+    static let processScratchLock = NSLock()
+
     /// The vmrr executable built next to the test bundle.
     static var vmrrBinary: String {
         if let env = ProcessInfo.processInfo.environment["VMRR_BIN"] { return env }
