@@ -32,6 +32,18 @@ struct Debug: ParsableCommand {
     @Option(help: "Replay against this build of the guest (as vmrr replay --image).")
     var image: String?
 
+    @Option(help: ArgumentHelp("Serve gdb's remote protocol instead of the REPL: PORT or HOST:PORT (TCP; port 0 picks one), or - for standard input and output (gdb: target remote | vmrr debug JOURNAL --gdb -).", valueName: "ENDPOINT"))
+    var gdb: String?
+
+    func validate() throws {
+        if let g = gdb, GDBEndpoint.parse(g) == nil {
+            throw ValidationError("--gdb must be PORT, HOST:PORT or -, not '\(g)'")
+        }
+        if gdb != nil && (commandFile != nil || batch) {
+            throw ValidationError("--gdb serves gdb; -x and --batch are for the REPL")
+        }
+    }
+
     func run() throws {
         let opened = openJournal(journal)
         let reader = opened.reader
@@ -56,6 +68,9 @@ struct Debug: ParsableCommand {
             o.imageOverride = image
             o.bundledImage = opened.bundledImage
             do { target = try KVMTarget(reader: reader, options: o) } catch { fail("\(error)") }
+        }
+        if let g = gdb, let endpoint = GDBEndpoint.parse(g) {
+            Glibc.exit(runGDBServer(target: target, symbols: guest?.symbols, image: guest, endpoint: endpoint))
         }
         let status = runDebugger(target: target, symbols: guest?.symbols, image: guest,
                                  commandFile: commandFile, batch: batch)

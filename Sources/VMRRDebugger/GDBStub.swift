@@ -1,0 +1,255 @@
+import VMRRJournal
+import VMRRMMU
+import VMRRReplay
+
+/// The gdb remote protocol over a `DebugTarget`: what each packet means for a
+/// replay (docs/DEBUGGER.md, "gdb"). Transport-free: `handle` takes one
+/// packet's payload and returns the replies, so it is tested without sockets.
+///
+/// The replay is one thread (thread 1) of an x86-64 machine. Registers and
+/// memory are read-only, as in rr: a recorded execution cannot be changed.
+/// Forward and reverse motions (`c`, `s`, `bc`, `bs`) move the replay;
+/// `Z0`/`Z1` set hardware execution breakpoints, `Z2` write watchpoints;
+/// stop replies say `replaylog:begin`/`replaylog:end` at the ends of the
+/// history. `monitor CMD` runs a vmrr debugger command (`info sregs`,
+/// `pt ADDR`, `walk2d ADDR`, `events`, ...) and shows its output.
+public final class GDBStub {
+    public let session: DebuggerSession
+    let captured: CapturedOutput
+    var target: DebugTarget { session.target }
+    /// gdb's breakpoints and watchpoints by (type, address), mapped to the target's ids.
+    var installed: [String: Int] = [:]
+    /// Watchpoint ids to the virtual address gdb asked for.
+    var watchAddresses: [Int: UInt64] = [:]
+    /// Why the target last stopped, for `?`.
+    var lastStop = "S05"
+    /// False after `QStartNoAckMode`.
+    public private(set) var acknowledging = true
+    /// Runs a motion; the transport wraps it to watch for gdb's interrupt byte.
+    public var runMotion: (() throws -> StopReason) throws -> StopReason = { try $0() }
+
+    public enum Reply: Equatable {
+        case packet(String)
+        /// The session ends after this reply (`k`, `D`).
+        case close(String?)
+    }
+
+    /// `session` must write to `captured` (see `GDBStub.makeSession`).
+    public init(session: DebuggerSession, captured: CapturedOutput) {
+        self.session = session
+        self.captured = captured
+    }
+
+    /// The x86-64 register file gdb expects from a target without a
+    /// description of its own (gdb's amd64 numbering): what vmrr knows.
+    enum Reg {
+        /// gdb's order of the general registers (numbers 0-15), then rip (16).
+        static let general = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+                              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip"]
+        static let eflags = 17
+        /// cs, ss, ds, es, fs, gs: numbers 18-23, 4 bytes each.
+        static let segments = 18...23
+        /// Bytes of the registers gdb numbers after the segments, which vmrr does not record:
+        /// st0-7 (10 bytes), fctrl..fop (4), xmm0-15 (16), mxcsr (4), fs_base and gs_base (8).
+        static func unrecordedSize(_ n: Int) -> Int? {
+            switch n {
+            case 24...31: return 10
+            case 32...39: return 4
+            case 40...55: return 16
+            case 56: return 4
+            case 57...58: return 8
+            default: return nil
+            }
+        }
+    }
+
+    static let targetXML = """
+        <?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target><architecture>i386:x86-64</architecture></target>
+        """
+
+    static func le(_ v: UInt64, _ bytes: Int) -> String {
+        GDBPacket.hex((0..<bytes).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) })
+    }
+
+    /// One register in gdb's numbering, as hex; "xx.." when it is not known here.
+    func register(_ n: Int, gp: GPRegisters, sregs: SpecialRegisters?) -> String? {
+        if n < Reg.general.count {
+            let i = GPRegisters.names.firstIndex(of: Reg.general[n])!
+            return Self.le(gp[i], 8)
+        }
+        if n == Reg.eflags { return Self.le(gp.rflags, 4) }
+        if Reg.segments.contains(n) {
+            guard let s = sregs else { return String(repeating: "x", count: 8) }
+            let seg = [s.cs, s.ss, s.ds, s.es, s.fs, s.gs][n - Reg.segments.lowerBound]
+            return Self.le(UInt64(seg.selector), 4)
+        }
+        if n == 57 || n == 58, let s = sregs { return Self.le(n == 57 ? s.fs.base : s.gs.base, 8) }
+        return Reg.unrecordedSize(n).map { String(repeating: "x", count: 2 * $0) }
+    }
+
+    /// The stop reply for a motion's outcome.
+    func stopReply(_ r: StopReason) -> String {
+        let thread = "thread:01;"
+        switch r {
+        case .done, .eventBreakpoint: return "T05" + thread
+        case .breakpoint: return "T05hwbreak:;" + thread
+        case let .watchpoint(id, _, _, _):
+            let a = watchAddresses[id].map { String($0, radix: 16) } ?? "0"
+            return "T05watch:\(a);" + thread
+        case .startOfHistory: return "T05replaylog:begin;" + thread
+        case .endOfHistory: return "T05replaylog:end;" + thread
+        case .interrupted: return "T02" + thread
+        }
+    }
+
+    func motion(_ body: @escaping () throws -> StopReason) -> String {
+        do {
+            let r = try runMotion(body)
+            lastStop = stopReply(r)
+        } catch {
+            return "E01"
+        }
+        return lastStop
+    }
+
+    /// Parses "ADDR,LEN" (hex).
+    static func addressAndLength<S: StringProtocol>(_ s: S) -> (UInt64, UInt64)? {
+        let parts = s.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count == 2, let a = UInt64(parts[0], radix: 16), let n = UInt64(parts[1], radix: 16) else { return nil }
+        return (a, n)
+    }
+
+    /// The replies to one packet (already unescaped). Output of `monitor`
+    /// comes as `O` packets before the final reply.
+    public func handle(_ payload: [UInt8]) -> [Reply] {
+        let p = String(decoding: payload, as: UTF8.self)
+        if p.hasPrefix("qRcmd,") { return monitor(String(p.dropFirst(6))) }
+        return [handleOne(p)]
+    }
+
+    func handleOne(_ p: String) -> Reply {
+        guard let first = p.first else { return .packet("") }
+        switch first {
+        case "?": return .packet(lastStop == "S05" ? "T05thread:01;" : lastStop)
+        case "g":
+            do {
+                let gp = try target.registers()
+                let s = try? target.specialRegisters()
+                return .packet((0...Reg.segments.upperBound).compactMap { register($0, gp: gp, sregs: s) }.joined())
+            } catch { return .packet("E01") }
+        case "p":
+            guard let n = Int(p.dropFirst(), radix: 16) else { return .packet("E01") }
+            do {
+                let gp = try target.registers()
+                return .packet(register(n, gp: gp, sregs: try? target.specialRegisters()) ?? "E45")
+            } catch { return .packet("E01") }
+        case "G", "P", "M", "X":
+            // A recorded execution is read-only.
+            return .packet("E01")
+        case "m":
+            guard let (a, n) = Self.addressAndLength(p.dropFirst()), n <= 0x10000 else { return .packet("E01") }
+            // As many bytes as are readable from the start (gdb accepts a short read).
+            var out: [UInt8] = []
+            var at = a
+            while UInt64(out.count) < n {
+                let chunk = Int(min(n - UInt64(out.count), Checkpoint.pageSize - (at % Checkpoint.pageSize)))
+                guard let bytes = try? target.readVirtual(at, count: chunk) else { break }
+                out += bytes
+                at &+= UInt64(chunk)
+            }
+            return .packet(out.isEmpty && n > 0 ? "E14" : GDBPacket.hex(out))
+        case "c": return .packet(motion { [target] in try target.continueForward() })
+        case "s": return .packet(motion { [target] in try target.stepInstructions(1) })
+        case "b":
+            if p == "bc" { return .packet(motion { [target] in try target.reverseContinue() }) }
+            if p == "bs" { return .packet(motion { [target] in try target.reverseStepInstructions(1) }) }
+            return .packet("")
+        case "Z", "z": return .packet(breakpoint(p))
+        case "H", "T": return .packet("OK")
+        case "k": return .close(nil)
+        case "D": return .close("OK")
+        case "v":
+            if p == "vMustReplyEmpty" || p.hasPrefix("vCont") { return .packet("") }   // c, s, bc, bs only
+            return .packet("")
+        case "q", "Q": return .packet(query(p))
+        default: return .packet("")
+        }
+    }
+
+    func query(_ p: String) -> String {
+        if p.hasPrefix("qSupported") {
+            return "PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;ReverseStep+;ReverseContinue+;hwbreak+"
+        }
+        if p == "QStartNoAckMode" { acknowledging = false; return "OK" }
+        if p.hasPrefix("qXfer:features:read:target.xml:") {
+            guard let (off, len) = Self.addressAndLength(p.dropFirst("qXfer:features:read:target.xml:".count)) else { return "E01" }
+            let xml = Array(Self.targetXML.utf8)
+            let from = Int(min(off, UInt64(xml.count)))
+            let to = Int(min(UInt64(xml.count), UInt64(from) + len))
+            return (to == xml.count ? "l" : "m") + String(decoding: xml[from..<to], as: UTF8.self)
+        }
+        if p.hasPrefix("qXfer:") { return "E00" }
+        switch p {
+        case "qC": return "QC01"
+        case "qAttached": return "1"
+        case "qfThreadInfo": return "m01"
+        case "qsThreadInfo": return "l"
+        case "qSymbol::": return "OK"
+        default: return ""
+        }
+    }
+
+    /// Z0/Z1 (execution, both hardware here: int3 cannot be used at CPL 0 on
+    /// this kind of host), Z2 (write watchpoint); z removes.
+    func breakpoint(_ p: String) -> String {
+        let insert = p.first == "Z"
+        let fields = p.dropFirst().split(separator: ",")
+        guard fields.count >= 3, let type = Int(fields[0]), let addr = UInt64(fields[1], radix: 16),
+              let kind = UInt64(fields[2].prefix { $0 != ";" }, radix: 16) else { return "E01" }
+        guard type <= 2 else { return "" }   // read and access watchpoints: not supported
+        let key = "\(type == 2 ? 2 : 0):\(String(addr, radix: 16)):\(type == 2 ? kind : 0)"
+        if !insert {
+            guard let id = installed.removeValue(forKey: key) else { return "OK" }
+            try? target.deleteBreakpoint(id)
+            watchAddresses[id] = nil
+            return "OK"
+        }
+        if installed[key] != nil { return "OK" }
+        do {
+            let id: Int
+            if type == 2 {
+                let ctx = try target.mmuContext()
+                let w = PageWalker.lookup(addr, context: ctx.paging, memory: ctx.memory)
+                guard let t = w.translation, t.address - t.pageBase + kind <= t.pageSize.bytes else { return "E14" }
+                id = try target.addBreakpoint(.watch(gpa: t.address, length: kind, virtual: addr))
+                watchAddresses[id] = addr
+            } else {
+                id = try target.addBreakpoint(.address(addr))
+            }
+            installed[key] = id
+            return "OK"
+        } catch {
+            return "E01"
+        }
+    }
+
+    /// `monitor LINE`: a vmrr debugger command; its output as `O` packets.
+    func monitor(_ hex: String) -> [Reply] {
+        guard let bytes = GDBPacket.unhex(hex) else { return [.packet("E01")] }
+        let line = String(decoding: bytes, as: UTF8.self)
+        _ = captured.take()
+        let keepGoing = session.execute(line)
+        var text = captured.take()
+        if !keepGoing { text += "(quit is not available here: use gdb's kill or detach)\n" }
+        var replies: [Reply] = []
+        let utf8 = Array(text.utf8)
+        var i = 0
+        while i < utf8.count {
+            let end = min(utf8.count, i + 1024)
+            replies.append(.packet("O" + GDBPacket.hex(Array(utf8[i..<end]))))
+            i = end
+        }
+        replies.append(.packet("OK"))
+        return replies
+    }
+}

@@ -1,0 +1,176 @@
+import Testing
+import VMRRDebugger
+import VMRRGuest
+import VMRRJournal
+import VMRRReplay
+
+/// The gdb remote protocol: framing on synthetic bytes, and the stub's
+/// answers over a journal-only target (the real-gdb session on KVM is in
+/// VMRRMachineTests/GDBTests.swift).
+struct GDBPacketTests {
+    @Test func framingComputesTheChecksumAndEscapes() {
+        #expect(String(decoding: GDBPacket.frame("OK"), as: UTF8.self) == "$OK#9a")
+        #expect(String(decoding: GDBPacket.frame(""), as: UTF8.self) == "$#00")
+        // '#', '$', '}' and '*' are sent as '}' and the byte XOR 0x20; the checksum covers the escaped form.
+        let framed = String(decoding: GDBPacket.frame("a#b$c}d*"), as: UTF8.self)
+        #expect(framed.hasPrefix("$a}\u{03}b}\u{04}c}]d}\u{0A}#"))
+        let body = Array(framed.utf8.dropFirst().prefix { $0 != UInt8(ascii: "#") })
+        #expect(framed.hasSuffix("#" + GDBPacket.hex([GDBPacket.checksum(body)])))
+    }
+
+    @Test func decoderRoundTripsFramedPacketsFedByteByByte() {
+        var d = GDBPacketDecoder()
+        for payload in ["", "qSupported:multiprocess+;swbreak+", "a#b$c}d*", "m100000,40", String(repeating: "x", count: 3000)] {
+            var items: [GDBPacketDecoder.Item] = []
+            for b in GDBPacket.frame(payload) { if let i = d.feed(b) { items.append(i) } }
+            #expect(items == [.packet(Array(payload.utf8))], "\(payload.prefix(40))")
+        }
+    }
+
+    @Test func decoderReportsAcksInterruptsAndCorruption() {
+        var d = GDBPacketDecoder()
+        var items: [GDBPacketDecoder.Item] = []
+        for b in Array("+-".utf8) + [3] + Array("$OK#00$OK#9a$OK#zz".utf8) { if let i = d.feed(b) { items.append(i) } }
+        #expect(items == [.ack, .nack, .interrupt,
+                          .corrupt(reason: "checksum 00 but the packet sums to 9a"),
+                          .packet(Array("OK".utf8)),
+                          .corrupt(reason: "bad checksum digit")])
+        var small = GDBPacketDecoder(maxPayload: 8)
+        var last: GDBPacketDecoder.Item?
+        for b in GDBPacket.frame("0123456789") { if let i = small.feed(b) { last = i; break } }
+        #expect(last == .corrupt(reason: "packet longer than 8 bytes"))
+    }
+
+    @Test func hexHelpersRejectOddOrNonHexText() {
+        #expect(GDBPacket.unhex("00ff7A") == [0, 255, 0x7a])
+        #expect(GDBPacket.unhex("abc") == nil)
+        #expect(GDBPacket.unhex("zz") == nil)
+        #expect(GDBPacket.hex([1, 0xab]) == "01ab")
+    }
+
+    @Test func endpoints() {
+        #expect(GDBEndpoint.parse("-") == .stdio)
+        #expect(GDBEndpoint.parse("1234") == .tcp(host: "127.0.0.1", port: 1234))
+        #expect(GDBEndpoint.parse("0.0.0.0:0") == .tcp(host: "0.0.0.0", port: 0))
+        #expect(GDBEndpoint.parse(":99") == .tcp(host: "127.0.0.1", port: 99))
+        #expect(GDBEndpoint.parse("70000") == nil)
+        #expect(GDBEndpoint.parse("a:b:c") == nil)
+        #expect(GDBEndpoint.parse("host") == nil)
+    }
+}
+
+struct GDBStubTests {
+    static func stub(_ name: String = "paging") throws -> GDBStub {
+        let reader = try JournalReader(path: Fixtures.journalPath(name))
+        let target = try JournalTarget(reader: reader, ramRanges: Layout.ramRanges(memorySize: reader.header.memorySize))
+        let out = CapturedOutput()
+        return GDBStub(session: DebuggerSession(target: target, symbols: nil, image: nil, output: out), captured: out)
+    }
+
+    static func ask(_ s: GDBStub, _ packet: String) -> [GDBStub.Reply] { s.handle(Array(packet.utf8)) }
+    static func one(_ s: GDBStub, _ packet: String) -> String {
+        guard case let .packet(text)? = ask(s, packet).last else { return "<close>" }
+        return text
+    }
+
+    static func le64(_ hex: Substring) -> UInt64 {
+        let b = GDBPacket.unhex(hex)!
+        return b.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    }
+
+    @Test func handshake() throws {
+        let s = try Self.stub()
+        let supported = Self.one(s, "qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386")
+        for feature in ["ReverseStep+", "ReverseContinue+", "qXfer:features:read+", "QStartNoAckMode+", "PacketSize="] {
+            #expect(supported.contains(feature), "\(supported)")
+        }
+        #expect(s.acknowledging)
+        #expect(Self.one(s, "QStartNoAckMode") == "OK")
+        #expect(!s.acknowledging)
+        #expect(Self.one(s, "?") == "T05thread:01;")
+        #expect(Self.one(s, "qC") == "QC01")
+        #expect(Self.one(s, "qfThreadInfo") == "m01")
+        #expect(Self.one(s, "qsThreadInfo") == "l")
+        #expect(Self.one(s, "Hg0") == "OK")
+        #expect(Self.one(s, "qAttached") == "1")
+        #expect(Self.one(s, "vCont?") == "", "vCont is not offered: gdb uses c, s, bc, bs")
+        #expect(Self.one(s, "qSomethingNew") == "")
+        #expect(Self.ask(s, "D") == [.close("OK")])
+        #expect(Self.ask(s, "k") == [.close(nil)])
+    }
+
+    @Test func targetDescriptionIsServedInChunks() throws {
+        let s = try Self.stub()
+        var xml = "", off = 0
+        while true {
+            let r = Self.one(s, "qXfer:features:read:target.xml:\(String(off, radix: 16)),10")
+            #expect(r.first == "m" || r.first == "l")
+            xml += r.dropFirst()
+            off += r.count - 1
+            if r.first == "l" { break }
+            #expect(off < 10_000)
+        }
+        #expect(xml.contains("<architecture>i386:x86-64</architecture>"))
+        #expect(Self.one(s, "qXfer:features:read:other.xml:0,100").hasPrefix("E"))
+    }
+
+    @Test func registersInGDBsAMD64OrderMatchTheJournal() throws {
+        let s = try Self.stub()
+        let t = s.session.target
+        for event in [UInt64(0), 3, t.lastEvent] {
+            try t.goto(Position(event: event))
+            let regs = try t.registers()
+            let g = Self.one(s, "g")
+            // 16 general registers and rip (8 bytes), eflags and 6 segments (4 bytes).
+            #expect(g.count == 2 * (17 * 8 + 4 + 6 * 4), "\(g.count)")
+            let order = [regs.rax, regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rbp, regs.rsp,
+                         regs.r8, regs.r9, regs.r10, regs.r11, regs.r12, regs.r13, regs.r14, regs.r15, regs.rip]
+            for (i, v) in order.enumerated() {
+                let at = g.index(g.startIndex, offsetBy: 16 * i)
+                #expect(Self.le64(g[at..<g.index(at, offsetBy: 16)]) == v, "register \(i) at event \(event)")
+            }
+            #expect(Self.le64(Substring(Self.one(s, "p10"))) == regs.rip)
+            #expect(Self.le64(Substring(Self.one(s, "p11"))) == regs.rflags & 0xFFFF_FFFF)
+        }
+        // Registers vmrr does not record are "unavailable" (x), at gdb's sizes.
+        #expect(Self.one(s, "p18") == String(repeating: "x", count: 20))   // st0
+        #expect(Self.one(s, "p28") == String(repeating: "x", count: 32))   // xmm0
+        #expect(Self.one(s, "p400") == "E45")
+    }
+
+    @Test func memoryReadsAtACheckpointAndRefusesWrites() throws {
+        let s = try Self.stub()
+        let t = s.session.target
+        try t.goto(Position(event: 0))
+        let rip = try t.registers().rip
+        let expected = try t.readVirtual(rip, count: 16)
+        #expect(Self.one(s, "m\(String(rip, radix: 16)),10") == GDBPacket.hex(expected))
+        // Unmapped (no page tables there): an error, not a crash.
+        #expect(Self.one(s, "mffff800000000000,8") == "E14")
+        #expect(Self.one(s, "m100000") == "E01")
+        for write in ["M100000,1:90", "X100000,1:a", "G00", "P10=0000000000000000"] {
+            #expect(Self.one(s, write) == "E01", "\(write)")
+        }
+    }
+
+    @Test func monitorRunsADebuggerCommandAndReturnsItsOutputAsOPackets() throws {
+        let s = try Self.stub()
+        let replies = Self.ask(s, "qRcmd," + GDBPacket.hex(Array("info events 0 2".utf8)))
+        #expect(replies.last == .packet("OK"))
+        let text = replies.dropLast().compactMap { r -> String? in
+            guard case let .packet(p) = r, p.first == "O", let b = GDBPacket.unhex(p.dropFirst()) else { return nil }
+            return String(decoding: b, as: UTF8.self)
+        }.joined()
+        #expect(text.contains("checkpoint"), "\(text)")
+        #expect(replies.count >= 2)
+        let bad = Self.ask(s, "qRcmd," + GDBPacket.hex(Array("frobnicate".utf8)))
+        #expect(bad.last == .packet("OK"))
+        #expect(Self.ask(s, "qRcmd,zz") == [.packet("E01")])
+    }
+
+    @Test func reverseMotionsAtTheStartSayReplaylogBegin() throws {
+        let s = try Self.stub()
+        try s.session.target.goto(Position(event: 0))
+        #expect(Self.one(s, "bc") == "T05replaylog:begin;thread:01;")
+    }
+}
