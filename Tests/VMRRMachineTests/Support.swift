@@ -71,8 +71,13 @@ enum Fixtures {
     /// still going after `timeout` seconds is killed (and `timedOut` is set),
     /// so a hung guest fails its test instead of hanging the whole run.
     static func vmrr(_ args: [String], stdin: String? = nil, timeout: Double = 180) throws -> Result {
+        try run(vmrrBinary, args, stdin: stdin, timeout: timeout)
+    }
+
+    /// The same for any executable.
+    static func run(_ executable: String, _ args: [String], stdin: String? = nil, timeout: Double = 180) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: vmrrBinary)
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
