@@ -138,7 +138,7 @@ public final class GDBStub {
                 return .packet((0...Reg.segments.upperBound).compactMap { register($0, gp: gp, sregs: s) }.joined())
             } catch { return .packet("E01") }
         case "p":
-            guard let n = Int(p.dropFirst(), radix: 16) else { return .packet("E01") }
+            guard let n = Int(p.dropFirst(), radix: 16), n >= 0 else { return .packet("E01") }
             do {
                 let gp = try target.registers()
                 return .packet(register(n, gp: gp, sregs: try? target.specialRegisters()) ?? "E45")
@@ -185,7 +185,7 @@ public final class GDBStub {
             guard let (off, len) = Self.addressAndLength(p.dropFirst("qXfer:features:read:target.xml:".count)) else { return "E01" }
             let xml = Array(Self.targetXML.utf8)
             let from = Int(min(off, UInt64(xml.count)))
-            let to = Int(min(UInt64(xml.count), UInt64(from) + len))
+            let to = from + Int(min(len, UInt64(xml.count - from)))
             return (to == xml.count ? "l" : "m") + String(decoding: xml[from..<to], as: UTF8.self)
         }
         if p.hasPrefix("qXfer:") { return "E00" }
@@ -207,6 +207,7 @@ public final class GDBStub {
         guard fields.count >= 3, let type = Int(fields[0]), let addr = UInt64(fields[1], radix: 16),
               let kind = UInt64(fields[2].prefix { $0 != ";" }, radix: 16) else { return "E01" }
         guard type <= 2 else { return "" }   // read and access watchpoints: not supported
+        if type == 2 { guard [1, 2, 4, 8].contains(kind) else { return "E01" } }
         let key = "\(type == 2 ? 2 : 0):\(String(addr, radix: 16)):\(type == 2 ? kind : 0)"
         if !insert {
             guard let id = installed.removeValue(forKey: key) else { return "OK" }

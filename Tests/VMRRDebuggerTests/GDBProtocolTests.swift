@@ -174,3 +174,27 @@ struct GDBStubTests {
         #expect(Self.one(s, "bc") == "T05replaylog:begin;thread:01;")
     }
 }
+
+/// Hostile and malformed packets: every one gets an answer, none crashes.
+struct GDBStubRobustnessTests {
+    @Test func malformedPacketsAreAnsweredWithoutCrashing() throws {
+        let s = try GDBStubTests.stub()
+        let fixed = ["p-1", "p", "pzz", "p7fffffffffffffff", "m", "m,", "mzz,1", "m0,ffffffffffffffff", "mffffffffffffffff,10",
+                     "qXfer:features:read:target.xml:ffffffffffffffff,ffffffffffffffff",
+                     "qXfer:features:read:target.xml:0,ffffffffffffffff", "qXfer:features:read:target.xml:x",
+                     "Z0", "Z0,", "Z0,zz,1", "Z2,100000,ffffffffffffffff", "Z2,fffffffffffffff8,8", "Z9,0,0", "z0,0,0",
+                     "qRcmd,", "qRcmd,0", "bx", "H", "v", "\u{0}", String(repeating: "g", count: 5000)]
+        var g = SystemRandomNumberGenerator()
+        var random: [String] = []
+        let alphabet = Array("0123456789abcdefxzZmMpPgGqQsScCbkDvH,:;#$}*-=.?")
+        for _ in 0..<3000 {
+            random.append(String((0..<Int.random(in: 1...24, using: &g)).map { _ in alphabet.randomElement(using: &g)! }))
+        }
+        for p in fixed + random where !["k", "D"].contains(where: { p.hasPrefix($0) }) {
+            let replies = s.handle(Array(p.utf8))
+            #expect(!replies.isEmpty, "\(p)")
+        }
+        #expect(GDBStubTests.one(s, "qXfer:features:read:target.xml:0,ffffffffffffffff").hasPrefix("l<?xml"))
+        #expect(GDBStubTests.one(s, "Z2,100000,ffffffffffffffff") == "E01")
+    }
+}
