@@ -1,3 +1,4 @@
+import Glibc
 import VMRRJournal
 import VMRRMMU
 import VMRRReplay
@@ -25,6 +26,18 @@ public final class GDBStub {
     var lastStop = "S05"
     /// False after `QStartNoAckMode`.
     public private(set) var acknowledging = true
+    /// The guest image's path, offered to gdb (`qXfer:exec-file:read`) when it
+    /// is an ELF file that exists: the one the debugger session uses.
+    var executablePath: String? {
+        guard let path = session.imagePath, access(path, R_OK) == 0 else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var magic = [UInt8](repeating: 0, count: 4)
+        guard read(fd, &magic, 4) == 4, magic == [0x7F, 0x45, 0x4C, 0x46] else { return nil }
+        return path
+    }
+
     /// Runs a motion; the transport wraps it to watch for gdb's interrupt byte.
     public var runMotion: (() throws -> StopReason) throws -> StopReason = { try $0() }
 
@@ -178,7 +191,7 @@ public final class GDBStub {
 
     func query(_ p: String) -> String {
         if p.hasPrefix("qSupported") {
-            return "PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;ReverseStep+;ReverseContinue+;hwbreak+"
+            return "PacketSize=4000;qXfer:features:read+;qXfer:exec-file:read+;QStartNoAckMode+;ReverseStep+;ReverseContinue+;hwbreak+"
         }
         if p == "QStartNoAckMode" { acknowledging = false; return "OK" }
         if p.hasPrefix("qXfer:features:read:target.xml:") {
@@ -187,6 +200,16 @@ public final class GDBStub {
             let from = Int(min(off, UInt64(xml.count)))
             let to = from + Int(min(len, UInt64(xml.count - from)))
             return (to == xml.count ? "l" : "m") + String(decoding: xml[from..<to], as: UTF8.self)
+        }
+        if p.hasPrefix("qXfer:exec-file:read:") {
+            // The guest image, when it is an ELF file on disk (gdb then loads its symbols itself).
+            let rest = p.dropFirst("qXfer:exec-file:read:".count)
+            guard let colon = rest.firstIndex(of: ":"), let (off, len) = Self.addressAndLength(rest[rest.index(after: colon)...]),
+                  let path = executablePath else { return "E00" }
+            let bytes = Array(path.utf8)
+            let from = Int(min(off, UInt64(bytes.count)))
+            let to = from + Int(min(len, UInt64(bytes.count - from)))
+            return (to == bytes.count ? "l" : "m") + String(decoding: bytes[from..<to], as: UTF8.self)
         }
         if p.hasPrefix("qXfer:") { return "E00" }
         switch p {

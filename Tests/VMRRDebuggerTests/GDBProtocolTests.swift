@@ -168,6 +168,18 @@ struct GDBStubTests {
         #expect(Self.ask(s, "qRcmd,zz") == [.packet("E01")])
     }
 
+    @Test func theGuestImageIsOfferedAsTheExecutable() throws {
+        let (session, out) = try Fixtures.session("paging")
+        let s = GDBStub(session: session, captured: out)
+        #expect(Self.one(s, "qSupported").contains("qXfer:exec-file:read+"))
+        let path = Fixtures.imagePath("paging")
+        #expect(Self.one(s, "qXfer:exec-file:read:1:0,1000") == "l" + path)
+        #expect(Self.one(s, "qXfer:exec-file:read:1:4,1") == "m" + String(path.dropFirst(4).prefix(1)))
+        // No image in the session: an error gdb reports as "no executable".
+        #expect(Self.one(try Self.stub(), "qXfer:exec-file:read:1:0,1000") == "E00")
+        #expect(Self.one(s, "qXfer:exec-file:read:1:zz") == "E00")
+    }
+
     @Test func reverseMotionsAtTheStartSayReplaylogBegin() throws {
         let s = try Self.stub()
         try s.session.target.goto(Position(event: 0))

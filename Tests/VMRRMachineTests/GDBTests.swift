@@ -11,9 +11,10 @@ extension KVMEndToEnd {
     static var demoJournal: String { E2E.journalsDir.appendingPathComponent("demo.vmrr").path }
 
     /// gdb in batch mode, connected through `target` (a pipe command or host:port), running `commands`.
-    static func gdbSession(_ target: String, _ commands: [String]) throws -> Fixtures.Result {
-        var args = ["-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off",
-                    "-ex", "file \(Fixtures.guest("demo"))", "-ex", "target remote \(target)"]
+    static func gdbSession(_ target: String, _ commands: [String], loadFile: Bool = true) throws -> Fixtures.Result {
+        var args = ["-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off"]
+        if loadFile { args += ["-ex", "file \(Fixtures.guest("demo"))"] }
+        args += ["-ex", "target remote \(target)"]
         for c in commands { args += ["-ex", c] }
         return try Fixtures.run(gdb, args, timeout: 120)
     }
@@ -96,9 +97,11 @@ extension KVMEndToEnd {
             UInt16(announced[$0.upperBound...].prefix { $0.isNumber })
         }, "no announcement: \(announced)")
         #expect(port != 0)
-        let r = try Self.gdbSession("127.0.0.1:\(port)", ["p/x $rip", "stepi", "p/x $rip", "kill"])
+        // No `file` command: gdb asks for the executable (qXfer:exec-file:read) and loads the guest's symbols.
+        let r = try Self.gdbSession("127.0.0.1:\(port)", ["p/x $rip", "stepi", "p/x $rip", "info symbol 0x100280", "kill"], loadFile: false)
         let values = Self.printed(r.stdout)
         #expect(values.count == 2 && values[0] != values[1], "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("main in section .text"), "\(r.stdout)\n\(r.stderr)")
         let waited = Date().addingTimeInterval(30)
         while p.isRunning && Date() < waited { usleep(50_000) }
         #expect(!p.isRunning && p.terminationStatus == 0, "the server should exit 0 after kill")
