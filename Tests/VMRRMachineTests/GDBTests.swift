@@ -175,3 +175,35 @@ extension KVMEndToEnd {
         #expect(!p.isRunning && p.terminationStatus == 0)
     }
 }
+
+extension KVMEndToEnd {
+    @Test("gdb's source-level next, step, finish and reverse-next work on the replay (built from s, bs and breakpoints)")
+    func gdbSourceLevelStepping() throws {
+        let pipe = "| \(Fixtures.vmrrBinary) debug \(Self.demoJournal) --gdb -"
+        let r = try Self.gdbSession(pipe, ["break main", "continue", "delete", "p $pc",
+                                           "next", "p $pc", "next", "p $pc", "reverse-next", "p $pc",
+                                           "step", "bt", "finish", "p $pc"])
+        #expect(r.exited && !r.timedOut, "\(r.stderr)")
+        // gdb prints "$N = (void (*)()) 0x1002a0 <main+32>": the function and offset of each stop.
+        let stops = r.stdout.split(separator: "\n").filter { $0.hasPrefix("$") }.compactMap { line -> String? in
+            guard let lt = line.firstIndex(of: "<"), let gt = line.lastIndex(of: ">") else { return nil }
+            return String(line[line.index(after: lt)..<gt])
+        }
+        #expect(stops.count == 5, "\(r.stdout)\n\(r.stderr)")
+        guard stops.count == 5 else { return }
+        #expect(stops[0] == "main")
+        #expect(stops[1].hasPrefix("main+") && stops[2].hasPrefix("main+") && stops[1] != stops[2], "next moves within main: \(stops)")
+        #expect(stops[3] == stops[1], "reverse-next comes back to the previous line's start: \(stops)")
+        // step enters a callee; bt shows main as its caller; finish returns into main.
+        #expect(r.stdout.contains("#1  0x"), "\(r.stdout)")
+        #expect(r.stdout.contains("in main ("), "\(r.stdout)")
+        // finish returns to the return address bt showed for frame #1.
+        let caller = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("#1  0x") }
+            .flatMap { UInt64($0.dropFirst(6).prefix { $0.isHexDigit }, radix: 16) }, "\(r.stdout)")
+        var finished: UInt64?
+        if let line = r.stdout.split(separator: "\n").last(where: { $0.hasPrefix("$") }), let at = line.range(of: ") 0x") {
+            finished = UInt64(line[at.upperBound...].prefix { $0.isHexDigit }, radix: 16)
+        }
+        #expect(finished == caller && stops[4].hasPrefix("main+"), "finish returns into main at 0x\(String(caller, radix: 16)): \(stops)")
+    }
+}
