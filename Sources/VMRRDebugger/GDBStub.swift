@@ -115,11 +115,16 @@ public final class GDBStub {
         }
     }
 
+    /// Why the last motion failed, shown on gdb's console (an `O` packet,
+    /// which gdb accepts while it waits for a stop reply) before the error.
+    var motionFailure: String?
+
     func motion(_ body: @escaping () throws -> StopReason) -> String {
         do {
             let r = try runMotion(body)
             lastStop = stopReply(r)
         } catch {
+            motionFailure = "vmrr: \(error)\n"
             return "E01"
         }
         return lastStop
@@ -137,7 +142,12 @@ public final class GDBStub {
     public func handle(_ payload: [UInt8]) -> [Reply] {
         let p = String(decoding: payload, as: UTF8.self)
         if p.hasPrefix("qRcmd,") { return monitor(String(p.dropFirst(6))) }
-        return [handleOne(p)]
+        let reply = handleOne(p)
+        if let why = motionFailure {
+            motionFailure = nil
+            return [.packet("O" + GDBPacket.hex(Array(why.utf8))), reply]
+        }
+        return [reply]
     }
 
     func handleOne(_ p: String) -> Reply {

@@ -180,6 +180,17 @@ struct GDBStubTests {
         #expect(Self.one(s, "qXfer:exec-file:read:1:zz") == "E00")
     }
 
+    @Test func aMotionTheTargetCannotMakeExplainsWhyOnGDBsConsole() throws {
+        let s = try Self.stub()
+        let replies = Self.ask(s, "s")
+        #expect(replies.count == 2 && replies.last == .packet("E01"))
+        guard case let .packet(o)? = replies.first, o.first == "O", let text = GDBPacket.unhex(o.dropFirst()) else {
+            Issue.record("no O packet: \(replies)"); return
+        }
+        #expect(String(decoding: text, as: UTF8.self).contains("stepi needs execution on KVM"))
+        #expect(Self.ask(s, "g").count == 1, "the note is not repeated")
+    }
+
     @Test func reverseMotionsAtTheStartSayReplaylogBegin() throws {
         let s = try Self.stub()
         try s.session.target.goto(Position(event: 0))
