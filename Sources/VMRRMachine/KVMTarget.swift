@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import VMRRGuest
 import VMRRJournal
 import VMRRKVM
@@ -30,7 +31,8 @@ public final class KVMTarget: DebugTarget {
     /// For event E: instruction steps from (E, 0) before the next event, and
     /// the event index that step lands on.
     var intervals: [UInt64: (steps: UInt64, lands: UInt64)] = [:]
-    nonisolated(unsafe) static var interruptRequested: Int32 = 0
+    /// Set by Ctrl-C (a signal handler) or gdb's interrupt byte (another thread); motions poll it.
+    static let interruptRequested = Atomic<Bool>(false)
     /// Marks a position whose instruction count is not known (a run-mode
     /// breakpoint stop); the next move restores a snapshot first.
     static let unknownInstructions = UInt64.max
@@ -115,7 +117,7 @@ public final class KVMTarget: DebugTarget {
 
     public var snapshotPositions: [Position] { snapshots.map(\.position).sorted() }
 
-    public func requestInterrupt() { Self.interruptRequested = 1 }
+    public func requestInterrupt() { Self.interruptRequested.store(true, ordering: .relaxed) }
 
     // MARK: snapshots
 
@@ -277,13 +279,13 @@ public final class KVMTarget: DebugTarget {
     }
 
     public func stepInstructions(_ n: UInt64) throws -> StopReason {
-        Self.interruptRequested = 0
+        Self.interruptRequested.store(false, ordering: .relaxed)
         try requireSteppable("stepi")
         if position.instructions == 0 { try takeSnapshot() }
         var startedAtEvent: UInt64? = position.instructions == 0 ? position.event : nil
         var steps: UInt64 = 0
         for _ in 0..<n {
-            if Self.interruptRequested != 0 { return .interrupted }
+            if Self.interruptRequested.load(ordering: .relaxed) { return .interrupted }
             if replayer.final != nil { return .endOfHistory }
             let before = position
             switch try runner.stepOnce(replayer) {
@@ -357,7 +359,7 @@ public final class KVMTarget: DebugTarget {
     }
 
     public func reverseStepInstructions(_ n: UInt64) throws -> StopReason {
-        Self.interruptRequested = 0
+        Self.interruptRequested.store(false, ordering: .relaxed)
         var target = position
         var left = n
         while left > 0 {
@@ -482,7 +484,7 @@ public final class KVMTarget: DebugTarget {
         // The last position at which the watched values were seen unchanged.
         var quiet = position.instructions == Self.unknownInstructions ? Position(event: position.event) : position
         while true {
-            if Self.interruptRequested != 0 { break }
+            if Self.interruptRequested.load(ordering: .relaxed) { break }
             let stop = try runner.runUntilStop(replayer) { [unowned self] in
                 let v = self.watchValues()
                 if v != lastValues { return true }
@@ -573,21 +575,21 @@ public final class KVMTarget: DebugTarget {
     }
 
     public func continueForward() throws -> StopReason {
-        Self.interruptRequested = 0
+        Self.interruptRequested.store(false, ordering: .relaxed)
         if replayer.final != nil { return .endOfHistory }
         // An address breakpoint at the current RIP is stepped over first.
         let hits = try runForward(until: nil, firstOnly: true)
-        if Self.interruptRequested != 0 && hits.isEmpty { return .interrupted }
+        if Self.interruptRequested.load(ordering: .relaxed) && hits.isEmpty { return .interrupted }
         guard let h = hits.first else { return .endOfHistory }
         return try land(h)
     }
 
     public func reverseContinue() throws -> StopReason {
-        Self.interruptRequested = 0
+        Self.interruptRequested.store(false, ordering: .relaxed)
         let here = position
         var windowEnd = here
         while true {
-            if Self.interruptRequested != 0 { try goto(here); return .interrupted }
+            if Self.interruptRequested.load(ordering: .relaxed) { try goto(here); return .interrupted }
             if windowEnd == Position(event: 0) {
                 try goto(Position(event: 0))
                 return .startOfHistory
