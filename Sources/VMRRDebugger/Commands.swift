@@ -13,20 +13,23 @@ extension DebuggerSession {
         let a = try evaluate(e)
         var gpa = a
         if !physical {
-            let ctx = try target.mmuContext()
-            let w = PageWalker.lookup(a, context: ctx.paging, memory: ctx.memory)
-            guard let t = w.translation else {
-                throw DebugError("watch: cannot translate \(Render.hex(a)) at \(target.position): "
-                                 + Self.describe(w.outcome))
-            }
-            guard t.address - t.pageBase + length <= t.pageSize.bytes else {
-                throw DebugError("watch: \(length) bytes at \(Render.hex(a)) cross a page boundary: "
-                                 + "watch each page separately")
-            }
-            gpa = t.address
+            gpa = try Self.watchedPhysical(a, length: length, context: try target.mmuContext(), at: target.position)
         }
         let id = try target.addBreakpoint(.watch(gpa: gpa, length: length, virtual: physical ? nil : a))
         out.line("Hardware watchpoint \(id): " + Self.watched(gpa: gpa, length: length, virtual: physical ? nil : a))
+    }
+
+    /// The guest-physical address a watchpoint on `length` bytes at virtual
+    /// `a` watches (the REPL's `watch` and gdb's `Z2`); they must lie in one page.
+    static func watchedPhysical(_ a: UInt64, length: UInt64, context ctx: MMUCommandContext, at position: Position) throws -> UInt64 {
+        let w = PageWalker.lookup(a, context: ctx.paging, memory: ctx.memory)
+        guard let t = w.translation else {
+            throw DebugError("watch: cannot translate \(Render.hex(a)) at \(position): " + describe(w.outcome))
+        }
+        guard t.address - t.pageBase + length <= t.pageSize.bytes else {
+            throw DebugError("watch: \(length) bytes at \(Render.hex(a)) cross a page boundary: watch each page separately")
+        }
+        return t.address
     }
 
     static func watched(gpa: UInt64, length: UInt64, virtual: UInt64?) -> String {

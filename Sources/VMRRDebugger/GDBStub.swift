@@ -1,6 +1,6 @@
 import Glibc
+import VMRRGuest
 import VMRRJournal
-import VMRRMMU
 import VMRRReplay
 
 /// The gdb remote protocol over a `DebugTarget`: what each packet means for a
@@ -22,20 +22,15 @@ public final class GDBStub {
     var installed: [String: Int] = [:]
     /// Watchpoint ids to the virtual address gdb asked for.
     var watchAddresses: [Int: UInt64] = [:]
-    /// Why the target last stopped, for `?`.
-    var lastStop = "S05"
+    /// Why the target last stopped, for `?` (at the start: SIGTRAP).
+    var lastStop = "T05thread:01;"
     /// False after `QStartNoAckMode`.
     public private(set) var acknowledging = true
     /// The guest image's path, offered to gdb (`qXfer:exec-file:read`) when it
-    /// is an ELF file that exists: the one the debugger session uses.
+    /// is an ELF file (not a bzImage) that exists: the one the session uses.
     var executablePath: String? {
-        guard let path = session.imagePath, access(path, R_OK) == 0 else { return nil }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var magic = [UInt8](repeating: 0, count: 4)
-        guard read(fd, &magic, 4) == 4, magic == [0x7F, 0x45, 0x4C, 0x46] else { return nil }
-        return path
+        guard let image = session.image, GuestImage.isELF(image.bytes), access(image.path, R_OK) == 0 else { return nil }
+        return image.path
     }
 
     /// Runs a motion; the transport wraps it to watch for gdb's interrupt byte.
@@ -153,7 +148,7 @@ public final class GDBStub {
     func handleOne(_ p: String) -> Reply {
         guard let first = p.first else { return .packet("") }
         switch first {
-        case "?": return .packet(lastStop == "S05" ? "T05thread:01;" : lastStop)
+        case "?": return .packet(lastStop)
         case "g":
             do {
                 let gp = try target.registers()
@@ -191,12 +186,18 @@ public final class GDBStub {
         case "H", "T": return .packet("OK")
         case "k": return .close(nil)
         case "D": return .close("OK")
-        case "v":
-            if p == "vMustReplyEmpty" || p.hasPrefix("vCont") { return .packet("") }   // c, s, bc, bs only
-            return .packet("")
+        // "v" packets (vCont, vFile, vMustReplyEmpty...) are not offered: gdb then uses c, s, bc, bs.
         case "q", "Q": return .packet(query(p))
         default: return .packet("")
         }
+    }
+
+    /// One `qXfer` reply: `length` bytes of `object` from `offset`, "m" when
+    /// more follows, "l" for the last part.
+    static func xferChunk(_ object: [UInt8], offset: UInt64, length: UInt64) -> String {
+        let from = Int(min(offset, UInt64(object.count)))
+        let to = from + Int(min(length, UInt64(object.count - from)))
+        return (to == object.count ? "l" : "m") + String(decoding: object[from..<to], as: UTF8.self)
     }
 
     func query(_ p: String) -> String {
@@ -206,20 +207,14 @@ public final class GDBStub {
         if p == "QStartNoAckMode" { acknowledging = false; return "OK" }
         if p.hasPrefix("qXfer:features:read:target.xml:") {
             guard let (off, len) = Self.addressAndLength(p.dropFirst("qXfer:features:read:target.xml:".count)) else { return "E01" }
-            let xml = Array(Self.targetXML.utf8)
-            let from = Int(min(off, UInt64(xml.count)))
-            let to = from + Int(min(len, UInt64(xml.count - from)))
-            return (to == xml.count ? "l" : "m") + String(decoding: xml[from..<to], as: UTF8.self)
+            return Self.xferChunk(Array(Self.targetXML.utf8), offset: off, length: len)
         }
         if p.hasPrefix("qXfer:exec-file:read:") {
             // The guest image, when it is an ELF file on disk (gdb then loads its symbols itself).
             let rest = p.dropFirst("qXfer:exec-file:read:".count)
             guard let colon = rest.firstIndex(of: ":"), let (off, len) = Self.addressAndLength(rest[rest.index(after: colon)...]),
                   let path = executablePath else { return "E00" }
-            let bytes = Array(path.utf8)
-            let from = Int(min(off, UInt64(bytes.count)))
-            let to = from + Int(min(len, UInt64(bytes.count - from)))
-            return (to == bytes.count ? "l" : "m") + String(decoding: bytes[from..<to], as: UTF8.self)
+            return Self.xferChunk(Array(path.utf8), offset: off, length: len)
         }
         if p.hasPrefix("qXfer:") { return "E00" }
         switch p {
@@ -253,9 +248,10 @@ public final class GDBStub {
             let id: Int
             if type == 2 {
                 let ctx = try target.mmuContext()
-                let w = PageWalker.lookup(addr, context: ctx.paging, memory: ctx.memory)
-                guard let t = w.translation, t.address - t.pageBase + kind <= t.pageSize.bytes else { return "E14" }
-                id = try target.addBreakpoint(.watch(gpa: t.address, length: kind, virtual: addr))
+                guard let gpa = try? DebuggerSession.watchedPhysical(addr, length: kind, context: ctx, at: target.position) else {
+                    return "E14"
+                }
+                id = try target.addBreakpoint(.watch(gpa: gpa, length: kind, virtual: addr))
                 watchAddresses[id] = addr
             } else {
                 id = try target.addBreakpoint(.address(addr))

@@ -62,9 +62,6 @@ public final class DebuggerSession {
         if let warning { out.error(warning) }
     }
 
-    /// The path of the guest image in use (for gdb's exec-file), if any.
-    public var imagePath: String? { image?.path }
-
     /// "(vmrr 1234+17) "
     public var prompt: String { "(vmrr \(target.position)) " }
 

@@ -105,6 +105,11 @@ public struct GuestImage: Sendable {
 
 // MARK: - ELF decoding
 
+extension GuestImage {
+    /// True when `bytes` start with the ELF magic (0x7F "ELF").
+    public static func isELF(_ bytes: [UInt8]) -> Bool { bytes.starts(with: ELFReader.ELF.magic) }
+}
+
 /// Reads an ELF image with libelf after checking, by hand, every offset and
 /// size libelf will follow, so that a malformed file gives an error, not a crash.
 /// Which ELF classes a loader accepts.

@@ -124,7 +124,7 @@ public struct LinuxImage: Sendable {
     /// `decompressOnHost` (the default; `vmrr record --linux-decompress guest`
     /// turns it off) decompresses a 64-bit bzImage's LZ4 payload on the host.
     public static func parse(bytes: [UInt8], path: String, decompressOnHost: Bool = true) throws -> LinuxImage {
-        if bytes.count >= 4, Array(bytes[0..<4]) == [0x7F, 0x45, 0x4C, 0x46] {
+        if GuestImage.isELF(bytes) {
             return try parseVmlinux(bytes: bytes, path: path)
         }
         return try parseBzImage(bytes: bytes, path: path, decompressOnHost: decompressOnHost)

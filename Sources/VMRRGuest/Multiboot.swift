@@ -181,7 +181,7 @@ public struct MultibootImage: Sendable {
             throw fail("\(at): flags \(hex(UInt64(header.flags.rawValue))) require features vmrr does not know (bits \(bitList(unsupported.rawValue))); a multiboot loader must refuse them")
         }
 
-        let isELF = bytes.count >= 4 && Array(bytes[0..<4]) == [0x7F, 0x45, 0x4C, 0x46]
+        let isELF = GuestImage.isELF(bytes)
         if header.flags.contains(.addressFields) {
             guard header.offset + MultibootHeader.addressFieldsSize <= bytes.count else {
                 throw fail("truncated: \(at): flag 16 is set but the address fields (offsets 12-31) extend past the end of the file (\(bytes.count) bytes)")
