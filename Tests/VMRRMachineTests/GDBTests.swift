@@ -19,11 +19,15 @@ extension KVMEndToEnd {
         return try Fixtures.run(gdb, args, timeout: 120)
     }
 
-    /// The values gdb printed for `p/x` commands, in order ("$3 = 0x100052" -> 0x100052).
+    /// The values gdb printed, in order: "$3 = 0x100052" (p/x) and
+    /// "$5 = (void (*)()) 0x1002a7 <main+39>" (p $pc) both give the hex number.
     static func printed(_ text: String) -> [UInt64] {
         text.split(separator: "\n").compactMap { line in
-            guard line.hasPrefix("$"), let eq = line.range(of: " = 0x") else { return nil }
-            return UInt64(line[eq.upperBound...].prefix { $0.isHexDigit }, radix: 16)
+            guard line.hasPrefix("$"), let eq = line.range(of: " = ") else { return nil }
+            var value = line[eq.upperBound...]
+            if value.hasPrefix("("), let close = value.range(of: ") ") { value = value[close.upperBound...] }
+            guard value.hasPrefix("0x") else { return nil }
+            return UInt64(value.dropFirst(2).prefix { $0.isHexDigit }, radix: 16)
         }
     }
 
@@ -200,10 +204,7 @@ extension KVMEndToEnd {
         // finish returns to the return address bt showed for frame #1.
         let caller = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("#1  0x") }
             .flatMap { UInt64($0.dropFirst(6).prefix { $0.isHexDigit }, radix: 16) }, "\(r.stdout)")
-        var finished: UInt64?
-        if let line = r.stdout.split(separator: "\n").last(where: { $0.hasPrefix("$") }), let at = line.range(of: ") 0x") {
-            finished = UInt64(line[at.upperBound...].prefix { $0.isHexDigit }, radix: 16)
-        }
+        let finished = Self.printed(r.stdout).last
         #expect(finished == caller && stops[4].hasPrefix("main+"), "finish returns into main at 0x\(String(caller, radix: 16)): \(stops)")
     }
 }
