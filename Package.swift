@@ -2,6 +2,7 @@
 import PackageDescription
 
 // Layering (see ARCHITECTURE.md):
+//   VMRRBase                  one hex formatter, one file reader, one EINTR funnel, exit statuses, civil time
 //   VMRRJournal, VMRRMMU      pure Swift, no KVM, no C: testable anywhere
 //   VMRRReplay                the exit-responder protocol, the replay checker, the debug-target protocol (no KVM)
 //   VMRRDebugger              the REPL: libedit, command parsing, rendering (no KVM)
@@ -24,22 +25,23 @@ let package = Package(
         .systemLibrary(name: "CLZ4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CEdit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CCapstone", providers: [.apt(["libcapstone-dev"])]),
-        .target(name: "VMRRJournal"),
-        .target(name: "VMRRMMU"),
-        .target(name: "VMRRReplay", dependencies: ["VMRRJournal", "VMRRMMU"]),
-        .target(name: "VMRRGuest", dependencies: ["CLibElf", "CLZ4", "VMRRJournal"]),
-        .target(name: "VMRRDebugger", dependencies: ["VMRRReplay", "VMRRJournal", "VMRRMMU", "VMRRGuest", "CEdit", "CCapstone"]),
-        .target(name: "VMRRKVM", dependencies: ["CKVM", "VMRRJournal"]),
-        .target(name: "VMRRMachine", dependencies: ["VMRRKVM", "VMRRGuest", "VMRRJournal", "VMRRMMU", "VMRRReplay"]),
+        .target(name: "VMRRBase"),
+        .target(name: "VMRRJournal", dependencies: ["VMRRBase"]),
+        .target(name: "VMRRMMU", dependencies: ["VMRRBase"]),
+        .target(name: "VMRRReplay", dependencies: ["VMRRBase", "VMRRJournal", "VMRRMMU"]),
+        .target(name: "VMRRGuest", dependencies: ["VMRRBase", "CLibElf", "CLZ4", "VMRRJournal"]),
+        .target(name: "VMRRDebugger", dependencies: ["VMRRBase", "VMRRReplay", "VMRRJournal", "VMRRMMU", "VMRRGuest", "CEdit", "CCapstone"]),
+        .target(name: "VMRRKVM", dependencies: ["VMRRBase", "CKVM", "VMRRJournal"]),
+        .target(name: "VMRRMachine", dependencies: ["VMRRBase", "VMRRKVM", "VMRRGuest", "VMRRJournal", "VMRRMMU", "VMRRReplay"]),
         .executableTarget(name: "vmrr", dependencies: [
-            "VMRRMachine", "VMRRJournal", "VMRRMMU", "VMRRGuest", "VMRRReplay", "VMRRDebugger",
+            "VMRRBase", "VMRRMachine", "VMRRJournal", "VMRRMMU", "VMRRGuest", "VMRRReplay", "VMRRDebugger",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "VMRRJournalTests", dependencies: ["VMRRJournal"], exclude: ["Golden"]),
-        .testTarget(name: "VMRRMMUTests", dependencies: ["VMRRMMU"]),
-        .testTarget(name: "VMRRGuestTests", dependencies: ["VMRRGuest"]),
-        .testTarget(name: "VMRRDebuggerTests", dependencies: ["VMRRDebugger", "VMRRReplay", "VMRRJournal", "VMRRMMU", "VMRRGuest"]),
-        .testTarget(name: "VMRRReplayTests", dependencies: ["VMRRReplay", "VMRRJournal"]),
-        .testTarget(name: "VMRRMachineTests", dependencies: ["VMRRMachine", "VMRRJournal", "VMRRGuest", "VMRRKVM", "VMRRReplay"]),
+        .testTarget(name: "VMRRJournalTests", dependencies: ["VMRRBase", "VMRRJournal"], exclude: ["Golden"]),
+        .testTarget(name: "VMRRMMUTests", dependencies: ["VMRRBase", "VMRRMMU"]),
+        .testTarget(name: "VMRRGuestTests", dependencies: ["VMRRBase", "VMRRGuest"]),
+        .testTarget(name: "VMRRDebuggerTests", dependencies: ["VMRRBase", "VMRRDebugger", "VMRRReplay", "VMRRJournal", "VMRRMMU", "VMRRGuest"]),
+        .testTarget(name: "VMRRReplayTests", dependencies: ["VMRRBase", "VMRRReplay", "VMRRJournal"]),
+        .testTarget(name: "VMRRMachineTests", dependencies: ["VMRRBase", "VMRRMachine", "VMRRJournal", "VMRRGuest", "VMRRKVM", "VMRRReplay"]),
     ]
 )

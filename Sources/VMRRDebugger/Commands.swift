@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRMMU
@@ -24,24 +25,24 @@ extension DebuggerSession {
     static func watchedPhysical(_ a: UInt64, length: UInt64, context ctx: MMUCommandContext, at position: Position) throws -> UInt64 {
         let w = PageWalker.lookup(a, context: ctx.paging, memory: ctx.memory)
         guard let t = w.translation else {
-            throw DebugError("watch: cannot translate \(Render.hex(a)) at \(position): " + describe(w.outcome))
+            throw DebugError("watch: cannot translate \(hex(a)) at \(position): " + describe(w.outcome))
         }
         guard t.address - t.pageBase + length <= t.pageSize.bytes else {
-            throw DebugError("watch: \(length) bytes at \(Render.hex(a)) cross a page boundary: watch each page separately")
+            throw DebugError("watch: \(length) bytes at \(hex(a)) cross a page boundary: watch each page separately")
         }
         return t.address
     }
 
     static func watched(gpa: UInt64, length: UInt64, virtual: UInt64?) -> String {
-        "\(length) bytes at " + (virtual.map { "\(Render.hex($0)) (guest-physical \(Render.hex(gpa)))" }
-                                 ?? "guest-physical \(Render.hex(gpa))")
+        "\(length) bytes at " + (virtual.map { "\(hex($0)) (guest-physical \(hex(gpa)))" }
+                                 ?? "guest-physical \(hex(gpa))")
     }
 
     /// A failed walk in one phrase.
     static func describe(_ outcome: WalkOutcome) -> String {
         switch outcome {
-        case .translated(let t): return "translated to \(Render.hex(t.address))"
-        case .pageFault(let f): return "\(f.reason) (#PF, error code \(Render.hex(f.errorCode.rawValue)))"
+        case .translated(let t): return "translated to \(hex(t.address))"
+        case .pageFault(let f): return "\(f.reason) (#PF, error code \(hex(f.errorCode.rawValue)))"
         case .generalProtection(let reason): return reason
         case .walkFailed(_, _, let reason): return reason
         }
@@ -106,7 +107,7 @@ extension DebuggerSession {
             }
             switch n {
             case "cr0": out.line(Render.registerRow(n, s.cr0, Render.flags(s.cr0, Render.cr0Bits)))
-            case "cr2": out.line(Render.registerRow(n, s.cr2, Render.hex(s.cr2)))
+            case "cr2": out.line(Render.registerRow(n, s.cr2, hex(s.cr2)))
             case "cr3": out.line(Render.registerRow(n, s.cr3, Render.cr3(s.cr3, cr4: s.cr4)))
             case "cr4": out.line(Render.registerRow(n, s.cr4, Render.flags(s.cr4, Render.cr4Bits)))
             case "cr8": out.line(Render.registerRow(n, s.cr8, String(s.cr8)))
@@ -122,7 +123,7 @@ extension DebuggerSession {
         switch name {
         case "rip": return Render.registerRow(shown, v, Render.address(v, symbolic(v)))
         case "rflags": return Render.registerRow(shown, v, Render.rflags(v))
-        case "rsp", "rbp": return Render.registerRow(shown, v, Render.hex(v))
+        case "rsp", "rbp": return Render.registerRow(shown, v, hex(v))
         default: return Render.registerRow(shown, v, String(Int64(bitPattern: v)))
         }
     }
@@ -167,7 +168,7 @@ extension DebuggerSession {
             physical ? try target.readPhysical(a, count: n) : try target.readVirtual(a, count: n)
         }
         func label(_ a: UInt64) -> String {
-            physical ? Render.hex(a) + ":" : Render.address(a, symbolic(a)) + ":"
+            physical ? hex(a) + ":" : Render.address(a, symbolic(a)) + ":"
         }
 
         switch letter {
@@ -337,7 +338,7 @@ extension DebuggerSession {
             if fromImage { out.line(imageNote()) }
             out.line("Dump of assembler code for function \(f.name):")
             for i in insns where i.address < f.start + f.size {
-                out.line((i.address == rip ? "=> " : "   ") + Render.hex16(i.address) + " <+\(i.address - f.start)>:  "
+                out.line((i.address == rip ? "=> " : "   ") + hex(i.address, digits: 16) + " <+\(i.address - f.start)>:  "
                          + annotated(i))
             }
             out.line("End of assembler dump.")
@@ -368,8 +369,8 @@ extension DebuggerSession {
         if limit > 1, let f = function(containing: r.rip), let slot = returnSlot(f, rip: r.rip, rsp: r.rsp) {
             if let ret = try? word(slot), symbolize(ret) != nil {
                 frames.append(ret)
-                note = "frame 1 is the return address at \(Render.hex(slot)): \(f.name) has not set up its frame at "
-                    + "\(Render.hex(r.rip))"
+                note = "frame 1 is the return address at \(hex(slot)): \(f.name) has not set up its frame at "
+                    + "\(hex(r.rip))"
             }
         }
         while frames.count < limit {
@@ -382,16 +383,16 @@ extension DebuggerSession {
                 saved = try word(fp)
                 ret = try word(fp &+ 8)
             } catch {
-                stop = "cannot read the frame at rbp \(Render.hex(fp)): \(error)"
+                stop = "cannot read the frame at rbp \(hex(fp)): \(error)"
                 break
             }
             if ret == 0 {
-                stop = "the return address at \(Render.hex(fp &+ 8)) is 0"
+                stop = "the return address at \(hex(fp &+ 8)) is 0"
                 break
             }
             frames.append(ret)
             if saved != 0, saved <= fp {
-                stop = "the saved rbp \(Render.hex(saved)) at \(Render.hex(fp)) does not go up the stack "
+                stop = "the saved rbp \(hex(saved)) at \(hex(fp)) does not go up the stack "
                     + "(a loop or a corrupt frame)"
                 break
             }
@@ -401,7 +402,7 @@ extension DebuggerSession {
             // A return address can lie just past its function (a call to a
             // function that does not return): name the call's function.
             let name = n == 0 ? symbolic(pc) : symbolize(pc &- 1).map { "\($0.0)+\($0.1 + 1)" }
-            out.line("#\(n)  " + Render.hex16(pc) + (name.map { " in \($0)" } ?? ""))
+            out.line("#\(n)  " + hex(pc, digits: 16) + (name.map { " in \($0)" } ?? ""))
         }
         if let note { out.line("(\(note))") }
         if let stop {
@@ -504,7 +505,7 @@ extension DebuggerSession {
     func infoExits() throws {
         struct Key: Hashable { var kind: EventKind; var label: String; var address: UInt64 }
         func key(_ kind: EventKind, _ label: String, _ address: UInt64) -> Key {
-            Key(kind: kind, label: label + Render.hex(address), address: address)
+            Key(kind: kind, label: label + hex(address), address: address)
         }
         var byKind: [EventKind: UInt64] = [:]
         var byAddress: [Key: UInt64] = [:]
@@ -562,7 +563,7 @@ extension DebuggerSession {
             if count <= Self.clockListLimit {
                 var delta = ""
                 if let p = previous { delta = ns >= p ? "+\(ns - p)" : "-\(p - ns)" }
-                rows.append([String(r.index), Render.hex(r.rip), String(ns), delta])
+                rows.append([String(r.index), hex(r.rip), String(ns), delta])
             }
             previous = ns
             return true
@@ -590,14 +591,14 @@ extension DebuggerSession {
             if MMUCommands.parseAddress(args[k]) == nil {
                 let e: AddressExpression
                 do { e = try AddressExpression.parse(args[k]) } catch { throw DebugError("\(name): \(error)") }
-                args[k] = Render.hex(try evaluate(e))
+                args[k] = hex(try evaluate(e))
             }
         } else if name == "pt", positional.isEmpty,
                   case let .pageFault(gva, code, cr3, _) = try target.currentEvent().event {
             // pt at a page_fault event: the walk of the faulting access.
-            out.line("page fault at event \(target.position.event): gva \(Render.hex(gva)), error code \(Render.hex(code))")
+            out.line("page fault at event \(target.position.event): gva \(hex(gva)), error code \(hex(code))")
             context.paging.cr3 = cr3
-            args.append(Render.hex(gva))
+            args.append(hex(gva))
             if code & Self.pfUser != 0 { args.append("--user") }
             if code & Self.pfFetch != 0 {
                 args.append("--fetch")

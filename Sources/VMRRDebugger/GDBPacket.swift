@@ -1,3 +1,4 @@
+import VMRRBase
 /// The gdb remote serial protocol's framing: `$payload#cs`, where cs is the
 /// modulo-256 sum of the payload's bytes in two hex digits; `}` escapes `#`,
 /// `$`, `}` and `*` (the byte XOR 0x20); `+` and `-` acknowledge; a bare
@@ -30,18 +31,13 @@ public enum GDBPacket {
             }
         }
         let cs = checksum(body)
-        return [start] + body + [end] + Array(hex2(cs).utf8)
+        return [start] + body + [end] + Array(hexByte(cs).utf8)
     }
 
     public static func frame(_ payload: String) -> [UInt8] { frame(Array(payload.utf8)) }
 
-    static func hex2(_ b: UInt8) -> String {
-        let digits = Array("0123456789abcdef")
-        return String([digits[Int(b >> 4)], digits[Int(b & 0xF)]])
-    }
-
     /// Bytes as lowercase hex, two digits each.
-    public static func hex(_ bytes: [UInt8]) -> String { bytes.map(hex2).joined() }
+    public static func hex(_ bytes: [UInt8]) -> String { hexBytes(bytes) }
 
     /// Hex text to bytes; nil when it is not an even number of hex digits.
     public static func unhex<S: StringProtocol>(_ s: S) -> [UInt8]? {
@@ -122,7 +118,7 @@ public struct GDBPacketDecoder {
             guard let n = GDBPacket.nibble(b) else { return .corrupt(reason: "bad checksum digit") }
             let want = check | n, got = GDBPacket.checksum(raw)
             guard want == got else {
-                return .corrupt(reason: "checksum \(GDBPacket.hex2(want)) but the packet sums to \(GDBPacket.hex2(got))")
+                return .corrupt(reason: "checksum \(hexByte(want)) but the packet sums to \(hexByte(got))")
             }
             return .packet(body)
         }

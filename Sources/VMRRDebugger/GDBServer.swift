@@ -1,3 +1,4 @@
+import VMRRBase
 import Glibc
 import Synchronization
 import VMRRGuest
@@ -78,9 +79,9 @@ public final class GDBServer {
             }
             let actual = UInt16(bigEndian: addr.sin_port)
             announce("gdb server listening on \(host):\(actual); connect with: gdb -ex 'target remote \(host):\(actual)'")
-            var conn: Int32
-            repeat { conn = accept(listener, nil, nil) } while conn < 0 && errno == EINTR
-            guard conn >= 0 else { throw GDBServerError("accept", "\(host):\(actual)") }
+            guard case .success(let conn) = valueOrErrno({ accept(listener, nil, nil) }) else {
+                throw GDBServerError("accept", "\(host):\(actual)")
+            }
             _ = fcntl(conn, F_SETFD, FD_CLOEXEC)
             setsockopt(conn, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let s = GDBServer(stub: stub, input: conn, output: conn)
@@ -90,13 +91,7 @@ public final class GDBServer {
     }
 
     func send(_ bytes: [UInt8]) throws {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { throw GDBServerError("write", "to gdb") }
-            off += n
-        }
+        do { try FileIO.writeAll(fd: output, bytes) } catch { throw GDBServerError("write", "to gdb") }
     }
 
     /// Reads and answers packets until gdb leaves.
@@ -104,9 +99,9 @@ public final class GDBServer {
         stub.runMotion = { [unowned self] body in try self.watchingForInterrupts(body) }
         var buf = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = buf.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if n < 0, errno == EINTR { continue }
-            if n < 0 { throw GDBServerError("read", "from gdb") }
+            guard case .success(let n) = valueOrErrno({ buf.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) } }) else {
+                throw GDBServerError("read", "from gdb")
+            }
             if n == 0 { return }   // gdb hung up
             if try consume(buf[0..<n]) { return }
             while !pendingAfterMotion.isEmpty {

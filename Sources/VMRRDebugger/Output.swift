@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import VMRRBase
 
 /// Where a debugger session writes. Every command writes through one sink, so
 /// output and errors keep their order and their wording in one place.
@@ -18,15 +19,7 @@ public final class StandardOutput: DebuggerOutput {
     public func error(_ text: String) { Self.write(STDERR_FILENO, text + "\n") }
 
     static func write(_ fd: Int32, _ text: String) {
-        let bytes = Array(text.utf8)
-        var off = 0
-        while off < bytes.count {
-            // The slice stays alive for the call, so the pointer is valid.
-            let n = bytes[off...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { return }
-            off += n
-        }
+        try? FileIO.writeAll(fd: fd, text.utf8)
     }
 }
 

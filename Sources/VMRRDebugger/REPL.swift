@@ -1,3 +1,4 @@
+import VMRRBase
 import CEdit
 import Glibc
 import Synchronization
@@ -16,9 +17,9 @@ public enum REPL {
         Interrupts.install(session.target)
         defer { Interrupts.uninstall() }
         if let commandFile {
-            guard let text = readFile(commandFile) else {
-                let why = String(cString: strerror(errno))
-                StandardOutput.write(STDERR_FILENO, "\(commandFile): cannot read the command file: \(why)\n")
+            let text: String
+            do { text = try FileIO.readText(commandFile, regularOnly: false) } catch {
+                StandardOutput.write(STDERR_FILENO, "\(commandFile): cannot read the command file: \(error.errno)\n")
                 return 1
             }
             // As in gdb, an empty line in a command file does nothing (it does not repeat).
@@ -120,23 +121,6 @@ public enum REPL {
                 }
             }
         }
-    }
-
-    static func readFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            // `buffer` is alive and holds buffer.count bytes for the call.
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { return nil }
-            if n == 0 { break }
-            bytes += buffer[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

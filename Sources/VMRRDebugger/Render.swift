@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRJournal
 import VMRRReplay
 
@@ -5,15 +6,6 @@ import VMRRReplay
 // the wording and the number formats are the same in every command.
 
 enum Render {
-    /// "0x1f" (lowercase, no padding), as gdb prints addresses.
-    static func hex<T: BinaryInteger>(_ v: T) -> String { "0x" + String(v, radix: 16) }
-
-    /// "0x000000000010001f": 16 digits, for listings that line up.
-    static func hex16(_ v: UInt64) -> String {
-        let h = String(v, radix: 16)
-        return "0x" + String(repeating: "0", count: max(0, 16 - h.count)) + h
-    }
-
     static func padded(_ s: String, _ width: Int) -> String {
         s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
     }

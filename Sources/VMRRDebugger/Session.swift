@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRMMU
@@ -149,7 +150,7 @@ public final class DebuggerSession {
             out.line(off == 0 ? name : "\(name) + \(off)")
         case .print(let e):
             let v = try evaluate(e)
-            out.line("= \(Render.hex(v)) (\(v))" + (symbolic(v).map { " <\($0)>" } ?? ""))
+            out.line("= \(hex(v)) (\(v))" + (symbolic(v).map { " <\($0)>" } ?? ""))
         case .backtrace(let limit): try backtrace(limit: limit ?? 64)
         case .infoEvents(let q): try infoEvents(q)
         case .infoCheckpoints: infoCheckpoints()
@@ -198,7 +199,7 @@ public final class DebuggerSession {
         switch reason {
         case .done: break
         case .breakpoint(let id, let a):
-            out.line("Breakpoint \(id), " + (symbolic(a).map { "\($0) at " } ?? "") + Render.hex(a))
+            out.line("Breakpoint \(id), " + (symbolic(a).map { "\($0) at " } ?? "") + hex(a))
         case .eventBreakpoint(let id, _):
             let what = target.breakpoints.first { $0.id == id }.map { b -> String in
                 if case .event(let k, let f) = b.kind { return ": " + Render.query(k, f) }
@@ -211,7 +212,7 @@ public final class DebuggerSession {
             if let b = target.breakpoints.first(where: { $0.id == id }), case .watch(let gpa, _, let v?) = b.kind {
                 shown = v &+ (a &- gpa)
             }
-            out.line("Hardware watchpoint \(id): \(Render.hex(shown)) old \(Render.bytesValue(old)) "
+            out.line("Hardware watchpoint \(id): \(hex(shown)) old \(Render.bytesValue(old)) "
                      + "new \(Render.bytesValue(new))")
         case .startOfHistory: out.line("No more reverse-execution history.")
         case .endOfHistory: out.line("Reached the end of the recorded history.")

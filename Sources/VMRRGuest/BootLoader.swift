@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRJournal
 
 /// `--boot`: the boot protocol to use, or `auto` to choose from the image.
@@ -34,7 +35,7 @@ public enum BootImage: Sendable {
     /// `linuxDecompressOnHost` is passed to `LinuxImage.parse`.
     public static func load(path: String, selection: BootSelection, linuxDecompressOnHost: Bool = true) throws -> BootImage {
         let bytes: [UInt8]
-        do { bytes = try readWholeFile(path) } catch let e as FileReadError {
+        do { bytes = try FileIO.read(path) } catch let e as FileError {
             throw GuestImageError(path: path, reason: e.description)
         }
         return try parse(bytes: bytes, path: path, selection: selection, linuxDecompressOnHost: linuxDecompressOnHost)
@@ -89,7 +90,7 @@ public enum BootImage: Sendable {
 
     public static func load(path: String, bootProtocol: BootProtocol, linuxDecompressOnHost: Bool = true) throws -> BootImage {
         let bytes: [UInt8]
-        do { bytes = try readWholeFile(path) } catch let e as FileReadError {
+        do { bytes = try FileIO.read(path) } catch let e as FileError {
             throw GuestImageError(path: path, reason: e.description)
         }
         return try parse(bytes: bytes, path: path, bootProtocol: bootProtocol, linuxDecompressOnHost: linuxDecompressOnHost)

@@ -2,6 +2,7 @@ import CLibElf
 #if canImport(Glibc)
 import Glibc
 #endif
+import VMRRBase
 
 /// Why a guest image could not be loaded: one line naming the file, the
 /// offset or segment at fault, and the reason.
@@ -63,8 +64,8 @@ public struct GuestImage: Sendable {
     public static func load(path: String) throws -> GuestImage {
         let bytes: [UInt8]
         do {
-            bytes = try readWholeFile(path)
-        } catch let error as FileReadError {
+            bytes = try FileIO.read(path)
+        } catch let error as FileError {
             throw GuestImageError(path: path, reason: error.description)
         }
         return try parse(bytes: bytes, path: path)
@@ -344,34 +345,5 @@ private func libelfError() -> String {
 }
 
 /// `0x`-prefixed lower-case hexadecimal.
-func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 
 // MARK: - Reading files
-
-struct FileReadError: Error, CustomStringConvertible {
-    let operation: String
-    let errno: Int32
-    var description: String { "\(operation): \(String(cString: strerror(errno)))" }
-}
-
-/// Reads the whole regular file at `path`, retrying on EINTR.
-func readWholeFile(_ path: String) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw FileReadError(operation: "open", errno: errno) }
-    defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0 else { throw FileReadError(operation: "fstat", errno: errno) }
-    guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileReadError(operation: "open", errno: EISDIR) }
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw FileReadError(operation: "read", errno: errno)
-        }
-        if n == 0 { break }
-        out.append(contentsOf: chunk[0..<n])
-    }
-    return out
-}

@@ -161,16 +161,6 @@ public enum Layout {
     /// The vector the timer injects.
     public static let timerVector: UInt8 = 0x20
 
-    // MARK: Exit statuses
-
-    /// Exit status of a run that ended in a triple fault: 128 + 2.
-    public static let shutdownExitStatus: Int32 = 130
-    /// Exit status of a run that ended with HLT, interrupts disabled, no timer armed.
-    public static let haltExitStatus: Int32 = 0
-    /// Exit status of a run the guest ended by resetting the machine
-    /// (0xFE to port 0x64, or port 0xCF9 with bit 2).
-    public static let resetExitStatus: Int32 = 134
-
     // MARK: Multiboot v1 (docs/GUEST.md, "Multiboot")
     //
     // A multiboot guest uses the same RAM map. Below 1 MiB, vmrr writes a GDT

@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRJournal
 
 /// The Linux x86 boot protocol (Documentation/x86/boot.rst): a bzImage
@@ -263,7 +264,7 @@ public struct LinuxInitrd: Sendable, Equatable {
     public let bytes: [UInt8]
     public init(path: String, bytes: [UInt8]) { self.path = path; self.bytes = bytes }
     public static func load(path: String) throws -> LinuxInitrd {
-        do { return LinuxInitrd(path: path, bytes: try readWholeFile(path)) } catch let e as FileReadError {
+        do { return LinuxInitrd(path: path, bytes: try FileIO.read(path)) } catch let e as FileError {
             throw BootPlanError(reason: "initrd \(path): \(e.description)")
         }
     }

@@ -1,4 +1,5 @@
 import CLZ4
+import VMRRBase
 
 /// A bzImage's compressed payload (boot protocol 2.08+: payload_offset and
 /// payload_length in the setup header) decompressed on the host, so that a
@@ -49,7 +50,7 @@ public enum LinuxPayload {
     public struct Failure: Error, Equatable, CustomStringConvertible {
         public let offset: Int
         public let reason: String
-        public var description: String { "offset 0x\(String(offset, radix: 16)): \(reason)" }
+        public var description: String { "offset \(hex(offset)): \(reason)" }
     }
 
     /// The payload's compressor, or nil when the image has no payload fields.

@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRJournal
 
 /// Multiboot version 1: the header a kernel carries in its first 8 KiB, the
@@ -131,8 +132,8 @@ public struct MultibootModule: Sendable, Equatable {
         let (path, arguments) = parseSpec(spec)
         guard !path.isEmpty else { throw BootPlanError(reason: "--module '\(spec)': no file name before the comma") }
         do {
-            return MultibootModule(path: path, arguments: arguments, bytes: try readWholeFile(path))
-        } catch let e as FileReadError {
+            return MultibootModule(path: path, arguments: arguments, bytes: try FileIO.read(path))
+        } catch let e as FileError {
             throw BootPlanError(reason: "module \(path): \(e.description)")
         }
     }
@@ -160,7 +161,7 @@ public struct MultibootImage: Sendable {
     /// Reads and decodes the image at `path`.
     public static func load(path: String) throws -> MultibootImage {
         let bytes: [UInt8]
-        do { bytes = try readWholeFile(path) } catch let e as FileReadError {
+        do { bytes = try FileIO.read(path) } catch let e as FileError {
             throw GuestImageError(path: path, reason: e.description)
         }
         return try parse(bytes: bytes, path: path)

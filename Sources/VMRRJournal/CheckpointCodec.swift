@@ -1,3 +1,4 @@
+import VMRRBase
 /// Checkpoint chunk payloads, encoder and decoder side by side.
 /// Layout in docs/JOURNAL.md, "Checkpoint chunks".
 

@@ -1,3 +1,4 @@
+import VMRRBase
 /// Event records: the encoder (writer's hot path) and the decoder side by
 /// side, so the two cannot drift. Layout in docs/JOURNAL.md, "Event records".
 ///

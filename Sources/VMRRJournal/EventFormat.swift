@@ -1,3 +1,4 @@
+import VMRRBase
 /// How `vmrr dump` shows events: aligned text for people, JSON for tools.
 public enum EventFormat {
     /// Kind names are padded to the longest one so the details line up.

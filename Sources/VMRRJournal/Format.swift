@@ -1,3 +1,4 @@
+import VMRRBase
 /// Journal format constants (version 2; version 1 files are still read). The layout is drawn in docs/JOURNAL.md; keep
 /// the two in step.
 public enum JournalFormat {
@@ -116,13 +117,3 @@ struct ChunkFrame {
     }
 }
 
-func hexBytes(_ b: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef")
-    var s = ""
-    s.reserveCapacity(b.count * 2)
-    for x in b {
-        s.append(digits[Int(x >> 4)])
-        s.append(digits[Int(x & 0xf)])
-    }
-    return s
-}

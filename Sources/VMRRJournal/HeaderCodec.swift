@@ -1,3 +1,4 @@
+import VMRRBase
 /// The file header: fixed prefix, then JournalHeader as a CRC-checked TLV list.
 ///
 ///     "VMRRJRNL" | u16 version | u16 min reader | u32 TLV length L | TLV[L] | u32 CRC32C(bytes 0 ..< 16+L)

@@ -15,14 +15,6 @@ public struct JournalError: Error, CustomStringConvertible, Sendable, Equatable 
     }
 }
 
-/// `0x` plus lowercase hex, no padding.
-@inline(__always) func hex<T: BinaryInteger>(_ v: T) -> String { "0x" + String(v, radix: 16) }
-
-/// `0x` plus lowercase hex zero-padded to `digits`.
-func hex<T: BinaryInteger>(_ v: T, digits: Int) -> String {
-    let s = String(v, radix: 16)
-    return "0x" + String(repeating: "0", count: max(0, digits - s.count)) + s
-}
 
 /// Bytes from a file, fit for an error message: printable ASCII as it is,
 /// any other byte (and the backslash) as `\xNN`. Names and strings read from

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import VMRRBase
 
 /// Where a checkpoint is and what it covers.
 public struct CheckpointInfo: Sendable, Equatable {
@@ -171,36 +172,10 @@ public final class JournalReader {
     // MARK: file
 
     static func readFile(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw JournalError(path: path, offset: nil, reason: "cannot open: \(String(cString: strerror(errno)))")
+        do { return try FileIO.read(path) } catch {
+            throw JournalError(path: path, offset: error.offset,
+                               reason: error.operation == "open" && !error.notRegularFile ? "cannot open: \(error.errno)" : error.description)
         }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            throw JournalError(path: path, offset: nil, reason: "fstat: \(String(cString: strerror(errno)))")
-        }
-        guard (st.st_mode & S_IFMT) == S_IFREG, st.st_size >= 0 else {
-            throw JournalError(path: path, offset: nil, reason: "not a regular file")
-        }
-        let size = Int(st.st_size)
-        var failure: JournalError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
-            count = 0
-            while count < size {
-                // buf has `size` bytes of capacity and count < size.
-                let n = read(fd, buf.baseAddress! + count, size - count)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = JournalError(path: path, offset: UInt64(count), reason: "read: \(String(cString: strerror(errno)))")
-                    return
-                }
-                if n == 0 { break }  // the file shrank; read what is there
-                count += n
-            }
-        }
-        if let failure { throw failure }
-        return bytes
     }
 }
 

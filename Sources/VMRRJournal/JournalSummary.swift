@@ -1,3 +1,4 @@
+import VMRRBase
 /// The summary `vmrr dump --summary` (and `vmrr info`) prints: what was
 /// recorded, where, and what the journal holds. Reads every event once.
 public struct JournalSummary {
@@ -97,23 +98,7 @@ public struct JournalSummary {
     }
 
     /// Seconds since the epoch as UTC ISO 8601, e.g. `2026-11-24T09:05:00Z`.
-    public static func iso8601(_ epochSeconds: UInt64) -> String {
-        let secs = Int64(clamping: epochSeconds)
-        let days = secs / 86_400
-        let rem = secs % 86_400
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = z / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(y)-\(two(m))-\(two(d))T\(two(rem / 3600)):\(two(rem % 3600 / 60)):\(two(rem % 60))Z"
-    }
+    public static func iso8601(_ epochSeconds: UInt64) -> String { CivilTime(unixSeconds: epochSeconds).iso8601 }
 }
 
 /// Header strings come from the file: control characters (terminal

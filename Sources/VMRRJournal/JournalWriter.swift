@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import VMRRBase
 
 /// Writes a journal: the header at once, events in chunks of up to 64 KiB or
 /// 4096 records (each written with one write(2)), checkpoint chunks as they
@@ -224,20 +225,12 @@ public final class JournalWriter {
         try bytes.withUnsafeBytes { try writeAll($0) }
     }
 
-    /// write(2) until everything is out, retrying on EINTR and short writes.
+    /// Everything out (FileIO retries EINTR and short writes), or the journal fails.
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        guard let base = bytes.baseAddress else { return }
-        var done = 0
-        while done < bytes.count {
-            let n = write(fd, base + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                let err = JournalError(path: path, offset: fileOffset + UInt64(done),
-                                       reason: "write: \(String(cString: strerror(errno)))")
-                failure = err
-                throw err
-            }
-            done += n
+        do { try FileIO.writeAll(fd: fd, bytes) } catch {
+            let err = JournalError(path: path, offset: fileOffset + (error.offset ?? 0), reason: "write: \(error.errno)")
+            failure = err
+            throw err
         }
         fileOffset += UInt64(bytes.count)
     }

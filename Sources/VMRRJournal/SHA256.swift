@@ -1,3 +1,4 @@
+import VMRRBase
 /// SHA-256 (FIPS 180-4), used to identify guest images in journals.
 public enum SHA256 {
     private static let k: [UInt32] = [
@@ -66,16 +67,7 @@ public enum SHA256 {
     }
 
     /// Lower-case hexadecimal of `bytes`.
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef")
-        var s = ""
-        s.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            s.append(digits[Int(b >> 4)])
-            s.append(digits[Int(b & 0xF)])
-        }
-        return s
-    }
+    public static func hex(_ bytes: [UInt8]) -> String { hexBytes(bytes) }
 
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 }

@@ -1,5 +1,6 @@
 import CKVM
 import Glibc
+import VMRRBase
 import VMRRJournal
 
 /// Owner of a VM file descriptor.
@@ -26,7 +27,7 @@ public final class VirtualMachine {
         var region = kvm_userspace_memory_region(slot: slot, flags: flags.rawValue, guest_phys_addr: guestPhysical,
                                                  memory_size: size, userspace_addr: hostAddress)
         guard ckvm_ioctl_ptr(fd, CKVM_SET_USER_MEMORY_REGION, &region) == 0 else {
-            throw KVMError("KVM_SET_USER_MEMORY_REGION", errno: ckvm_errno(), detail: "slot \(slot) gpa 0x\(String(guestPhysical, radix: 16)) size 0x\(String(size, radix: 16))")
+            throw KVMError("KVM_SET_USER_MEMORY_REGION", errno: ckvm_errno(), detail: "slot \(slot) gpa \(hex(guestPhysical)) size \(hex(size))")
         }
     }
 
@@ -71,7 +72,7 @@ public final class VirtualMachine {
         cap.cap = UInt32(CKVM_CAP_X86_USER_SPACE_MSR)
         cap.args.0 = reasons.rawValue
         guard ckvm_ioctl_ptr(fd, CKVM_ENABLE_CAP, &cap) == 0 else {
-            throw KVMError("KVM_ENABLE_CAP", errno: ckvm_errno(), detail: "KVM_CAP_X86_USER_SPACE_MSR 0x\(String(reasons.rawValue, radix: 16))")
+            throw KVMError("KVM_ENABLE_CAP", errno: ckvm_errno(), detail: "KVM_CAP_X86_USER_SPACE_MSR \(hex(reasons.rawValue))")
         }
     }
 
@@ -104,7 +105,7 @@ public final class VirtualMachine {
         let rc = ckvm_ioctl_ptr(fd, CKVM_X86_SET_MSR_FILTER, filter)
         guard rc == 0 else {
             throw KVMError("KVM_X86_SET_MSR_FILTER", errno: ckvm_errno(),
-                           detail: denied.map { "0x\(String($0.lowerBound, radix: 16))-0x\(String($0.upperBound, radix: 16))" }.joined(separator: ","))
+                           detail: denied.map { "\(hex($0.lowerBound))-\(hex($0.upperBound))" }.joined(separator: ","))
         }
     }
 

@@ -228,11 +228,3 @@ public struct EntryFlags: OptionSet, Sendable, Hashable {
     }
 }
 
-/// Hex formatting used by every view: 0x + zero-padded lowercase digits.
-public func hex(_ value: UInt64, digits: Int = 16) -> String {
-    let s = String(value, radix: 16)
-    return "0x" + String(repeating: "0", count: max(0, digits - s.count)) + s
-}
-
-/// Short hex without padding: 0x1000.
-func shortHex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }

@@ -1,3 +1,4 @@
+import VMRRBase
 // Enumerates every present leaf of the guest page tables, in linear-address order, with
 // the same decoder as the walker. Bounded: a budget of table visits, so self-referencing
 // or hostile tables always terminate.
@@ -61,7 +62,7 @@ public struct GuestScan: Sendable {
             for index in 0..<count {
                 let entryAddress = table &+ index &* format.entryBytes
                 guard let raw = format.readEntry(memory, entryAddress) else {
-                    scan.notes.append("\(level.tableName) at \(hex(table)) lies outside guest memory: not dumped")
+                    scan.notes.append("\(level.tableName) at \(hex(table, digits: 16)) lies outside guest memory: not dumped")
                     return
                 }
                 let entry = format.decode(raw, level: level)
@@ -80,8 +81,8 @@ public struct GuestScan: Sendable {
                     if let depth = path.firstIndex(of: entry.address), recursionNotes < 4 {
                         recursionNotes += 1
                         let name = TableLevel(rawValue: format.levels - depth)?.tableName ?? "table"
-                        scan.notes.append("\(level.entryName) \(index) of the \(level.tableName) at \(hex(table)) "
-                                          + "points back at the \(name) at \(hex(entry.address)) (self-reference)")
+                        scan.notes.append("\(level.entryName) \(index) of the \(level.tableName) at \(hex(table, digits: 16)) "
+                                          + "points back at the \(name) at \(hex(entry.address, digits: 16)) (self-reference)")
                     }
                     visit(entry.address, below, va, perms)
                 }

@@ -1,3 +1,4 @@
+import VMRRBase
 // Dumps of the three address spaces as merged ranges, in the manner of Linux's
 // dump_pagetables.c: walkers produce leaves, the accumulator merges runs, and a range is
 // emitted when something (flags, level, target contiguity) breaks the run.
@@ -176,7 +177,7 @@ public enum PTDump {
         let pointer = stage.format == .ept ? "EPTP" : "nCR3"
         let summary = [
             "\(counted(ranges.count, "range")), \(formatSize(ranges.reduce(0) { $0 &+ $1.size })) mapped by "
-                + "\(counted(leafCount, "leaf entry", "leaf entries")) in \(counted(stage.tablePageCount, "table page")); \(pointer) \(hex(stage.pointer))",
+                + "\(counted(leafCount, "leaf entry", "leaf entries")) in \(counted(stage.tablePageCount, "table page")); \(pointer) \(hex(stage.pointer, digits: 16))",
         ]
         return PageTableDump(view: view, ranges: ranges, notes: stage.notes, truncated: false, summary: summary)
     }

@@ -1,3 +1,4 @@
+import VMRRBase
 // The guest page walker: one loop driven by the number of levels (as in KVM's
 // paging_tmpl.h and libvmi), recording every step, composing permissions by ANDing
 // R/W and U/S and ORing XD, and turning a failed walk into the #PF error code the
@@ -114,7 +115,7 @@ public enum PageWalker {
             guard format.isCanonical(gva) else {
                 let top = format.linearBits - 1
                 result.outcome = .generalProtection(reason:
-                    "\(hex(gva)) is not canonical for \(format.mode.name): bits 63:\(top) must all equal bit \(top); "
+                    "\(hex(gva, digits: 16)) is not canonical for \(format.mode.name): bits 63:\(top) must all equal bit \(top); "
                     + "the CPU raises #GP(0) (#SS for stack accesses), not #PF")
                 return result
             }
@@ -133,7 +134,7 @@ public enum PageWalker {
             var note: String?
             let page = table & ~bitRange(11, 0)
             if let earlier = tablesSeen.first(where: { $0.page == page }) {
-                note = "this \(level.tableName) is the same page as the \(earlier.level.tableName) at \(hex(page)): "
+                note = "this \(level.tableName) is the same page as the \(earlier.level.tableName) at \(hex(page, digits: 16)): "
                     + "self-referencing tables"
                 result.notes.append(note!)
             }
@@ -141,8 +142,8 @@ public enum PageWalker {
 
             guard let raw = format.readEntry(memory, entryAddress) else {
                 result.outcome = .walkFailed(level: level, address: entryAddress, reason:
-                    "\(level.tableName) at \(hex(table)) is outside guest memory (\(hex(memory.size)) bytes): "
-                    + "the \(level.entryName) at \(hex(entryAddress)) cannot be read")
+                    "\(level.tableName) at \(hex(table, digits: 16)) is outside guest memory (\(hex(memory.size, digits: 16)) bytes): "
+                    + "the \(level.entryName) at \(hex(entryAddress, digits: 16)) cannot be read")
                 return result
             }
             let entry = format.decode(raw, level: level)

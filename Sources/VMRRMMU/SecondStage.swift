@@ -1,3 +1,4 @@
+import VMRRBase
 // vmrr's own second stage: the VM's memory slots, rendered as the 4-level EPT (or NPT)
 // tables a hypervisor would install. Each aligned, fully backed region gets the largest
 // page that fits (1 GiB, 2 MiB, 4 KiB), as KVM does when GPA and HVA are congruent.
@@ -186,7 +187,7 @@ public struct SecondStage: Sendable {
                 if cursor & mask == 0 && end - cursor >= size.bytes && delta & mask == 0 {
                     if !insert(gpa: cursor, level: level, value: leafEntry(hostAddress: cursor &+ delta, level: level,
                                                                           readOnly: slot.readOnly)) {
-                        notes.append("slot \(slot.name) overlaps another slot at \(hex(cursor)): overlap not mapped")
+                        notes.append("slot \(slot.name) overlaps another slot at \(hex(cursor, digits: 16)): overlap not mapped")
                     }
                     cursor += size.bytes
                     break
@@ -277,7 +278,7 @@ public struct SecondStage: Sendable {
         let violation = format == .ept ? "EPT violation" : "nested page fault (#NPF)"
         guard gpa >> UInt64(Self.guestPhysicalBits) == 0 else {
             result.outcome = .violation(level: nil, reason:
-                "\(violation): \(hex(gpa)) is beyond the \(Self.guestPhysicalBits)-bit guest-physical space")
+                "\(violation): \(hex(gpa, digits: 16)) is beyond the \(Self.guestPhysicalBits)-bit guest-physical space")
             return result
         }
         var table = 0
@@ -306,7 +307,7 @@ public struct SecondStage: Sendable {
                 // The slot whose backing this leaf was built from (the first one, if slots overlap).
                 guard let slot = slots.first(where: { $0.contains(gpa) && $0.hostAddress &+ (gpa - $0.gpa) == host })
                 else {
-                    result.outcome = .violation(level: level, reason: "no slot for \(hex(gpa))")
+                    result.outcome = .violation(level: level, reason: "no slot for \(hex(gpa, digits: 16))")
                     return result
                 }
                 result.outcome = .mapped(SecondStageMapping(hostAddress: host,

@@ -1,3 +1,4 @@
+import VMRRBase
 // The shadow page tables a shadow-paging hypervisor would install: guest-virtual straight
 // to host, with permissions composed from the guest walk and the second stage, and every
 // guest frame that holds a guest page table write-protected (so the hypervisor sees the
@@ -152,7 +153,7 @@ public struct ShadowModel {
         let gvaBase = gva & ~(size.bytes - 1)
         guard let m = mapping(gvaBase, gpaBase, size, guestSize: t.pageSize, guestPermissions: t.permissions,
                               splitReason: reason) else {
-            result.outcome = .notMapped(reason: "GPA \(hex(t.address)) has no memory slot (MMIO): "
+            result.outcome = .notMapped(reason: "GPA \(hex(t.address, digits: 16)) has no memory slot (MMIO): "
                                         + "the hypervisor installs an MMIO marker and emulates the access")
             return result
         }
@@ -216,7 +217,7 @@ public struct ShadowModel {
         var notes = scan.notes
         if mmio > 0 { notes.append("\(mmio) guest pages map GPAs without a memory slot (MMIO markers, not listed)") }
         let frames = scan.tableFrames
-        let shown = frames.prefix(8).map { shortHex($0) }.joined(separator: " ")
+        let shown = frames.prefix(8).map { hex($0) }.joined(separator: " ")
         let lines = [
             "\(counted(ranges.count, "range")); shadow tables need \(counted(total, "page")) ("
                 + perLevel.map { "\($0.count) \($0.name)" }.joined(separator: ", ")

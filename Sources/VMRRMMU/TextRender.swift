@@ -1,3 +1,4 @@
+import VMRRBase
 // Text rendering of walks and dumps. One renderer for every view, so the wording and
 // column layout stay consistent. The walkers never format text.
 
@@ -55,7 +56,7 @@ enum TextRender {
         if p.cr4Flags.contains(.smap) {
             features.append(p.rflagsFlags.contains(.alignmentCheck) ? "SMAP (AC=1)" : "SMAP")
         }
-        if p.mode.isIA32e && p.cr4Flags.contains(.protectionKeys) { features.append("PKE (PKRU \(shortHex(UInt64(p.pkru))))") }
+        if p.mode.isIA32e && p.cr4Flags.contains(.protectionKeys) { features.append("PKE (PKRU \(hex(UInt64(p.pkru))))") }
         let digits = p.mode == .legacy32 || p.mode == .pae ? 8 : 16
         let list = features.isEmpty ? "" : "; " + features.joined(separator: " ")
         return "\(p.mode.name) (CR3 \(hex(p.cr3, digits: digits))\(list))"
@@ -98,7 +99,7 @@ enum TextRender {
         switch o {
         case .translated(let t):
             let offset = t.address - t.pageBase
-            return "=> gpa \(hex(t.address)) (\(t.pageSize.name) page \(hex(t.pageBase)) + \(shortHex(offset))): "
+            return "=> gpa \(hex(t.address, digits: 16)) (\(t.pageSize.name) page \(hex(t.pageBase, digits: 16)) + \(hex(offset))): "
                 + effective(t.permissions) + (t.global ? ", global" : "")
         case .pageFault(let f):
             let h = String(f.errorCode.rawValue, radix: 16)
@@ -130,29 +131,29 @@ enum TextRender {
     static func pointerDescription(_ stage: SecondStage) -> String {
         switch stage.format {
         case .ept:
-            "EPTP \(hex(stage.pointer)) (WB, walk length 4, A/D enabled)"
+            "EPTP \(hex(stage.pointer, digits: 16)) (WB, walk length 4, A/D enabled)"
         case .npt:
-            "nCR3 \(hex(stage.pointer))"
+            "nCR3 \(hex(stage.pointer, digits: 16))"
         }
     }
 
     static func hostFrameText(_ hva: UInt64, _ frames: any HostFrameResolver) -> String {
         switch frames.hostFrame(forHostAddress: hva) {
         case .success(let pfn):
-            "host frame \(shortHex(pfn)) (hpa \(hex((pfn << 12) | (hva & bitRange(11, 0)))))"
+            "host frame \(hex(pfn)) (hpa \(hex((pfn << 12) | (hva & bitRange(11, 0)), digits: 16)))"
         case .failure(let e):
             "host frame \(e)"
         }
     }
 
     static func slotText(_ s: MemorySlot) -> String {
-        "slot \"\(s.name)\" [\(shortHex(s.gpa))-\(shortHex(s.end)))" + (s.readOnly ? " read-only" : "")
+        "slot \"\(s.name)\" [\(hex(s.gpa))-\(hex(s.end)))" + (s.readOnly ? " read-only" : "")
     }
 
     static func secondStageSteps(_ w: SecondStageWalk, into table: inout TextTable) {
         table.add("level", "table", "index", "entry at", "value", "flags", "effective")
         for s in w.steps {
-            table.add(cells: [s.name, hex(s.tableAddress), String(s.index), hex(s.entryAddress), hex(s.raw),
+            table.add(cells: [s.name, hex(s.tableAddress, digits: 16), String(s.index), hex(s.entryAddress, digits: 16), hex(s.raw, digits: 16),
                               eptFlags(s, format: w.format), s.permissions.isEmpty ? "-" : s.permissions.rwx])
         }
     }
@@ -160,7 +161,7 @@ enum TextRender {
     static func secondStageOutcome(_ w: SecondStageWalk, _ frames: any HostFrameResolver) -> String {
         switch w.outcome {
         case .mapped(let m):
-            "=> \(slotText(m.slot)): hva \(hex(m.hostAddress)), \(hostFrameText(m.hostAddress, frames)); "
+            "=> \(slotText(m.slot)): hva \(hex(m.hostAddress, digits: 16)), \(hostFrameText(m.hostAddress, frames)); "
                 + "\(m.pageSize.name) page, \(m.permissions.rwx)"
         case .violation(_, let reason):
             "=> \(reason)"
@@ -168,7 +169,7 @@ enum TextRender {
     }
 
     static func ept(_ w: SecondStageWalk, _ stage: SecondStage, _ context: MMUCommandContext) -> String {
-        let title = "\(w.format.rawValue) \(hex(w.guestPhysicalAddress)): \(w.format.name), 4 levels, "
+        let title = "\(w.format.rawValue) \(hex(w.guestPhysicalAddress, digits: 16)): \(w.format.name), 4 levels, "
             + pointerDescription(stage)
         let view = (w.format == .ept ? MMUView.ept : MMUView.npt).title
             + ", built from \(stage.slots.count) memory slots"
@@ -197,15 +198,15 @@ enum TextRender {
         var refs = w.references[...]
         let digits = w.guest.mode == .legacy32 ? 8 : 16
         for n in w.nested {
-            table.text("  \(n.purpose) at gpa \(hex(n.guestPhysicalAddress))")
+            table.text("  \(n.purpose) at gpa \(hex(n.guestPhysicalAddress, digits: 16))")
             for s in n.walk.steps {
                 guard let r = refs.first else { break }
                 refs = refs.dropFirst()
-                table.add(cells: [String(r.number), "\(s.name)[\(s.index)]", hex(s.entryAddress), hex(s.raw),
+                table.add(cells: [String(r.number), "\(s.name)[\(s.index)]", hex(s.entryAddress, digits: 16), hex(s.raw, digits: 16),
                                   eptFlags(s, format: stage.format), s.permissions.isEmpty ? "-" : s.permissions.rwx])
             }
             if case .mapped(let m) = n.walk.outcome {
-                table.text("        -> hva \(hex(m.hostAddress)) (\(m.pageSize.name) page of slot \"\(m.slot.name)\")")
+                table.text("        -> hva \(hex(m.hostAddress, digits: 16)) (\(m.pageSize.name) page of slot \"\(m.slot.name)\")")
             } else if case .violation(_, let reason) = n.walk.outcome {
                 table.text("        -> \(reason)")
             }
@@ -221,12 +222,12 @@ enum TextRender {
         for note in w.notes + w.guest.notes { lines.append("  note: \(note)") }
         switch w.outcome {
         case .translated(let gpa, let host, let perms, let g, let n):
-            lines.append("  => gpa \(hex(gpa)), hva \(hex(host)): guest \(g.name) page over "
+            lines.append("  => gpa \(hex(gpa, digits: 16)), hva \(hex(host, digits: 16)): guest \(g.name) page over "
                          + "\(stage.format.name) \(n.name) page, \(effective(perms))")
         case .guestFailure(let o):
             lines.append("  " + outcomeLine(o))
         case .nestedFailure(let purpose, let gpa, let reason):
-            lines.append("  => \(purpose) at gpa \(hex(gpa)): \(reason)")
+            lines.append("  => \(purpose) at gpa \(hex(gpa, digits: 16)): \(reason)")
         }
         let verb = if case .translated = w.outcome { "a TLB miss costs" } else { "the walk made" }
         lines.append("  \(verb) \(w.referenceCount) memory references = \(w.formula)")
@@ -251,10 +252,10 @@ enum TextRender {
             lines.append("  => no shadow entry: \(reason)")
         case .mapped(let m):
             var t = TextTable()
-            t.add("shadow", "gva \(hex(m.linearBase)) -> hva \(hex(m.hostBase))", m.pageSize.name,
-                  "\(m.level.entryName) \(hex(m.raw))", X86EntryBits(rawValue: m.raw).shadowFlags)
+            t.add("shadow", "gva \(hex(m.linearBase, digits: 16)) -> hva \(hex(m.hostBase, digits: 16))", m.pageSize.name,
+                  "\(m.level.entryName) \(hex(m.raw, digits: 16))", X86EntryBits(rawValue: m.raw).shadowFlags)
             lines += t.render()
-            lines.append("  => hva \(hex(m.hostBase &+ (e.linearAddress & (m.pageSize.bytes - 1)))), "
+            lines.append("  => hva \(hex(m.hostBase &+ (e.linearAddress & (m.pageSize.bytes - 1)), digits: 16)), "
                          + "\(hostFrameText(m.hostBase, context.hostFrames)); \(effective(m.permissions)), "
                          + slotText(m.slot))
             if m.writeProtected {
@@ -273,7 +274,7 @@ enum TextRender {
     static func rangeCells(_ r: MappingRange, view: MMUView, digits: Int) -> [String] {
         let end = r.end == 0 && r.size != 0 ? "0x1" + String(repeating: "0", count: 16) : hex(r.end, digits: digits)
         let perms = view == .ept || view == .npt ? r.permissions.rwx : effective(r.permissions)
-        let target = r.target.map { (view == .guest ? "-> gpa " : "-> hva ") + hex($0) } ?? ""
+        let target = r.target.map { (view == .guest ? "-> gpa " : "-> hva ") + hex($0, digits: 16) } ?? ""
         var cells = ["\(hex(r.start, digits: digits))-\(end)", formatSize(r.size), perms,
                      r.attributes.joined(separator: " "), r.level, target]
         if let label = r.label { cells.append(label) }

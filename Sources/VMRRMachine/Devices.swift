@@ -1,4 +1,5 @@
 import Glibc
+import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRReplay
@@ -25,19 +26,13 @@ public final class HostClock: GuestClock {
     var start: UInt64
     public init() { start = HostClock.monotonicNanoseconds() }
     public func begin() { start = HostClock.monotonicNanoseconds() }
-    public static func monotonicNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
+    public static func monotonicNanoseconds() -> UInt64 { VMRRBase.monotonicNanoseconds() }
     public func now() -> UInt64 { HostClock.monotonicNanoseconds() &- start }
     public func exitTick() {}
     public func waitUntil(_ deadline: UInt64) {
         let n = now()
         guard deadline > n else { return }
-        var req = timespec(tv_sec: Int((deadline - n) / 1_000_000_000), tv_nsec: Int((deadline - n) % 1_000_000_000))
-        var rem = timespec()
-        while nanosleep(&req, &rem) != 0 && errno == EINTR { req = rem }
+        sleepNanoseconds(deadline - n)
     }
 }
 
@@ -85,8 +80,11 @@ public final class DescriptorInput: ConsoleInput {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&p, 1, 0) > 0 else { return }
         var chunk = [UInt8](repeating: 0, count: 4096)
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n > 0 { buffer.append(contentsOf: chunk[0..<n]) } else if n == 0 || (errno != EINTR && errno != EAGAIN) { eof = true }
+        switch valueOrErrno({ chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }) {
+        case .success(0): eof = true
+        case .success(let n): buffer.append(contentsOf: chunk[0..<n])
+        case .failure(let e): if e.code != EAGAIN { eof = true }
+        }
     }
     public func peek() -> UInt8? { fill(); return buffer.first }
     public func consume() { if !buffer.isEmpty { buffer.removeFirst() } }
@@ -110,12 +108,7 @@ public final class DescriptorOutput: ConsoleOutput {
         if byte == UInt8(ascii: "\n") || buffer.count >= 4096 { flush() }
     }
     public func flush() {
-        var off = 0
-        while off < buffer.count {
-            let n = buffer[off...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { if errno == EINTR { continue }; break }
-            off += n
-        }
+        try? FileIO.writeAll(fd: fd, buffer)
         buffer.removeAll(keepingCapacity: true)
     }
     deinit { flush(); if ownsDescriptor { close(fd) } }
@@ -250,7 +243,7 @@ public final class DeviceModel {
         }
         let v = Self.mask(Self.allOnes, size: size)
         let ev = Event.io(port: port, size: size, direction: .read, value: v)
-        if strict { return (ev, v, .end(.strict, status: ExitStatus.strict, message: "read of unknown port 0x\(hex(port)) (size \(size))")) }
+        if strict { return (ev, v, .end(.strict, status: ExitStatus.strict, message: "read of unknown port \(hex(port)) (size \(size))")) }
         return (ev, v, .proceed)
     }
 
@@ -270,7 +263,7 @@ public final class DeviceModel {
         case let .end(reason, status, message)?: return (ev, .end(reason, status: status, message: message))
         case nil: break
         }
-        if strict { return (ev, .end(.strict, status: ExitStatus.strict, message: "write of 0x\(hex(value)) to unknown port 0x\(hex(port)) (size \(size))")) }
+        if strict { return (ev, .end(.strict, status: ExitStatus.strict, message: "write of \(hex(value)) to unknown port \(hex(port)) (size \(size))")) }
         return (ev, .proceed)
     }
 
@@ -289,7 +282,7 @@ public final class DeviceModel {
             return (.mmio(gpa: gpa, size: size, direction: .read, value: value), value, .proceed)
         }
         let ev = Event.stage2Fault(gpa: gpa, size: size, direction: .read, value: v)
-        if strict { return (ev, v, .end(.strict, status: ExitStatus.strict, message: "read of unbacked guest-physical 0x\(hex(gpa)) (size \(size))")) }
+        if strict { return (ev, v, .end(.strict, status: ExitStatus.strict, message: "read of unbacked guest-physical \(hex(gpa)) (size \(size))")) }
         return (ev, v, .proceed)
     }
 
@@ -306,7 +299,7 @@ public final class DeviceModel {
             return (.mmio(gpa: gpa, size: size, direction: .write, value: value), .proceed)
         }
         let ev = Event.stage2Fault(gpa: gpa, size: size, direction: .write, value: value)
-        if strict { return (ev, .end(.strict, status: ExitStatus.strict, message: "write of 0x\(hex(value)) to unbacked guest-physical 0x\(hex(gpa)) (size \(size))")) }
+        if strict { return (ev, .end(.strict, status: ExitStatus.strict, message: "write of \(hex(value)) to unbacked guest-physical \(hex(gpa)) (size \(size))")) }
         return (ev, .proceed)
     }
 
@@ -367,20 +360,3 @@ public final class DeviceModel {
         return out
     }
 }
-
-/// vmrr's own process exit statuses (see docs/GUEST.md for the guest-visible ones).
-public enum ExitStatus {
-    /// The journal or image could not be used.
-    public static let unusableInput: Int32 = 2
-    /// Replay diverged from the journal.
-    public static let divergence: Int32 = 3
-    /// KVM reported an error exit (emulation failure, entry failure).
-    public static let kvmError: Int32 = 131
-    /// `--strict` stopped an unknown access.
-    public static let strict: Int32 = 132
-    /// The recorder was interrupted by a signal.
-    public static let interrupted: Int32 = 133
-}
-
-@inline(__always)
-func hex<T: BinaryInteger>(_ v: T) -> String { String(v, radix: 16) }

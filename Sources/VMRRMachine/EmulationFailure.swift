@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRJournal
 
 /// A small pure-Swift decoder for the instructions KVM's instruction emulator
@@ -83,7 +84,7 @@ private struct Decoder {
         case 0xCD:
             guard let n = at(i) else { return done("int n", known: false) }
             i += 1
-            return done("int 0x\(String(n, radix: 16))")
+            return done("int \(hex(n))")
         case 0xCE: return done("into")
         case 0xF1: return done("icebp (int1)")
         case 0x9B: return done("fwait (x87)")
@@ -96,12 +97,12 @@ private struct Decoder {
         case 0x62 where longMode: return done("AVX-512 instruction (EVEX-encoded)", known: false)
         case 0x8F where at(i).map({ $0 & 0x1F >= 8 }) ?? false: return done("XOP instruction (AMD)", known: false)
         default:
-            return done("opcode 0x\(hex2(op)) (not one of the instructions this host is known not to emulate)", known: false)
+            return done("opcode 0x\(hexByte(op)) (not one of the instructions this host is known not to emulate)", known: false)
         }
     }
 
     mutating func x87(_ op: UInt8) -> FailingInstruction {
-        guard let m = skipModRM() else { return done("x87 instruction (escape 0x\(hex2(op)))", known: false) }
+        guard let m = skipModRM() else { return done("x87 instruction (escape 0x\(hexByte(op)))", known: false) }
         let registerForms: [UInt16: String] = [
             0xD9E8: "fld1", 0xD9EE: "fldz", 0xD9EB: "fldpi", 0xD9E0: "fchs", 0xD9E1: "fabs", 0xD9FA: "fsqrt",
             0xD9FE: "fsin", 0xD9FF: "fcos", 0xD9C9: "fxch", 0xDBE3: "fninit", 0xDBE2: "fnclex", 0xDFE0: "fnstsw %ax",
@@ -116,7 +117,7 @@ private struct Decoder {
             0xD801: "fmul (m32)", 0xDC01: "fmul (m64)",
         ]
         if m.mod != 3, let name = memoryForms[UInt16(op) << 8 | UInt16(m.reg)] { return done("\(name) (x87)") }
-        return done("x87 instruction (escape 0x\(hex2(op)) /\(m.reg))")
+        return done("x87 instruction (escape 0x\(hexByte(op)) /\(m.reg))")
     }
 
     mutating func twoByte() -> FailingInstruction {
@@ -145,7 +146,7 @@ private struct Decoder {
             guard let op3 = at(i) else { return done("SSE4 instruction 0f 3a", known: false) }
             i += 1
             _ = skipModRM(); i += 1   // imm8
-            return done("SSE4/SSSE3 instruction 0f 3a \(hex2(op3))")
+            return done("SSE4/SSSE3 instruction 0f 3a \(hexByte(op3))")
         case 0xAE:
             guard let m = skipModRM() else { return done("0f ae", known: false) }
             if m.mod == 3 {
@@ -171,7 +172,7 @@ private struct Decoder {
         case 0xBD where repz: _ = skipModRM(); return done("lzcnt")
         default:
             if let name = sse(op) { return name }
-            return done("two-byte opcode 0f \(hex2(op)) (not one of the instructions this host is known not to emulate)", known: false)
+            return done("two-byte opcode 0f \(hexByte(op)) (not one of the instructions this host is known not to emulate)", known: false)
         }
     }
 
@@ -183,7 +184,7 @@ private struct Decoder {
         case 0xF0, 0xF1: return done(repnz ? "crc32" : "movbe")
         case 0xF6 where operandSize: return done("adcx")
         case 0xF6 where repz: return done("adox")
-        default: return done("SSSE3/SSE4 instruction 0f 38 \(hex2(op3))")
+        default: return done("SSSE3/SSE4 instruction 0f 38 \(hexByte(op3))")
         }
     }
 
@@ -213,7 +214,7 @@ private struct Decoder {
         if isImm { i += 1 }
         if let a = arithmetic[op] { return done("\(a)\(op == 0x54 || op == 0x55 || op == 0x56 || op == 0x57 ? (operandSize ? "pd" : "ps") : suffix) (SSE)") }
         if let n = named[op] { return done("\(n) (\(operandSize || repz || repnz ? "SSE" : op >= 0x60 ? "MMX" : "SSE"))") }
-        return done("SSE/MMX instruction 0f \(hex2(op))")
+        return done("SSE/MMX instruction 0f \(hexByte(op))")
     }
 
     mutating func vex(_ op: UInt8) -> FailingInstruction {
@@ -247,11 +248,10 @@ private struct Decoder {
         }
         if let bmi { return done("\(bmi)\(w ? " (64-bit)" : "") (BMI, VEX-encoded)") }
         let mapName = [1: "0f", 2: "0f 38", 3: "0f 3a"][Int(map)] ?? "map \(map)"
-        return done("AVX instruction (VEX \(mapName) \(hex2(opcode)))", known: map != 3 ? true : false)
+        return done("AVX instruction (VEX \(mapName) \(hexByte(opcode)))", known: map != 3 ? true : false)
     }
 }
 
-private func hex2(_ b: UInt8) -> String { b < 16 ? "0" + String(b, radix: 16) : String(b, radix: 16) }
 
 /// The report of a KVM emulation failure: one line for the run's end
 /// message, and the guest's registers for the record report.
@@ -262,8 +262,8 @@ public enum EmulationFailureReport {
         let mode = executionMode(sregs)
         let decoded = FailingInstruction.decode(bytes, longMode: sregs.cs.l)
         let shown = decoded.length.map { Array(bytes.prefix($0)) } ?? bytes
-        let where_ = "rip 0x\(hex(regs.rip))\(symbol.map { " (\($0))" } ?? "")"
-        let b = shown.isEmpty ? "no instruction bytes from KVM" : "bytes: " + shown.map { hex2($0) }.joined(separator: " ")
+        let where_ = "rip \(hex(regs.rip))\(symbol.map { " (\($0))" } ?? "")"
+        let b = shown.isEmpty ? "no instruction bytes from KVM" : "bytes: " + shown.map { hexByte($0) }.joined(separator: " ")
         return "KVM could not emulate \(decoded.mnemonic) at \(where_) in \(mode) (\(b))"
     }
 

@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRKVM
@@ -82,7 +83,7 @@ public final class KVMTarget: DebugTarget {
 
     public func readPhysical(_ gpa: UInt64, count: Int) throws -> [UInt8] {
         guard let b = machine.ram.read(gpa, count: count) else {
-            throw DebugError("cannot read \(count) bytes at guest-physical 0x\(hex(gpa)): not in RAM")
+            throw DebugError("cannot read \(count) bytes at guest-physical \(hex(gpa)): not in RAM")
         }
         return b
     }
@@ -549,7 +550,7 @@ public final class KVMTarget: DebugTarget {
                 case .instruction: position.instructions += 1
                 case .event, .ended:
                     try settlePosition()
-                    throw DebugError("lost breakpoint \(bp.id) at 0x\(hex(addr)) while re-executing event \(e)")
+                    throw DebugError("lost breakpoint \(bp.id) at \(hex(addr)) while re-executing event \(e)")
                 }
                 steps += 1
                 if steps > stepLimit { throw DebugError("breakpoint \(bp.id) is more than \(stepLimit) instructions after event \(e)") }
@@ -726,12 +727,12 @@ public enum VirtualReader {
         while left > 0 {
             let w = PageWalker.lookup(a, context: context, memory: memory)
             guard let gpa = w.translation?.address else {
-                throw DebugError("cannot read guest-virtual 0x\(hex(a)): \(w.pageFault.map { "not mapped (\($0.reason))" } ?? "no translation")")
+                throw DebugError("cannot read guest-virtual \(hex(a)): \(w.pageFault.map { "not mapped (\($0.reason))" } ?? "no translation")")
             }
             let inPage = Int(4096 - (a & 4095))
             let n = min(left, inPage)
             guard let bytes = memory.readBytes(gpa, count: n) else {
-                throw DebugError("cannot read guest-physical 0x\(hex(gpa)) (for guest-virtual 0x\(hex(a))): not in RAM")
+                throw DebugError("cannot read guest-physical \(hex(gpa)) (for guest-virtual \(hex(a))): not in RAM")
             }
             out += bytes
             a &+= UInt64(n)

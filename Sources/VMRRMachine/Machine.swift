@@ -1,4 +1,5 @@
 import Glibc
+import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRKVM
@@ -63,7 +64,7 @@ public final class Machine: MachineStateSource {
     public func load(_ plan: BootPlan) throws {
         for w in plan.writes {
             guard ram.write(w.gpa, w.bytes) else {
-                throw KVMUnsupported("boot write of \(w.bytes.count) bytes at 0x\(hex(w.gpa)) lies outside RAM")
+                throw KVMUnsupported("boot write of \(w.bytes.count) bytes at \(hex(w.gpa)) lies outside RAM")
             }
         }
         try vcpu.setSpecialRegisters(plan.sregs)
@@ -154,7 +155,7 @@ public final class Machine: MachineStateSource {
     public func restorePages(_ pages: [PageRecord]) throws {
         for p in pages {
             guard p.bytes.count == Int(Layout.pageSize), ram.write(p.gpa, p.bytes) else {
-                throw KVMUnsupported("checkpoint page at guest-physical 0x\(hex(p.gpa)) lies outside this machine's RAM")
+                throw KVMUnsupported("checkpoint page at guest-physical \(hex(p.gpa)) lies outside this machine's RAM")
             }
         }
     }

@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRGuest
 import VMRRJournal
 
@@ -135,7 +136,7 @@ final class PCDevices {
             let v = DeviceModel.mask(value, size: size)
             let status = Int32(((v << 1) | 1) & 0xFF)
             return .end(.debugExit, status: status,
-                        message: "isa-debug-exit: 0x\(hex(v)) written to port 0x\(hex(port)), status (0x\(hex(v)) << 1) | 1 = \(status) (low 8 bits)")
+                        message: "isa-debug-exit: \(hex(v)) written to port \(hex(port)), status (\(hex(v)) << 1) | 1 = \(status) (low 8 bits)")
         case Layout.fwCfgSelectorPort: fwCfg.select(UInt16(truncatingIfNeeded: value)); return .handled
         case Layout.fwCfgDataPort: return .handled
         case Layout.testDevScratchPorts: testDev.scratchWrite(port: port, size: size, value: value); return .handled
@@ -143,8 +144,8 @@ final class PCDevices {
         case Layout.resetControlPort where size == 1:
             let v = UInt8(truncatingIfNeeded: value)
             if v & Layout.resetControlCPUReset != 0 {
-                return .end(.shutdown, status: Layout.resetExitStatus,
-                            message: "reset requested: 0x\(hex(v)) written to port 0xcf9 (reset control, bit 2)")
+                return .end(.shutdown, status: ExitStatus.reset,
+                            message: "reset requested: \(hex(v)) written to port 0xcf9 (reset control, bit 2)")
             }
             resetControl = v
             return .handled
@@ -152,7 +153,7 @@ final class PCDevices {
         case Layout.pciConfigAddressPort...(Layout.pciConfigAddressPort + 3), Layout.pciConfigDataPorts: return .handled
         case Layout.keyboardControllerPort:
             if UInt8(truncatingIfNeeded: value) == Layout.keyboardControllerReset {
-                return .end(.shutdown, status: Layout.resetExitStatus,
+                return .end(.shutdown, status: ExitStatus.reset,
                             message: "reset requested: 0xfe written to port 0x64 (keyboard controller)")
             }
             return .handled
@@ -337,29 +338,6 @@ final class CMOSRTC {
         case Register.year: return enc(t.year % 100)
         default: return enc(t.year / 100)   // century
         }
-    }
-}
-
-/// A UTC date and time from Unix seconds (proleptic Gregorian calendar).
-struct CivilTime: Equatable {
-    var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
-    /// 0 = Sunday.
-    var weekday: Int
-
-    init(unixSeconds: UInt64) {
-        let days = Int(unixSeconds / 86_400), rest = Int(unixSeconds % 86_400)
-        hour = rest / 3600; minute = rest % 3600 / 60; second = rest % 60
-        weekday = (days + 4) % 7   // 1970-01-01 was a Thursday
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = z / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        day = doy - (153 * mp + 2) / 5 + 1
-        month = mp < 10 ? mp + 3 : mp - 9
-        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
     }
 }
 

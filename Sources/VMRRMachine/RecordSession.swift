@@ -1,13 +1,9 @@
 import Glibc
+import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRKVM
 import VMRRReplay
-
-/// vmrr's version, written into every journal header.
-public enum VMRRVersion {
-    public static let string = "0.1.0"
-}
 
 public struct RecordOptions: Sendable {
     public var imagePath: String
@@ -61,12 +57,6 @@ public struct RecordResult: Sendable {
     public var bootProtocol: BootProtocol = .vmrr
     /// More lines for the report: after a KVM error exit, the guest's registers.
     public var details: [String] = []
-}
-
-/// A failure with a message ready for the user (one line).
-public struct VMRRError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }
 
 public enum RecordSession {
@@ -132,7 +122,8 @@ public enum RecordSession {
         let clock: GuestClock = o.clock == .virtual ? VirtualClock() : HostClock()
         let consoleIn: ConsoleInput
         if let input { consoleIn = input } else if let p = o.inputPath {
-            guard let bytes = HostFacts.readFile(p) else { throw VMRRError("\(p): cannot read console input file: \(String(cString: strerror(errno)))") }
+            let bytes: [UInt8]
+            do { bytes = try FileIO.read(p, regularOnly: false) } catch { throw VMRRError("\(p): cannot read console input file: \(error.errno)") }
             consoleIn = BufferedInput(bytes: bytes)
         } else {
             consoleIn = DescriptorInput(fd: STDIN_FILENO)
@@ -170,7 +161,7 @@ public enum RecordSession {
             let state = try machine.captureState()
             try recorder.bootCheckpoint(machine: machine, state: state)
             let runner = Runner(machine: machine, regs: plan.regs)
-            runner.symbolize = { addr in symbols.symbolize(addr).map { $0.offset == 0 ? $0.name : "\($0.name)+0x\(hex($0.offset))" } }
+            runner.symbolize = { addr in symbols.symbolize(addr).map { $0.offset == 0 ? $0.name : "\($0.name)+\(hex($0.offset))" } }
             clock.begin()
             if let limit {
                 end = try limit.run { try runner.run(recorder) }
@@ -210,93 +201,5 @@ public enum RecordSession {
             if boot == .linux, e.function == 1 { e.ecx &= ~CPUIDBits.cmpxchg16b }
             return e
         }
-    }
-}
-
-/// CPUID bits vmrr changes.
-public enum CPUIDBits {
-    /// CPUID.1:ECX bit 21: x2APIC.
-    public static let x2apic: UInt32 = 1 << 21
-    /// CPUID.1:ECX bit 13: CMPXCHG16B.
-    public static let cmpxchg16b: UInt32 = 1 << 13
-}
-
-/// Facts about the recording host, for the journal header.
-public enum HostFacts {
-    public static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { break }
-            out.append(contentsOf: buf[0..<n])
-        }
-        return out
-    }
-
-    static func readText(_ path: String) -> String? {
-        readFile(path).map { String(decoding: $0, as: UTF8.self).trimmingTrailingWhitespace() }
-    }
-
-    public static func absolutePath(_ p: String) -> String {
-        if p.hasPrefix("/") { return p }
-        var buf = [CChar](repeating: 0, count: Int(PATH_MAX))
-        guard getcwd(&buf, buf.count) != nil else { return p }
-        let cwd = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return cwd + "/" + p
-    }
-
-    public static func kernel() -> String {
-        var u = utsname()
-        uname(&u)
-        func field<T>(_ t: T) -> String {
-            withUnsafeBytes(of: t) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        }
-        return "\(field(u.sysname)) \(field(u.release)) \(field(u.version)) \(field(u.machine))"
-    }
-
-    public static func cpuModel() -> String {
-        guard let info = readText("/proc/cpuinfo") else { return "unknown" }
-        for line in info.split(separator: "\n") where line.hasPrefix("model name") {
-            if let colon = line.firstIndex(of: ":") {
-                return String(line[line.index(after: colon)...]).trimmingLeadingWhitespace()
-            }
-        }
-        return "unknown"
-    }
-
-    /// How the host's KVM virtualizes the guest MMU, from the kvm modules' parameters.
-    public static func mmuModel() -> (model: HostMMUModel, detail: String) {
-        let sys = "/sys/module"
-        var notes: [String] = []
-        if let tdp = readText("\(sys)/kvm/parameters/tdp_mmu") { notes.append("kvm.tdp_mmu=\(tdp)") }
-        if access("\(sys)/kvm_pvm", F_OK) == 0 {
-            notes.insert("kvm_pvm loaded", at: 0)
-            return (.paravirtual, notes.joined(separator: ", "))
-        }
-        if let ept = readText("\(sys)/kvm_intel/parameters/ept") {
-            notes.insert("kvm_intel.ept=\(ept)", at: 0)
-            return (ept == "Y" ? .ept : .shadow, notes.joined(separator: ", "))
-        }
-        if let npt = readText("\(sys)/kvm_amd/parameters/npt") {
-            notes.insert("kvm_amd.npt=\(npt)", at: 0)
-            return (npt == "1" || npt == "Y" ? .npt : .shadow, notes.joined(separator: ", "))
-        }
-        return (.unknown, notes.isEmpty ? "no kvm vendor module parameters found" : notes.joined(separator: ", "))
-    }
-}
-
-extension String {
-    func trimmingTrailingWhitespace() -> String {
-        var s = Substring(self)
-        while let last = s.last, last.isWhitespace { s = s.dropLast() }
-        return String(s)
-    }
-    func trimmingLeadingWhitespace() -> String {
-        String(drop { $0.isWhitespace })
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRReplay
@@ -77,7 +78,7 @@ public final class Recorder: ExitResponder {
 
     func apply(_ outcome: DeviceOutcome, _ regs: GPRegisters) {
         if case let .end(reason, status, message) = outcome {
-            finish(reason, status, reason == .strict ? message.map { "--strict: \($0) at rip 0x\(hex(regs.rip))" } : message)
+            finish(reason, status, reason == .strict ? message.map { "--strict: \($0) at rip \(hex(regs.rip))" } : message)
         }
     }
 
@@ -136,11 +137,11 @@ public final class Recorder: ExitResponder {
             } else {
                 let why = interruptsEnabled ? "HLT with no timer armed and no interrupt pending: nothing can wake the guest"
                                             : "HLT with interrupts disabled"
-                finish(.halted, Layout.haltExitStatus, why)
+                finish(.halted, ExitStatus.halted, why)
             }
         case .shutdown:
             try append(.shutdown, regs)
-            finish(.shutdown, Layout.shutdownExitStatus, "triple fault (KVM_EXIT_SHUTDOWN) at rip 0x\(hex(regs.rip))")
+            finish(.shutdown, ExitStatus.shutdown, "triple fault (KVM_EXIT_SHUTDOWN) at rip \(hex(regs.rip))")
         case let .pageFault(ev):
             try append(ev, regs)
         case let .kvmError(reason, suberror, data, description):
@@ -151,7 +152,7 @@ public final class Recorder: ExitResponder {
             exits &-= 1
             if Self.stopRequested != 0 { finish(.interrupted, ExitStatus.interrupted, "recording interrupted by a signal") }
             if let timeLimit, timeLimit.isReached {
-                finish(.limit, 0, "stopped after \(timeLimit.text) (--max-time); the vCPU made no exit, so a signal stopped it between exits at rip 0x\(hex(regs.rip))")
+                finish(.limit, 0, "stopped after \(timeLimit.text) (--max-time); the vCPU made no exit, so a signal stopped it between exits at rip \(hex(regs.rip))")
             }
         }
         try afterAccess(regs)

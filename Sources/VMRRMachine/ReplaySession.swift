@@ -1,4 +1,5 @@
 import Glibc
+import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRReplay
@@ -153,7 +154,7 @@ public final class ReplaySession {
         if let img = image {
             let symbols = img.symbols
             replayer.symbolize = { addr in
-                symbols.symbolize(addr).map { $0.offset == 0 ? $0.name : "\($0.name)+0x\(String($0.offset, radix: 16))" }
+                symbols.symbolize(addr).map { $0.offset == 0 ? $0.name : "\($0.name)+\(hex($0.offset))" }
             }
         }
         self.warnings = warnings
@@ -188,7 +189,7 @@ public final class ReplaySession {
             var bytes = seg.fileBytes
             bytes.append(contentsOf: repeatElement(0, count: Int(seg.memsz) - seg.fileBytes.count))
             guard machine.ram.write(seg.paddr, bytes) else {
-                throw VMRRError("segment \(seg.index) at 0x\(hex(seg.paddr)) lies outside this machine's RAM")
+                throw VMRRError("segment \(seg.index) at \(hex(seg.paddr)) lies outside this machine's RAM")
             }
         }
         var regs = try machine.vcpu.getRegisters()

@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRJournal
 import VMRRKVM
 import VMRRReplay
@@ -233,7 +234,7 @@ public final class Runner {
                 try trap.beginStepOver(machine: machine)
             } else {
                 _ = try responder.respond(to: .kvmError(reason: KVMExitReason.debug, suberror: exception, data: [],
-                    description: "unexpected debug exit at 0x\(hex(pc)) (exception \(exception), dr6 0x\(hex(dr6)))"), regs: regs)
+                    description: "unexpected debug exit at \(hex(pc)) (exception \(exception), dr6 \(hex(dr6)))"), regs: regs)
             }
         case let .msr(index, direction, value, _):
             let answer = try responder.respondToMSR(.msr(index: index, direction: direction, value: value), regs: regs)
@@ -251,13 +252,13 @@ public final class Runner {
                 description = EmulationFailureReport.summary(bytes: bytes, regs: regs, sregs: vcpu.syncedSpecialRegisters,
                                                              symbol: symbolize?(regs.rip))
             } else {
-                description = "KVM internal error, suberror \(suberror), at rip 0x\(hex(regs.rip))\(symbolize?(regs.rip).map { " (\($0))" } ?? "")"
+                description = "KVM internal error, suberror \(suberror), at rip \(hex(regs.rip))\(symbolize?(regs.rip).map { " (\($0))" } ?? "")"
             }
             _ = try responder.respond(to: .kvmError(reason: KVMExitReason.internalError, suberror: suberror, data: bytes,
                 description: description), regs: regs)
         case let .failEntry(reason):
             _ = try responder.respond(to: .kvmError(reason: KVMExitReason.failEntry, suberror: UInt32(truncatingIfNeeded: reason), data: [],
-                description: "KVM could not enter the guest (hardware entry failure reason 0x\(hex(reason)))"), regs: regs)
+                description: "KVM could not enter the guest (hardware entry failure reason \(hex(reason)))"), regs: regs)
         case .irqWindowOpen:
             break
         case .interrupted:
@@ -270,12 +271,4 @@ public final class Runner {
                 description: "unsupported KVM exit reason \(reason)"), regs: regs)
         }
     }
-}
-
-/// KVM exit reason numbers recorded in `error` events.
-public enum KVMExitReason {
-    public static let debug: UInt32 = 4
-    public static let failEntry: UInt32 = 9
-    public static let internalError: UInt32 = 17
-    public static let systemEvent: UInt32 = 24
 }

@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRJournal
 import VMRRReplay
 
@@ -61,7 +62,7 @@ public enum TSCCheck {
         for step in 0..<stepLimit {
             let sregs = try vcpu.getSpecialRegisters()
             if sregs.cs.dpl == 3 {
-                return .unknown("the guest runs at CPL 3 at rip 0x\(String(runner.regs.rip, radix: 16)), which cannot be single-stepped on this host")
+                return .unknown("the guest runs at CPL 3 at rip \(hex(runner.regs.rip)), which cannot be single-stepped on this host")
             }
             let linear = sregs.cs.base &+ runner.regs.rip
             if let gpa = try vcpu.translate(linear), let bytes = session.machine.ram.read(gpa, count: 3) ?? session.machine.ram.read(gpa, count: 2),
@@ -82,7 +83,7 @@ public enum TSCCheck {
         switch f {
         case let .read(instruction, rip, steps):
             let sym = symbolize?(rip).map { " (\($0))" } ?? ""
-            return "the guest read the TSC: \(instruction) at rip 0x\(String(rip, radix: 16))\(sym), \(steps) instructions after the last matching event, is where a TSC value first reaches a register (EDX:EAX). This host cannot trap or offset RDTSC, so the value differs between recording and replay (docs/GUEST.md, \"Time\")."
+            return "the guest read the TSC: \(instruction) at rip \(hex(rip))\(sym), \(steps) instructions after the last matching event, is where a TSC value first reaches a register (EDX:EAX). This host cannot trap or offset RDTSC, so the value differs between recording and replay (docs/GUEST.md, \"Time\")."
         case .none, .unknown:
             return nil
         }

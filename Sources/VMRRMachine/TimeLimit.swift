@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import VMRRBase
 
 /// `--max-time`: a wall-clock limit on a recording.
 ///
@@ -88,7 +89,7 @@ public final class TimeLimit: Sendable {
             let start = monotonicNanoseconds()
             while monotonicNanoseconds() &- start < limit.nanoseconds {
                 if limit.finished.load(ordering: .relaxed) { return }
-                sleep(nanoseconds: min(TimeLimit.pollNanoseconds, limit.nanoseconds &- (monotonicNanoseconds() &- start)))
+                sleepNanoseconds(min(TimeLimit.pollNanoseconds, limit.nanoseconds &- (monotonicNanoseconds() &- start)))
             }
             limit.reached.store(true, ordering: .relaxed)
             let reachedAt = monotonicNanoseconds()
@@ -96,16 +97,9 @@ public final class TimeLimit: Sendable {
                 if monotonicNanoseconds() &- reachedAt >= TimeLimit.graceNanoseconds {
                     pthread_kill(target, TimeLimit.kickSignal)
                 }
-                sleep(nanoseconds: TimeLimit.pollNanoseconds)
+                sleepNanoseconds(TimeLimit.pollNanoseconds)
             }
         }
 
-        func sleep(nanoseconds ns: UInt64) {
-            var req = timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
-            var rem = timespec()
-            while nanosleep(&req, &rem) != 0 && errno == EINTR { req = rem }
-        }
-
-        func monotonicNanoseconds() -> UInt64 { HostClock.monotonicNanoseconds() }
     }
 }

@@ -1,4 +1,5 @@
 import Synchronization
+import VMRRBase
 import VMRRJournal
 import VMRRMMU
 
@@ -67,8 +68,8 @@ public final class JournalTarget: DebugTarget {
     public func readPhysical(_ gpa: UInt64, count: Int) throws -> [UInt8] {
         let mem = try memory(for: "memory", verb: "needs")
         guard let bytes = mem.readBytes(gpa, count: count) else {
-            throw DebugError("cannot read \(count) bytes at guest-physical \(addressText(gpa)): outside guest memory "
-                             + "(\(addressText(mem.size)) bytes)")
+            throw DebugError("cannot read \(count) bytes at guest-physical \(hex(gpa)): outside guest memory "
+                             + "(\(hex(mem.size)) bytes)")
         }
         return bytes
     }
@@ -83,13 +84,13 @@ public final class JournalTarget: DebugTarget {
         while left > 0 {
             let walk = PageWalker.lookup(address, context: paging, memory: mem)
             guard let t = walk.translation else {
-                throw DebugError("cannot read memory at \(addressText(address)): \(Self.describe(walk.outcome))")
+                throw DebugError("cannot read memory at \(hex(address)): \(Self.describe(walk.outcome))")
             }
             let inPage = Int(t.pageSize.bytes - (t.address - t.pageBase))
             let n = min(left, inPage)
             guard let bytes = mem.readBytes(t.address, count: n) else {
-                throw DebugError("cannot read memory at \(addressText(address)): it maps to guest-physical "
-                                 + "\(addressText(t.address)), outside guest memory")
+                throw DebugError("cannot read memory at \(hex(address)): it maps to guest-physical "
+                                 + "\(hex(t.address)), outside guest memory")
             }
             out += bytes
             left -= n
@@ -101,7 +102,7 @@ public final class JournalTarget: DebugTarget {
     /// One phrase for a failed walk, e.g. "PDE 3 is not present (#PF, error code 0x0000)".
     static func describe(_ outcome: WalkOutcome) -> String {
         switch outcome {
-        case .translated(let t): return "translated to \(addressText(t.address))"
+        case .translated(let t): return "translated to \(hex(t.address))"
         case .pageFault(let f):
             let code = String(f.errorCode.rawValue, radix: 16)
             return "\(f.reason) (#PF, error code 0x\(String(repeating: "0", count: max(0, 4 - code.count)))\(code))"
@@ -323,4 +324,3 @@ public final class JournalTarget: DebugTarget {
 }
 
 /// "0x1f" (lowercase, no padding).
-fileprivate func addressText(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }

@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRJournal
 
 /// The replaying responder: it answers every exit from the journal instead of
@@ -43,7 +44,6 @@ public final class Replayer: ExitResponder {
     /// Set when a checkpoint's memory digest was checked and matched.
     public private(set) var verifiedDigest = false
 
-    public static let statusDivergence: Int32 = 3
 
     /// Starts replaying at event `start` (1 after the boot checkpoint, or one
     /// after a restored checkpoint's event).
@@ -63,12 +63,12 @@ public final class Replayer: ExitResponder {
         guard end == nil, let expected = try peek(), case let .interrupt(vector) = expected.event else { return nil }
         if expected.regs != regs {
             diverge(expected: expected, actual: "interrupt injection point", actualRegs: regs,
-                    why: "registers differ where the recording injected vector 0x\(hex(vector))")
+                    why: "registers differ where the recording injected vector \(hex(vector))")
             return nil
         }
         if !ready {
             diverge(expected: expected, actual: "interrupt injection point", actualRegs: regs,
-                    why: "the vCPU cannot take an interrupt here, but the recording injected vector 0x\(hex(vector))")
+                    why: "the vCPU cannot take an interrupt here, but the recording injected vector \(hex(vector))")
             return nil
         }
         accept(expected)
@@ -111,7 +111,7 @@ public final class Replayer: ExitResponder {
     public func respond(to access: Access, regs: GPRegisters) throws -> UInt64 {
         guard end == nil else { return 0 }
         if case .interrupted = access {
-            paused = RunEnd(reason: .interrupted, status: 130, message: "replay interrupted at event \(next)")
+            paused = RunEnd(reason: .interrupted, status: ExitStatus.replayInterrupted, message: "replay interrupted at event \(next)")
             return 0
         }
         guard let expected = try peek() else {
@@ -162,7 +162,7 @@ public final class Replayer: ExitResponder {
                 let got = source.memoryDigest()
                 if got != want {
                     diverge(expected: expected, actual: "checkpoint \(id)", actualRegs: state.regs,
-                            why: "memory digest differs (recorded 0x\(hex(want)), replayed 0x\(hex(got)))")
+                            why: "memory digest differs (recorded \(hex(want)), replayed \(hex(got)))")
                     return
                 }
                 verifiedDigest = true
@@ -229,7 +229,7 @@ public final class Replayer: ExitResponder {
                                 actualSymbol: symbolize?(actualRegs.rip),
                                 expectedSymbol: expected.flatMap { symbolize?($0.regs.rip) },
                                 lastMatchedSymbol: lastMatched.flatMap { symbolize?($0.regs.rip) })
-        final = RunEnd(reason: .error, status: Self.statusDivergence, message: "replay diverged at event \(expected?.index ?? next)")
+        final = RunEnd(reason: .error, status: ExitStatus.divergence, message: "replay diverged at event \(expected?.index ?? next)")
     }
 
     // MARK: comparing
@@ -243,14 +243,14 @@ public final class Replayer: ExitResponder {
             return p == ep ? nil : "different port read"
         case let (.portWrite(p, s, v), .io(ep, es, .write, ev)):
             if p != ep || s != es { return "different port written" }
-            return v == ev ? nil : "different value written (recorded 0x\(hex(ev)), now 0x\(hex(v)))"
+            return v == ev ? nil : "different value written (recorded \(hex(ev)), now \(hex(v)))"
         case let (.mmioRead(g, s), .mmio(eg, es, .read, _)), let (.mmioRead(g, s), .stage2Fault(eg, es, .read, _)):
             return g == eg && s == es ? nil : "different address read"
         case let (.mmioRead(g, _), .clock):
             return g == clockAddress ? nil : "different address read (the recording read the clock)"
         case let (.mmioWrite(g, s, v), .mmio(eg, es, .write, ev)), let (.mmioWrite(g, s, v), .stage2Fault(eg, es, .write, ev)):
             if g != eg || s != es { return "different address written" }
-            return v == ev ? nil : "different value written (recorded 0x\(hex(ev)), now 0x\(hex(v)))"
+            return v == ev ? nil : "different value written (recorded \(hex(ev)), now \(hex(v)))"
         case let (.mmioWrite(g, _, v), .timer(deadline)):
             if let t = timerAddress, g != t { return "different address written (the recording armed the timer)" }
             return v == deadline ? nil : "different timer deadline (recorded \(deadline), now \(v))"
@@ -262,7 +262,7 @@ public final class Replayer: ExitResponder {
             return reason == er && sub == es && data == ed ? nil : "different KVM error"
         case let (.msr(i, d, v), .msr(ei, ed, ev, _)):
             if i != ei || d != ed { return "different MSR access" }
-            return d == .read || v == ev ? nil : "different value written to MSR 0x\(hex(i)) (recorded 0x\(hex(ev)), now 0x\(hex(v)))"
+            return d == .read || v == ev ? nil : "different value written to MSR \(hex(i)) (recorded \(hex(ev)), now \(hex(v)))"
         case let (.assist(bytes), .assist(action, length)):
             guard let got = AssistAction.decode(bytes) else { return "a different instruction (no assist applies)" }
             return got.action == action && got.length == length ? nil : "a different instruction (\(got.action.name), recorded \(action.name))"
@@ -275,20 +275,20 @@ public final class Replayer: ExitResponder {
     /// One line describing an access, in the journal's words.
     public static func describe(_ a: Access) -> String {
         switch a {
-        case let .portRead(p, s): return "io in port=0x\(hex(p)) size=\(s)"
-        case let .portWrite(p, s, v): return "io out port=0x\(hex(p)) size=\(s) value=0x\(hex(v))"
-        case let .mmioRead(g, s): return "mmio read gpa=0x\(hex(g)) size=\(s)"
-        case let .mmioWrite(g, s, v): return "mmio write gpa=0x\(hex(g)) size=\(s) value=0x\(hex(v))"
+        case let .portRead(p, s): return "io in port=\(hex(p)) size=\(s)"
+        case let .portWrite(p, s, v): return "io out port=\(hex(p)) size=\(s) value=\(hex(v))"
+        case let .mmioRead(g, s): return "mmio read gpa=\(hex(g)) size=\(s)"
+        case let .mmioWrite(g, s, v): return "mmio write gpa=\(hex(g)) size=\(s) value=\(hex(v))"
         case let .halt(ie): return "hlt (interrupts \(ie ? "enabled" : "disabled"))"
         case .shutdown: return "shutdown (triple fault)"
         case let .pageFault(e):
             if case let .pageFault(gva, ec, cr3, rip) = e {
-                return "page_fault gva=0x\(hex(gva)) error_code=0x\(hex(ec)) cr3=0x\(hex(cr3)) fault_rip=0x\(hex(rip))"
+                return "page_fault gva=\(hex(gva)) error_code=\(hex(ec)) cr3=\(hex(cr3)) fault_rip=\(hex(rip))"
             }
             return "page_fault"
         case let .kvmError(_, _, _, d): return "error: \(d)"
         case .interrupted: return "interrupted"
-        case let .msr(i, d, v): return d == .read ? "rdmsr msr=0x\(hex(i))" : "wrmsr msr=0x\(hex(i)) value=0x\(hex(v))"
+        case let .msr(i, d, v): return d == .read ? "rdmsr msr=\(hex(i))" : "wrmsr msr=\(hex(i)) value=\(hex(v))"
         case let .assist(bytes): return "emulation failure, instruction bytes \(bytes.map { String($0, radix: 16) }.joined(separator: " "))"
         }
     }
@@ -321,7 +321,7 @@ public struct Divergence: Sendable, Equatable {
         } else {
             lines.append("  expected: nothing (end of journal)")
         }
-        lines.append("  actual:   rip=0x\(hex16(actualRegisters.rip))  \(actual)\(actualSymbol.map { "  (\($0))" } ?? "")")
+        lines.append("  actual:   rip=\(hex(actualRegisters.rip, digits: 16))  \(actual)\(actualSymbol.map { "  (\($0))" } ?? "")")
         if let e = expected {
             let diffs = e.regs.differences(from: actualRegisters)
             if diffs.isEmpty {
@@ -330,7 +330,7 @@ public struct Divergence: Sendable, Equatable {
                 lines.append("  registers that differ (\(diffs.count) of 18):")
                 for i in diffs {
                     let name = GPRegisters.names[i].padding(6)
-                    lines.append("    \(name) expected 0x\(hex16(e.regs[i]))  actual 0x\(hex16(actualRegisters[i]))")
+                    lines.append("    \(name) expected \(hex(e.regs[i], digits: 16))  actual \(hex(actualRegisters[i], digits: 16))")
                 }
             }
         }
@@ -341,14 +341,6 @@ public struct Divergence: Sendable, Equatable {
         }
         return lines.joined(separator: "\n")
     }
-}
-
-@inline(__always)
-func hex<T: BinaryInteger>(_ v: T) -> String { String(v, radix: 16) }
-
-func hex16(_ v: UInt64) -> String {
-    let s = String(v, radix: 16)
-    return String(repeating: "0", count: max(0, 16 - s.count)) + s
 }
 
 extension String {

@@ -1,3 +1,4 @@
+import VMRRBase
 import ArgumentParser
 import Glibc
 import VMRRJournal
@@ -13,9 +14,7 @@ struct OpenedJournal {
 /// Opens `path` as a journal or a `.vmrrpack` bundle; exits with status 2
 /// and a one-line error when it cannot.
 func openJournal(_ path: String) -> OpenedJournal {
-    guard let bytes = HostFacts.readFile(path) else {
-        fail("\(path): cannot read: \(String(cString: strerror(errno)))")
-    }
+    let bytes = readInput(path)
     do {
         if VMRRBundle.looksLikeBundle(bytes) {
             let b = try VMRRBundle.decode(bytes, name: path)
@@ -42,12 +41,13 @@ struct Pack: ParsableCommand {
     var image: String?
 
     func run() throws {
-        guard let jbytes = HostFacts.readFile(journal) else { fail("\(journal): cannot read: \(String(cString: strerror(errno)))") }
+        let jbytes = readInput(journal)
         let reader: JournalReader
         do { reader = try JournalReader(bytes: jbytes, name: journal) } catch { fail("\(error)") }
         let imagePath = image ?? reader.header.imagePath
-        guard let ibytes = HostFacts.readFile(imagePath) else {
-            fail("\(imagePath): cannot read the guest image: \(String(cString: strerror(errno))); pass --image PATH")
+        let ibytes: [UInt8]
+        do { ibytes = try FileIO.read(imagePath, regularOnly: false) } catch {
+            fail("\(imagePath): cannot read the guest image: \(error.errno); pass --image PATH")
         }
         let sha = SHA256.hash(ibytes)
         guard sha == reader.header.imageSHA256 else {
@@ -74,7 +74,7 @@ struct Unpack: ParsableCommand {
     var directory: String = "."
 
     func run() throws {
-        guard let bytes = HostFacts.readFile(bundle) else { fail("\(bundle): cannot read: \(String(cString: strerror(errno)))") }
+        let bytes = readInput(bundle)
         let b: VMRRBundle
         do { b = try VMRRBundle.decode(bytes, name: bundle) } catch { fail("\(error)") }
         let reader: JournalReader
@@ -94,16 +94,16 @@ func writeFileOrFail(_ path: String, _ bytes: [UInt8]) {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { fail("\(path): cannot create: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
-    var off = 0
-    while off < bytes.count {
-        let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if n <= 0 { if errno == EINTR { continue }; fail("\(path): write failed: \(String(cString: strerror(errno)))") }
-        off += n
-    }
+    do { try FileIO.writeAll(fd: fd, bytes) } catch { fail("\(path): write failed: \(error.errno)") }
 }
 
 extension String {
     func replacingSuffix(_ suffix: String, with new: String) -> String {
         hasSuffix(suffix) ? String(dropLast(suffix.count)) + new : self
     }
+}
+
+/// A journal or bundle named on the command line, or a one-line error.
+func readInput(_ path: String) -> [UInt8] {
+    do { return try FileIO.read(path, regularOnly: false) } catch { fail("\(path): cannot read: \(error.errno)") }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRKVM
@@ -132,17 +133,17 @@ struct MMU: ParsableCommand {
         switch r.event {
         case let .pageFault(gva, errorCode, cr3, rip):
             let e = PageFaultErrorBits(errorCode)
-            line = "page fault at event \(at): gva 0x\(String(gva, radix: 16)), error code 0x\(String(errorCode, radix: 16)) (\(e.words)), faulting rip 0x\(String(rip, radix: 16)), cr3 0x\(String(cr3, radix: 16))"
+            line = "page fault at event \(at): gva \(hex(gva)), error code \(hex(errorCode)) (\(e.words)), faulting rip \(hex(rip)), cr3 \(hex(cr3))"
             fault = .object([("event", .integer(at)), ("kind", .string("page_fault")), ("gva", .integer(gva)),
                              ("errorCode", .integer(errorCode)), ("errorBits", .string(e.words)),
                              ("faultRip", .integer(rip)), ("cr3", .integer(cr3))])
             ctx.paging.cr3 = cr3
-            walkArgs = ["pt", "0x" + String(gva, radix: 16)] + e.options
+            walkArgs = ["pt", hex(gva)] + e.options
         case let .stage2Fault(gpa, size, dir, _):
-            line = "stage-2 fault at event \(at): \(dir == .read ? "read" : "write") of \(size) bytes at guest-physical 0x\(String(gpa, radix: 16)), which no memory slot backs"
+            line = "stage-2 fault at event \(at): \(dir == .read ? "read" : "write") of \(size) bytes at guest-physical \(hex(gpa)), which no memory slot backs"
             fault = .object([("event", .integer(at)), ("kind", .string("stage2_fault")), ("gpa", .integer(gpa)),
                              ("size", .integer(UInt64(size))), ("direction", .string(dir == .read ? "read" : "write"))])
-            walkArgs = ["ept", "0x" + String(gpa, radix: 16)]
+            walkArgs = ["ept", hex(gpa)]
         default:
             let kind = r.event.kind.name
             let article = kind.first.map { "aeiou".contains($0) } == true ? "an" : "a"

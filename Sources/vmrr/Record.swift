@@ -1,3 +1,4 @@
+import VMRRBase
 import ArgumentParser
 import Glibc
 import VMRRGuest
@@ -199,12 +200,7 @@ final class ProgressConsole: ConsoleOutput {
     func flush() {
         guard !buffer.isEmpty else { return }
         line.erase()
-        var off = 0
-        while off < buffer.count {
-            let n = buffer[off...].withUnsafeBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-            if n <= 0 { if errno == EINTR { continue }; break }
-            off += n
-        }
+        try? FileIO.writeAll(fd: STDOUT_FILENO, buffer)
         buffer.removeAll(keepingCapacity: true)
         line.redraw()
     }

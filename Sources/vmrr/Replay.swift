@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import VMRRBase
 import VMRRJournal
 import VMRRMachine
 import VMRRReplay

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import VMRRBase
 import VMRRJournal
 import VMRRMachine
 
@@ -30,13 +31,7 @@ func fail(_ s: String, status: Int32 = ExitStatus.unusableInput) -> Never {
 
 /// Writes a whole string to a file descriptor.
 func writeAll(_ fd: Int32, _ s: String) {
-    var bytes = Array(s.utf8)
-    var off = 0
-    while off < bytes.count {
-        let n = bytes[off...].withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
-        if n <= 0 { if errno == EINTR { continue }; return }
-        off += n
-    }
+    try? FileIO.writeAll(fd: fd, s.utf8)
 }
 
 /// Buffered stdout for listings and replayed console output.
@@ -54,12 +49,7 @@ final class StdoutBuffer {
         if buffer.count >= 1 << 16 { flush() }
     }
     func flush() {
-        var off = 0
-        while off < buffer.count {
-            let n = buffer[off...].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-            if n <= 0 { if errno == EINTR { continue }; break }
-            off += n
-        }
+        try? FileIO.writeAll(fd: STDOUT_FILENO, buffer)
         buffer.removeAll(keepingCapacity: true)
     }
     deinit { flush() }

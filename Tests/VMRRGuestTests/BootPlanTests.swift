@@ -1,6 +1,7 @@
 import Testing
 import VMRRJournal
 @testable import VMRRGuest
+import VMRRBase
 
 @Suite struct BootPlanTests {
     func plan(commandLine: String = "", memory: UInt64 = Layout.defaultMemorySize) throws -> BootPlan {

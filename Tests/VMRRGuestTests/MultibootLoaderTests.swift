@@ -1,6 +1,7 @@
 import Testing
 import VMRRJournal
 @testable import VMRRGuest
+import VMRRBase
 
 /// A hand-built ELF32 or ELF64 image: headers, then each segment's data at
 /// its own page-aligned file offset from 0x1000 on (no sections).
@@ -145,7 +146,7 @@ extension [UInt8] {
     let fixture = fixturePath("multiboot")
 
     @Test func fixtureIsAnELF32ContainerWith64BitCode() throws {
-        let bytes = try readWholeFile(fixture)
+        let bytes = try FileIO.read(fixture)
         #expect(bytes[4] == 1 && bytes.le32(at: 18) & 0xFFFF == 3)        // ELF32, EM_386
         let mb = try MultibootImage.load(path: fixture)
         #expect(mb.format == .elf32)
@@ -364,7 +365,7 @@ extension [UInt8] {
         let many = (0..<2000).map { MultibootModule(path: "/m/\($0)", arguments: String(repeating: "a", count: 60), bytes: []) }
         expectOneLine(error(smallKernel(), modules: many), ["multiboot information", "does not fit"])
         // The vmrr protocol has no modules.
-        let vmrr = (try? readWholeFile(fixturePath("demo"))) ?? []
+        let vmrr = (try? FileIO.read(fixturePath("demo"))) ?? []
         expectOneLine(error(vmrr, selection: .vmrr, modules: [big]), ["--module needs a multiboot guest"])
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import VMRRGuest
+import VMRRBase
 
 /// The repository's fixtures/guests directory.
 let fixturesDirectory: String = {
@@ -10,7 +11,7 @@ let fixturesDirectory: String = {
 
 func fixturePath(_ name: String) -> String { "\(fixturesDirectory)/\(name)/\(name).elf" }
 
-func fixtureBytes(_ name: String) throws -> [UInt8] { try readWholeFile(fixturePath(name)) }
+func fixtureBytes(_ name: String) throws -> [UInt8] { try FileIO.read(fixturePath(name)) }
 
 let fixtureNames = ["demo", "paging", "timer", "echo", "bug"]
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VMRRJournal
+import VMRRBase
 
 @Suite struct FormatTests {
     static func records() -> [EventRecord] {

@@ -1,5 +1,6 @@
 import Testing
 @testable import VMRRMMU
+import VMRRBase
 
 let ramHost: UInt64 = 0x7F00_0000_0000
 let testSlots = [

@@ -4,6 +4,7 @@ import VMRRGuest
 import VMRRJournal
 import VMRRMachine
 import VMRRReplay
+import VMRRBase
 
 /// One event of `vmrr dump --json`.
 struct DumpEvent {

@@ -2,6 +2,7 @@ import Testing
 import VMRRGuest
 import VMRRJournal
 @testable import VMRRMachine
+import VMRRBase
 
 /// The PC devices as the recorder sees them: pure logic, no KVM. Every access
 /// yields an `io` (ports) or `mmio` (MMIO) event carrying the value.
@@ -100,7 +101,7 @@ import VMRRJournal
         #expect(out(d, 0x64, 0xFE) == .end(.shutdown, status: 134, message: "reset requested: 0xfe written to port 0x64 (keyboard controller)"))
         #expect(out(d, 0xCF9, 0x02) == .proceed)                            // no reset bit
         #expect(inb(d, 0xCF9) == 0x02)
-        #expect(out(d, 0xCF9, 0x06) == .end(.shutdown, status: Layout.resetExitStatus, message: "reset requested: 0x6 written to port 0xcf9 (reset control, bit 2)"))
+        #expect(out(d, 0xCF9, 0x06) == .end(.shutdown, status: ExitStatus.reset, message: "reset requested: 0x6 written to port 0xcf9 (reset control, bit 2)"))
     }
 
     @Test func cmosRTC() {

@@ -3,6 +3,7 @@ import Testing
 import VMRRGuest
 import VMRRJournal
 import VMRRMachine
+import VMRRBase
 
 /// `vmrr record` of every fixture guest: console output, exit status, and the
 /// journal's events as `vmrr dump --json` shows them. Every recording is then
@@ -247,7 +248,7 @@ extension KVMEndToEnd {
         ]
         if !crashes { expected.append("bug: survived") }
         #expect(r1.stdout == expected.joined(separator: "\n") + "\n")
-        #expect(r1.status == (crashes ? Layout.shutdownExitStatus : 0))
+        #expect(r1.status == (crashes ? ExitStatus.shutdown : 0))
         E2E.checkShape(d1, status: r1.status, reason: crashes ? "shutdown" : "debug-exit")
         try E2E.checkReplay(j1, status: r1.status, console: r1.stdout)
     }

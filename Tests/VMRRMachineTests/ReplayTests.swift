@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VMRRGuest
 import VMRRJournal
+import VMRRBase
 
 /// `vmrr replay` beyond a plain replay from boot (which every record test
 /// checks): starting at checkpoints, stopping early, memory verification,
@@ -85,7 +86,7 @@ extension KVMEndToEnd {
         var survivorReplayed = false
         for attempt in 0..<24 {
             let (r, journal) = try E2E.record(Fixtures.guest("bug"), in: dir, name: "bug\(attempt)", options: ["--quiet"])
-            if r.status == Layout.shutdownExitStatus { crash = (r, journal); break }
+            if r.status == ExitStatus.shutdown { crash = (r, journal); break }
             #expect(r.status == 0 && r.stdout.hasSuffix("bug: survived\n"), "status \(r.status): \(r.stdout) \(r.stderr)")
             if !survivorReplayed {
                 try E2E.checkReplay(journal, status: 0, console: r.stdout)

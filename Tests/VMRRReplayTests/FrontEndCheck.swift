@@ -4,6 +4,7 @@
 // same things. Public API of VMRRJournal and VMRRReplay only; no Testing.
 import VMRRJournal
 import VMRRReplay
+import VMRRBase
 
 /// How far an input got.
 enum FrontEndOutcome: String, CaseIterable, Sendable {
@@ -206,7 +207,7 @@ enum FrontEndCheck {
             guard text.hasPrefix("vmrr: \(reader.path): replay diverged at event \(k): "), text.contains("    rip    expected 0x") else {
                 throw FrontEndViolation(description: "divergence report for event \(k) is wrong:\n\(text)")
             }
-            guard r.end?.status == Replayer.statusDivergence else { throw FrontEndViolation(description: "divergence without status 3") }
+            guard r.end?.status == ExitStatus.divergence else { throw FrontEndViolation(description: "divergence without status 3") }
             return
         }
         guard console == expectedConsole else { throw FrontEndViolation(description: "console bytes differ from the THR writes") }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VMRRJournal
 @testable import VMRRReplay
+import VMRRBase
 
 /// Format-2 events without KVM: MSR answers and assists come back from the
 /// journal, and anything else the guest does there is a divergence.
@@ -37,7 +38,7 @@ import VMRRJournal
         _ = try r.respondToMSR(.msr(index: 0x1c, direction: .read, value: 0), regs: s[0].regs)
         let d = try #require(r.divergence)
         #expect(d.index == 0 && d.reason == "different MSR access")
-        #expect(r.end?.status == Replayer.statusDivergence)
+        #expect(r.end?.status == ExitStatus.divergence)
     }
 
     @Test func aDifferentValueWrittenIsADivergence() throws {

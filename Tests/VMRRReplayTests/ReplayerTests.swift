@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VMRRJournal
 @testable import VMRRReplay
+import VMRRBase
 
 /// A recording with one of every kind of exit, two checkpoints and an
 /// injection: what a replay of the fixture guests sees, without KVM.
@@ -131,7 +132,7 @@ func exits(before index: Int, of s: [Step]) -> [(Access, GPRegisters)] {
         configure(r)
         try drive(r, exits: exits(before: index, of: steps) + [(wrong, wrongRegs ?? steps[index].regs)])
         let d = try #require(r.divergence, "no divergence at \(index)")
-        #expect(r.end == RunEnd(reason: .error, status: Replayer.statusDivergence, message: "replay diverged at event \(d.index)"))
+        #expect(r.end == RunEnd(reason: .error, status: ExitStatus.divergence, message: "replay diverged at event \(d.index)"))
         return (r, d)
     }
 

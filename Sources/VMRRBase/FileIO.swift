@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a file could not be read or written: the operation, the errno, and
+/// how far it got. Callers add the path and what the file was for.
+public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var errno: Errno
+    /// Bytes read or written before the failure.
+    public var offset: UInt64?
+    /// The path names a directory, device or FIFO, not a regular file.
+    public var notRegularFile = false
+    public init(operation: String, errno: Errno, offset: UInt64? = nil) {
+        self.operation = operation; self.errno = errno; self.offset = offset
+    }
+    public var description: String { notRegularFile ? "not a regular file" : "\(operation): \(errno)" }
+}
+
+/// The one way vmrr reads and writes whole files (every read and write goes
+/// through `valueOrErrno`, so EINTR is retried in one place).
+public enum FileIO {
+    /// The whole regular file at `path`, read to its end (files whose size
+    /// `stat` gives as 0, such as those in /proc, are read completely too).
+    /// Directories, devices and FIFOs are refused, so that a path that is not
+    /// a file cannot block or grow without end.
+    ///
+    /// With `regularOnly: false`, FIFOs and character devices are read to
+    /// their end too (`--input <(...)`); use that only where a person names
+    /// the file on the command line.
+    public static func read(_ path: String, regularOnly: Bool = true) throws(FileError) -> [UInt8] {
+        let fd: Int32
+        switch valueOrErrno({ open(path, O_RDONLY | O_CLOEXEC) }) {
+        case .success(let d): fd = d
+        case .failure(let e): throw FileError(operation: "open", errno: e)
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw FileError(operation: "fstat", errno: .current) }
+        guard (st.st_mode & S_IFMT) == S_IFREG || (!regularOnly && (st.st_mode & S_IFMT) != S_IFDIR) else {
+            var e = FileError(operation: "open", errno: Errno((st.st_mode & S_IFMT) == S_IFDIR ? EISDIR : EINVAL))
+            e.notRegularFile = true
+            throw e
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(max(Int(st.st_size), 0))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            // `chunk` is alive and holds chunk.count bytes for the call.
+            let r = valueOrErrno { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            switch r {
+            case .success(0): return out
+            case .success(let n): out.append(contentsOf: chunk[0..<n])
+            case .failure(let e): throw FileError(operation: "read", errno: e, offset: UInt64(out.count))
+            }
+        }
+    }
+
+    /// The whole file as UTF-8 text (invalid sequences replaced).
+    public static func readText(_ path: String, regularOnly: Bool = true) throws(FileError) -> String {
+        String(decoding: try read(path, regularOnly: regularOnly), as: UTF8.self)
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+    public static func writeAll(fd: Int32, _ bytes: some Collection<UInt8>) throws(FileError) {
+        let array = Array(bytes)
+        if let failure = array.withUnsafeBytes({ write(fd: fd, $0) }) { throw failure }
+    }
+
+    /// Writes all of `bytes` to `fd` without copying them.
+    public static func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(FileError) {
+        if let failure = write(fd: fd, bytes) { throw failure }
+    }
+
+    /// The write loop: nil when every byte is out.
+    private static func write(fd: Int32, _ bytes: UnsafeRawBufferPointer) -> FileError? {
+        guard let base = bytes.baseAddress else { return nil }
+        var off = 0
+        while off < bytes.count {
+            // `bytes` is valid for the call and off < bytes.count.
+            switch valueOrErrno({ Glibc.write(fd, base + off, bytes.count - off) }) {
+            case .success(0): return FileError(operation: "write", errno: Errno(EIO), offset: UInt64(off))
+            case .success(let n): off += n
+            case .failure(let e): return FileError(operation: "write", errno: e, offset: UInt64(off))
+            }
+        }
+        return nil
+    }
+}
