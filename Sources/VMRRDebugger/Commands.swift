@@ -25,7 +25,7 @@ extension DebuggerSession {
     static func watchedPhysical(_ a: UInt64, length: UInt64, context ctx: MMUCommandContext, at position: Position) throws -> UInt64 {
         let w = PageWalker.lookup(a, context: ctx.paging, memory: ctx.memory)
         guard let t = w.translation else {
-            throw DebugError("watch: cannot translate \(hex(a)) at \(position): " + describe(w.outcome))
+            throw DebugError("watch: cannot translate \(hex(a)) at \(position): " + w.outcome.summary)
         }
         guard t.address - t.pageBase + length <= t.pageSize.bytes else {
             throw DebugError("watch: \(length) bytes at \(hex(a)) cross a page boundary: watch each page separately")
@@ -36,16 +36,6 @@ extension DebuggerSession {
     static func watched(gpa: UInt64, length: UInt64, virtual: UInt64?) -> String {
         "\(length) bytes at " + (virtual.map { "\(hex($0)) (guest-physical \(hex(gpa)))" }
                                  ?? "guest-physical \(hex(gpa))")
-    }
-
-    /// A failed walk in one phrase.
-    static func describe(_ outcome: WalkOutcome) -> String {
-        switch outcome {
-        case .translated(let t): return "translated to \(hex(t.address))"
-        case .pageFault(let f): return "\(f.reason) (#PF, error code \(hex(f.errorCode.rawValue)))"
-        case .generalProtection(let reason): return reason
-        case .walkFailed(_, _, let reason): return reason
-        }
     }
 
     func infoBreakpoints() {
