@@ -1,6 +1,6 @@
 import VMRRGuest
 
-/// The 16550A UART behind COM1 (docs/GUEST.md, "Serial port"), the console.
+/// The 16550A UART behind COM1 (docs/GUEST.md, "COM1: 16550A UART"), the console.
 
 /// COM1's 16550A: divisor latch, IER, IIR with the 16550's priorities and
 /// FIFO bits, FCR, LCR, MCR with loopback, LSR, MSR with delta bits, and the
