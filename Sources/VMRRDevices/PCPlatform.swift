@@ -104,44 +104,57 @@ public final class PCPlatform {
         }
     }
 
-    /// A port read: the event to journal and the value the guest receives.
-    public func portRead(port: UInt16, size: UInt8) -> (event: Event, value: UInt64, outcome: DeviceOutcome) {
-        if let a = ports.read(UInt64(port), size: size, now: clock.now()) {
+    /// The journal event for an access no device decoded: an `io` event for
+    /// a port, a `stage2_fault` for memory.
+    static func unknownEvent(_ space: Space, address: UInt64, size: UInt8, direction: IODirection, value: UInt64) -> Event {
+        switch space {
+        case .port: return .io(port: UInt16(truncatingIfNeeded: address), size: size, direction: direction, value: value)
+        case .memory: return .stage2Fault(gpa: address, size: size, direction: direction, value: value)
+        }
+    }
+
+    /// A read on one bus: the event, the value cut to the size, the outcome.
+    func read(_ space: Space, address: UInt64, size: UInt8,
+              unknown description: @autoclosure () -> String) -> (event: Event, value: UInt64, outcome: DeviceOutcome) {
+        let bus = space == .port ? ports : memory
+        if let a = bus.read(address, size: size, now: clock.now()) {
             let v = DeviceAccess.mask(a.value, size: size)
-            return (Self.event(.port, address: UInt64(port), size: size, direction: .read, value: v, record: a.record), v, a.outcome)
+            return (Self.event(space, address: address, size: size, direction: .read, value: v, record: a.record), v, a.outcome)
         }
         let v = DeviceAccess.mask(DeviceAccess.allOnes, size: size)
-        return (.io(port: port, size: size, direction: .read, value: v), v,
-                unknown("read of unknown port \(hex(port)) (size \(size))"))
+        return (Self.unknownEvent(space, address: address, size: size, direction: .read, value: v), v, unknown(description()))
+    }
+
+    /// A write on one bus: the event and the outcome.
+    func write(_ space: Space, address: UInt64, size: UInt8, value: UInt64,
+               unknown description: @autoclosure () -> String) -> (event: Event, outcome: DeviceOutcome) {
+        let bus = space == .port ? ports : memory
+        if let a = bus.write(address, size: size, value: value, now: clock.now()) {
+            return (Self.event(space, address: address, size: size, direction: .write, value: value, record: a.record), a.outcome)
+        }
+        return (Self.unknownEvent(space, address: address, size: size, direction: .write, value: value), unknown(description()))
+    }
+
+    /// A port read: the event to journal and the value the guest receives.
+    public func portRead(port: UInt16, size: UInt8) -> (event: Event, value: UInt64, outcome: DeviceOutcome) {
+        read(.port, address: UInt64(port), size: size, unknown: "read of unknown port \(hex(port)) (size \(size))")
     }
 
     /// A port write.
     public func portWrite(port: UInt16, size: UInt8, value: UInt64) -> (event: Event, outcome: DeviceOutcome) {
-        if let a = ports.write(UInt64(port), size: size, value: value, now: clock.now()) {
-            return (Self.event(.port, address: UInt64(port), size: size, direction: .write, value: value, record: a.record), a.outcome)
-        }
-        return (.io(port: port, size: size, direction: .write, value: value),
-                unknown("write of \(hex(value)) to unknown port \(hex(port)) (size \(size))"))
+        write(.port, address: UInt64(port), size: size, value: value,
+              unknown: "write of \(hex(value)) to unknown port \(hex(port)) (size \(size))")
     }
 
     /// An MMIO read of a guest-physical address with no memory slot.
     public func mmioRead(gpa: UInt64, size: UInt8) -> (event: Event, value: UInt64, outcome: DeviceOutcome) {
-        if let a = memory.read(gpa, size: size, now: clock.now()) {
-            let v = DeviceAccess.mask(a.value, size: size)
-            return (Self.event(.memory, address: gpa, size: size, direction: .read, value: v, record: a.record), v, a.outcome)
-        }
-        let v = DeviceAccess.mask(DeviceAccess.allOnes, size: size)
-        return (.stage2Fault(gpa: gpa, size: size, direction: .read, value: v), v,
-                unknown("read of unbacked guest-physical \(hex(gpa)) (size \(size))"))
+        read(.memory, address: gpa, size: size, unknown: "read of unbacked guest-physical \(hex(gpa)) (size \(size))")
     }
 
     /// An MMIO write.
     public func mmioWrite(gpa: UInt64, size: UInt8, value: UInt64) -> (event: Event, outcome: DeviceOutcome) {
-        if let a = memory.write(gpa, size: size, value: value, now: clock.now()) {
-            return (Self.event(.memory, address: gpa, size: size, direction: .write, value: value, record: a.record), a.outcome)
-        }
-        return (.stage2Fault(gpa: gpa, size: size, direction: .write, value: value),
-                unknown("write of \(hex(value)) to unbacked guest-physical \(hex(gpa)) (size \(size))"))
+        write(.memory, address: gpa, size: size, value: value,
+              unknown: "write of \(hex(value)) to unbacked guest-physical \(hex(gpa)) (size \(size))")
     }
 
     /// What an unknown access asks of the run: nothing, or with `--strict`, the end.
