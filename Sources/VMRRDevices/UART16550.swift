@@ -45,7 +45,8 @@ public final class UART16550: DeviceModel {
                static let loop: UInt8 = 1 << 4, writable: UInt8 = 0x1F }
     enum LSR { static let dataReady: UInt8 = 1 << 0, thrEmpty: UInt8 = 1 << 5, transmitterEmpty: UInt8 = 1 << 6 }
     enum MSR { static let cts: UInt8 = 1 << 4, dsr: UInt8 = 1 << 5, ri: UInt8 = 1 << 6, dcd: UInt8 = 1 << 7
-               static let trailingEdgeRI: UInt8 = 1 << 2 }
+               static let deltaCTS: UInt8 = 1 << 0, deltaDSR: UInt8 = 1 << 1, trailingEdgeRI: UInt8 = 1 << 2
+               static let deltaDCD: UInt8 = 1 << 3 }
     /// Outside loopback the port shows a connected modem: CTS, DSR and DCD (as QEMU's serial does).
     static let carrierInputs: UInt8 = MSR.cts | MSR.dsr | MSR.dcd
     /// The receive FIFO's depth (and the loopback buffer's).
@@ -68,10 +69,10 @@ public final class UART16550: DeviceModel {
     func updateModemDeltas() {
         let now = inputs, changed = now ^ lastInputs
         // Delta bits: DCTS, DDSR, TERI (RI falling), DDCD.
-        if changed & MSR.cts != 0 { msrDeltas |= 1 << 0 }
-        if changed & MSR.dsr != 0 { msrDeltas |= 1 << 1 }
+        if changed & MSR.cts != 0 { msrDeltas |= MSR.deltaCTS }
+        if changed & MSR.dsr != 0 { msrDeltas |= MSR.deltaDSR }
         if changed & MSR.ri != 0 && now & MSR.ri == 0 { msrDeltas |= MSR.trailingEdgeRI }
-        if changed & MSR.dcd != 0 { msrDeltas |= 1 << 3 }
+        if changed & MSR.dcd != 0 { msrDeltas |= MSR.deltaDCD }
         lastInputs = now
     }
 
