@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VMRRDebugger
+import VMRRTestSupport
 
 /// One golden case: the lines run on a fresh journal-only session over a fixture journal.
 struct GoldenCase: CustomTestStringConvertible, Sendable {

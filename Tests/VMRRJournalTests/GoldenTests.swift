@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VMRRJournal
+import VMRRTestSupport
 
 /// Byte-for-byte pins of the format as the writer produces it. The
 /// checkpoint files in `Golden/` were written by the codec before the

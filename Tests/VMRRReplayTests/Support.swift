@@ -1,6 +1,7 @@
 import Foundation
 import VMRRJournal
 @testable import VMRRReplay
+import VMRRTestSupport
 
 /// The addresses the tests' "machine" uses. Any values do; these are not the
 /// guest protocol's (VMRRReplay does not know it).

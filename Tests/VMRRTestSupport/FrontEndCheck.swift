@@ -1,13 +1,13 @@
 // The replay front end's properties, checked on arbitrary bytes. Shared by
-// the property-based test (FrontEndFuzzTests) and the libFuzzer harness
-// (fuzz/JournalFuzz.swift compiles this file as it is), so both check the
+// the property-based test (VMRRReplayTests' FrontEndFuzzTests) and the
+// libFuzzer harness (fuzz/build.sh compiles this file as it is), so both check the
 // same things. Public API of VMRRJournal and VMRRReplay only; no Testing.
 import VMRRJournal
 import VMRRReplay
 import VMRRBase
 
 /// How far an input got.
-enum FrontEndOutcome: String, CaseIterable, Sendable {
+public enum FrontEndOutcome: String, CaseIterable, Sendable {
     /// It looked like a bundle and was refused.
     case badBundle
     /// The journal was refused when opened.
@@ -19,22 +19,23 @@ enum FrontEndOutcome: String, CaseIterable, Sendable {
 }
 
 /// A broken property: a crash in the fuzzer, a failed test in the suite.
-struct FrontEndViolation: Error, CustomStringConvertible {
-    var description: String
+public struct FrontEndViolation: Error, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
 }
 
-enum FrontEndCheck {
-    static let consolePort: UInt16 = 0x3f8
-    static let clockAddress: UInt64 = 0xfeb0_0000
-    static let timerAddress: UInt64 = 0xfeb0_1000
+public enum FrontEndCheck {
+    public static let consolePort: UInt16 = 0x3f8
+    public static let clockAddress: UInt64 = 0xfeb0_0000
+    public static let timerAddress: UInt64 = 0xfeb0_1000
     /// Inputs with more events than this are read but replayed only this far.
-    static let maxReplayedEvents = 200_000
+    public static let maxReplayedEvents = 200_000
 
     /// Runs the front end on `input`: bundle decoding (when it starts like a
     /// bundle), header validation, chunk layout, event and checkpoint
     /// decoding, the dump and summary renderers, and a replay driven by the
     /// journal's own events, which must match to the recorded end.
-    static func check(_ input: [UInt8]) throws(FrontEndViolation) -> FrontEndOutcome {
+    public static func check(_ input: [UInt8]) throws(FrontEndViolation) -> FrontEndOutcome {
         var journalBytes = input
         var name = "fuzz.vmrr"
         if VMRRBundle.looksLikeBundle(input) {
@@ -148,7 +149,7 @@ enum FrontEndCheck {
     /// Drives a `Replayer` with the accesses that reproduce the journal's own
     /// events, the way the run loop would, and checks that it matches to the
     /// journal's end (or, with `perturbAt`, diverges exactly there).
-    static func replay(_ reader: JournalReader, _ records: [EventRecord], limit: Int, from start: UInt64, verify: Bool,
+    public static func replay(_ reader: JournalReader, _ records: [EventRecord], limit: Int, from start: UInt64, verify: Bool,
                        digests: [UInt32: UInt64], perturbAt: Int? = nil) throws(FrontEndViolation) {
         let r = Replayer(journal: reader, start: start, consolePort: consolePort, clockAddress: clockAddress)
         r.verifyMemory = verify
@@ -226,7 +227,7 @@ enum FrontEndCheck {
 
     /// The access the guest makes to produce `event`; nil for what the run
     /// loop does itself (injections, checkpoints, the end).
-    static func access(for event: Event, regs: GPRegisters) -> Access? {
+    public static func access(for event: Event, regs: GPRegisters) -> Access? {
         switch event {
         case let .io(port, size, .read, _): return .portRead(port: port, size: size)
         case let .io(port, size, .write, value): return .portWrite(port: port, size: size, value: value)
@@ -250,7 +251,7 @@ enum FrontEndCheck {
     }
 
     /// The instruction an assist event stands for.
-    static func instructionBytes(_ action: AssistAction) -> [UInt8] {
+    public static func instructionBytes(_ action: AssistAction) -> [UInt8] {
         typealias Op = AssistAction.Opcode
         switch action {
         case .breakpoint: return [Op.int3]
@@ -261,7 +262,7 @@ enum FrontEndCheck {
     }
 
     /// What a read returns to the guest (0 for everything else).
-    static func readValue(_ e: Event) -> UInt64 {
+    public static func readValue(_ e: Event) -> UInt64 {
         switch e {
         case let .io(_, _, .read, v), let .mmio(_, _, .read, v), let .stage2Fault(_, _, .read, v): return v
         case let .input(_, byte): return UInt64(byte)
@@ -271,7 +272,7 @@ enum FrontEndCheck {
         }
     }
 
-    static func expectOneLineError(_ error: Error, context: String) throws(FrontEndViolation) {
+    public static func expectOneLineError(_ error: Error, context: String) throws(FrontEndViolation) {
         guard let e = error as? JournalError else {
             throw FrontEndViolation(description: "\(context): not a JournalError: \(error)")
         }
@@ -283,7 +284,7 @@ enum FrontEndCheck {
         }
     }
 
-    static func checksum(_ b: [UInt8]) -> UInt32 { CRC32C.checksum(b) }
+    public static func checksum(_ b: [UInt8]) -> UInt32 { CRC32C.checksum(b) }
 }
 
 /// A `MachineStateSource` that reports whatever the script sets.

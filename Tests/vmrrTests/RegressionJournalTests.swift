@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VMRRTestSupport
 
 /// One committed regression journal in fixtures/journals (see its README.md
 /// and record-all.sh).

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VMRRJournal
+import VMRRTestSupport
 
 /// Bug-report bundles: one file that replays anywhere, and unpacks back.
 @Suite("KVM bundles", .serialized, .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
