@@ -121,8 +121,8 @@ struct REPLTests {
 
 /// The REPL over the KVM target (`vmrr debug` with /dev/kvm): reverse
 /// commands land exactly where forward execution had been.
-@Suite(.enabled(if: DebugBinary.available, "needs the vmrr executable with the debug subcommand"),
-       .enabled(if: access("/dev/kvm", R_OK | W_OK) == 0, "/dev/kvm is not available"))
+@Suite("KVM REPL sessions", .enabled(if: DebugBinary.available, "needs the vmrr executable with the debug subcommand"),
+       .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
 struct KVMSessionTests {
     let journal = Fixtures.journalPath("paging")
 
