@@ -11,5 +11,5 @@ import Testing
 ///
 /// scripts/test requires every suite enabled by `Fixtures.kvmAvailable` to
 /// pass, and fails when /dev/kvm exists but a test here was skipped.
-@Suite("KVM end-to-end: replay and devices", .serialized, .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
+@Suite("KVM end-to-end: replay and devices", .serialized, .endToEndSerial, .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
 struct KVMEndToEnd {}

@@ -10,5 +10,5 @@ import VMRRTestSupport
 ///
 /// scripts/test requires every suite enabled by `Fixtures.kvmAvailable` to
 /// pass, and fails when /dev/kvm exists but a test here was skipped.
-@Suite("KVM end-to-end", .serialized, .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
+@Suite("KVM end-to-end", .serialized, .endToEndSerial, .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
 struct KVMEndToEnd {}
