@@ -1,6 +1,7 @@
 import Foundation
 @testable import VMRRJournal
 import VMRRTestSupport
+import VMRRBase
 
 
 /// Journal fixtures for the format tests: a full header, one event of every
@@ -141,7 +142,7 @@ extension Fixtures {
     }
 
     static func read(_ path: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        try FileIO.read(path)
     }
 
     /// Reads everything a reader offers (all events and checkpoints), so that

@@ -3,6 +3,7 @@ import Testing
 import VMRRJournal
 import VMRRReplay
 import VMRRTestSupport
+import VMRRBase
 
 
 /// The replay front end (bundle decoding, the reader, dump rendering, the
@@ -16,7 +17,7 @@ import VMRRTestSupport
     /// The committed corpus: recordings of every fixture guest, bundles, synthetic seeds.
     static func corpus() throws -> [(name: String, bytes: [UInt8])] {
         let names = try FileManager.default.contentsOfDirectory(atPath: corpusDirectory.path).sorted()
-        return try names.map { n in (n, Array(try Data(contentsOf: corpusDirectory.appendingPathComponent(n)))) }
+        return try names.map { n in (n, try FileIO.read(corpusDirectory.appendingPathComponent(n).path)) }
     }
 
     @Test func theCommittedCorpusReplaysAgainstItself() throws {

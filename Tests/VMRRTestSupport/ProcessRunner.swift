@@ -1,4 +1,5 @@
 import Foundation
+import VMRRBase
 
 /// Running the vmrr executable and other programs from tests.
 extension Fixtures {
@@ -112,8 +113,8 @@ extension Fixtures {
         }
         let exited = status & 0x7f == 0
         return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f),
-                      stdout: try String(contentsOfFile: outPath, encoding: .utf8),
-                      stderr: try String(contentsOfFile: errPath, encoding: .utf8),
+                      stdout: try FileIO.readText(outPath),
+                      stderr: try FileIO.readText(errPath),
                       exited: exited, timedOut: timedOut)
     }
 }

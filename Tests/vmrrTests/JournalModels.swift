@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VMRRMachine
 import VMRRTestSupport
+import VMRRBase
 
 /// Reference model of `--clock virtual` (VMRRMachine.VirtualClock): the clock
 /// advances by `VirtualClock.nanosecondsPerExit` at every VM exit, before the
@@ -47,7 +48,7 @@ struct ChunkScan {
     let chunks: [Chunk]
 
     init(path: String) throws {
-        let b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let b = try FileIO.read(path)
         func u32(_ o: Int) -> Int { Int(b[o]) | Int(b[o + 1]) << 8 | Int(b[o + 2]) << 16 | Int(b[o + 3]) << 24 }
         func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(b[o + $1]) << (8 * UInt64($1)) } }
         guard b.count >= 20, Array(b[0..<8]) == Array("VMRRJRNL".utf8) else { throw TestFailure("\(path): not a journal") }

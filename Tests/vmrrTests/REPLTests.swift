@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VMRRTestSupport
+import VMRRBase
 
 /// The REPL as users run it: `vmrr debug` with a pipe for stdin (scripts),
 /// with -x and --batch, and in a real terminal (tmux) for line editing,
@@ -92,7 +93,7 @@ struct REPLTests {
         try term.wait(for: "Quit\n(vmrr 4)", "Ctrl-C at the prompt gives a new prompt")
         try term.keys("C-d")
         try term.wait(for: "EXITED 0", "Ctrl-D quits with status 0")
-        let saved = try String(contentsOfFile: term.history, encoding: .utf8)
+        let saved = try FileIO.readText(term.history)
         #expect(saved.contains("next-event"), "history saved in $VMRR_HISTORY: \(saved)")
         #expect(saved.contains("isr_page_fault"))
     }
