@@ -8,7 +8,7 @@ import VMRRJournal
 @Suite("VMRRKVM errors on /dev/kvm", .serialized, .enabled(if: kvmAvailable, "requires /dev/kvm"))
 struct KVMErrorTests {
     /// Runs `body`, which must throw a KVMError, and returns it.
-    func kvmError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) throws -> KVMError {
+    func kvmError(_ body: () throws -> Void) throws -> KVMError {
         do {
             try body()
         } catch let e as KVMError {
