@@ -1,11 +1,10 @@
 import Testing
 
-/// One end-to-end KVM test at a time across test targets. The tests that
-/// drive the vmrr executable on KVM live in two suites (vmrrTests' and
-/// VMRRMachineTests'), each `.serialized`; both are linked into one test
-/// process, so this trait, on both, keeps them from running side by side and
-/// slowing timing-sensitive guests (a PIT rate on the host clock) on a
-/// 2-core machine.
+/// One end-to-end KVM test at a time across test targets, as when they were
+/// one suite. The tests that drive the vmrr executable on KVM live in two
+/// suites (vmrrTests' and VMRRMachineTests'), each `.serialized`; both are
+/// linked into one test process, so this trait, on both, keeps their guests
+/// from running side by side on a 2-core machine.
 public struct EndToEndSerial: SuiteTrait, TestTrait, TestScoping {
     public var isRecursive: Bool { true }
 
