@@ -39,12 +39,20 @@ let package = Package(
             "VMRRBase", "VMRRMachine", "VMRRJournal", "VMRRMMU", "VMRRGuest", "VMRRReplay", "VMRRDebugger", "VMRRDevices",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "VMRRJournalTests", dependencies: ["VMRRBase", "VMRRJournal"], exclude: ["Golden"]),
+        // Code shared by the test targets (fixture paths, process runners, the
+        // end-to-end helpers, the corruption and front-end checks the fuzzer
+        // also compiles): a regular target under Tests/, never linked into vmrr.
+        .target(name: "VMRRTestSupport", dependencies: ["VMRRBase", "VMRRJournal", "VMRRReplay", "VMRRGuest", "VMRRKVM"],
+                 path: "Tests/VMRRTestSupport"),
+        .testTarget(name: "VMRRJournalTests", dependencies: ["VMRRBase", "VMRRJournal", "VMRRTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VMRRMMUTests", dependencies: ["VMRRBase", "VMRRMMU"]),
         .testTarget(name: "VMRRGuestTests", dependencies: ["VMRRBase", "VMRRGuest"]),
-        .testTarget(name: "VMRRDebuggerTests", dependencies: ["VMRRBase", "VMRRDebugger", "VMRRReplay", "VMRRJournal", "VMRRMMU", "VMRRGuest"]),
-        .testTarget(name: "VMRRReplayTests", dependencies: ["VMRRBase", "VMRRReplay", "VMRRJournal"]),
-        .testTarget(name: "VMRRMachineTests", dependencies: ["VMRRBase", "VMRRMachine", "VMRRJournal", "VMRRGuest", "VMRRKVM", "VMRRReplay", "VMRRDevices"]),
+        .testTarget(name: "VMRRDebuggerTests", dependencies: ["VMRRBase", "VMRRDebugger", "VMRRReplay", "VMRRJournal", "VMRRMMU", "VMRRGuest", "VMRRTestSupport"]),
+        .testTarget(name: "VMRRReplayTests", dependencies: ["VMRRBase", "VMRRReplay", "VMRRJournal", "VMRRTestSupport"]),
+        .testTarget(name: "VMRRKVMTests", dependencies: ["VMRRBase", "VMRRKVM", "VMRRJournal", "CKVM"]),
+        .testTarget(name: "VMRRMachineTests", dependencies: ["VMRRBase", "VMRRMachine", "VMRRJournal", "VMRRGuest", "VMRRKVM", "VMRRReplay", "VMRRDevices", "VMRRTestSupport"]),
         .testTarget(name: "VMRRDevicesTests", dependencies: ["VMRRBase", "VMRRDevices", "VMRRJournal", "VMRRGuest"]),
+        // The vmrr executable end to end: record, replay, dump, bundles, mmu, the REPL and gdb.
+        .testTarget(name: "vmrrTests", dependencies: ["VMRRBase", "VMRRJournal", "VMRRGuest", "VMRRMachine", "VMRRDevices", "VMRRTestSupport"]),
     ]
 )

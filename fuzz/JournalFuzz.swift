@@ -1,6 +1,6 @@
 // libFuzzer entry points for the journal reader, bundle decoding and the
 // replay front end. The checks themselves are in
-// Tests/VMRRReplayTests/FrontEndCheck.swift, shared with the test suite.
+// Tests/VMRRTestSupport/FrontEndCheck.swift, shared with the test suite.
 // Build and run with fuzz/run.sh.
 #if canImport(Glibc)
 import Glibc

@@ -11,8 +11,8 @@ set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-if [ ! -x fuzz/journal-fuzz ] || [ -n "$(find Sources/VMRRJournal Sources/VMRRMMU Sources/VMRRReplay fuzz/JournalFuzz.swift \
-        Tests/VMRRReplayTests/FrontEndCheck.swift Tests/VMRRReplayTests/Corruption.swift -newer fuzz/journal-fuzz -name '*.swift' | head -1)" ]; then
+if [ ! -x fuzz/journal-fuzz ] || [ -n "$(find Sources/VMRRBase Sources/VMRRJournal Sources/VMRRMMU Sources/VMRRReplay fuzz/JournalFuzz.swift \
+        Tests/VMRRTestSupport/FrontEndCheck.swift Tests/VMRRTestSupport/Corruption.swift -newer fuzz/journal-fuzz -name '*.swift' | head -1)" ]; then
     fuzz/build.sh
 fi
 mkdir -p fuzz/work/corpus

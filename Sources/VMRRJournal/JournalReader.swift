@@ -43,7 +43,7 @@ public final class JournalReader {
     public var eventBytes: UInt64 { layout.eventBytes }
 
     private let bytes: [UInt8]
-    private let layout: Layout
+    private let layout: ChunkMap
     private var cachedChunk = -1
     private var cachedRecords: [EventRecord] = []
 
@@ -59,7 +59,7 @@ public final class JournalReader {
         formatVersion = v
         var pageLimit = JournalFormat.maxCheckpointPages
         if h.memorySize > 0 { pageLimit = min(pageLimit, h.memorySize / Checkpoint.pageSize) }
-        let loader = LayoutLoader(bytes: bytes, name: name, headerEnd: headerEnd, pageLimit: pageLimit)
+        let loader = ChunkMapLoader(bytes: bytes, name: name, headerEnd: headerEnd, pageLimit: pageLimit)
         if let fromTail = try loader.fromTail() {
             layout = fromTail
         } else {
@@ -179,8 +179,9 @@ public final class JournalReader {
     }
 }
 
-/// What opening a journal found.
-struct Layout {
+/// The journal's chunk map: where its events and checkpoint chunks are,
+/// what opening the journal found.
+struct ChunkMap {
     var eventChunks: [ChunkFrame] = []
     var checkpoints: [CheckpointInfo] = []
     var checkpointFrames: [ChunkFrame] = []
@@ -204,7 +205,7 @@ struct Layout {
 }
 
 /// Finds the chunks: from the index tail, or by scanning.
-struct LayoutLoader {
+struct ChunkMapLoader {
     let bytes: [UInt8]
     let name: String
     let headerEnd: Int
@@ -252,7 +253,7 @@ struct LayoutLoader {
 
     /// The layout from the index tail; nil when there is no trailer magic.
     /// A trailer that is present but wrong is corruption and throws.
-    func fromTail() throws -> Layout? {
+    func fromTail() throws -> ChunkMap? {
         let size = bytes.count
         let trailerAt = size - JournalFormat.trailerSize
         guard trailerAt >= headerEnd,
@@ -310,7 +311,7 @@ struct LayoutLoader {
         }
         entries.sort { $0.offset < $1.offset }
 
-        var layout = Layout()
+        var layout = ChunkMap()
         layout.usedTail = true
         var pos = headerEnd
         for (offset, entry) in entries {
@@ -351,8 +352,8 @@ struct LayoutLoader {
 
     /// The layout from walking the chunks; for journals without a valid index
     /// tail (the recorder was killed, or the file was cut short).
-    func scan() throws -> Layout {
-        var layout = Layout()
+    func scan() throws -> ChunkMap {
+        var layout = ChunkMap()
         let size = bytes.count
         var pos = headerEnd
         func cut(_ inside: String) -> String {

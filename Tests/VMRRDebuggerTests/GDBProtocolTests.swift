@@ -3,6 +3,7 @@ import VMRRDebugger
 import VMRRGuest
 import VMRRJournal
 import VMRRReplay
+import VMRRTestSupport
 
 /// The gdb remote protocol: framing on synthetic bytes, and the stub's
 /// answers over a journal-only target (the real-gdb session on KVM is in
@@ -172,7 +173,7 @@ struct GDBStubTests {
         let (session, out) = try Fixtures.session("paging")
         let s = GDBStub(session: session, captured: out)
         #expect(Self.one(s, "qSupported").contains("qXfer:exec-file:read+"))
-        let path = Fixtures.imagePath("paging")
+        let path = Fixtures.guest("paging")
         #expect(Self.one(s, "qXfer:exec-file:read:1:0,1000") == "l" + path)
         #expect(Self.one(s, "qXfer:exec-file:read:1:4,1") == "m" + String(path.dropFirst(4).prefix(1)))
         // No image in the session: an error gdb reports as "no executable".

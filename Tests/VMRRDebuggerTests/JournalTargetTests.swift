@@ -3,6 +3,7 @@ import VMRRGuest
 import VMRRJournal
 import VMRRMMU
 import VMRRReplay
+import VMRRTestSupport
 
 /// JournalTarget on the fixture journals: what it knows where, and how it moves.
 struct JournalTargetTests {

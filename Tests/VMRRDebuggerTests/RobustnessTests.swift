@@ -1,6 +1,7 @@
 import Testing
 import VMRRDebugger
 import VMRRReplay
+import VMRRTestSupport
 
 /// Bad input never ends or corrupts a session.
 struct RobustnessTests {

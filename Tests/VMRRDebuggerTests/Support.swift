@@ -4,28 +4,16 @@ import VMRRDebugger
 import VMRRGuest
 import VMRRJournal
 import VMRRReplay
+import VMRRTestSupport
 
-/// The committed fixture journals (recorded with --clock virtual) and the guest images they ran.
-enum Fixtures {
-    /// The repository root, found from this file's path.
-    static let root: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static func journalPath(_ name: String) -> String {
-        if let dir = ProcessInfo.processInfo.environment["VMRR_DEBUG_JOURNALS"] { return "\(dir)/\(name).vmrr" }
-        return root.appendingPathComponent("fixtures/journals/\(name).vmrr").path
-    }
-
-    static func imagePath(_ name: String) -> String {
-        root.appendingPathComponent("fixtures/guests/\(name)/\(name).elf").path
-    }
-
+/// The committed fixture journals (recorded with --clock virtual) as debugger sessions.
+extension Fixtures {
     /// A journal-only session on fixture `name`, writing into a captured sink.
     static func session(_ name: String) throws -> (DebuggerSession, CapturedOutput) {
         let reader = try JournalReader(path: journalPath(name))
         let target = try JournalTarget(reader: reader, ramRanges: Layout.ramRanges(memorySize: reader.header.memorySize))
         let out = CapturedOutput()
-        let session = DebuggerSession(target: target, symbols: nil, imagePath: imagePath(name), output: out)
+        let session = DebuggerSession(target: target, symbols: nil, imagePath: guest(name), output: out)
         return (session, out)
     }
 }

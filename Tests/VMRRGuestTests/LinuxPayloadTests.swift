@@ -2,6 +2,7 @@ import CLZ4
 import Foundation
 import Testing
 @testable import VMRRGuest
+import VMRRBase
 
 /// Host-side decompression of a bzImage's payload, on a bzImage made at test
 /// time: a tiny vmlinux (GNU as and ld) compressed by liblz4 in the kernel's
@@ -41,7 +42,7 @@ struct LinuxPayloadTests {
         try p.run()
         p.waitUntilExit()
         try #require(p.terminationStatus == 0, "as/ld failed")
-        return Array(try Data(contentsOf: dir.appendingPathComponent("k.elf")))
+        return try FileIO.read(dir.appendingPathComponent("k.elf").path)
     }
 
     /// The kernel's LZ4 legacy framing: magic, then (u32 size, block)..., then the u32 total size.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VMRRJournal
+import VMRRTestSupport
 
 /// A guest printing a string on the serial port the usual way:
 ///

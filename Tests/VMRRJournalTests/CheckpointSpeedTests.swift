@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VMRRJournal
+import VMRRTestSupport
 
 /// The checkpoint encoder as it was before the fast path (commit 18a91c0),
 /// kept as the reference the fast path must match byte for byte.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VMRRJournal
+import VMRRTestSupport
 
 @Suite struct CRCTests {
     @Test func knownVector() {

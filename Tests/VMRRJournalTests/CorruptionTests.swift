@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VMRRJournal
+import VMRRTestSupport
 
 /// Hand-built journals and chunks for hostile-input tests.
 enum Build {

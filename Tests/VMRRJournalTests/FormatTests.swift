@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import VMRRJournal
 import VMRRBase
+import VMRRTestSupport
 
 @Suite struct FormatTests {
     static func records() -> [EventRecord] {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import VMRRJournal
+import VMRRTestSupport
+import VMRRBase
 
 /// Byte-for-byte pins of the format as the writer produces it. The
 /// checkpoint files in `Golden/` were written by the codec before the
@@ -19,7 +21,7 @@ enum Golden {
             try Data(bytes).write(to: url)
             return
         }
-        let want = Array(try Data(contentsOf: url))
+        let want = try FileIO.read(url.path)
         guard want != bytes else { return }
         let at = (0..<min(want.count, bytes.count)).first { want[$0] != bytes[$0] } ?? min(want.count, bytes.count)
         Issue.record("\(name): \(bytes.count) bytes differ from the golden \(want.count) bytes, first at offset \(at)")
@@ -91,7 +93,7 @@ enum Golden {
     /// Format 1 files stay readable: the journal the v1 writer produced reads
     /// back with every event and checkpoint.
     @Test func aVersion1JournalStillReads() throws {
-        let bytes = Array(try Data(contentsOf: Golden.directory.appendingPathComponent("journal-v1.vmrr")))
+        let bytes = try FileIO.read(Golden.directory.appendingPathComponent("journal-v1.vmrr").path)
         let r = try JournalReader(bytes: bytes, name: "journal-v1.vmrr")
         #expect(r.formatVersion == 1)
         #expect(try r.events().map(\.event) == Golden.events(kinds: Golden.version1Kinds))

@@ -1,5 +1,6 @@
 import Testing
 @testable import VMRRJournal
+import VMRRTestSupport
 
 /// Header tag 19 (a Linux bzImage decompressed on the host): written only
 /// when set, read back, and checked.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VMRRJournal
+import VMRRTestSupport
 
 /// The summary prints strings from the file: a hostile header must not put
 /// terminal escapes or extra lines on the user's screen.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VMRRJournal
+import VMRRTestSupport
 
 /// Names and strings read from a damaged or hostile file reach error
 /// messages escaped, so an error stays one line and cannot carry terminal

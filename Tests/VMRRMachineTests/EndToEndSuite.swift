@@ -1,24 +1,15 @@
-import Foundation
+// The shared fixtures, process runners and end-to-end helpers, for every
+// file of this target (re-exported here so each file need not import them).
+@_exported import VMRRTestSupport
 import Testing
 
-/// Every test that needs /dev/kvm. They drive the built `vmrr` executable
-/// (`swift build` first) through record, replay and dump, one at a time.
-/// The tests live in extensions: RecordTests, ReplayTests, DivergenceTests,
-/// RobustnessTests, RegressionJournalTests.
+/// The KVM end-to-end tests that stay beside VMRRMachine: replay,
+/// divergence reports, the TSC check and the pc-testdev guest, driving the
+/// built `vmrr` (`swift build` first), one at a time. The tests live in
+/// extensions: ReplayTests, DivergenceTests, TSCTests, PCDevTests. The
+/// vmrr executable's own suite, "KVM end-to-end", is in vmrrTests.
 ///
-/// scripts/test greps for `Suite "KVM end-to-end" passed` and fails when
-/// /dev/kvm exists but a test here was skipped.
-@Suite("KVM end-to-end", .serialized, .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
+/// scripts/test requires every suite enabled by `Fixtures.kvmAvailable` to
+/// pass, and fails when /dev/kvm exists but a test here was skipped.
+@Suite("KVM end-to-end: replay and devices", .serialized, .endToEndSerial, .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
 struct KVMEndToEnd {}
-
-/// Not a KVM test: makes sure a machine with /dev/kvm that vmrr cannot use
-/// (permissions, a broken module) fails loudly instead of skipping the suite.
-@Test("/dev/kvm present means KVM is usable (no silent skip)")
-func kvmPresentMeansAvailable() {
-    let present = FileManager.default.fileExists(atPath: "/dev/kvm")
-    if present {
-        #expect(Fixtures.kvmAvailable, "/dev/kvm exists but vmrr cannot use it (permissions? run as root or join group kvm)")
-    } else {
-        #expect(!Fixtures.kvmAvailable, "no /dev/kvm, yet KVMSystem.isAvailable is true")
-    }
-}

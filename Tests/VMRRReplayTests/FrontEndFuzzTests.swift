@@ -2,19 +2,9 @@ import Foundation
 import Testing
 import VMRRJournal
 import VMRRReplay
+import VMRRTestSupport
+import VMRRBase
 
-/// A small deterministic PRNG (SplitMix64) so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The replay front end (bundle decoding, the reader, dump rendering, the
 /// replay checker) on the committed fuzz corpus and on random corruptions of
@@ -27,7 +17,7 @@ struct SplitMix64: RandomNumberGenerator {
     /// The committed corpus: recordings of every fixture guest, bundles, synthetic seeds.
     static func corpus() throws -> [(name: String, bytes: [UInt8])] {
         let names = try FileManager.default.contentsOfDirectory(atPath: corpusDirectory.path).sorted()
-        return try names.map { n in (n, Array(try Data(contentsOf: corpusDirectory.appendingPathComponent(n)))) }
+        return try names.map { n in (n, try FileIO.read(corpusDirectory.appendingPathComponent(n).path)) }
     }
 
     @Test func theCommittedCorpusReplaysAgainstItself() throws {

@@ -1,6 +1,8 @@
 import Foundation
 import VMRRJournal
 @testable import VMRRReplay
+import VMRRTestSupport
+import VMRRBase
 
 /// The addresses the tests' "machine" uses. Any values do; these are not the
 /// guest protocol's (VMRRReplay does not know it).
@@ -70,7 +72,7 @@ func makeJournal(_ steps: [Step], finish: Bool = true, digests: [UInt32: UInt64?
         }
     }
     if finish { try w.finish() } else { try w.flush() }
-    var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    var bytes = try FileIO.read(path)
     if let mutate { bytes = mutate(bytes) }
     return try JournalReader(bytes: bytes, name: "test.vmrr")
 }

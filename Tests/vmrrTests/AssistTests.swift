@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VMRRJournal
+import VMRRTestSupport
 
 /// `--assist` and MSR exits on real KVM, with the fixture guest
 /// fixtures/guests/assist (docs/GUEST.md, "MSRs" and "Assists").

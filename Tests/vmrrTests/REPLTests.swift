@@ -1,27 +1,17 @@
 import Foundation
 import Testing
+import VMRRTestSupport
+import VMRRBase
 
 /// The REPL as users run it: `vmrr debug` with a pipe for stdin (scripts),
 /// with -x and --batch, and in a real terminal (tmux) for line editing,
 /// completion and history. These need the vmrr executable with its debug
 /// subcommand, and tmux for the terminal test; they skip visibly otherwise.
 enum DebugBinary {
-    /// The vmrr executable built next to the test bundle (or $VMRR_BIN).
-    static var path: String {
-        if let env = ProcessInfo.processInfo.environment["VMRR_BIN"] { return env }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("vmrr")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
-            dir = dir.deletingLastPathComponent()
-        }
-        return Fixtures.root.appendingPathComponent(".build-dbg/debug/vmrr").path
-    }
-
     /// Probed once: `vmrr debug --help`, or nil when there is no debug subcommand.
     static let help: String? = {
-        guard FileManager.default.isExecutableFile(atPath: path),
-              let r = try? run(path, ["debug", "--help"]), r.status == 0 else { return nil }
+        guard FileManager.default.isExecutableFile(atPath: Fixtures.vmrrBinary),
+              let r = try? Fixtures.spawn(Fixtures.vmrrBinary, ["debug", "--help"]), r.status == 0 else { return nil }
         return r.stdout
     }()
     static var available: Bool { help != nil }
@@ -30,67 +20,6 @@ enum DebugBinary {
 
     static let tmux: String? = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
-
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Runs a program to completion with optional stdin text (killed after `timeout` seconds).
-    /// posix_spawn and waitpid, with an empty signal mask and default signal
-    /// actions, so the child (and a tmux server it starts) gets Ctrl-C and
-    /// SIGTERM as from a shell. Output goes to files, so nothing blocks on a pipe.
-    static func run(_ program: String, _ args: [String], stdin: String? = nil, timeout: Double = 60) throws -> Result {
-        let dir = scratch("run")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let outPath = dir.appendingPathComponent("stdout").path, errPath = dir.appendingPathComponent("stderr").path
-        let inPath = dir.appendingPathComponent("stdin").path
-        try Data((stdin ?? "").utf8).write(to: URL(fileURLWithPath: inPath))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), defaults = sigset_t()
-        sigemptyset(&none)
-        sigemptyset(&defaults)
-        for s in [SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGCHLD] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = ([program] + args).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
-        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
-        var status: Int32 = 0
-        let deadline = Date().addingTimeInterval(timeout)
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if Date() > deadline {
-                kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
-                break
-            }
-            usleep(10_000)
-        }
-        let exited = status & 0x7f == 0
-        return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f),
-                      stdout: try String(contentsOfFile: outPath, encoding: .utf8),
-                      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
-    }
-
-    static func scratch(_ name: String = #function) -> URL {
-        let safe = name.filter { $0.isLetter || $0.isNumber }
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("vmrr-debugger-\(getpid())-\(safe)-\(UInt32.random(in: 0...UInt32.max))")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
 }
 
 @Suite(.enabled(if: DebugBinary.available, "needs the vmrr executable with the debug subcommand"))
@@ -99,7 +28,7 @@ struct REPLTests {
 
     /// stdin not a terminal: no prompt, no banner, line by line; quit ends it with status 0.
     @Test func pipedCommands() throws {
-        let r = try DebugBinary.run(DebugBinary.path, ["debug", journal, "--no-kvm"],
+        let r = try Fixtures.spawn(Fixtures.vmrrBinary, ["debug", journal, "--no-kvm"],
                                     stdin: "goto 501\ninfo registers rip\n\nbogus\nquit\nne\n")
         #expect(r.stdout == """
             #    501  rip=0x000000000010005d  checkpoint   id=1
@@ -114,11 +43,11 @@ struct REPLTests {
     /// -x runs a command file first; --batch exits after it with the last command's status, as gdb.
     @Test(.enabled(if: DebugBinary.hasDashX, "vmrr debug has no -x FILE option"))
     func commandFileAndBatch() throws {
-        let dir = DebugBinary.scratch()
+        let dir = Fixtures.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("cmds").path
         try "# a comment\nbreak-event page_fault\nc\nc\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let r = try DebugBinary.run(DebugBinary.path, ["debug", journal, "--no-kvm", "-x", file, "--batch"],
+        let r = try Fixtures.spawn(Fixtures.vmrrBinary, ["debug", journal, "--no-kvm", "-x", file, "--batch"],
                                     stdin: "info events\n")
         #expect(r.stdout == """
             Event breakpoint 1: page_fault
@@ -133,7 +62,7 @@ struct REPLTests {
         #expect(r.status == 0)
 
         try "goto 1\nx/xg 0\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let failed = try DebugBinary.run(DebugBinary.path, ["debug", journal, "--no-kvm", "-x", file, "--batch"])
+        let failed = try Fixtures.spawn(Fixtures.vmrrBinary, ["debug", journal, "--no-kvm", "-x", file, "--batch"])
         #expect(failed.status == 1)
         #expect(failed.stderr.hasPrefix("memory at event 1 needs a replay on KVM"))
     }
@@ -164,7 +93,7 @@ struct REPLTests {
         try term.wait(for: "Quit\n(vmrr 4)", "Ctrl-C at the prompt gives a new prompt")
         try term.keys("C-d")
         try term.wait(for: "EXITED 0", "Ctrl-D quits with status 0")
-        let saved = try String(contentsOfFile: term.history, encoding: .utf8)
+        let saved = try FileIO.readText(term.history)
         #expect(saved.contains("next-event"), "history saved in $VMRR_HISTORY: \(saved)")
         #expect(saved.contains("isr_page_fault"))
     }
@@ -193,13 +122,13 @@ struct REPLTests {
 
 /// The REPL over the KVM target (`vmrr debug` with /dev/kvm): reverse
 /// commands land exactly where forward execution had been.
-@Suite(.enabled(if: DebugBinary.available, "needs the vmrr executable with the debug subcommand"),
-       .enabled(if: access("/dev/kvm", R_OK | W_OK) == 0, "/dev/kvm is not available"))
+@Suite("KVM REPL sessions", .enabled(if: DebugBinary.available, "needs the vmrr executable with the debug subcommand"),
+       .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
 struct KVMSessionTests {
     let journal = Fixtures.journalPath("paging")
 
-    func debug(_ lines: [String]) throws -> DebugBinary.Result {
-        let r = try DebugBinary.run(DebugBinary.path, ["debug", journal], stdin: lines.joined(separator: "\n") + "\n",
+    func debug(_ lines: [String]) throws -> Fixtures.Result {
+        let r = try Fixtures.spawn(Fixtures.vmrrBinary, ["debug", journal], stdin: lines.joined(separator: "\n") + "\n",
                                     timeout: 300)
         #expect(r.stderr.isEmpty, "\(r.stderr)")
         return r
@@ -252,29 +181,29 @@ final class Terminal {
 
     init(journal: String, options: [String]) throws {
         tmux = try #require(DebugBinary.tmux)
-        dir = DebugBinary.scratch("terminal")
+        dir = Fixtures.scratch("terminal")
         socket = dir.appendingPathComponent("tmux.sock").path
         history = dir.appendingPathComponent("history").path
         // HOME points at an empty directory, so no ~/.editrc changes the keys.
-        let command = "env HOME=\(dir.path) VMRR_HISTORY=\(history) \(DebugBinary.path) debug \(journal) "
+        let command = "env HOME=\(dir.path) VMRR_HISTORY=\(history) \(Fixtures.vmrrBinary) debug \(journal) "
             + options.joined(separator: " ") + "; echo EXITED $?; sleep 60"
-        let started = try DebugBinary.run(tmux, ["-S", socket, "new-session", "-d", "-x", "160", "-y", "50", command],
+        let started = try Fixtures.spawn(tmux, ["-S", socket, "new-session", "-d", "-x", "160", "-y", "50", command],
                                           timeout: 10)
         try #require(started.status == 0, "tmux new-session: \(started.stderr)")
     }
 
     func close() {
-        _ = try? DebugBinary.run(tmux, ["-S", socket, "kill-server"], timeout: 10)
+        _ = try? Fixtures.spawn(tmux, ["-S", socket, "kill-server"], timeout: 10)
         try? FileManager.default.removeItem(at: dir)
     }
 
     func screen() throws -> String {
-        let r = try DebugBinary.run(tmux, ["-S", socket, "capture-pane", "-p", "-S", "-200"], timeout: 10)
+        let r = try Fixtures.spawn(tmux, ["-S", socket, "capture-pane", "-p", "-S", "-200"], timeout: 10)
         return r.status == 0 ? r.stdout : "(capture-pane failed: status \(r.status): \(r.stderr))"
     }
 
     func keys(_ k: String...) throws {
-        _ = try DebugBinary.run(tmux, ["-S", socket, "send-keys"] + k, timeout: 10)
+        _ = try Fixtures.spawn(tmux, ["-S", socket, "send-keys"] + k, timeout: 10)
     }
 
     /// Waits until the screen shows `text`; records an issue with the screen and throws when it never does.

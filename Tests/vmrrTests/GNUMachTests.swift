@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VMRRTestSupport
 
 /// GNU Mach from Debian's gnumach-image package, fetched with apt-get at
 /// test time (never committed): a multiboot kernel that vmrr did not build.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VMRRTestSupport
 
 /// The Debian cloud kernel, fetched with apt-get at test time and unpacked
 /// into a scratch directory (never committed), booted with the Linux boot

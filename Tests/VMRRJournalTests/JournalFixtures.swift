@@ -1,20 +1,12 @@
 import Foundation
 @testable import VMRRJournal
+import VMRRTestSupport
+import VMRRBase
 
-/// A small deterministic PRNG (SplitMix64) so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
-enum Fixtures {
+/// Journal fixtures for the format tests: a full header, one event of every
+/// kind, checkpoints with every field set, and a writer that drifts registers.
+extension Fixtures {
     /// A fresh path in the temporary directory.
     static func tempPath(_ tag: String = "j") -> String {
         NSTemporaryDirectory() + "vmrr-journal-test-\(tag)-\(UUID().uuidString).vmrr"
@@ -150,7 +142,7 @@ enum Fixtures {
     }
 
     static func read(_ path: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        try FileIO.read(path)
     }
 
     /// Reads everything a reader offers (all events and checkpoints), so that

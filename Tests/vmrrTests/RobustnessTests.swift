@@ -1,16 +1,17 @@
 import Foundation
 import Testing
 import VMRRGuest
+import VMRRTestSupport
 
 /// Damaged journals and images through the CLI: a readable prefix with a
 /// note, or one line naming the file and offset with status 2. Never a crash.
 extension KVMEndToEnd {
     /// A timer journal with many chunks (a checkpoint every 50 events).
-    func chunkyJournal(in dir: URL) throws -> (journal: String, dump: Dumped, map: ChunkMap) {
+    func chunkyJournal(in dir: URL) throws -> (journal: String, dump: Dumped, map: ChunkScan) {
         let (r, journal) = try E2E.record(Fixtures.guest("timer"), in: dir, name: "full",
                                           options: ["--clock", "virtual", "--checkpoint-every", "50", "--quiet"])
         #expect(r.status == 0)
-        let map = try ChunkMap(path: journal)
+        let map = try ChunkScan(path: journal)
         try #require(map.eventChunks.count >= 6 && map.checkpointChunks.count >= 6 && map.indexChunk != nil)
         return (journal, try E2E.dump(journal), map)
     }
@@ -61,7 +62,7 @@ extension KVMEndToEnd {
         #expect(r.exited && r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("cut short"), "\(r.stderr)")
         let readable = map.eventsReadable(cutAt: cut)
-        #expect(Self.replayedRange(r.stderr)?.last == readable - 1, "\(r.stderr)")
+        #expect(E2E.replayedRange(r.stderr)?.last == readable - 1, "\(r.stderr)")
         #expect(r.stdout == full.consoleText(from: 0, through: readable - 1))
     }
 
@@ -193,6 +194,6 @@ extension KVMEndToEnd {
         let rr = try Fixtures.vmrr(["replay", "--quiet", journal])
         #expect(rr.exited && rr.status == 0, "\(rr.stderr)")
         #expect(rr.stderr.contains("cut short") && !rr.stderr.contains("diverged"), "\(rr.stderr)")
-        #expect(Self.replayedRange(rr.stderr)?.start == 0 && Self.replayedRange(rr.stderr)?.last == k, "\(rr.stderr)")
+        #expect(E2E.replayedRange(rr.stderr)?.start == 0 && E2E.replayedRange(rr.stderr)?.last == k, "\(rr.stderr)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VMRRTestSupport
 
 /// `vmrr debug --gdb`: a real gdb (Debian's, installed by scripts/deps)
 /// drives a replay on KVM through the remote protocol, over a pipe and over

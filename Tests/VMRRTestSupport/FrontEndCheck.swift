@@ -1,13 +1,13 @@
 // The replay front end's properties, checked on arbitrary bytes. Shared by
-// the property-based test (FrontEndFuzzTests) and the libFuzzer harness
-// (fuzz/JournalFuzz.swift compiles this file as it is), so both check the
+// the property-based test (VMRRReplayTests' FrontEndFuzzTests) and the
+// libFuzzer harness (fuzz/build.sh compiles this file as it is), so both check the
 // same things. Public API of VMRRJournal and VMRRReplay only; no Testing.
 import VMRRJournal
 import VMRRReplay
 import VMRRBase
 
 /// How far an input got.
-enum FrontEndOutcome: String, CaseIterable, Sendable {
+public enum FrontEndOutcome: String, CaseIterable, Sendable {
     /// It looked like a bundle and was refused.
     case badBundle
     /// The journal was refused when opened.
@@ -19,42 +19,24 @@ enum FrontEndOutcome: String, CaseIterable, Sendable {
 }
 
 /// A broken property: a crash in the fuzzer, a failed test in the suite.
-struct FrontEndViolation: Error, CustomStringConvertible {
-    var description: String
+public struct FrontEndViolation: Error, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
 }
 
-enum FrontEndCheck {
-    static let consolePort: UInt16 = 0x3f8
-    static let clockAddress: UInt64 = 0xfeb0_0000
-    static let timerAddress: UInt64 = 0xfeb0_1000
+public enum FrontEndCheck {
+    public static let consolePort: UInt16 = 0x3f8
+    public static let clockAddress: UInt64 = 0xfeb0_0000
+    public static let timerAddress: UInt64 = 0xfeb0_1000
     /// Inputs with more events than this are read but replayed only this far.
-    static let maxReplayedEvents = 200_000
+    public static let maxReplayedEvents = 200_000
 
     /// Runs the front end on `input`: bundle decoding (when it starts like a
     /// bundle), header validation, chunk layout, event and checkpoint
     /// decoding, the dump and summary renderers, and a replay driven by the
     /// journal's own events, which must match to the recorded end.
-    static func check(_ input: [UInt8]) throws(FrontEndViolation) -> FrontEndOutcome {
-        var journalBytes = input
-        var name = "fuzz.vmrr"
-        if VMRRBundle.looksLikeBundle(input) {
-            name = "fuzz.vmrrpack"
-            let bundle: VMRRBundle
-            do { bundle = try VMRRBundle.decode(input, name: name) } catch {
-                try expectOneLineError(error, context: "bundle decode")
-                return .badBundle
-            }
-            // Re-encoding hashes everything again: only for small bundles, to keep the fuzzer fast.
-            if input.count <= 32 * 1024 {
-                let again: VMRRBundle
-                do { again = try VMRRBundle.decode(bundle.encode(), name: name) } catch {
-                    throw FrontEndViolation(description: "a decoded bundle does not decode after encoding: \(error)")
-                }
-                guard again == bundle else { throw FrontEndViolation(description: "bundle encode/decode is not a round trip") }
-            }
-            journalBytes = bundle.journal
-        }
-
+    public static func check(_ input: [UInt8]) throws(FrontEndViolation) -> FrontEndOutcome {
+        guard let (journalBytes, name) = try unbundle(input) else { return .badBundle }
         let reader: JournalReader
         do { reader = try JournalReader(bytes: journalBytes, name: name) } catch {
             try expectOneLineError(error, context: "open")
@@ -66,8 +48,50 @@ enum FrontEndCheck {
         guard reader.formatVersion >= 1 else { throw FrontEndViolation(description: "format version \(reader.formatVersion) accepted") }
         let ids = reader.checkpoints.map(\.id)
         guard Set(ids).count == ids.count else { throw FrontEndViolation(description: "duplicate checkpoint ids \(ids)") }
+        guard let records = try readEvents(reader), let digests = try readCheckpoints(reader, records) else { return .badChunk }
 
-        // Every event, in order, rendered both ways.
+        // Replays: from the start, and from the first and last checkpoints.
+        let limit = min(records.count, maxReplayedEvents)
+        var starts: [UInt64] = [0]
+        for info in [reader.checkpoints.first, reader.checkpoints.last].compactMap({ $0 }) where info.eventIndex < UInt64(limit) {
+            starts.append(info.eventIndex + 1)
+        }
+        for start in starts {
+            try replay(reader, records, limit: limit, from: start, verify: start == 0, digests: digests)
+        }
+        // A perturbed run diverges exactly where the perturbation is.
+        let exitIndices = records.prefix(limit).indices.filter { access(for: records[$0].event, regs: records[$0].regs) != nil }
+        if !exitIndices.isEmpty {
+            let k = exitIndices[Int(checksum(input) % UInt32(exitIndices.count))]
+            try replay(reader, records, limit: limit, from: 0, verify: false, digests: digests, perturbAt: k)
+        }
+        return .replayed
+    }
+
+    /// The journal's bytes and name: `input` itself, or the journal inside it
+    /// when it starts like a bundle; nil when the bundle was refused.
+    static func unbundle(_ input: [UInt8]) throws(FrontEndViolation) -> ([UInt8], String)? {
+        guard VMRRBundle.looksLikeBundle(input) else { return (input, "fuzz.vmrr") }
+        let name = "fuzz.vmrrpack"
+        let bundle: VMRRBundle
+        do { bundle = try VMRRBundle.decode(input, name: name) } catch {
+            try expectOneLineError(error, context: "bundle decode")
+            return nil
+        }
+        // Re-encoding hashes everything again: only for small bundles, to keep the fuzzer fast.
+        if input.count <= 32 * 1024 {
+            let again: VMRRBundle
+            do { again = try VMRRBundle.decode(bundle.encode(), name: name) } catch {
+                throw FrontEndViolation(description: "a decoded bundle does not decode after encoding: \(error)")
+            }
+            guard again == bundle else { throw FrontEndViolation(description: "bundle encode/decode is not a round trip") }
+        }
+        return (bundle.journal, name)
+    }
+
+    /// Every event, in order, rendered both ways; random access and the
+    /// summary agree with streaming. Nil when an events chunk was refused.
+    static func readEvents(_ reader: JournalReader) throws(FrontEndViolation) -> [EventRecord]? {
         var records: [EventRecord] = []
         do {
             try reader.forEachEvent { r in
@@ -85,7 +109,7 @@ enum FrontEndCheck {
             throw v
         } catch {
             try expectOneLineError(error, context: "events")
-            return .badChunk
+            return nil
         }
         guard UInt64(records.count) == reader.eventCount else {
             throw FrontEndViolation(description: "read \(records.count) events of \(reader.eventCount)")
@@ -106,49 +130,37 @@ enum FrontEndCheck {
         } catch let v as FrontEndViolation { throw v } catch {
             throw FrontEndViolation(description: "summary failed after every event read: \(error)")
         }
+        return records
+    }
 
-        // Every checkpoint.
+    /// Every checkpoint, checked against its index entry; their memory
+    /// digests by id. Nil when a checkpoint chunk was refused.
+    static func readCheckpoints(_ reader: JournalReader, _ records: [EventRecord]) throws(FrontEndViolation) -> [UInt32: UInt64]? {
         var digests: [UInt32: UInt64] = [:]
         for info in reader.checkpoints {
             let c: Checkpoint
             do { c = try reader.checkpoint(id: info.id) } catch {
                 try expectOneLineError(error, context: "checkpoint \(info.id)")
-                return .badChunk
+                return nil
             }
             guard c.id == info.id, c.eventIndex == info.eventIndex, c.full == info.full else {
                 throw FrontEndViolation(description: "checkpoint \(info.id) does not match its index entry")
             }
             for p in c.pages where p.bytes.count != Int(Checkpoint.pageSize) || p.gpa % Checkpoint.pageSize != 0 {
-                throw FrontEndViolation(description: "checkpoint \(c.id) page 0x\(String(p.gpa, radix: 16)) has \(p.bytes.count) bytes")
+                throw FrontEndViolation(description: "checkpoint \(c.id) page \(hex(p.gpa)) has \(p.bytes.count) bytes")
             }
             if let d = c.memoryDigest { digests[c.id] = d }
         }
         if let last = records.last, let cp = reader.checkpoint(atOrBefore: last.index), cp.eventIndex > last.index {
             throw FrontEndViolation(description: "checkpoint(atOrBefore:) returned a later checkpoint")
         }
-
-        // Replays: from the start, and from the first and last checkpoints.
-        let limit = min(records.count, maxReplayedEvents)
-        var starts: [UInt64] = [0]
-        for info in [reader.checkpoints.first, reader.checkpoints.last].compactMap({ $0 }) where info.eventIndex < UInt64(limit) {
-            starts.append(info.eventIndex + 1)
-        }
-        for start in starts {
-            try replay(reader, records, limit: limit, from: start, verify: start == 0, digests: digests)
-        }
-        // A perturbed run diverges exactly where the perturbation is.
-        let exitIndices = records.prefix(limit).indices.filter { access(for: records[$0].event, regs: records[$0].regs) != nil }
-        if !exitIndices.isEmpty {
-            let k = exitIndices[Int(checksum(input) % UInt32(exitIndices.count))]
-            try replay(reader, records, limit: limit, from: 0, verify: false, digests: digests, perturbAt: k)
-        }
-        return .replayed
+        return digests
     }
 
     /// Drives a `Replayer` with the accesses that reproduce the journal's own
     /// events, the way the run loop would, and checks that it matches to the
     /// journal's end (or, with `perturbAt`, diverges exactly there).
-    static func replay(_ reader: JournalReader, _ records: [EventRecord], limit: Int, from start: UInt64, verify: Bool,
+    public static func replay(_ reader: JournalReader, _ records: [EventRecord], limit: Int, from start: UInt64, verify: Bool,
                        digests: [UInt32: UInt64], perturbAt: Int? = nil) throws(FrontEndViolation) {
         let r = Replayer(journal: reader, start: start, consolePort: consolePort, clockAddress: clockAddress)
         r.verifyMemory = verify
@@ -226,7 +238,7 @@ enum FrontEndCheck {
 
     /// The access the guest makes to produce `event`; nil for what the run
     /// loop does itself (injections, checkpoints, the end).
-    static func access(for event: Event, regs: GPRegisters) -> Access? {
+    public static func access(for event: Event, regs: GPRegisters) -> Access? {
         switch event {
         case let .io(port, size, .read, _): return .portRead(port: port, size: size)
         case let .io(port, size, .write, value): return .portWrite(port: port, size: size, value: value)
@@ -250,7 +262,7 @@ enum FrontEndCheck {
     }
 
     /// The instruction an assist event stands for.
-    static func instructionBytes(_ action: AssistAction) -> [UInt8] {
+    public static func instructionBytes(_ action: AssistAction) -> [UInt8] {
         typealias Op = AssistAction.Opcode
         switch action {
         case .breakpoint: return [Op.int3]
@@ -261,7 +273,7 @@ enum FrontEndCheck {
     }
 
     /// What a read returns to the guest (0 for everything else).
-    static func readValue(_ e: Event) -> UInt64 {
+    public static func readValue(_ e: Event) -> UInt64 {
         switch e {
         case let .io(_, _, .read, v), let .mmio(_, _, .read, v), let .stage2Fault(_, _, .read, v): return v
         case let .input(_, byte): return UInt64(byte)
@@ -271,7 +283,7 @@ enum FrontEndCheck {
         }
     }
 
-    static func expectOneLineError(_ error: Error, context: String) throws(FrontEndViolation) {
+    public static func expectOneLineError(_ error: Error, context: String) throws(FrontEndViolation) {
         guard let e = error as? JournalError else {
             throw FrontEndViolation(description: "\(context): not a JournalError: \(error)")
         }
@@ -283,7 +295,7 @@ enum FrontEndCheck {
         }
     }
 
-    static func checksum(_ b: [UInt8]) -> UInt32 { CRC32C.checksum(b) }
+    public static func checksum(_ b: [UInt8]) -> UInt32 { CRC32C.checksum(b) }
 }
 
 /// A `MachineStateSource` that reports whatever the script sets.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import VMRRJournal
+import VMRRTestSupport
+import VMRRBase
 
 /// Bug-report bundles: one file that replays anywhere, and unpacks back.
 @Suite("KVM bundles", .serialized, .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
@@ -36,12 +38,12 @@ struct BundleTests {
         let out = Fixtures.scratch("bundle-unpacked")
         let unpack = try Fixtures.vmrr(["unpack", moved, "-d", out.path])
         #expect(unpack.status == 0, "\(unpack.stderr)")
-        let j = try Data(contentsOf: out.appendingPathComponent("report.vmrr"))
-        let i = try Data(contentsOf: out.appendingPathComponent("bug.elf"))
-        #expect(i == (try Data(contentsOf: URL(fileURLWithPath: Fixtures.guest("bug")))))
+        let j = try FileIO.read(out.appendingPathComponent("report.vmrr").path)
+        let i = try FileIO.read(out.appendingPathComponent("bug.elf").path)
+        #expect(i == (try FileIO.read(Fixtures.guest("bug"))))
         let reader = try JournalReader(bytes: Array(j), name: "unpacked")
         #expect(reader.header.imageSHA256 == SHA256.hash(Array(i)))
-        let manifest = try String(contentsOf: out.appendingPathComponent("report.manifest.txt"), encoding: .utf8)
+        let manifest = try FileIO.readText(out.appendingPathComponent("report.manifest.txt").path)
         #expect(manifest.contains("journal-sha256: \(SHA256.hex(SHA256.hash(Array(j))))"))
         #expect(manifest.contains("image-sha256: \(SHA256.hex(SHA256.hash(Array(i))))"))
         let again = try Fixtures.vmrr(["replay", out.appendingPathComponent("report.vmrr").path,
@@ -55,7 +57,7 @@ struct BundleTests {
         _ = try Fixtures.vmrr(["record", Fixtures.guest("demo"), "-o", journal, "--clock", "virtual"])
         let bundle = dir.appendingPathComponent("demo.vmrrpack").path
         #expect(try Fixtures.vmrr(["pack", journal, "-o", bundle]).status == 0)
-        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: bundle)))
+        var bytes = try FileIO.read(bundle)
         bytes[bytes.count - 100] ^= 0x40
         try Data(bytes).write(to: URL(fileURLWithPath: bundle))
         let r = try Fixtures.vmrr(["replay", bundle])

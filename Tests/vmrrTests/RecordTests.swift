@@ -5,6 +5,7 @@ import VMRRGuest
 import VMRRJournal
 import VMRRMachine
 import VMRRBase
+import VMRRTestSupport
 
 /// `vmrr record` of every fixture guest: console output, exit status, and the
 /// journal's events as `vmrr dump --json` shows them. Every recording is then
@@ -65,7 +66,7 @@ extension KVMEndToEnd {
 
         // Byte level: every events chunk is identical (checkpoints hold vCPU
         // MSRs such as the TSC, which differ run to run).
-        let m1 = try ChunkMap(path: j1), m2 = try ChunkMap(path: j2)
+        let m1 = try ChunkScan(path: j1), m2 = try ChunkScan(path: j2)
         let b1 = try E2E.read(j1), b2 = try E2E.read(j2)
         #expect(m1.eventChunks.count == m2.eventChunks.count && !m1.eventChunks.isEmpty)
         for (c1, c2) in zip(m1.eventChunks, m2.eventChunks) {
@@ -113,12 +114,12 @@ extension KVMEndToEnd {
             #expect(image.symbols.symbolize(faultRIP)?.name == "main", "the faulting write is in main: \(f.line)")
         }
         var expected = [
-            "paging: tables built, cr3=\(E2E.hex(pml4))",
+            "paging: tables built, cr3=\(hex(pml4))",
             "paging: idt loaded",
             "paging: higher half ok",
         ]
         for (i, (gva, gpa)) in zip(gvas, gpas).enumerated() {
-            expected.append("paging: fault \(i + 1) cr2=\(E2E.hex(gva)) error=0x2 gpa=\(E2E.hex(gpa)) ok")
+            expected.append("paging: fault \(i + 1) cr2=\(hex(gva)) error=0x2 gpa=\(hex(gpa)) ok")
         }
         expected.append("paging: 5 faults handled")
         #expect(r.stdout == expected.joined(separator: "\n") + "\n")

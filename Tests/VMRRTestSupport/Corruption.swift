@@ -1,37 +1,36 @@
 // Damage and checksum repair for the property tests and the fuzzer. Shared by
-// VMRRReplayTests, VMRRJournalTests (whose Corruption.swift is a symbolic link
-// to this file) and the libFuzzer harness (fuzz/build.sh). Public API of
-// VMRRJournal only.
+// VMRRJournalTests, VMRRReplayTests and the libFuzzer harness (fuzz/build.sh
+// compiles this file as it is). Public API of VMRRJournal only; no Testing.
 import VMRRJournal
 
 /// Recomputes the checksums of (possibly mutated) journals and bundles, so
 /// that mutations reach the decoders behind the CRC and hash checks: the
 /// header CRC, every chunk CRC that can be found, and every bundle entry's
 /// hash (after repairing the journal inside it).
-enum ChecksumRepair {
-    static let journalMagic = Array("VMRRJRNL".utf8)
-    static let chunkMagic = Array("CHNK".utf8)
-    static let bundleMagic = Array("VMRRPACK".utf8)
-    static let chunkFrameSize = 25
+public enum ChecksumRepair {
+    public static let journalMagic = Array("VMRRJRNL".utf8)
+    public static let chunkMagic = Array("CHNK".utf8)
+    public static let bundleMagic = Array("VMRRPACK".utf8)
+    public static let chunkFrameSize = 25
 
-    static func repair(_ b: inout [UInt8]) {
+    public static func repair(_ b: inout [UInt8]) {
         if starts(b, with: bundleMagic, at: 0) { repairBundle(&b) } else { repairJournal(&b, 0..<b.count) }
     }
 
-    static func starts(_ b: [UInt8], with m: [UInt8], at i: Int) -> Bool {
+    public static func starts(_ b: [UInt8], with m: [UInt8], at i: Int) -> Bool {
         i >= 0 && i + m.count <= b.count && (0..<m.count).allSatisfy { b[i + $0] == m[$0] }
     }
 
-    static func le(_ b: [UInt8], _ at: Int, _ n: Int) -> UInt64 {
+    public static func le(_ b: [UInt8], _ at: Int, _ n: Int) -> UInt64 {
         (0..<n).reduce(UInt64(0)) { $0 | UInt64(b[at + $1]) << (8 * UInt64($1)) }
     }
 
-    static func put32(_ b: inout [UInt8], _ at: Int, _ v: UInt32) {
+    public static func put32(_ b: inout [UInt8], _ at: Int, _ v: UInt32) {
         for k in 0..<4 { b[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
     }
 
     /// Repairs the journal occupying `range` of `b`.
-    static func repairJournal(_ b: inout [UInt8], _ range: Range<Int>) {
+    public static func repairJournal(_ b: inout [UInt8], _ range: Range<Int>) {
         let base = range.lowerBound, end = range.upperBound
         var pos = base
         if starts(b, with: journalMagic, at: base), base + 16 <= end {
@@ -53,7 +52,7 @@ enum ChecksumRepair {
         }
     }
 
-    static func repairBundle(_ b: inout [UInt8]) {
+    public static func repairBundle(_ b: inout [UInt8]) {
         guard b.count >= 16 else { return }
         let count = min(Int(le(b, 10, 2)), 16)
         for i in 0..<count {
@@ -76,9 +75,9 @@ enum ChecksumRepair {
 /// neighbour, its frame fields rewritten), splices from another seed, and,
 /// most of the time, checksums repaired afterwards so the damage reaches the
 /// decoders behind them.
-enum Corruptor {
+public enum Corruptor {
     /// Offsets of everything that looks like a chunk frame.
-    static func chunkOffsets(_ b: [UInt8]) -> [Int] {
+    public static func chunkOffsets(_ b: [UInt8]) -> [Int] {
         var out: [Int] = []
         var i = 0
         while i + 4 <= b.count {
@@ -88,13 +87,13 @@ enum Corruptor {
     }
 
     /// The chunk at `offset`, as a range clipped to the file.
-    static func chunkRange(_ b: [UInt8], _ offset: Int) -> Range<Int> {
+    public static func chunkRange(_ b: [UInt8], _ offset: Int) -> Range<Int> {
         guard offset + ChecksumRepair.chunkFrameSize <= b.count else { return offset..<b.count }
         let payload = Int(ChecksumRepair.le(b, offset + 5, 4))
         return offset..<min(b.count, offset + ChecksumRepair.chunkFrameSize + payload)
     }
 
-    static func mutate<G: RandomNumberGenerator>(_ input: [UInt8], other: [UInt8], using g: inout G) -> [UInt8] {
+    public static func mutate<G: RandomNumberGenerator>(_ input: [UInt8], other: [UInt8], using g: inout G) -> [UInt8] {
         var b = input
         for _ in 0..<(1 + Int(g.next() % 3)) where !b.isEmpty {
             let at = Int(g.next() % UInt64(b.count))

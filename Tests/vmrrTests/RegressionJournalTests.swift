@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import VMRRTestSupport
+import VMRRBase
 
 /// One committed regression journal in fixtures/journals (see its README.md
 /// and record-all.sh).
@@ -34,7 +36,7 @@ extension KVMEndToEnd {
     @Test("committed regression journals replay identically against the committed guests",
           arguments: RegressionJournal.all)
     func regressionJournalReplays(_ j: RegressionJournal) throws {
-        let expectedConsole = try String(contentsOfFile: j.console, encoding: .utf8)
+        let expectedConsole = try FileIO.readText(j.console)
         let d = try E2E.dump(j.journal)
         E2E.checkShape(d, status: j.status)
         #expect(d.consoleText == expectedConsole, "\(j.name).console is not the journal's console output")
@@ -52,7 +54,7 @@ extension KVMEndToEnd {
         #expect(bytes[8] == 1 && bytes[9] == 0, "v1/demo.vmrr must stay a version-1 file")
         let summary = try Fixtures.vmrr(["dump", "--summary", journal])
         #expect(summary.status == 0 && summary.stdout.contains("format version 1"), "\(summary.stdout)\(summary.stderr)")
-        let console = try String(contentsOfFile: E2E.journalsDir.appendingPathComponent("v1/demo.console").path, encoding: .utf8)
+        let console = try FileIO.readText(E2E.journalsDir.appendingPathComponent("v1/demo.console").path)
         #expect(console.hasSuffix("demo: done\n"))
         try E2E.checkReplay(journal, status: 0, console: console, extra: ["--image", Fixtures.guest("demo")])
     }

@@ -1,1 +1,0 @@
-../VMRRReplayTests/Corruption.swift

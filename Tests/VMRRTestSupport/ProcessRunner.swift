@@ -1,0 +1,128 @@
+import Foundation
+import VMRRBase
+
+/// Running the vmrr executable and other programs from tests.
+extension Fixtures {
+    public struct Result {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        /// False when the process ended by a signal (a crash, or the timeout's SIGKILL).
+        public var exited: Bool = true
+        /// True when the timeout killed the process.
+        public var timedOut: Bool = false
+        /// stderr without trailing newlines, split into lines.
+        public var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+
+        public init(status: Int32, stdout: String, stderr: String, exited: Bool = true, timedOut: Bool = false) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+            self.exited = exited
+            self.timedOut = timedOut
+        }
+    }
+
+    /// Runs the vmrr executable with arguments and optional stdin bytes. A run
+    /// still going after `timeout` seconds is killed (and `timedOut` is set),
+    /// so a hung guest fails its test instead of hanging the whole run.
+    public static func vmrr(_ args: [String], stdin: String? = nil, timeout: Double = 180) throws -> Result {
+        try run(vmrrBinary, args, stdin: stdin, timeout: timeout)
+    }
+
+    /// The same for any executable.
+    public static func run(_ executable: String, _ args: [String], stdin: String? = nil, timeout: Double = 180) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        let inPipe = Pipe()
+        p.standardInput = inPipe
+        try p.run()
+        let killed = KillFlag()
+        let pid = p.processIdentifier
+        let watchdog = DispatchWorkItem {
+            killed.set()
+            kill(pid, SIGKILL)
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+        defer { watchdog.cancel() }
+        if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try inPipe.fileHandleForWriting.close()
+        // Read both pipes concurrently so neither fills up.
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        watchdog.cancel()
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self),
+                      exited: p.terminationReason == .exit, timedOut: killed.isSet)
+    }
+
+    /// Runs a program to completion with optional stdin text (killed after `timeout` seconds)
+    /// as a shell would: posix_spawn and waitpid, with an empty signal mask and default signal
+    /// actions, so the child (and a tmux server it starts) gets Ctrl-C and SIGTERM. Output
+    /// goes to files, so nothing blocks on a pipe. A child ended by signal N has status 128+N.
+    public static func spawn(_ program: String, _ args: [String], stdin: String? = nil, timeout: Double = 60) throws -> Result {
+        let dir = scratch("spawn")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outPath = dir.appendingPathComponent("stdout").path, errPath = dir.appendingPathComponent("stderr").path
+        let inPath = dir.appendingPathComponent("stdin").path
+        try Data((stdin ?? "").utf8).write(to: URL(fileURLWithPath: inPath))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), defaults = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&defaults)
+        for s in [SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGCHLD] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([program] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
+        var status: Int32 = 0
+        var timedOut = false
+        let deadline = Date().addingTimeInterval(timeout)
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                timedOut = true
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                break
+            }
+            usleep(10_000)
+        }
+        let exited = status & 0x7f == 0
+        return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f),
+                      stdout: try FileIO.readText(outPath),
+                      stderr: try FileIO.readText(errPath),
+                      exited: exited, timedOut: timedOut)
+    }
+}
+
+/// A flag set from the watchdog's queue and read after the process ended.
+final class KillFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
