@@ -273,6 +273,19 @@ struct ChunkMapLoader {
             throw error("index chunk of \(frame.payloadLength) bytes does not end at the trailer", at: indexOffset)
         }
         try frame.verifyCRC(bytes, name: name)
+        let entries = try indexEntries(frame, at: indexOffset)
+        let layout = try tile(entries, indexOffset: indexOffset)
+        guard frame.first == layout.eventCount else {
+            throw error("index says \(frame.first) events but its chunks hold \(layout.eventCount)", at: indexOffset)
+        }
+        return layout
+    }
+
+    /// A chunk the index lists.
+    enum IndexEntry { case events(first: UInt64, count: UInt32), checkpoint(CheckpointInfo) }
+
+    /// The index chunk's entries, sorted by file offset.
+    func indexEntries(_ frame: ChunkFrame, at indexOffset: Int) throws -> [(offset: UInt64, entry: IndexEntry)] {
         var r = ByteReader(bytes, name: name, from: frame.payloadStart, to: frame.end)
         let nEv = Int(try r.u32("index events chunk count"))
         let nCk = Int(try r.u32("index checkpoint count"))
@@ -285,8 +298,7 @@ struct ChunkMapLoader {
         }
 
         // Every chunk the index lists, by offset, to check that they tile the file.
-        enum Entry { case events(first: UInt64, count: UInt32), checkpoint(CheckpointInfo) }
-        var entries: [(offset: UInt64, entry: Entry)] = []
+        var entries: [(offset: UInt64, entry: IndexEntry)] = []
         entries.reserveCapacity(nEv + nCk)
         var lastOffset: UInt64 = 0
         for _ in 0..<nEv {
@@ -310,7 +322,12 @@ struct ChunkMapLoader {
             entries.append((offset, .checkpoint(CheckpointInfo(id: id, eventIndex: ev, offset: offset, full: flags.contains(.full)))))
         }
         entries.sort { $0.offset < $1.offset }
+        return entries
+    }
 
+    /// Checks that the listed chunks tile the file from the header to the
+    /// index, each matching its entry, and maps them.
+    func tile(_ entries: [(offset: UInt64, entry: IndexEntry)], indexOffset: Int) throws -> ChunkMap {
         var layout = ChunkMap()
         layout.usedTail = true
         var pos = headerEnd
@@ -343,9 +360,6 @@ struct ChunkMapLoader {
         }
         guard pos == indexOffset else {
             throw error("\(indexOffset - pos) bytes between the last indexed chunk and the index", at: pos)
-        }
-        guard frame.first == layout.eventCount else {
-            throw error("index says \(frame.first) events but its chunks hold \(layout.eventCount)", at: indexOffset)
         }
         return layout
     }
