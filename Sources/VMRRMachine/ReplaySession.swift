@@ -225,7 +225,7 @@ public final class ReplaySession {
     /// reported as the end, not as a divergence. Nil otherwise.
     func stoppedBetweenExits(_ d: Divergence) throws -> String? {
         guard let expected = d.expected, case let .checkpoint(id) = expected.event,
-              d.reason == "registers differ at the checkpoint",
+              d.reason == .registersDifferAtCheckpoint,
               expected.index + 2 == reader.eventCount,
               case let .end(reason, _) = try reader.event(at: expected.index + 1).event,
               reason == .limit || reason == .interrupted else { return nil }

@@ -63,12 +63,12 @@ public final class Replayer: ExitResponder {
         guard end == nil, let expected = try peek(), case let .interrupt(vector) = expected.event else { return nil }
         if expected.regs != regs {
             diverge(expected: expected, actual: "interrupt injection point", actualRegs: regs,
-                    why: "registers differ where the recording injected vector \(hex(vector))")
+                    why: .registersDifferAtInjection(vector: vector))
             return nil
         }
         if !ready {
             diverge(expected: expected, actual: "interrupt injection point", actualRegs: regs,
-                    why: "the vCPU cannot take an interrupt here, but the recording injected vector \(hex(vector))")
+                    why: .interruptNotAccepted(vector: vector))
             return nil
         }
         accept(expected)
@@ -93,7 +93,7 @@ public final class Replayer: ExitResponder {
         guard end == nil else { return nil }
         guard let expected = try peek() else {
             diverge(expected: nil, actual: Self.describe(access), actualRegs: regs,
-                    why: "the journal has no more events, but execution went on")
+                    why: .endOfJournal)
             return nil
         }
         if let why = mismatch(access, expected.event) {
@@ -101,7 +101,7 @@ public final class Replayer: ExitResponder {
             return nil
         }
         if expected.regs != regs {
-            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: "registers differ")
+            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: .registersDiffer)
             return nil
         }
         accept(expected)
@@ -116,7 +116,7 @@ public final class Replayer: ExitResponder {
         }
         guard let expected = try peek() else {
             diverge(expected: nil, actual: Self.describe(access), actualRegs: regs,
-                    why: "the journal has no more events, but execution went on")
+                    why: .endOfJournal)
             return 0
         }
         if let why = mismatch(access, expected.event) {
@@ -124,7 +124,7 @@ public final class Replayer: ExitResponder {
             return 0
         }
         if expected.regs != regs {
-            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: "registers differ")
+            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: .registersDiffer)
             return 0
         }
         accept(expected)
@@ -152,7 +152,7 @@ public final class Replayer: ExitResponder {
         guard let expected = try peek(), case let .checkpoint(id) = expected.event else { return }
         let state = try source.captureState()
         if expected.regs != state.regs {
-            diverge(expected: expected, actual: "checkpoint \(id)", actualRegs: state.regs, why: "registers differ at the checkpoint")
+            diverge(expected: expected, actual: "checkpoint \(id)", actualRegs: state.regs, why: .registersDifferAtCheckpoint)
             return
         }
         if verifyMemory, let info = journal.checkpoints.first(where: { $0.id == id }) {
@@ -162,7 +162,7 @@ public final class Replayer: ExitResponder {
                 let got = source.memoryDigest()
                 if got != want {
                     diverge(expected: expected, actual: "checkpoint \(id)", actualRegs: state.regs,
-                            why: "memory digest differs (recorded \(hex(want)), replayed \(hex(got)))")
+                            why: .memoryDigestDiffers(recorded: want, replayed: got))
                     return
                 }
                 verifiedDigest = true
@@ -223,7 +223,7 @@ public final class Replayer: ExitResponder {
         }
     }
 
-    func diverge(expected: EventRecord?, actual: String, actualRegs: GPRegisters, why: String) {
+    func diverge(expected: EventRecord?, actual: String, actualRegs: GPRegisters, why: Divergence.Reason) {
         divergence = Divergence(index: expected?.index ?? next, expected: expected, actual: actual,
                                 actualRegisters: actualRegs, reason: why, lastMatched: lastMatched,
                                 actualSymbol: symbolize?(actualRegs.rip),
@@ -235,39 +235,39 @@ public final class Replayer: ExitResponder {
     // MARK: comparing
 
     /// Why an access does not match the recorded event, or nil when it does.
-    public func mismatch(_ a: Access, _ e: Event) -> String? {
+    public func mismatch(_ a: Access, _ e: Event) -> Divergence.Reason? {
         switch (a, e) {
         case let (.portRead(p, s), .io(ep, es, .read, _)):
-            return p == ep && s == es ? nil : "different port read"
+            return p == ep && s == es ? nil : .differentPort(.read)
         case let (.portRead(p, _), .input(ep, _)):
-            return p == ep ? nil : "different port read"
+            return p == ep ? nil : .differentPort(.read)
         case let (.portWrite(p, s, v), .io(ep, es, .write, ev)):
-            if p != ep || s != es { return "different port written" }
-            return v == ev ? nil : "different value written (recorded \(hex(ev)), now \(hex(v)))"
+            if p != ep || s != es { return .differentPort(.write) }
+            return v == ev ? nil : .differentValue(recorded: ev, now: v)
         case let (.mmioRead(g, s), .mmio(eg, es, .read, _)), let (.mmioRead(g, s), .stage2Fault(eg, es, .read, _)):
-            return g == eg && s == es ? nil : "different address read"
+            return g == eg && s == es ? nil : .differentAddress(.read)
         case let (.mmioRead(g, _), .clock):
-            return g == clockAddress ? nil : "different address read (the recording read the clock)"
+            return g == clockAddress ? nil : .notTheClock
         case let (.mmioWrite(g, s, v), .mmio(eg, es, .write, ev)), let (.mmioWrite(g, s, v), .stage2Fault(eg, es, .write, ev)):
-            if g != eg || s != es { return "different address written" }
-            return v == ev ? nil : "different value written (recorded \(hex(ev)), now \(hex(v)))"
+            if g != eg || s != es { return .differentAddress(.write) }
+            return v == ev ? nil : .differentValue(recorded: ev, now: v)
         case let (.mmioWrite(g, _, v), .timer(deadline)):
-            if let t = timerAddress, g != t { return "different address written (the recording armed the timer)" }
-            return v == deadline ? nil : "different timer deadline (recorded \(deadline), now \(v))"
+            if let t = timerAddress, g != t { return .notTheTimer }
+            return v == deadline ? nil : .differentTimerDeadline(recorded: deadline, now: v)
         case (.halt, .hlt), (.shutdown, .shutdown):
             return nil
         case let (.pageFault(pf), .pageFault):
-            return pf == e ? nil : "different page fault"
+            return pf == e ? nil : .differentPageFault
         case let (.kvmError(reason, sub, data, _), .error(er, es, ed)):
-            return reason == er && sub == es && data == ed ? nil : "different KVM error"
+            return reason == er && sub == es && data == ed ? nil : .differentKVMError
         case let (.msr(i, d, v), .msr(ei, ed, ev, _)):
-            if i != ei || d != ed { return "different MSR access" }
-            return d == .read || v == ev ? nil : "different value written to MSR \(hex(i)) (recorded \(hex(ev)), now \(hex(v)))"
+            if i != ei || d != ed { return .differentMSR }
+            return d == .read || v == ev ? nil : .differentMSRValue(index: i, recorded: ev, now: v)
         case let (.assist(bytes), .assist(action, length)):
-            guard let got = AssistAction.decode(bytes) else { return "a different instruction (no assist applies)" }
-            return got.action == action && got.length == length ? nil : "a different instruction (\(got.action.name), recorded \(action.name))"
+            guard let got = AssistAction.decode(bytes) else { return .noAssistApplies }
+            return got.action == action && got.length == length ? nil : .differentAssist(now: got.action, recorded: action)
         default:
-            return "a different kind of exit"
+            return .differentKind
         }
     }
 
@@ -292,57 +292,4 @@ public final class Replayer: ExitResponder {
         case let .assist(bytes): return "emulation failure, instruction bytes \(bytes.map { String($0, radix: 16) }.joined(separator: " "))"
         }
     }
-}
-
-/// The first point where a replay differs from its journal.
-public struct Divergence: Sendable, Equatable {
-    public var index: UInt64
-    public var expected: EventRecord?
-    public var actual: String
-    public var actualRegisters: GPRegisters
-    public var reason: String
-    public var lastMatched: EventRecord?
-    public var actualSymbol: String?
-    public var expectedSymbol: String?
-    public var lastMatchedSymbol: String?
-
-    /// Names of the registers that differ, in journal order.
-    public var differingRegisters: [String] {
-        guard let e = expected else { return [] }
-        return e.regs.differences(from: actualRegisters).map { GPRegisters.names[$0] }
-    }
-
-    /// The report `vmrr replay` prints: what to look at first, then detail.
-    public func render(journalName: String) -> String {
-        var lines: [String] = []
-        lines.append("vmrr: \(journalName): replay diverged at event \(index): \(reason)")
-        if let e = expected {
-            lines.append("  expected: \(EventFormat.text(e))\(expectedSymbol.map { "  (\($0))" } ?? "")")
-        } else {
-            lines.append("  expected: nothing (end of journal)")
-        }
-        lines.append("  actual:   rip=\(hex(actualRegisters.rip, digits: 16))  \(actual)\(actualSymbol.map { "  (\($0))" } ?? "")")
-        if let e = expected {
-            let diffs = e.regs.differences(from: actualRegisters)
-            if diffs.isEmpty {
-                lines.append("  registers: all 18 general registers match")
-            } else {
-                lines.append("  registers that differ (\(diffs.count) of 18):")
-                for i in diffs {
-                    let name = GPRegisters.names[i].padding(6)
-                    lines.append("    \(name) expected \(hex(e.regs[i], digits: 16))  actual \(hex(actualRegisters[i], digits: 16))")
-                }
-            }
-        }
-        if let m = lastMatched {
-            lines.append("  last matching event: \(EventFormat.text(m))\(lastMatchedSymbol.map { "  (\($0))" } ?? "")")
-        } else {
-            lines.append("  last matching event: none (the first event already differs)")
-        }
-        return lines.joined(separator: "\n")
-    }
-}
-
-extension String {
-    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
 }

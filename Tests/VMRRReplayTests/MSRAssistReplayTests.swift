@@ -37,7 +37,7 @@ import VMRRBase
         let r = newReplayer(try makeJournal(s))
         _ = try r.respondToMSR(.msr(index: 0x1c, direction: .read, value: 0), regs: s[0].regs)
         let d = try #require(r.divergence)
-        #expect(d.index == 0 && d.reason == "different MSR access")
+        #expect(d.index == 0 && d.reason == .differentMSR)
         #expect(r.end?.status == ExitStatus.divergence)
     }
 
@@ -49,7 +49,7 @@ import VMRRBase
         _ = try r.respondToMSR(.msr(index: 0x1b, direction: .write, value: 0xfee0_0900), regs: s[2].regs)
         let d = try #require(r.divergence)
         #expect(d.index == 2)
-        #expect(d.reason == "different value written to MSR 0x1b (recorded 0xfee00d00, now 0xfee00900)")
+        #expect(d.reason == .differentMSRValue(index: 0x1b, recorded: 0xfee0_0d00, now: 0xfee0_0900))
     }
 
     @Test func aDifferentInstructionWhereTheRecordingAssistedIsADivergence() throws {
@@ -57,7 +57,7 @@ import VMRRBase
         let r = newReplayer(try makeJournal(s), start: 3)
         #expect(try r.assist(.assist(bytes: Self.stac), regs: s[3].regs) == nil)
         let d = try #require(r.divergence)
-        #expect(d.index == 3 && d.reason == "a different instruction (stac, recorded int3)")
+        #expect(d.index == 3 && d.reason == .differentAssist(now: .setAC, recorded: .breakpoint))
     }
 
     @Test func noAssistIsOfferedWhereTheRecordingReportedTheFailure() throws {
