@@ -25,8 +25,8 @@ public final class KVMTarget: DebugTarget {
     public private(set) var position: Position
     public var lastEvent: UInt64 { journal.eventCount - 1 }
     public var executionUnavailableReason: String? { nil }
-    public private(set) var breakpoints: [Breakpoint] = []
-    var nextBreakpointID = 1
+    public var breakpoints: [Breakpoint] { table.all }
+    var table = BreakpointTable()
     var snapshots: [Snapshot] = []
     let maxSnapshots: Int
     /// For event E: instruction steps from (E, 0) before the next event, and
@@ -293,7 +293,7 @@ public final class KVMTarget: DebugTarget {
             case .instruction:
                 position.instructions += 1
                 steps += 1
-                if let bp = breakpoints.first(where: { if case .address(runner.regs.rip) = $0.kind { return true }; return false }) {
+                if let bp = table.atAddress(runner.regs.rip) {
                     return hit(bp)
                 }
             case .event:
@@ -379,7 +379,7 @@ public final class KVMTarget: DebugTarget {
             }
         }
         try goto(target)
-        if let bp = breakpoints.first(where: { if case .address(runner.regs.rip) = $0.kind { return true }; return false }), n > 0 {
+        if let bp = table.atAddress(runner.regs.rip), n > 0 {
             return hit(bp)
         }
         return .done
@@ -407,46 +407,28 @@ public final class KVMTarget: DebugTarget {
     // MARK: breakpoints
 
     public func addBreakpoint(_ kind: BreakpointKind) throws -> Int {
-        if case .address = kind {
-            let n = breakpoints.filter { if case .address = $0.kind { return true }; return false }.count
-            guard n < 3 else {
-                throw DebugError("this host has 4 hardware execution breakpoints and vmrr keeps one for the #PF handler: delete one first")
-            }
+        if case .address = kind, table.addresses.count >= PageFaultTrap.debuggerBreakpointCapacity {
+            throw DebugError("this host has \(PageFaultTrap.hardwareBreakpoints) hardware execution breakpoints and vmrr keeps one for the #PF handler: delete one first")
         }
-        let id = nextBreakpointID
-        nextBreakpointID += 1
-        breakpoints.append(Breakpoint(id: id, kind: kind))
-        return id
+        return table.add(kind)
     }
 
     public func deleteBreakpoint(_ id: Int) throws {
-        guard let i = breakpoints.firstIndex(where: { $0.id == id }) else { throw DebugError("delete \(id): no breakpoint number \(id)") }
-        breakpoints.remove(at: i)
+        try table.delete(id, command: "delete \(id)")
     }
 
-    public func deleteAllBreakpoints() { breakpoints.removeAll() }
+    public func deleteAllBreakpoints() { table.deleteAll() }
 
-    var addressBreakpoints: [UInt64] {
-        breakpoints.compactMap { if case let .address(a) = $0.kind { return a }; return nil }
-    }
+    var addressBreakpoints: [UInt64] { table.addresses }
 
-    var watches: [(id: Int, gpa: UInt64, length: Int)] {
-        breakpoints.compactMap { if case let .watch(g, l, _) = $0.kind { return ($0.id, g, Int(l)) }; return nil }
-    }
+    var watches: [(id: Int, gpa: UInt64, length: Int)] { table.watches }
 
     func eventBreakpointMatching(from: UInt64, through: UInt64) -> Breakpoint? {
-        guard from <= through else { return nil }
-        let evs = breakpoints.filter { if case .event = $0.kind { return true }; return false }
-        guard !evs.isEmpty else { return nil }
-        for i in from...through {
-            guard let r = try? journal.event(at: i) else { continue }
-            for bp in evs { if case let .event(kind, filter) = bp.kind, r.event.kind == kind, filter.matches(r.event) { return bp } }
-        }
-        return nil
+        table.eventBreakpoint(in: journal, from: from, through: through)
     }
 
     func hit(_ bp: Breakpoint) -> StopReason {
-        if let i = breakpoints.firstIndex(where: { $0.id == bp.id }) { breakpoints[i].hits += 1 }
+        table.recordHit(bp.id)
         switch bp.kind {
         case let .address(a): return .breakpoint(id: bp.id, address: a)
         case .event: return .eventBreakpoint(id: bp.id, event: position.event)
@@ -472,12 +454,10 @@ public final class KVMTarget: DebugTarget {
     /// of the journal, or `limit` (exclusive of positions past it).
     func runForward(until limit: Position?, firstOnly: Bool) throws -> [Hit] {
         var hits: [Hit] = []
-        let evBPs = breakpoints.filter { if case .event = $0.kind { return true }; return false }
+        let evBPs = table.eventBreakpoints
         replayer.resume()
         replayer.setUntil(limit?.event)
-        replayer.pauseAfter = evBPs.isEmpty ? nil : { r in
-            evBPs.contains { bp in if case let .event(k, f) = bp.kind { return r.event.kind == k && f.matches(r.event) }; return false }
-        }
+        replayer.pauseAfter = evBPs.isEmpty ? nil : { r in BreakpointTable.eventBreakpoint(in: evBPs, matching: r) != nil }
         defer { replayer.pauseAfter = nil; replayer.setUntil(nil) }
         runner.breakpoints = addressBreakpoints
         defer { runner.breakpoints = [] }
@@ -495,7 +475,7 @@ public final class KVMTarget: DebugTarget {
             try settlePosition()
             switch stop {
             case let .breakpoint(pc):
-                if let bp = breakpoints.first(where: { $0.kind == .address(pc) }) {
+                if let bp = table.atAddress(pc) {
                     hits.append(.address(bp, event: position.event))
                 }
                 // The machine is somewhere after (event, 0): an unknown number of instructions.
@@ -503,15 +483,14 @@ public final class KVMTarget: DebugTarget {
             case .watch:
                 let v = watchValues()
                 for (i, w) in watches.enumerated() where i < v.count && i < lastValues.count && v[i] != lastValues[i] {
-                    if let bp = breakpoints.first(where: { $0.id == w.id }) {
+                    if let bp = table.breakpoint(id: w.id) {
                         hits.append(.watch(bp, fromEvent: quiet, detectedAt: position.event, old: lastValues[i], new: v[i]))
                     }
                 }
                 lastValues = v
             case .ended:
                 if replayer.paused != nil, replayer.final == nil || replayer.paused != nil {
-                    if let r = replayer.lastMatched, let bp = evBPs.first(where: { bp in
-                        if case let .event(k, f) = bp.kind { return r.event.kind == k && f.matches(r.event) }; return false }) {
+                    if let r = replayer.lastMatched, let bp = BreakpointTable.eventBreakpoint(in: evBPs, matching: r) {
                         hits.append(.event(bp, event: r.index))
                     }
                     if replayer.paused?.reason == .interrupted {
@@ -570,7 +549,7 @@ public final class KVMTarget: DebugTarget {
                 if steps > stepLimit { throw DebugError("watchpoint \(bp.id): the write is more than \(stepLimit) instructions away") }
                 if replayer.final != nil { break }
             }
-            if let i = breakpoints.firstIndex(where: { $0.id == bp.id }) { breakpoints[i].hits += 1 }
+            table.recordHit(bp.id)
             return .watchpoint(id: bp.id, address: gpa, old: old, new: new)
         }
     }
@@ -606,7 +585,7 @@ public final class KVMTarget: DebugTarget {
             }
             var candidates: [(Position, Hit)] = []
             // Event breakpoints come from the journal alone.
-            for bp in breakpoints {
+            for bp in table.eventBreakpoints {
                 guard case let .event(kind, filter) = bp.kind else { continue }
                 for e in startEvent...windowEnd.event where Position(event: e) < windowEnd {
                     if let r = try? journal.event(at: e), r.event.kind == kind, filter.matches(r.event) {
@@ -618,9 +597,9 @@ public final class KVMTarget: DebugTarget {
             if !addressBreakpoints.isEmpty || !watches.isEmpty {
                 try reach(event: startEvent)
                 if windowEnd.event > startEvent {
-                    let saved = breakpoints
-                    breakpoints = breakpoints.filter { if case .event = $0.kind { return false }; return true }
-                    defer { breakpoints = saved }
+                    let saved = table
+                    table = table.withoutEventBreakpoints
+                    defer { table = saved }
                     for h in try runForward(until: Position(event: windowEnd.event), firstOnly: false) {
                         candidates.append((hitPosition(h), h))
                     }
@@ -634,13 +613,13 @@ public final class KVMTarget: DebugTarget {
                     case .event, .ended: try settlePosition()
                     }
                     if position >= windowEnd || position == before { break }
-                    if let bp = breakpoints.first(where: { $0.kind == .address(runner.regs.rip) }) {
+                    if let bp = table.atAddress(runner.regs.rip) {
                         candidates.append((position, .address(bp, event: position.event)))
                     }
                     let v = watchValues()
                     if v != values {
                         for (i, w) in watches.enumerated() where v[i] != values[i] {
-                            if let bp = breakpoints.first(where: { $0.id == w.id }) {
+                            if let bp = table.breakpoint(id: w.id) {
                                 candidates.append((position, .watch(bp, fromEvent: before, detectedAt: position.event, old: values[i], new: v[i])))
                             }
                         }
@@ -711,7 +690,7 @@ public final class KVMTarget: DebugTarget {
             }
             guard let (p, old, new) = last else { return nil }
             try goto(p)
-            if let i = breakpoints.firstIndex(where: { $0.id == bp.id }) { breakpoints[i].hits += 1 }
+            table.recordHit(bp.id)
             return .watchpoint(id: bp.id, address: gpa, old: old, new: new)
         }
     }

@@ -60,10 +60,10 @@ public final class Runner {
         case watch
     }
 
-    /// Debugger execution breakpoints (at most 3 with the #PF breakpoint).
+    /// Debugger execution breakpoints (at most `PageFaultTrap.debuggerBreakpointCapacity`, beside the #PF breakpoint).
     public var breakpoints: [UInt64] {
         get { trap.extraBreakpoints }
-        set { trap.extraBreakpoints = Array(newValue.prefix(3)); trap.forceArm() }
+        set { trap.extraBreakpoints = Array(newValue.prefix(PageFaultTrap.debuggerBreakpointCapacity)); trap.forceArm() }
     }
 
     /// Runs until the responder ends the run, a debugger breakpoint fires, or
