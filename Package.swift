@@ -27,7 +27,7 @@ let package = Package(
         .systemLibrary(name: "CCapstone", providers: [.apt(["libcapstone-dev"])]),
         .target(name: "VMRRBase"),
         .target(name: "VMRRJournal", dependencies: ["VMRRBase"]),
-        .target(name: "VMRRMMU", dependencies: ["VMRRBase"]),
+        .target(name: "VMRRMMU", dependencies: ["VMRRBase", "VMRRJournal"]),
         .target(name: "VMRRReplay", dependencies: ["VMRRBase", "VMRRJournal", "VMRRMMU"]),
         .target(name: "VMRRGuest", dependencies: ["VMRRBase", "CLibElf", "CLZ4", "VMRRJournal"]),
         .target(name: "VMRRDebugger", dependencies: ["VMRRBase", "VMRRReplay", "VMRRJournal", "VMRRMMU", "VMRRGuest", "CEdit", "CCapstone"]),

@@ -306,6 +306,8 @@ enum Grammar {
         commands.first { $0.name == name }?.synopsis ?? name
     }
 
+// One piece: the grammar of every command, one case each, so that the argument forms read as
+// one table beside `commands` (the synopses) above.
     static func parse(name: String, _ args: [String]) throws -> Command {
         func fail(_ why: String) -> DebugError { DebugError("\(name): \(why): usage: \(usage(name))") }
         func noArguments() throws {

@@ -205,6 +205,8 @@ enum CheckpointCodec {
         return (id, ev, f.contains(.full))
     }
 
+// One piece: the decoder reads the checkpoint payload field by field in docs/JOURNAL.md's order,
+// beside the encoder above, so that the two can be compared line by line.
     /// Decodes a checkpoint payload spanning `r.pos ..< r.end`. `pageLimit` bounds
     /// the number of pages it may expand to (the frame's count).
     static func decode(_ r: inout ByteReader, pageLimit: UInt64) throws -> Checkpoint {

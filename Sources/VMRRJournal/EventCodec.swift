@@ -104,6 +104,8 @@ struct EventCodec {
 
     // MARK: encoding
 
+// One piece: one switch over the event kinds, mirrored by decodePayload below, so that the
+// writer and the reader of each kind sit in matching cases.
     /// Encodes the record body (kind byte through payload; no length prefix).
     @inline(__always)
     mutating func encode(_ event: Event, regs new: GPRegisters, into e: inout RawEncoder) {
@@ -257,6 +259,7 @@ struct EventCodec {
         return EventRecord(index: index, regs: regs, event: event)
     }
 
+// One piece: one switch over the event kinds, the mirror of encode above.
     private mutating func decodePayload(_ kind: EventKind, _ flags: RecordFlags, _ r: inout ByteReader, index: UInt64) throws -> Event {
         let direction: IODirection = flags.contains(.write) ? .write : .read
         switch kind {

@@ -169,3 +169,26 @@ func bitRange(_ hi: Int, _ lo: Int) -> UInt64 {
     let ones: UInt64 = width >= 64 ? ~0 : (UInt64(1) << UInt64(width)) &- 1
     return ones << UInt64(lo)
 }
+
+extension PageFaultErrorCode {
+    /// A recorded error code (the journal keeps it as 64 bits; the CPU defines the low 32).
+    public init(recorded code: UInt64) { self.init(rawValue: UInt32(truncatingIfNeeded: code)) }
+
+    /// The code in words, e.g. "not present, write, supervisor".
+    public var words: String {
+        var w = [contains(.present) ? "protection violation" : "not present",
+                 contains(.instructionFetch) ? "fetch" : contains(.write) ? "write" : "read",
+                 contains(.user) ? "user" : "supervisor"]
+        if contains(.reservedBit) { w.append("reserved bit") }
+        if contains(.protectionKey) { w.append("protection key") }
+        return w.joined(separator: ", ")
+    }
+
+    /// The access the code names, as options of the `pt` view (`--user`, `--fetch`, `--write`).
+    public var accessOptions: [String] {
+        var o: [String] = []
+        if contains(.user) { o.append("--user") }
+        if contains(.instructionFetch) { o.append("--fetch") } else if contains(.write) { o.append("--write") }
+        return o
+    }
+}

@@ -92,6 +92,8 @@ struct GuestFormat {
         }
     }
 
+    // One piece: every bit of an x86 paging entry at every level is decoded here, in the SDM's
+    // table order, so that the reserved-bit rules for each level can be read side by side.
     func decode(_ raw: UInt64, level: TableLevel) -> EntryDecode {
         let bits = X86EntryBits(rawValue: raw)
         let present = bits.contains(.present)

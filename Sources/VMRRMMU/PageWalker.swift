@@ -88,6 +88,9 @@ public enum PageWalker {
         walk(gva, format: GuestFormat(context), memory: memory, access: nil)
     }
 
+    // One piece: the walker is one loop driven by the number of levels (as KVM's paging_tmpl.h),
+    // with the mode checks before it and the outcome after it; splitting it would scatter the state
+    // the loop carries (permissions, the tables seen, where each right was denied).
     static func walk(_ gva: UInt64, format: GuestFormat, memory: some GuestPhysicalMemory,
                      access: AccessKind?) -> WalkResult {
         let context = format.context

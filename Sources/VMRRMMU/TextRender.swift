@@ -102,8 +102,7 @@ enum TextRender {
             return "=> gpa \(hex(t.address, digits: 16)) (\(t.pageSize.name) page \(hex(t.pageBase, digits: 16)) + \(hex(offset))): "
                 + effective(t.permissions) + (t.global ? ", global" : "")
         case .pageFault(let f):
-            let h = String(f.errorCode.rawValue, radix: 16)
-            return "=> #PF, error code 0x" + String(repeating: "0", count: max(0, 4 - h.count)) + h
+            return "=> #PF, error code \(f.errorCodeText)"
                 + " (\(f.errorCode.names))" + (f.level.map { " at \($0.entryName)" } ?? "") + ": \(f.reason)"
         case .generalProtection(let reason):
             return "=> #GP(0): \(reason)"

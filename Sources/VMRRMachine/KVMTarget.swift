@@ -89,31 +89,46 @@ public final class KVMTarget: DebugTarget {
     }
 
     func pagingContext() throws -> PagingContext {
-        let s = try specialRegisters()
-        let cpu = CPUIDFacts(journal.header.cpuidEffective)
-        return PagingContext(cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer, rflags: runner.regs.rflags,
-                             maxPhysAddrBits: cpu.maxPhysAddrBits, supports1GiBPages: cpu.supports1GiBPages)
+        PagingContext(sregs: try specialRegisters(), rflags: runner.regs.rflags, cpuid: journal.header.cpuidEffective)
     }
 
     public func readVirtual(_ gva: UInt64, count: Int) throws -> [UInt8] {
-        try VirtualReader.read(gva, count: count, context: try pagingContext(), memory: LiveMemory(machine.ram))
+        do { return try VirtualReader.read(gva, count: count, context: try pagingContext(), memory: LiveMemory(machine.ram)) } catch let e as VirtualReadError {
+            throw DebugError(e.description)
+        }
     }
 
     public func mmuContext() throws -> MMUCommandContext {
-        MMUCommandContext(memory: LiveMemory(machine.ram), paging: try pagingContext(), slots: machine.memorySlots,
-                          hostMMUModel: journal.header.hostMMU.name, hostFrames: PagemapResolver(),
-                          positionLabel: "position \(position) (replayed on KVM)")
+        try liveMMUContext(label: "position \(position) (replayed on KVM)")
     }
 
     public func mmuContext(at p: Position) throws -> MMUCommandContext {
         let here = position
         try goto(p)
-        let copy = ByteArrayMemory(bytes: machine.ram.read(0, count: Int(min(machine.ram.size, machine.ram.ranges[0].upperBound))) ?? [])
-        let ctx = MMUCommandContext(memory: copy, paging: try pagingContext(), slots: machine.memorySlots,
-                                    hostMMUModel: journal.header.hostMMU.name, hostFrames: NoHostFrames(reason: "a copy of memory at \(p)"),
-                                    positionLabel: "position \(p) (replayed on KVM)")
+        let ctx = try copiedMMUContext(label: "position \(p) (replayed on KVM)", at: "\(p)")
         try goto(here)
         return ctx
+    }
+
+    /// Moves to event `e` and returns the MMU context there: the live machine
+    /// (with host frames), or a copy of its memory that stays valid when the
+    /// target moves on (`ptdiff`'s earlier side).
+    public func mmuContext(atEvent e: UInt64, copyingMemory: Bool) throws -> MMUCommandContext {
+        try goto(Position(event: e))
+        let label = "event \(e) (replayed on KVM)"
+        return copyingMemory ? try copiedMMUContext(label: label, at: "event \(e)") : try liveMMUContext(label: label)
+    }
+
+    func liveMMUContext(label: String) throws -> MMUCommandContext {
+        MMUCommandContext(memory: LiveMemory(machine.ram), paging: try pagingContext(), slots: machine.memorySlots,
+                          hostMMUModel: journal.header.hostMMU.name, hostFrames: PagemapResolver(), positionLabel: label)
+    }
+
+    func copiedMMUContext(label: String, at what: String) throws -> MMUCommandContext {
+        let copy = ByteArrayMemory(bytes: machine.ram.read(0, count: Int(min(machine.ram.size, machine.ram.ranges[0].upperBound))) ?? [])
+        return MMUCommandContext(memory: copy, paging: try pagingContext(), slots: machine.memorySlots,
+                                 hostMMUModel: journal.header.hostMMU.name, hostFrames: NoHostFrames(reason: "a copy of memory at \(what)"),
+                                 positionLabel: label)
     }
 
     public var snapshotPositions: [Position] { snapshots.map(\.position).sorted() }
@@ -693,30 +708,5 @@ public final class KVMTarget: DebugTarget {
             table.recordHit(bp.id)
             return .watchpoint(id: bp.id, address: gpa, old: old, new: new)
         }
-    }
-}
-
-/// Reads guest-virtual memory through the guest's page tables.
-public enum VirtualReader {
-    public static func read(_ gva: UInt64, count: Int, context: PagingContext, memory: some GuestPhysicalMemory) throws -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(count)
-        var a = gva
-        var left = count
-        while left > 0 {
-            let w = PageWalker.lookup(a, context: context, memory: memory)
-            guard let gpa = w.translation?.address else {
-                throw DebugError("cannot read guest-virtual \(hex(a)): \(w.pageFault.map { "not mapped (\($0.reason))" } ?? "no translation")")
-            }
-            let inPage = Int(4096 - (a & 4095))
-            let n = min(left, inPage)
-            guard let bytes = memory.readBytes(gpa, count: n) else {
-                throw DebugError("cannot read guest-physical \(hex(gpa)) (for guest-virtual \(hex(a))): not in RAM")
-            }
-            out += bytes
-            a &+= UInt64(n)
-            left -= n
-        }
-        return out
     }
 }

@@ -20,8 +20,8 @@ public final class Machine: MachineStateSource {
     public let msrIndices: [UInt32]
     var dirtyBitmaps: [[UInt64]]
 
-    /// MSRs that KVM lists but refuses to restore on this host (FACTS.md).
-    static let msrsNotRestored: Set<UInt32> = [0x4b56_4d06]  // MSR_KVM_POLL_CONTROL
+    /// MSRs that KVM lists but refuses to restore on this host (docs/HOST.md).
+    static let msrsNotRestored: Set<UInt32> = [0x4b56_4d06]  // MSR_KVM_ASYNC_PF_INT
     /// MSRs left out of checkpoints: IA32_TSC (0x10) follows the host's TSC,
     /// differs between otherwise identical recordings, and cannot be set on
     /// this kind of host anyway.

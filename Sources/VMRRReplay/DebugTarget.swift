@@ -116,6 +116,10 @@ public protocol DebugTarget: AnyObject {
     func mmuContext() throws -> MMUCommandContext
     /// The MMU context at another position (for `ptdiff`); may move nothing.
     func mmuContext(at: Position) throws -> MMUCommandContext
+    /// The MMU context at event `e` for `vmrr mmu`, labelled in events. A
+    /// target that executes moves there; with `copyingMemory` the context
+    /// keeps a copy of memory, so it stays valid after the target moves on.
+    func mmuContext(atEvent e: UInt64, copyingMemory: Bool) throws -> MMUCommandContext
 
     // Motion. Each returns why it stopped; the position is always consistent.
     func stepInstructions(_ n: UInt64) throws -> StopReason

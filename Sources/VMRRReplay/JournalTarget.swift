@@ -76,38 +76,9 @@ public final class JournalTarget: DebugTarget {
 
     public func readVirtual(_ gva: UInt64, count: Int) throws -> [UInt8] {
         let mem = try memory(for: "memory", verb: "needs")
-        let paging = pagingContext(mem.checkpoint.state)
-        var out: [UInt8] = []
-        out.reserveCapacity(max(count, 0))
-        var address = gva
-        var left = max(count, 0)
-        while left > 0 {
-            let walk = PageWalker.lookup(address, context: paging, memory: mem)
-            guard let t = walk.translation else {
-                throw DebugError("cannot read memory at \(hex(address)): \(Self.describe(walk.outcome))")
-            }
-            let inPage = Int(t.pageSize.bytes - (t.address - t.pageBase))
-            let n = min(left, inPage)
-            guard let bytes = mem.readBytes(t.address, count: n) else {
-                throw DebugError("cannot read memory at \(hex(address)): it maps to guest-physical "
-                                 + "\(hex(t.address)), outside guest memory")
-            }
-            out += bytes
-            left -= n
-            address &+= UInt64(n)
-        }
-        return out
-    }
-
-    /// One phrase for a failed walk, e.g. "PDE 3 is not present (#PF, error code 0x0000)".
-    static func describe(_ outcome: WalkOutcome) -> String {
-        switch outcome {
-        case .translated(let t): return "translated to \(hex(t.address))"
-        case .pageFault(let f):
-            let code = String(f.errorCode.rawValue, radix: 16)
-            return "\(f.reason) (#PF, error code 0x\(String(repeating: "0", count: max(0, 4 - code.count)))\(code))"
-        case .generalProtection(let reason): return reason
-        case .walkFailed(_, _, let reason): return reason
+        let paging = PagingContext(state: mem.checkpoint.state, cpuid: journal.header.cpuidEffective)
+        do { return try VirtualReader.read(gva, count: count, context: paging, memory: mem) } catch {
+            throw DebugError(error.description)
         }
     }
 
@@ -118,6 +89,19 @@ public final class JournalTarget: DebugTarget {
     /// The MMU context at the checkpoint at or before `at`, labelled with
     /// what it is (as `vmrr mmu --no-kvm` does).
     public func mmuContext(at p: Position) throws -> MMUCommandContext {
+        try checkpointMMUContext(p, requested: "\(p)", unit: "position")
+    }
+
+    /// The MMU context for event `e` (`vmrr mmu --no-kvm`): the checkpoint at
+    /// or before it, labelled in events. Nothing moves; the memory is the
+    /// checkpoint's and never changes.
+    public func mmuContext(atEvent e: UInt64, copyingMemory: Bool) throws -> MMUCommandContext {
+        try checkpointMMUContext(Position(event: e), requested: "event \(e)", unit: "event")
+    }
+
+    /// The context at the checkpoint at or before `p`; when that is not `p`
+    /// itself the label says so, naming the request as `requested`.
+    private func checkpointMMUContext(_ p: Position, requested: String, unit: String) throws -> MMUCommandContext {
         try checkRange(p, command: "position")
         guard let cp = journal.checkpoint(atOrBefore: p.event) else {
             throw DebugError("no checkpoint at or before event \(p.event): the MMU views need one")
@@ -125,13 +109,13 @@ public final class JournalTarget: DebugTarget {
         let mem = try memory(checkpoint: cp.id)
         var label = "checkpoint \(cp.id) (event \(cp.eventIndex))"
         if cp.eventIndex != p.event || p.instructions != 0 {
-            label += ", the nearest at or before \(p): replaying to the exact position needs /dev/kvm"
+            label += ", the nearest at or before \(requested): replaying to the exact \(unit) needs /dev/kvm"
         }
         let slots = ramRanges.enumerated().map { i, r in
             MemorySlot(gpa: r.lowerBound, size: UInt64(r.count), hostAddress: 0, name: "ram\(i)")
         }
         return MMUCommandContext(
-            memory: mem, paging: pagingContext(mem.checkpoint.state), slots: slots,
+            memory: mem, paging: PagingContext(state: mem.checkpoint.state, cpuid: journal.header.cpuidEffective), slots: slots,
             hostMMUModel: journal.header.hostMMU.name,
             hostFrames: NoHostFrames(reason: "journal memory has no host frames (a replay with /dev/kvm has)"),
             positionLabel: label)
@@ -305,13 +289,4 @@ public final class JournalTarget: DebugTarget {
         if memoryCache.count > Self.memoryCacheSize { memoryCache.removeFirst() }
         return mem
     }
-
-    private func pagingContext(_ s: VCPUState) -> PagingContext {
-        let cpu = CPUIDFacts(journal.header.cpuidEffective)
-        return PagingContext(cr0: s.sregs.cr0, cr3: s.sregs.cr3, cr4: s.sregs.cr4, efer: s.sregs.efer,
-                             rflags: s.regs.rflags, maxPhysAddrBits: cpu.maxPhysAddrBits,
-                             supports1GiBPages: cpu.supports1GiBPages)
-    }
 }
-
-/// "0x1f" (lowercase, no padding).

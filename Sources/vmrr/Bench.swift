@@ -41,8 +41,15 @@ struct Bench: ParsableCommand {
         out.line("date: \(isoNow()); host MMU: \(HostFacts.mmuModel().model.name); build: \(buildKind)")
         out.line("")
         out.flush()
+        try executorFigures(out)
+        try checkpointFigures(out)
+        mmuFigures(out)
+        if seekEvents > 0 { try seekFigures(out) }
+        out.flush()
+    }
 
-        // 1. Record overhead: the same executor with journaling off and on.
+    /// 1. Record overhead: the same executor with journaling off and on, and replay.
+    func executorFigures(_ out: StdoutBuffer) throws {
         let journal = "\(scratch)/vmrr-bench-\(getpid()).vmrr"
         defer { unlink(journal) }
         var off: [Double] = [], on: [Double] = [], replay: [Double] = []
@@ -70,63 +77,66 @@ struct Bench: ParsableCommand {
         out.line(row("replay / record", "\(f3(replayNs / onNs))x", "(time ratio, same run; goal <= 1.0x)"))
         out.line("")
         out.flush()
+    }
 
-        // 2. Checkpoint cost per MiB of dirty memory.
+    /// 2. Checkpoint cost per MiB of dirty memory.
+    func checkpointFigures(_ out: StdoutBuffer) throws {
         let cp = try checkpointCost()
         out.line("checkpoints:")
         out.line(row("checkpoint cost", "\(f2(cp)) µs/MiB", "(capture + encode + write of dirty pages)"))
         out.line("")
         out.flush()
+    }
 
-        // 3. The MMU library: translations and dumps of 1 GiB mapped in 4 KiB pages.
+    /// 3. The MMU library: translations and dumps of 1 GiB mapped in 4 KiB pages.
+    func mmuFigures(_ out: StdoutBuffer) {
         out.line("MMU views (synthetic guest, 1 GiB mapped in 4 KiB pages; goal: each dump < 100 ms):")
         for m in MMUBench.run() {
             out.line(row(m.name, "\(f2(m.value)) \(m.unit)", ""))
         }
         out.line("")
         out.flush()
+    }
 
-        // 4. Seek time on a long journal.
-        if seekEvents > 0 {
-            let long = "\(scratch)/vmrr-bench-seek-\(getpid()).vmrr"
-            defer { unlink(long) }
-            var o = RecordOptions(imagePath: guest, journalPath: long)
-            o.guestArguments = ["\(seekEvents)"]
-            o.clock = .virtual
-            let r = try RecordSession.record(o, input: BufferedInput(bytes: []), output: CapturedOutput())
-            let lr = try JournalReader(path: long)
-            // Targets spread over the journal and over the checkpoint interval.
-            let interval = UInt64(RecordOptions.defaultCheckpointInterval)
-            var targets: [UInt64] = []
-            for i in 1...5 { targets.append(min(lr.eventCount - 2, lr.eventCount * UInt64(i) / 6 + interval * UInt64(i) / 6)) }
-            var seeks: [Double] = []
-            for _ in 0..<rounds { for t in targets { seeks.append(try seekOnce(long, to: t)) } }
-            out.line("seeks (journal of \(r.events) events, checkpoint every \(interval) events, \(targets.count) targets x \(rounds)):")
-            out.line(row("seek, median", "\(f2(median(seeks) / 1e6)) ms", "(open, restore nearest checkpoint, replay forward)"))
-            out.line(row("seek, worst", "\(f2((seeks.max() ?? 0) / 1e6)) ms", "(targets \(targets.map(String.init).joined(separator: ", ")))"))
-            out.line(row("open journal", "\(f2(try timeOpen(long) / 1e6)) ms", "(\(lr.usedIndexTail ? "index tail" : "scan"), \(lr.fileSize) bytes)"))
-            out.line("")
-            out.flush()
-
-            // Debugger latencies on the same journal (issue 5's goals: < 100 ms each).
-            let target = try KVMTarget(reader: lr)
-            var gotos: [Double] = []
-            var reverse: [Double] = []
-            for t in targets {
-                let t0 = HostClock.monotonicNanoseconds()
-                try target.goto(Position(event: t))
-                gotos.append(Double(HostClock.monotonicNanoseconds() - t0))
-                _ = try target.stepInstructions(5)
-                let t1 = HostClock.monotonicNanoseconds()
-                _ = try target.reverseStepInstructions(1)
-                reverse.append(Double(HostClock.monotonicNanoseconds() - t1))
-            }
-            out.line("debugger (same journal, \(targets.count) targets):")
-            out.line(row("goto, median", "\(f2(median(gotos) / 1e6)) ms", "(worst \(f2((gotos.max() ?? 0) / 1e6)) ms; goal < 100 ms)"))
-            out.line(row("reverse-stepi, median", "\(f2(median(reverse) / 1e6)) ms", "(worst \(f2((reverse.max() ?? 0) / 1e6)) ms; goal < 100 ms)"))
-            out.line("")
-        }
+    /// 4. Seek time on a long journal, and the debugger's latencies on it.
+    func seekFigures(_ out: StdoutBuffer) throws {
+        let long = "\(scratch)/vmrr-bench-seek-\(getpid()).vmrr"
+        defer { unlink(long) }
+        var o = RecordOptions(imagePath: guest, journalPath: long)
+        o.guestArguments = ["\(seekEvents)"]
+        o.clock = .virtual
+        let r = try RecordSession.record(o, input: BufferedInput(bytes: []), output: CapturedOutput())
+        let lr = try JournalReader(path: long)
+        // Targets spread over the journal and over the checkpoint interval.
+        let interval = UInt64(RecordOptions.defaultCheckpointInterval)
+        var targets: [UInt64] = []
+        for i in 1...5 { targets.append(min(lr.eventCount - 2, lr.eventCount * UInt64(i) / 6 + interval * UInt64(i) / 6)) }
+        var seeks: [Double] = []
+        for _ in 0..<rounds { for t in targets { seeks.append(try seekOnce(long, to: t)) } }
+        out.line("seeks (journal of \(r.events) events, checkpoint every \(interval) events, \(targets.count) targets x \(rounds)):")
+        out.line(row("seek, median", "\(f2(median(seeks) / 1e6)) ms", "(open, restore nearest checkpoint, replay forward)"))
+        out.line(row("seek, worst", "\(f2((seeks.max() ?? 0) / 1e6)) ms", "(targets \(targets.map(String.init).joined(separator: ", ")))"))
+        out.line(row("open journal", "\(f2(try timeOpen(long) / 1e6)) ms", "(\(lr.usedIndexTail ? "index tail" : "scan"), \(lr.fileSize) bytes)"))
+        out.line("")
         out.flush()
+
+        // Debugger latencies on the same journal (issue 5's goals: < 100 ms each).
+        let target = try KVMTarget(reader: lr)
+        var gotos: [Double] = []
+        var reverse: [Double] = []
+        for t in targets {
+            let t0 = HostClock.monotonicNanoseconds()
+            try target.goto(Position(event: t))
+            gotos.append(Double(HostClock.monotonicNanoseconds() - t0))
+            _ = try target.stepInstructions(5)
+            let t1 = HostClock.monotonicNanoseconds()
+            _ = try target.reverseStepInstructions(1)
+            reverse.append(Double(HostClock.monotonicNanoseconds() - t1))
+        }
+        out.line("debugger (same journal, \(targets.count) targets):")
+        out.line(row("goto, median", "\(f2(median(gotos) / 1e6)) ms", "(worst \(f2((gotos.max() ?? 0) / 1e6)) ms; goal < 100 ms)"))
+        out.line(row("reverse-stepi, median", "\(f2(median(reverse) / 1e6)) ms", "(worst \(f2((reverse.max() ?? 0) / 1e6)) ms; goal < 100 ms)"))
+        out.line("")
     }
 
     var buildKind: String {

@@ -3,7 +3,6 @@ import Glibc
 import VMRRDebugger
 import VMRRGuest
 import VMRRJournal
-import VMRRKVM
 import VMRRMachine
 import VMRRReplay
 
@@ -59,16 +58,11 @@ struct Debug: ParsableCommand {
         } else {
             guest = try? BootImage.load(path: reader.header.imagePath, bootProtocol: boot, linuxDecompressOnHost: onHost).image
         }
+        var o = ReplayOptions()
+        o.imageOverride = image
+        o.bundledImage = opened.bundledImage
         let target: DebugTarget
-        if noKVM || !KVMSystem.isAvailable {
-            let why = noKVM ? "--no-kvm was given" : "\(KVMSystem.devicePath) is absent or not accessible"
-            do { target = try JournalTarget(reader: reader, ramRanges: Layout.ramRanges(memorySize: reader.header.memorySize), executionUnavailableReason: "\(why); this session reads the journal only") } catch { fail("\(error)") }
-        } else {
-            var o = ReplayOptions()
-            o.imageOverride = image
-            o.bundledImage = opened.bundledImage
-            do { target = try KVMTarget(reader: reader, options: o) } catch { fail("\(error)") }
-        }
+        do { target = try DebugTargets.open(reader: reader, options: o, useKVM: !noKVM) } catch { fail("\(error)") }
         if let g = gdb, let endpoint = GDBEndpoint.parse(g) {
             Glibc.exit(runGDBServer(target: target, symbols: guest?.symbols, image: guest, endpoint: endpoint))
         }

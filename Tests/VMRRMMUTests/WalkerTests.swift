@@ -19,7 +19,7 @@ struct PagingModeTests {
         #expect(PagingContext(cr0: pg, cr3: 0, cr4: pae, efer: 0).mode == .pae)
         #expect(PagingContext(cr0: pg, cr3: 0, cr4: pae, efer: lma).mode == .level4)
         #expect(PagingContext(cr0: pg, cr3: 0, cr4: pae | la57, efer: lma).mode == .level5)
-        // The vmrr boot state from FACTS.md: CR0=0x80050033, CR4=0x620, EFER=0xd01.
+        // The vmrr boot state (docs/GUEST.md, "The entry state"): CR0=0x80050033, CR4=0x620, EFER=0xd01.
         #expect(PagingContext(cr0: 0x8005_0033, cr3: 0x1000, cr4: 0x620, efer: 0xd01).mode == .level4)
     }
 

@@ -1,0 +1,180 @@
+import VMRRBase
+import VMRRGuest
+import VMRRJournal
+import VMRRMMU
+import VMRRReplay
+
+// The actions of the inspection commands. Each reads the target and writes
+// through `out` with `Render`'s wording.
+
+extension DebuggerSession {
+    // MARK: code
+
+    func imageNote() -> String {
+        "(code from the guest image file: guest memory is not known at \(target.position))"
+    }
+
+    /// Code at a guest-virtual address: from guest memory, else from the image file.
+    func code(_ a: UInt64, count: Int) throws -> ([Instruction], Bool) {
+        guard let d = disassembler else { throw DebugError("the Capstone disassembler could not be opened") }
+        let want = min(count * Self.maxInstructionLength, 1 << 20)
+        var bytes: [UInt8]
+        var fromImage = false
+        do {
+            bytes = try target.readVirtual(a, count: want)
+        } catch {
+            let toPageEnd = Int(Self.pageSize - (a & (Self.pageSize - 1)))
+            if toPageEnd < want, let b = try? target.readVirtual(a, count: toPageEnd) {
+                bytes = b
+            } else if let b = imageCode(a, count: want) {
+                bytes = b
+                fromImage = true
+            } else {
+                throw error
+            }
+        }
+        return (d.disassemble(bytes, at: a, count: count), fromImage)
+    }
+
+    func physicalCode(_ a: UInt64, count: Int) throws -> ([Instruction], Bool) {
+        guard let d = disassembler else { throw DebugError("the Capstone disassembler could not be opened") }
+        let want = count * Self.maxInstructionLength
+        var bytes: [UInt8]
+        do { bytes = try target.readPhysical(a, count: want) } catch {
+            let toPageEnd = Int(Self.pageSize - (a & (Self.pageSize - 1)))
+            bytes = try target.readPhysical(a, count: toPageEnd)
+        }
+        return (d.disassemble(bytes, at: a, count: count), false)
+    }
+
+    static let maxInstructionLength = 15
+    static let pageSize: UInt64 = 0x1000
+
+    /// Up to `count` bytes of the image's loaded segments at a (link) address.
+    func imageCode(_ a: UInt64, count: Int) -> [UInt8]? {
+        guard let image else { return nil }
+        for s in image.segments where a >= s.vaddr && a - s.vaddr < s.memsz {
+            let off = Int(a - s.vaddr)
+            let n = min(count, Int(s.memsz) - off)
+            return (off..<(off + n)).map { $0 < s.fileBytes.count ? s.fileBytes[$0] : 0 }
+        }
+        return nil
+    }
+
+    /// "=> 0x100034 <main+18>:  mov    %rsp, %rbp", with call and jump targets symbolized.
+    func instructionLine(_ i: Instruction, marked: Bool) -> String {
+        (marked ? "=> " : "   ") + Render.address(i.address, symbolic(i.address)) + ":  " + annotated(i)
+    }
+
+    func annotated(_ i: Instruction) -> String {
+        var text = i.text
+        if let t = i.branchTarget, let s = symbolic(t) { text += " <\(s)>" }
+        return text
+    }
+
+    func disassemble(_ e: AddressExpression?, count: Int?) throws {
+        let rip = try? target.registers().rip
+        let a: UInt64
+        if let e { a = try evaluate(e) } else {
+            guard let rip else { throw DebugError("disassemble: RIP is not known here: give an address") }
+            a = rip
+        }
+        if count == nil, let f = function(containing: a), f.size <= Self.maxFunctionDump {
+            let (insns, fromImage) = try code(f.start, count: Int(f.size))
+            if fromImage { out.line(imageNote()) }
+            out.line("Dump of assembler code for function \(f.name):")
+            for i in insns where i.address < f.start + f.size {
+                out.line((i.address == rip ? "=> " : "   ") + hex(i.address, digits: 16) + " <+\(i.address - f.start)>:  "
+                         + annotated(i))
+            }
+            out.line("End of assembler dump.")
+            return
+        }
+        let (insns, fromImage) = try code(a, count: count ?? Self.defaultDisassemblyCount)
+        if fromImage { out.line(imageNote()) }
+        for i in insns { out.line(instructionLine(i, marked: i.address == rip)) }
+    }
+
+    static let maxFunctionDump: UInt64 = 0x4000
+    static let defaultDisassemblyCount = 10
+
+    // MARK: backtrace
+
+    func backtrace(limit: Int) throws {
+        let r = try target.registers()
+        var frames: [UInt64] = [r.rip]
+        var fp = r.rbp
+        var stop: String?
+        func word(_ a: UInt64) throws -> UInt64 {
+            try target.readVirtual(a, count: 8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        }
+        // Until a function has run `mov %rsp, %rbp` (and again at its `ret`),
+        // RBP still belongs to its caller: the return address is on the stack,
+        // at [rsp], or at [rsp+8] after `push %rbp`.
+        var note: String?
+        if limit > 1, let f = function(containing: r.rip), let slot = returnSlot(f, rip: r.rip, rsp: r.rsp) {
+            if let ret = try? word(slot), symbolize(ret) != nil {
+                frames.append(ret)
+                note = "frame 1 is the return address at \(hex(slot)): \(f.name) has not set up its frame at "
+                    + "\(hex(r.rip))"
+            }
+        }
+        while frames.count < limit {
+            if fp == 0 {
+                stop = "rbp is 0 (the outermost frame, or code built without frame pointers)"
+                break
+            }
+            let saved: UInt64, ret: UInt64
+            do {
+                saved = try word(fp)
+                ret = try word(fp &+ 8)
+            } catch {
+                stop = "cannot read the frame at rbp \(hex(fp)): \(error)"
+                break
+            }
+            if ret == 0 {
+                stop = "the return address at \(hex(fp &+ 8)) is 0"
+                break
+            }
+            frames.append(ret)
+            if saved != 0, saved <= fp {
+                stop = "the saved rbp \(hex(saved)) at \(hex(fp)) does not go up the stack "
+                    + "(a loop or a corrupt frame)"
+                break
+            }
+            fp = saved
+        }
+        for (n, pc) in frames.enumerated() {
+            // A return address can lie just past its function (a call to a
+            // function that does not return): name the call's function.
+            let name = n == 0 ? symbolic(pc) : symbolize(pc &- 1).map { "\($0.0)+\($0.1 + 1)" }
+            out.line("#\(n)  " + hex(pc, digits: 16) + (name.map { " in \($0)" } ?? ""))
+        }
+        if let note { out.line("(\(note))") }
+        if let stop {
+            out.line("Backtrace stopped: \(stop)")
+        } else if frames.count >= limit {
+            out.line("(More stack frames follow...)")
+        }
+    }
+
+    static let pushRBP: [UInt8] = [0x55]
+    static let movRSPToRBP: [[UInt8]] = [[0x48, 0x89, 0xe5], [0x48, 0x8b, 0xec]]
+    static let ret: [UInt8] = [0xc3]
+    static let prologueLimit = 64
+
+    /// Where the return address is when `rip` is in `f` before its frame is
+    /// set up (or at its ret); nil when RBP is the frame pointer of `f`.
+    /// Decodes `f` from its start to `rip`, as far as its prologue goes.
+    func returnSlot(_ f: (name: String, start: UInt64, size: UInt64), rip: UInt64, rsp: UInt64) -> UInt64? {
+        guard let (insns, _) = try? code(f.start, count: Self.prologueLimit) else { return nil }
+        if insns.first(where: { $0.address == rip })?.bytes == Self.ret { return rsp }
+        var pushed = false
+        for i in insns {
+            if i.address >= rip { break }
+            if i.bytes == Self.pushRBP { pushed = true }
+            if Self.movRSPToRBP.contains(i.bytes) { return nil }
+        }
+        return pushed ? rsp &+ 8 : rsp
+    }
+}
