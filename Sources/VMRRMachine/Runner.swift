@@ -237,12 +237,12 @@ public final class Runner {
                     description: "unexpected debug exit at \(hex(pc)) (exception \(exception), dr6 \(hex(dr6)))"), regs: regs)
             }
         case let .msr(index, direction, value, _):
-            let answer = try responder.respondToMSR(.msr(index: index, direction: direction, value: value), regs: regs)
+            let answer = try responder.respondToMSR(MSRAccess(index: index, direction: direction, value: value), regs: regs)
             vcpu.completeMSR(value: answer.value, fault: answer.fault)
             pendingRead = true
         case let .internalError(suberror, data):
             let bytes = suberror == VMExit.InternalError.emulation ? VMExit.emulationFailureBytes(data) : []
-            if suberror == VMExit.InternalError.emulation, let a = try responder.assist(.assist(bytes: bytes), regs: regs) {
+            if suberror == VMExit.InternalError.emulation, let a = try responder.assist(AssistRequest(bytes: bytes), regs: regs) {
                 try applyAssist(a.action, length: a.length)
                 return
             }

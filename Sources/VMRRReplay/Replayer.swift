@@ -75,33 +75,38 @@ public final class Replayer: ExitResponder {
         return vector
     }
 
-    public func respondToMSR(_ access: Access, regs: GPRegisters) throws -> MSRAnswer {
-        guard let expected = try check(access, regs: regs) else { return MSRAnswer(value: 0, fault: false) }
+    public func respondToMSR(_ access: MSRAccess, regs: GPRegisters) throws -> MSRAnswer {
+        guard let expected = try check(Self.describe(access), regs: regs, { self.mismatch(access, $0) }) else {
+            return MSRAnswer(value: 0, fault: false)
+        }
         if case let .msr(_, _, value, fault) = expected.event { return MSRAnswer(value: value, fault: fault) }
         return MSRAnswer(value: 0, fault: false)
     }
 
-    public func assist(_ access: Access, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)? {
+    public func assist(_ request: AssistRequest, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)? {
         // A recording without --assist journaled the failure as an error event: report it the same way.
         guard end == nil, let expected = try peek(), case .assist = expected.event else { return nil }
-        guard let e = try check(access, regs: regs), case let .assist(action, length) = e.event else { return nil }
+        guard let e = try check(Self.describe(request), regs: regs, { self.mismatch(request, $0) }),
+              case let .assist(action, length) = e.event else { return nil }
         return (action, length)
     }
 
-    /// Compares an access with the next event; accepts and returns it when they match, else diverges.
-    func check(_ access: Access, regs: GPRegisters) throws -> EventRecord? {
+    /// Compares an exit with the next event (`mismatch` says why they differ,
+    /// nil when they match); accepts and returns the event when the exit and
+    /// the registers match, else diverges. `actual` describes the exit.
+    func check(_ actual: @autoclosure () -> String, regs: GPRegisters,
+               _ mismatch: (Event) -> Divergence.Reason?) throws -> EventRecord? {
         guard end == nil else { return nil }
         guard let expected = try peek() else {
-            diverge(expected: nil, actual: Self.describe(access), actualRegs: regs,
-                    why: .endOfJournal)
+            diverge(expected: nil, actual: actual(), actualRegs: regs, why: .endOfJournal)
             return nil
         }
-        if let why = mismatch(access, expected.event) {
-            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: why)
+        if let why = mismatch(expected.event) {
+            diverge(expected: expected, actual: actual(), actualRegs: regs, why: why)
             return nil
         }
         if expected.regs != regs {
-            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: .registersDiffer)
+            diverge(expected: expected, actual: actual(), actualRegs: regs, why: .registersDiffer)
             return nil
         }
         accept(expected)
@@ -114,27 +119,13 @@ public final class Replayer: ExitResponder {
             paused = RunEnd(reason: .interrupted, status: ExitStatus.replayInterrupted, message: "replay interrupted at event \(next)")
             return 0
         }
-        guard let expected = try peek() else {
-            diverge(expected: nil, actual: Self.describe(access), actualRegs: regs,
-                    why: .endOfJournal)
-            return 0
-        }
-        if let why = mismatch(access, expected.event) {
-            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: why)
-            return 0
-        }
-        if expected.regs != regs {
-            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: .registersDiffer)
-            return 0
-        }
-        accept(expected)
+        guard let expected = try check(Self.describe(access), regs: regs, { self.mismatch(access, $0) }) else { return 0 }
         switch expected.event {
-        case let .io(port, _, .read, value): _ = port; return value
+        case let .io(_, _, .read, value): return value
         case let .input(_, byte): return UInt64(byte)
         case let .mmio(_, _, .read, value): return value
         case let .stage2Fault(_, _, .read, value): return value
         case let .clock(ns): return ns
-        case let .msr(_, .read, value, _): return value
         case .io(_, _, .write, _):
             if let b = consoleFilter.observe(expected.event) { consoleOutput?(b) }
             return 0
@@ -260,17 +251,24 @@ public final class Replayer: ExitResponder {
             return pf == e ? nil : .differentPageFault
         case let (.kvmError(reason, sub, data, _), .error(er, es, ed)):
             return reason == er && sub == es && data == ed ? nil : .differentKVMError
-        case let (.msr(i, d, v), .msr(ei, ed, ev, _)):
-            if i != ei || d != ed { return .differentMSR }
-            return d == .read || v == ev ? nil : .differentMSRValue(index: i, recorded: ev, now: v)
-        case let (.assist(bytes), .assist(action, length)):
-            guard let got = AssistAction.decode(bytes) else { return .noAssistApplies }
-            return got.action == action && got.length == length ? nil : .differentAssist(now: got.action, recorded: action)
         default:
             return .differentKind
         }
     }
 
+    /// Why an MSR access does not match the recorded event, or nil when it does.
+    public func mismatch(_ m: MSRAccess, _ e: Event) -> Divergence.Reason? {
+        guard case let .msr(ei, ed, ev, _) = e else { return .differentKind }
+        if m.index != ei || m.direction != ed { return .differentMSR }
+        return m.direction == .read || m.value == ev ? nil : .differentMSRValue(index: m.index, recorded: ev, now: m.value)
+    }
+
+    /// Why an emulation failure does not match the recorded assist, or nil when it does.
+    public func mismatch(_ a: AssistRequest, _ e: Event) -> Divergence.Reason? {
+        guard case let .assist(action, length) = e else { return .differentKind }
+        guard let got = AssistAction.decode(a.bytes) else { return .noAssistApplies }
+        return got.action == action && got.length == length ? nil : .differentAssist(now: got.action, recorded: action)
+    }
 
     /// One line describing an access, in the journal's words.
     public static func describe(_ a: Access) -> String {
@@ -288,8 +286,14 @@ public final class Replayer: ExitResponder {
             return "page_fault"
         case let .kvmError(_, _, _, d): return "error: \(d)"
         case .interrupted: return "interrupted"
-        case let .msr(i, d, v): return d == .read ? "rdmsr msr=\(hex(i))" : "wrmsr msr=\(hex(i)) value=\(hex(v))"
-        case let .assist(bytes): return "emulation failure, instruction bytes \(bytes.map { String($0, radix: 16) }.joined(separator: " "))"
         }
+    }
+
+    public static func describe(_ m: MSRAccess) -> String {
+        m.direction == .read ? "rdmsr msr=\(hex(m.index))" : "wrmsr msr=\(hex(m.index)) value=\(hex(m.value))"
+    }
+
+    public static func describe(_ a: AssistRequest) -> String {
+        "emulation failure, instruction bytes \(a.bytes.map { String($0, radix: 16) }.joined(separator: " "))"
     }
 }
