@@ -161,7 +161,7 @@ public enum RecordSession {
             let state = try machine.captureState()
             try recorder.bootCheckpoint(machine: machine, state: state)
             let runner = Runner(machine: machine, regs: plan.regs)
-            runner.symbolize = { addr in symbols.symbolize(addr).map { $0.offset == 0 ? $0.name : "\($0.name)+\(hex($0.offset))" } }
+            runner.symbolize = symbols.label
             clock.begin()
             if let limit {
                 end = try limit.run { try runner.run(recorder) }
