@@ -34,10 +34,7 @@ public enum BootImage: Sendable {
     /// Reads the image at `path` and loads it for `selection`.
     /// `linuxDecompressOnHost` is passed to `LinuxImage.parse`.
     public static func load(path: String, selection: BootSelection, linuxDecompressOnHost: Bool = true) throws -> BootImage {
-        let bytes: [UInt8]
-        do { bytes = try FileIO.read(path) } catch let e as FileError {
-            throw GuestImageError(path: path, reason: e.description)
-        }
+        let bytes = try GuestImage.readImageFile(path)
         return try parse(bytes: bytes, path: path, selection: selection, linuxDecompressOnHost: linuxDecompressOnHost)
     }
 
@@ -89,10 +86,7 @@ public enum BootImage: Sendable {
     }
 
     public static func load(path: String, bootProtocol: BootProtocol, linuxDecompressOnHost: Bool = true) throws -> BootImage {
-        let bytes: [UInt8]
-        do { bytes = try FileIO.read(path) } catch let e as FileError {
-            throw GuestImageError(path: path, reason: e.description)
-        }
+        let bytes = try GuestImage.readImageFile(path)
         return try parse(bytes: bytes, path: path, bootProtocol: bootProtocol, linuxDecompressOnHost: linuxDecompressOnHost)
     }
 

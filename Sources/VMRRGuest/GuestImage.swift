@@ -62,13 +62,12 @@ public struct GuestImage: Sendable {
 
     /// Reads and decodes the image at `path`.
     public static func load(path: String) throws -> GuestImage {
-        let bytes: [UInt8]
-        do {
-            bytes = try FileIO.read(path)
-        } catch let error as FileError {
-            throw GuestImageError(path: path, reason: error.description)
-        }
-        return try parse(bytes: bytes, path: path)
+        try parse(bytes: try readImageFile(path), path: path)
+    }
+
+    /// The bytes of the image file at `path`, or an error naming it.
+    static func readImageFile(_ path: String) throws(GuestImageError) -> [UInt8] {
+        do { return try FileIO.read(path) } catch { throw GuestImageError(path: path, reason: error.description) }
     }
 
     /// Decodes an image already in memory; `path` names it in errors.

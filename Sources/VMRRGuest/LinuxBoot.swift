@@ -264,8 +264,8 @@ public struct LinuxInitrd: Sendable, Equatable {
     public let bytes: [UInt8]
     public init(path: String, bytes: [UInt8]) { self.path = path; self.bytes = bytes }
     public static func load(path: String) throws -> LinuxInitrd {
-        do { return LinuxInitrd(path: path, bytes: try FileIO.read(path)) } catch let e as FileError {
-            throw BootPlanError(reason: "initrd \(path): \(e.description)")
+        do { return LinuxInitrd(path: path, bytes: try FileIO.read(path)) } catch {
+            throw BootPlanError(reason: "initrd \(path): \(error.description)")
         }
     }
 }

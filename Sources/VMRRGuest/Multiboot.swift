@@ -133,8 +133,8 @@ public struct MultibootModule: Sendable, Equatable {
         guard !path.isEmpty else { throw BootPlanError(reason: "--module '\(spec)': no file name before the comma") }
         do {
             return MultibootModule(path: path, arguments: arguments, bytes: try FileIO.read(path))
-        } catch let e as FileError {
-            throw BootPlanError(reason: "module \(path): \(e.description)")
+        } catch {
+            throw BootPlanError(reason: "module \(path): \(error.description)")
         }
     }
 
@@ -160,11 +160,7 @@ public struct MultibootImage: Sendable {
 
     /// Reads and decodes the image at `path`.
     public static func load(path: String) throws -> MultibootImage {
-        let bytes: [UInt8]
-        do { bytes = try FileIO.read(path) } catch let e as FileError {
-            throw GuestImageError(path: path, reason: e.description)
-        }
-        return try parse(bytes: bytes, path: path)
+        try parse(bytes: try GuestImage.readImageFile(path), path: path)
     }
 
     /// Decodes a multiboot image already in memory; `path` names it in errors.

@@ -66,79 +66,50 @@ public enum EventFormat {
     }
 
     /// One JSON object, no newline. See the field list in docs/JOURNAL.md.
-    public static func json(_ r: EventRecord) -> String {
+    /// With `registers`, a "regs" object holds the 18 registers the event carries.
+    public static func json(_ r: EventRecord, registers: Bool = false) -> String {
         var f: [(String, JSONValue)] = [
-            ("index", .uint(r.index)),
+            ("index", .integer(r.index)),
             ("kind", .string(r.event.kind.name)),
-            ("rip", .uint(r.rip)),
+            ("rip", .integer(r.rip)),
         ]
         switch r.event {
         case let .io(port, size, direction, value):
-            f += [("port", .uint(UInt64(port))), ("size", .uint(UInt64(size))),
-                  ("dir", .string(direction == .write ? "out" : "in")), ("value", .uint(value))]
+            f += [("port", .integer(UInt64(port))), ("size", .integer(UInt64(size))),
+                  ("dir", .string(direction == .write ? "out" : "in")), ("value", .integer(value))]
         case let .mmio(gpa, size, direction, value), let .stage2Fault(gpa, size, direction, value):
-            f += [("gpa", .uint(gpa)), ("size", .uint(UInt64(size))),
-                  ("dir", .string(direction == .write ? "write" : "read")), ("value", .uint(value))]
+            f += [("gpa", .integer(gpa)), ("size", .integer(UInt64(size))),
+                  ("dir", .string(direction == .write ? "write" : "read")), ("value", .integer(value))]
         case .hlt, .shutdown:
             break
         case let .pageFault(gva, errorCode, cr3, faultingRIP):
-            f += [("gva", .uint(gva)), ("error_code", .uint(errorCode)), ("cr3", .uint(cr3)), ("fault_rip", .uint(faultingRIP))]
+            f += [("gva", .integer(gva)), ("error_code", .integer(errorCode)), ("cr3", .integer(cr3)), ("fault_rip", .integer(faultingRIP))]
         case let .clock(ns):
-            f.append(("ns", .uint(ns)))
+            f.append(("ns", .integer(ns)))
         case let .timer(deadline):
-            f.append(("deadline", .uint(deadline)))
+            f.append(("deadline", .integer(deadline)))
         case let .interrupt(vector):
-            f.append(("vector", .uint(UInt64(vector))))
+            f.append(("vector", .integer(UInt64(vector))))
         case let .input(port, byte):
-            f += [("byte", .uint(UInt64(byte))), ("port", .uint(UInt64(port)))]
+            f += [("byte", .integer(UInt64(byte))), ("port", .integer(UInt64(port)))]
         case let .checkpoint(id):
-            f.append(("id", .uint(UInt64(id))))
+            f.append(("id", .integer(UInt64(id))))
         case let .error(reason, suberror, data):
-            f += [("reason", .uint(UInt64(reason))), ("suberror", .uint(UInt64(suberror))), ("data", .string(hexBytes(data)))]
+            f += [("reason", .integer(UInt64(reason))), ("suberror", .integer(UInt64(suberror))), ("data", .string(hexBytes(data)))]
         case let .end(reason, status):
-            f += [("status", .int(Int64(status))), ("reason", .string(reason.name))]
+            f += [("status", .signed(Int64(status))), ("reason", .string(reason.name))]
         case let .msr(index, direction, value, fault):
-            f += [("msr", .uint(UInt64(index))), ("dir", .string(direction == .write ? "write" : "read")),
-                  ("value", .uint(value)), ("fault", .bool(fault))]
+            f += [("msr", .integer(UInt64(index))), ("dir", .string(direction == .write ? "write" : "read")),
+                  ("value", .integer(value)), ("fault", .bool(fault))]
         case let .assist(action, length):
-            f += [("action", .string(action.name)), ("length", .uint(UInt64(length)))]
+            f += [("action", .string(action.name)), ("length", .integer(UInt64(length)))]
         }
-        var s = "{"
-        for (i, (k, v)) in f.enumerated() {
-            if i > 0 { s += "," }
-            s += jsonString(k) + ":"
-            switch v {
-            case let .bool(b): s += b ? "true" : "false"
-            case let .uint(u): s += String(u)
-            case let .int(n): s += String(n)
-            case let .string(t): s += jsonString(t)
-            }
+        if registers {
+            f.append(("regs", .object(GPRegisters.names.indices.map { (GPRegisters.names[$0], .integer(r.regs[$0])) })))
         }
-        return s + "}"
-    }
-
-    enum JSONValue {
-        case bool(Bool)
-        case uint(UInt64)
-        case int(Int64)
-        case string(String)
+        return JSONValue.object(f).compact
     }
 
     /// A JSON string literal with `"`, `\` and control characters escaped.
-    public static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20 || u.value == 0x7f:
-                out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    public static func jsonString(_ s: String) -> String { jsonQuoted(s) }
 }

@@ -77,6 +77,32 @@ public struct JournalSummary {
         }.joined(separator: "\n")
     }
 
+    /// The same facts as one JSON object (`vmrr dump --summary --json`), for
+    /// tools: numbers as numbers, every event kind in `eventsByKind`.
+    public func json() -> String {
+        let h = header
+        var members: [(String, JSONValue)] = [
+            ("journal", .string(path)), ("fileSize", .integer(fileSize)), ("formatVersion", .integer(UInt64(formatVersion))),
+            ("image", .string(h.imagePath)), ("imageSHA256", .string(hexBytes(h.imageSHA256))),
+            ("memorySize", .integer(h.memorySize)), ("vcpus", .integer(UInt64(h.vcpuCount))),
+            ("clock", .string(h.clock.name)), ("boot", .string(h.bootProtocol.name)),
+            ("linuxPayloadOnHost", .bool(h.linuxPayloadOnHost)), ("strict", .bool(h.strict)),
+            ("cpuidLeaves", .integer(UInt64(h.cpuidSet.count))), ("cpuidEffectiveLeaves", .integer(UInt64(h.cpuidEffective.count))),
+            ("checkpointInterval", .integer(UInt64(h.checkpointInterval))), ("guestCommandLine", .string(h.guestCommandLine)),
+            ("hostKernel", .string(h.hostKernel)), ("hostCPU", .string(h.hostCPU)), ("hostMMU", .string(h.hostMMU.name)),
+            ("hostMMUDetail", .string(h.hostMMUDetail)), ("recordedAt", .integer(h.recordedAt)),
+            ("command", .string(h.commandLine)), ("vmrrVersion", .string(h.vmrrVersion)),
+            ("events", .integer(eventCount)),
+            ("eventsByKind", .object(EventKind.allCases.map { ($0.name, .integer(countsByKind[$0] ?? 0)) })),
+            ("lastClockNs", lastClockNS.map { .integer($0) } ?? .null),
+            ("end", end.map { .object([("reason", .string($0.reason.name)), ("status", .signed(Int64($0.status)))]) } ?? .null),
+            ("eventBytes", .integer(eventBytes)), ("checkpoints", .integer(UInt64(checkpointCount))),
+            ("checkpointBytes", .integer(checkpointBytes)),
+        ]
+        members.append(("truncated", truncationNote.map { .string($0) } ?? .null))
+        return JSONValue.object(members).rendered()
+    }
+
     /// `64 MiB` when the size is a whole number of MiB or GiB, else bytes.
     static func byteSize(_ n: UInt64) -> String {
         let mib: UInt64 = 1 << 20, gib: UInt64 = 1 << 30

@@ -53,19 +53,14 @@ public final class KVMSystem {
     /// KVM_GET_MSR_INDEX_LIST: the MSRs KVM saves and restores for a vCPU.
     public func msrIndexList() throws -> [UInt32] {
         let capacity = Int(CKVM_MAX_MSR_ENTRIES)
-        let bytes = MemoryLayout<kvm_msr_list>.size + capacity * MemoryLayout<UInt32>.size
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 8)
-        defer { raw.deallocate() }
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
-        let list = raw.assumingMemoryBound(to: kvm_msr_list.self)
-        list.pointee.nmsrs = UInt32(capacity)
-        // The pointer is valid for `bytes`, which holds nmsrs indices after the header.
-        guard ckvm_ioctl_ptr(fd, CKVM_GET_MSR_INDEX_LIST, raw) == 0 else {
-            throw KVMError("KVM_GET_MSR_INDEX_LIST", errno: ckvm_errno())
+        return try FlexibleArray.with(kvm_msr_list.self, UInt32.self, count: capacity) { list, indices in
+            list.pointee.nmsrs = UInt32(capacity)
+            // The allocation holds nmsrs indices after the header.
+            guard ckvm_ioctl_ptr(fd, CKVM_GET_MSR_INDEX_LIST, list) == 0 else {
+                throw KVMError("KVM_GET_MSR_INDEX_LIST", errno: ckvm_errno())
+            }
+            return (0..<min(Int(list.pointee.nmsrs), capacity)).map { indices[$0] }
         }
-        let n = Int(list.pointee.nmsrs)
-        let indices = (raw + MemoryLayout<kvm_msr_list>.size).assumingMemoryBound(to: UInt32.self)
-        return (0..<min(n, capacity)).map { indices[$0] }
     }
 
     /// KVM_CREATE_VM
@@ -79,13 +74,10 @@ public final class KVMSystem {
 /// Helpers for the variable-length `struct kvm_cpuid2`.
 enum CPUIDBuffer {
     static func withBuffer<R>(capacity: Int, _ body: (UnsafeMutablePointer<kvm_cpuid2>) throws -> R) throws -> R {
-        let bytes = MemoryLayout<kvm_cpuid2>.size + capacity * MemoryLayout<kvm_cpuid_entry2>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 8)
-        defer { raw.deallocate() }
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
-        let p = raw.assumingMemoryBound(to: kvm_cpuid2.self)
-        p.pointee.nent = UInt32(capacity)
-        return try body(p)
+        try FlexibleArray.with(kvm_cpuid2.self, kvm_cpuid_entry2.self, count: capacity) { p, _ in
+            p.pointee.nent = UInt32(capacity)
+            return try body(p)
+        }
     }
 
     static func entryPointer(_ p: UnsafeMutablePointer<kvm_cpuid2>) -> UnsafeMutablePointer<kvm_cpuid_entry2> {

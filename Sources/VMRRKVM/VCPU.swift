@@ -292,17 +292,13 @@ public final class VCPU {
     }
 
     func msrIoctl(_ request: UInt, _ name: String, _ entries: [MSREntry]) throws -> (Int, [UInt64]) {
-        let bytes = MemoryLayout<kvm_msrs>.size + entries.count * MemoryLayout<kvm_msr_entry>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 8)
-        defer { raw.deallocate() }
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
-        raw.assumingMemoryBound(to: kvm_msrs.self).pointee.nmsrs = UInt32(entries.count)
-        // The entries follow the 8-byte kvm_msrs header inside the same allocation.
-        let e = (raw + MemoryLayout<kvm_msrs>.size).assumingMemoryBound(to: kvm_msr_entry.self)
-        for (i, m) in entries.enumerated() { e[i].index = m.index; e[i].data = m.value }
-        let n = ckvm_ioctl_ptr(fd, request, raw)
-        guard n >= 0 else { throw KVMError(name, errno: ckvm_errno()) }
-        return (Int(n), (0..<entries.count).map { e[$0].data })
+        try FlexibleArray.with(kvm_msrs.self, kvm_msr_entry.self, count: entries.count) { header, e in
+            header.pointee.nmsrs = UInt32(entries.count)
+            for (i, m) in entries.enumerated() { e[i].index = m.index; e[i].data = m.value }
+            let n = ckvm_ioctl_ptr(fd, request, header)
+            guard n >= 0 else { throw KVMError(name, errno: ckvm_errno()) }
+            return (Int(n), (0..<entries.count).map { e[$0].data })
+        }
     }
 
     // MARK: CPUID

@@ -1,56 +1,5 @@
-// A small JSON writer for machine-readable walks and dumps. Numbers are JSON integers.
-
-public indirect enum JSONValue: Sendable, Equatable {
-    case object([(String, JSONValue)])
-    case array([JSONValue])
-    case string(String)
-    case integer(UInt64)
-    case bool(Bool)
-    case null
-
-    public static func == (a: JSONValue, b: JSONValue) -> Bool { a.rendered() == b.rendered() }
-
-    /// Pretty-printed with two-space indentation; keys in insertion order.
-    public func rendered(indent: Int = 0) -> String {
-        let pad = String(repeating: " ", count: indent)
-        let inner = String(repeating: " ", count: indent + 2)
-        switch self {
-        case .object(let members):
-            if members.isEmpty { return "{}" }
-            let body = members.map { "\(inner)\(JSONValue.quote($0.0)): \($0.1.rendered(indent: indent + 2))" }
-            return "{\n" + body.joined(separator: ",\n") + "\n\(pad)}"
-        case .array(let items):
-            if items.isEmpty { return "[]" }
-            let body = items.map { inner + $0.rendered(indent: indent + 2) }
-            return "[\n" + body.joined(separator: ",\n") + "\n\(pad)]"
-        case .string(let s): return JSONValue.quote(s)
-        case .integer(let n): return String(n)
-        case .bool(let b): return b ? "true" : "false"
-        case .null: return "null"
-        }
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let h = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-}
+import VMRRBase
+// The MMU views' JSON: walks, dumps and diffs as `JSONValue` trees (VMRRBase).
 
 extension JSONValue {
     static func optional(_ v: UInt64?) -> JSONValue { v.map { .integer($0) } ?? .null }

@@ -1,3 +1,4 @@
+import VMRRBase
 // The command layer the CLI and the REPL call: parse a token list, run one view, render
 // it as text or JSON. Parsing, meaning and output stay apart: `Command.parse` validates,
 // the views compute, TextRender/JSONEncoding format.

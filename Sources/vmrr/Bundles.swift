@@ -81,12 +81,29 @@ struct Unpack: ParsableCommand {
         do { reader = try JournalReader(bytes: b.journal, name: "\(bundle) (journal.vmrr)") } catch { fail("\(error)") }
         let base = (bundle.split(separator: "/").last.map(String.init) ?? bundle).replacingSuffix(".vmrrpack", with: "")
         let imageName = reader.header.imagePath.split(separator: "/").last.map(String.init) ?? "image.elf"
+        makeDirectories(directory)
         let jpath = "\(directory)/\(base).vmrr", ipath = "\(directory)/\(imageName)", mpath = "\(directory)/\(base).manifest.txt"
         writeFileOrFail(jpath, b.journal)
         writeFileOrFail(ipath, b.image)
         writeFileOrFail(mpath, Array(b.manifest.utf8))
         warn("vmrr: unpacked \(jpath), \(ipath) and \(mpath)")
         warn("vmrr: replay with: vmrr replay \(jpath) --image \(ipath)")
+    }
+}
+
+/// Creates `path` and its missing parents (as `mkdir -p`), or exits with a one-line error.
+func makeDirectories(_ path: String) {
+    var prefix = path.hasPrefix("/") ? "/" : ""
+    for part in path.split(separator: "/") where !part.isEmpty {
+        prefix += part + "/"
+        var st = stat()
+        if stat(prefix, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFDIR else { fail("\(path): cannot create the directory: \(prefix.dropLast()) is not a directory") }
+            continue
+        }
+        guard mkdir(prefix, 0o755) == 0 || errno == EEXIST else {
+            fail("\(path): cannot create the directory: \(String(cString: strerror(errno)))")
+        }
     }
 }
 

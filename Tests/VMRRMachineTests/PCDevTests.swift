@@ -10,11 +10,19 @@ extension KVMEndToEnd {
         let dir = Fixtures.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
         let (r, journal) = try E2E.record(Fixtures.guest("pcdev"), in: dir, name: "pcdev", options: ["--clock", clock, "--quiet"])
-        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-        #expect(!r.stdout.contains("FAILED"), "\(r.stdout)")
-        #expect(r.stdout.hasSuffix("pcdev: done\n"))
+        // The guest times five PIT ticks against the paravirtual clock. Under
+        // the host clock that interval depends on how loaded the machine is,
+        // so only the virtual clock asserts it; every other check must pass
+        // under both clocks, and the replay must reproduce whatever happened.
+        let timing = "pcdev: pit 1 kHz FAILED\n"
+        let failed = r.stdout.split(separator: "\n").filter { $0.hasSuffix(" FAILED") && $0 != "pcdev: FAILED" }
+        let timingOnly = clock == "host" && failed == [Substring(timing.dropLast())]
+        let status: Int32 = timingOnly ? 1 : 0
+        #expect(r.status == status, "\(r.stdout)\(r.stderr)")
+        #expect(failed.isEmpty || timingOnly, "\(r.stdout)")
+        #expect(r.stdout.hasSuffix(timingOnly ? "pcdev: FAILED\n" : "pcdev: done\n"))
         let d = try E2E.dump(journal)
-        E2E.checkShape(d, status: 0)
+        E2E.checkShape(d, status: status)
         let vectors = d.of("interrupt").compactMap { $0.u("vector") }
         // Five PIT ticks (vector 0x20), testdev IRQ 5 (0x25) and IRQ 10 (0x2a), COM1 (0x24), the self-IPI (0x61).
         #expect(vectors.filter { $0 == 0x20 }.count == 5, "\(vectors)")
@@ -25,6 +33,6 @@ extension KVMEndToEnd {
             let before = try #require(d.events.last { $0.index < i.index && $0.kind != "checkpoint" })
             #expect(before.kind == "hlt" || before.kind == "io" || before.kind == "mmio", "\(before.line)")
         }
-        try E2E.checkReplay(journal, status: 0, console: r.stdout)
+        try E2E.checkReplay(journal, status: status, console: r.stdout)
     }
 }
