@@ -1,8 +1,3 @@
-import VMRRBase
-import VMRRGuest
-import VMRRJournal
-import VMRRKVM
-import VMRRMMU
 import VMRRReplay
 
 /// Motion by instructions and by events: stepping forward counts the

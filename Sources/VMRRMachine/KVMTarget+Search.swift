@@ -1,8 +1,4 @@
 import VMRRBase
-import VMRRGuest
-import VMRRJournal
-import VMRRKVM
-import VMRRMMU
 import VMRRReplay
 
 /// Continue and reverse-continue: searches for breakpoint hits. Event

@@ -1,8 +1,6 @@
 import Synchronization
 import VMRRBase
-import VMRRGuest
 import VMRRJournal
-import VMRRKVM
 import VMRRMMU
 import VMRRReplay
 

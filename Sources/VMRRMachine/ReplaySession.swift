@@ -1,4 +1,3 @@
-import Glibc
 import VMRRBase
 import VMRRGuest
 import VMRRJournal

@@ -1,4 +1,3 @@
-import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRReplay
