@@ -22,7 +22,7 @@ extension KVMTarget {
             if Self.interruptRequested.load(ordering: .relaxed) { return .interrupted }
             if replayer.final != nil { return .endOfHistory }
             let before = position
-            switch try runner.stepOnce(replayer) {
+            switch try session.stepOnce() {
             case .instruction:
                 position.instructions += 1
                 steps += 1

@@ -32,7 +32,7 @@ extension KVMTarget {
         var quiet = position.instructions == Timeline.unknownInstructions ? Position(event: position.event) : position
         while true {
             if Self.interruptRequested.load(ordering: .relaxed) { break }
-            let stop = try runner.runUntilStop(replayer) { [unowned self] in
+            let stop = try session.runUntilStop { [unowned self] in
                 let v = self.watchValues()
                 if v != lastValues { return true }
                 quiet = Position(event: self.replayer.lastMatched?.index ?? quiet.event)
@@ -91,7 +91,7 @@ extension KVMTarget {
             try timeline.takeSnapshot()
             var steps: UInt64 = 0
             while runner.regs.rip != addr {
-                switch try runner.stepOnce(replayer) {
+                switch try session.stepOnce() {
                 case .instruction: position.instructions += 1
                 case .event, .ended:
                     try timeline.settlePosition()
@@ -106,7 +106,7 @@ extension KVMTarget {
             try goto(from)
             var steps: UInt64 = 0
             while (machine.ram.read(gpa, count: Int(len)) ?? []) == old {
-                switch try runner.stepOnce(replayer) {
+                switch try session.stepOnce() {
                 case .instruction: position.instructions += 1
                 case .event: try timeline.settlePosition()
                 case .ended: try timeline.settlePosition(); break
@@ -174,7 +174,7 @@ extension KVMTarget {
                 var values = watchValues()
                 while position < windowEnd {
                     let before = position
-                    switch try runner.stepOnce(replayer) {
+                    switch try session.stepOnce() {
                     case .instruction: position.instructions += 1
                     case .event, .ended: try timeline.settlePosition()
                     }
@@ -226,7 +226,7 @@ extension KVMTarget {
             var steps: UInt64 = 0
             while position < limit && position.event == e && replayer.final == nil {
                 if runner.regs.rip == addr { best = position }
-                switch try runner.stepOnce(replayer) {
+                switch try session.stepOnce() {
                 case .instruction: position.instructions += 1
                 case .event, .ended: try timeline.settlePosition()
                 }
@@ -244,7 +244,7 @@ extension KVMTarget {
             var value = machine.ram.read(gpa, count: Int(len)) ?? []
             var steps: UInt64 = 0
             while position < limit && position.event <= detectedAt && replayer.final == nil {
-                switch try runner.stepOnce(replayer) {
+                switch try session.stepOnce() {
                 case .instruction: position.instructions += 1
                 case .event, .ended: try timeline.settlePosition()
                 }

@@ -97,6 +97,21 @@ public final class ReplaySession {
         replayer = configuration.makeReplayer(journal: reader, start: start)
     }
 
+    // MARK: running forward (all a timeline asks of the session)
+
+    /// Runs until the replayer ends the run (end of journal, `until`, a
+    /// divergence) or pauses it.
+    public func runForward() throws -> RunEnd { try runner.run(replayer) }
+
+    /// Runs until the run ends, a debugger breakpoint fires, or `watch`
+    /// (called after each handled exit) says stop.
+    public func runUntilStop(watch: (() -> Bool)? = nil) throws -> Runner.Stop {
+        try runner.runUntilStop(replayer, watch: watch)
+    }
+
+    /// Executes at most one guest instruction, or the journal event that comes first.
+    public func stepOnce() throws -> Runner.StepOutcome { try runner.stepOnce(replayer) }
+
     /// Refuses headers vmrr cannot replay.
     static func checkHeader(_ reader: JournalReader) throws {
         let h = reader.header, name = reader.path

@@ -65,7 +65,7 @@ public final class Timeline {
         if let cp0 = reader.checkpoints.first(where: { $0.id == 0 }) {
             touched.formUnion(try reader.checkpoint(id: cp0.id).pages.map(\.gpa))
         }
-        _ = try runner.run(replayer)
+        _ = try session.runForward()
         if let d = replayer.divergence { throw DebugError("the journal does not replay: \(d.render(journalName: reader.path))") }
         position = Position(event: replayer.lastMatched?.index ?? 0)
         replayer.setUntil(nil)
@@ -156,7 +156,7 @@ public final class Timeline {
         replayer.pauseAfter = nil
         replayer.resume()
         replayer.setUntil(e)
-        let stop = try runner.runUntilStop(replayer)
+        let stop = try session.runUntilStop()
         try settlePosition()
         replayer.setUntil(nil)
         guard case .ended = stop, position.event == e else {
@@ -197,7 +197,7 @@ public final class Timeline {
         if p.instructions > 0 {
             try takeSnapshot()
             for i in 0..<p.instructions {
-                switch try runner.stepOnce(replayer) {
+                switch try session.stepOnce() {
                 case .instruction: position.instructions += 1
                 case .event, .ended:
                     try settlePosition()
@@ -229,7 +229,7 @@ public final class Timeline {
         try reach(event: e)
         var steps: UInt64 = 0
         while true {
-            switch try runner.stepOnce(replayer) {
+            switch try session.stepOnce() {
             case .instruction:
                 steps += 1
                 position.instructions = steps

@@ -105,7 +105,7 @@ struct KVMTargetTests {
             #expect(try target.registers().rip == handler)
             hits.append(target.position)
         }
-        print("HITS", hits); #expect(hits == hits.sorted() && Set(hits).count == 3)
+        #expect(hits == hits.sorted() && Set(hits).count == 3)
         // Backward: the most recent hit before the current one.
         let back = try target.reverseContinue()
         guard case .breakpoint = back else { Issue.record("reverse-continue stopped with \(back)"); return }
