@@ -8,7 +8,8 @@ import PackageDescription
 //   VMRRDebugger              the REPL: libedit, command parsing, rendering (no KVM)
 //   VMRRGuest                 guest protocol: layout, boot state, ELF loading (libelf)
 //   VMRRKVM                   thin owners of /dev/kvm file descriptors (CKVM shim)
-//   VMRRMachine               executor, devices, recorder: the composition of the above
+//   VMRRDevices               the record-time device models and the PC platform's buses (no KVM)
+//   VMRRMachine               executor, recorder, sessions: the composition of the above
 //   vmrr                      the command-line tool
 let package = Package(
     name: "vmrr",
@@ -32,9 +33,10 @@ let package = Package(
         .target(name: "VMRRGuest", dependencies: ["VMRRBase", "CLibElf", "CLZ4", "VMRRJournal"]),
         .target(name: "VMRRDebugger", dependencies: ["VMRRBase", "VMRRReplay", "VMRRJournal", "VMRRMMU", "VMRRGuest", "CEdit", "CCapstone"]),
         .target(name: "VMRRKVM", dependencies: ["VMRRBase", "CKVM", "VMRRJournal"]),
-        .target(name: "VMRRMachine", dependencies: ["VMRRBase", "VMRRKVM", "VMRRGuest", "VMRRJournal", "VMRRMMU", "VMRRReplay"]),
+        .target(name: "VMRRDevices", dependencies: ["VMRRBase", "VMRRGuest", "VMRRJournal"]),
+        .target(name: "VMRRMachine", dependencies: ["VMRRBase", "VMRRKVM", "VMRRGuest", "VMRRJournal", "VMRRMMU", "VMRRReplay", "VMRRDevices"]),
         .executableTarget(name: "vmrr", dependencies: [
-            "VMRRBase", "VMRRMachine", "VMRRJournal", "VMRRMMU", "VMRRGuest", "VMRRReplay", "VMRRDebugger",
+            "VMRRBase", "VMRRMachine", "VMRRJournal", "VMRRMMU", "VMRRGuest", "VMRRReplay", "VMRRDebugger", "VMRRDevices",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "VMRRJournalTests", dependencies: ["VMRRBase", "VMRRJournal"], exclude: ["Golden"]),
@@ -42,6 +44,7 @@ let package = Package(
         .testTarget(name: "VMRRGuestTests", dependencies: ["VMRRBase", "VMRRGuest"]),
         .testTarget(name: "VMRRDebuggerTests", dependencies: ["VMRRBase", "VMRRDebugger", "VMRRReplay", "VMRRJournal", "VMRRMMU", "VMRRGuest"]),
         .testTarget(name: "VMRRReplayTests", dependencies: ["VMRRBase", "VMRRReplay", "VMRRJournal"]),
-        .testTarget(name: "VMRRMachineTests", dependencies: ["VMRRBase", "VMRRMachine", "VMRRJournal", "VMRRGuest", "VMRRKVM", "VMRRReplay"]),
+        .testTarget(name: "VMRRMachineTests", dependencies: ["VMRRBase", "VMRRMachine", "VMRRJournal", "VMRRGuest", "VMRRKVM", "VMRRReplay", "VMRRDevices"]),
+        .testTarget(name: "VMRRDevicesTests", dependencies: ["VMRRBase", "VMRRDevices", "VMRRJournal", "VMRRGuest"]),
     ]
 )

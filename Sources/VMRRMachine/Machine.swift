@@ -1,5 +1,6 @@
 import Glibc
 import VMRRBase
+import VMRRDevices
 import VMRRGuest
 import VMRRJournal
 import VMRRKVM
@@ -28,7 +29,7 @@ public final class Machine: MachineStateSource {
     static let msrsNotCheckpointed: Set<UInt32> = [0x10]
 
     /// Whether MSR accesses KVM refuses, and those vmrr models
-    /// (`DeviceModel.filteredMSRs`), exit to userspace (journal format 2 on).
+    /// (`PCPlatform.filteredMSRs`), exit to userspace (journal format 2 on).
     public let userspaceMSRs: Bool
 
     /// Creates the VM. `cpuid` is the table to set (from a journal), or nil
@@ -42,7 +43,7 @@ public final class Machine: MachineStateSource {
         self.userspaceMSRs = userspaceMSRs
         if userspaceMSRs {
             try vm.enableUserSpaceMSRExits([.invalid, .unknown, .filter])
-            try vm.setMSRFilter(denied: DeviceModel.filteredMSRs)
+            try vm.setMSRFilter(denied: PCPlatform.filteredMSRs)
         }
         let ranges = Layout.ramRanges(memorySize: memorySize)
         ram = try GuestRAM(ranges: ranges)

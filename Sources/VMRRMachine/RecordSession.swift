@@ -1,5 +1,6 @@
 import Glibc
 import VMRRBase
+import VMRRDevices
 import VMRRGuest
 import VMRRJournal
 import VMRRKVM
@@ -94,7 +95,7 @@ public enum RecordSession {
         var pc = PCDeviceConfig(memorySize: o.memorySize, commandLine: o.guestArguments.joined(separator: " "), rtcEpoch: rtcEpoch)
         // x2APIC mode can be entered only when the CPUID the guest sees offers it.
         pc.x2apicAvailable = machine.cpuidEffective.contains { $0.function == 1 && $0.ecx & CPUIDBits.x2apic != 0 }
-        let devices = DeviceModel(clock: clock, input: consoleIn, output: consoleOut, strict: o.strict, pc: pc)
+        let devices = PCPlatform(clock: clock, input: consoleIn, output: consoleOut, strict: o.strict, pc: pc)
         let recorder = Recorder(devices: devices, journal: journal, checkpointInterval: o.checkpointInterval, maxExits: o.maxExits)
         recorder.assistEnabled = o.assist
         if let progress {

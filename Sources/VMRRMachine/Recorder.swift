@@ -1,5 +1,6 @@
 import Glibc
 import VMRRBase
+import VMRRDevices
 import VMRRGuest
 import VMRRJournal
 import VMRRReplay
@@ -31,10 +32,11 @@ public final class NullSink: EventSink {
     public var keepsCheckpoints: Bool { false }
 }
 
-/// The recording responder: answers every exit from the device models and
-/// journals it, injects the timer interrupt at exits, and takes checkpoints.
+/// The recording responder: answers every exit from the device models
+/// (VMRRDevices' `PCPlatform`) and journals it, injects the timer interrupt
+/// at exits, and takes checkpoints.
 public final class Recorder: ExitResponder {
-    public let devices: DeviceModel
+    public let devices: PCPlatform
     public let journal: EventSink
     public let checkpointInterval: UInt64
     public let maxExits: UInt64?
@@ -61,7 +63,7 @@ public final class Recorder: ExitResponder {
     /// `--assist`: emulate int3, fwait, clac and stac when KVM cannot.
     public var assistEnabled = false
 
-    public init(devices: DeviceModel, journal: EventSink, checkpointInterval: UInt64, maxExits: UInt64? = nil) {
+    public init(devices: PCPlatform, journal: EventSink, checkpointInterval: UInt64, maxExits: UInt64? = nil) {
         self.devices = devices
         self.journal = journal
         self.checkpointInterval = max(1, checkpointInterval)
@@ -93,7 +95,8 @@ public final class Recorder: ExitResponder {
         let (index, direction, value) = (access.index, access.direction, access.value)
         exits &+= 1
         devices.clock.exitTick()
-        let answer = devices.answerMSR(index: index, direction: direction, value: value)
+        let result = devices.answerMSR(index: index, direction: direction, value: value)
+        let answer = MSRAnswer(value: result.value, fault: result.fault)
         try append(.msr(index: index, direction: direction, value: direction == .read ? answer.value : value, fault: answer.fault), regs)
         try afterAccess(regs)
         return answer

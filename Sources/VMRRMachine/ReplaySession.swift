@@ -217,7 +217,7 @@ public final class ReplaySession {
     /// Runs to the end of the journal, `until`, or the first divergence.
     public func run(console: ((UInt8) -> Void)?) throws -> ReplayResult {
         replayer.consoleOutput = console
-        let started = HostClock.monotonicNanoseconds()
+        let started = monotonicNanoseconds()
         var end: RunEnd
         do { end = try runner.run(replayer) } catch {
             throw VMRRError("replaying \(reader.path) at event \(replayer.next): \(error)")
@@ -229,7 +229,7 @@ public final class ReplaySession {
         }
         return ReplayResult(end: end, divergence: divergence, startEvent: startEvent, matched: replayer.matched,
                             lastEvent: replayer.lastMatched?.index, warnings: warnings, verifiedDigest: replayer.verifiedDigest,
-                            wallNanoseconds: HostClock.monotonicNanoseconds() - started)
+                            wallNanoseconds: monotonicNanoseconds() - started)
     }
 
     /// A recording stopped between exits (`--max-time` kicking a vCPU that

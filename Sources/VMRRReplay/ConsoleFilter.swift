@@ -17,15 +17,17 @@ public struct ConsoleFilter: Equatable, Sendable {
     public static let loopback: UInt8 = 1 << 4
     /// Register offsets from THR.
     static let lcrOffset: UInt16 = 3, mcrOffset: UInt16 = 4
-    /// Where the registers sit in a checkpoint's device state.
-    public static let deviceStateLCR = 24, deviceStateMCR = 25
 
+    /// Starts with LCR and MCR from a checkpoint's device state bytes
+    /// (`DeviceState`; both clear when the state predates them).
     public init(thrPort: UInt16, deviceState: [UInt8] = []) {
+        self.init(thrPort: thrPort, state: DeviceState(decoding: deviceState))
+    }
+
+    public init(thrPort: UInt16, state: DeviceState) {
         self.thrPort = thrPort
-        if deviceState.count > Self.deviceStateMCR {
-            lcr = deviceState[Self.deviceStateLCR]
-            mcr = deviceState[Self.deviceStateMCR]
-        }
+        lcr = state.uartLCR
+        mcr = state.uartMCR
     }
 
     /// The console byte an accepted event produced, if any; follows LCR and MCR writes.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import VMRRDevices
 import VMRRGuest
 import VMRRJournal
 import VMRRMachine

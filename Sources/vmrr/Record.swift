@@ -1,6 +1,7 @@
 import VMRRBase
 import ArgumentParser
 import Glibc
+import VMRRDevices
 import VMRRGuest
 import VMRRJournal
 import VMRRMachine

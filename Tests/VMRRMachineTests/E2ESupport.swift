@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VMRRDevices
 import VMRRGuest
 import VMRRJournal
 import VMRRMachine

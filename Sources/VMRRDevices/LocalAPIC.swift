@@ -1,0 +1,248 @@
+import VMRRGuest
+
+/// The local APIC of vmrr's one vCPU (APIC ID 0), for kernels that read
+/// their APIC ID, send INIT/SIPI at boot, switch to x2APIC mode, and send
+/// themselves IPIs:
+/// - xAPIC page at 0xFEE00000 while IA32_APIC_BASE says xAPIC mode; the
+///   x2APIC MSRs 0x800-0x8FF while it says x2APIC mode (SDM vol. 3, 11.12),
+///   with #GP for reserved registers, reads of write-only ones (EOI, SELF
+///   IPI), writes of read-only ones, and any access outside x2APIC mode;
+/// - IA32_APIC_BASE with the SDM's legal mode transitions (#GP otherwise);
+/// - fixed-delivery IPIs to itself (ICR shorthand "self", or destination
+///   APIC ID 0, or SELF IPI) set the vector in IRR; the highest IRR above
+///   the processor priority is delivered at the next exit where the vCPU can
+///   take it (`PCPlatform.pendingInterrupt`), moving to ISR; EOI clears the
+///   highest ISR bit. INIT, SIPI and IPIs to other APIC IDs are dropped
+///   (there are no other CPUs). The APIC timer and LINT pins deliver nothing.
+/// Map it at its page on the MMIO bus, and at `LocalAPIC.msrRanges`.
+public final class LocalAPIC: DeviceModel, MSRDevice {
+    enum Register {
+        static let id = 0x20, version = 0x30, tpr = 0x80, apr = 0x90, ppr = 0xA0, eoi = 0xB0
+        static let rrd = 0xC0, ldr = 0xD0, dfr = 0xE0, spiv = 0xF0
+        static let isr = 0x100, tmr = 0x180, irr = 0x200
+        static let esr = 0x280, icrLow = 0x300, icrHigh = 0x310
+        static let lvtCMCI = 0x2F0, lvtTimer = 0x320, lvtThermal = 0x330, lvtPerf = 0x340
+        static let lvtLINT0 = 0x350, lvtLINT1 = 0x360, lvtError = 0x370
+        static let initialCount = 0x380, currentCount = 0x390, divide = 0x3E0
+        /// x2APIC only: SELF IPI (MSR 0x83F).
+        static let selfIPI = 0x3F0
+        static let lvts = [lvtCMCI, lvtTimer, lvtThermal, lvtPerf, lvtLINT0, lvtLINT1, lvtError]
+        /// Registers that store what is written (both modes).
+        static let stored: Set<Int> = Set([tpr, spiv, icrLow, icrHigh, initialCount, divide] + lvts)
+        /// Eight 32-bit words each: ISR, TMR, IRR.
+        static let vectorArrays = [isr, tmr, irr]
+    }
+    /// Registers are 32 bits, one per 16-byte slot of the page.
+    static let registerBytes = 4, slotMask = 0xF
+    /// ICR bit 12: delivery status (send pending). Always reads 0.
+    static let icrDeliveryStatus: UInt32 = 1 << 12
+    /// An LVT entry's mask bit, set at reset.
+    static let lvtMasked: UInt32 = 1 << 16
+    /// SPIV bit 8: APIC software enable.
+    static let spivEnable: UInt32 = 1 << 8
+    /// ICR fields.
+    enum ICR {
+        static let vectorMask: UInt32 = 0xFF
+        static let deliveryModeShift: UInt32 = 8, deliveryModeMask: UInt32 = 0x7
+        static let shorthandShift: UInt32 = 18, shorthandMask: UInt32 = 0x3
+        static let fixedDelivery: UInt32 = 0, initDelivery: UInt32 = 5, startupDelivery: UInt32 = 6
+        static let noShorthand: UInt32 = 0, selfShorthand: UInt32 = 1, allIncludingSelf: UInt32 = 2
+        /// xAPIC destination: ICR high bits 31:24.
+        static let xapicDestinationShift: UInt32 = 24
+    }
+    /// IA32_APIC_BASE bits (SDM vol. 3, 11.4.4 and 11.12.1).
+    enum Base {
+        static let bsp: UInt64 = 1 << 8
+        static let extd: UInt64 = 1 << 10
+        static let enable: UInt64 = 1 << 11
+        /// Bits 12 up to the guest's physical-address width hold the base.
+        static let addressMask: UInt64 = 0x000F_FFFF_FFFF_F000
+        static let reservedMask: UInt64 = ~(bsp | extd | enable | addressMask)
+    }
+
+    private(set) var registers: [Int: UInt32] = [:]
+    /// IRR, ISR and TMR as 256-bit sets.
+    private(set) var irr = VectorSet(), isr = VectorSet()
+    private(set) var apicBase: UInt64 = Layout.apicBaseAtEntry
+    /// Interrupts sent to absent CPUs or in delivery modes vmrr does not model (for reports).
+    private(set) var droppedIPIs = 0
+
+    /// Whether CPUID offers x2APIC mode.
+    let x2apicAvailable: Bool
+
+    public init(x2apicAvailable: Bool = true) {
+        self.x2apicAvailable = x2apicAvailable
+        registers[Register.dfr] = 0xFFFF_FFFF
+        registers[Register.spiv] = 0xFF
+        for lvt in Register.lvts { registers[lvt] = Self.lvtMasked }
+    }
+
+    var x2apicMode: Bool { apicBase & (Base.enable | Base.extd) == Base.enable | Base.extd }
+    var globallyEnabled: Bool { apicBase & Base.enable != 0 }
+    var softwareEnabled: Bool { (registers[Register.spiv] ?? 0) & Self.spivEnable != 0 }
+
+    /// The processor priority: the higher of TPR's and the highest in-service vector's class.
+    var processorPriority: UInt32 {
+        let tpr = (registers[Register.tpr] ?? 0) & 0xFF
+        let isrClass = UInt32(isr.highest ?? 0) & 0xF0
+        return (tpr & 0xF0) >= isrClass ? tpr : isrClass
+    }
+
+    func value(of register: Int) -> UInt32 {
+        switch register {
+        case Register.id: return 0
+        case Register.version: return Layout.apicVersion
+        case Register.ppr: return processorPriority
+        case Register.ldr where x2apicMode: return 1   // cluster 0, bit (ID & 0xF) = bit 0
+        case Register.isr..<(Register.isr + 0x80): return isr.word((register - Register.isr) >> 4)
+        case Register.irr..<(Register.irr + 0x80): return irr.word((register - Register.irr) >> 4)
+        case Register.tmr..<(Register.tmr + 0x80): return 0
+        default: return registers[register] ?? 0
+        }
+    }
+
+    // MARK: xAPIC MMIO
+
+    /// Reads of the 32-bit register in a 16-byte slot; other bytes read 0.
+    /// The page reads as all ones while the APIC is in x2APIC mode or disabled.
+    public func read(_ access: DeviceAccess) -> DeviceAnswer? {
+        guard globallyEnabled, !x2apicMode else { return .value(DeviceAccess.allOnes) }
+        let offset = Int(access.offset)
+        let within = offset & Self.slotMask
+        guard within < Self.registerBytes else { return .value(0) }
+        return .value(UInt64(value(of: offset & ~Self.slotMask)) >> (UInt64(within) * 8))
+    }
+
+    /// Only aligned 32-bit (or wider) writes change a register.
+    public func write(_ access: DeviceAccess) -> DeviceAnswer? {
+        let offset = Int(access.offset)
+        guard globallyEnabled, !x2apicMode, offset & Self.slotMask == 0, access.size >= Self.registerBytes else { return .handled }
+        store(offset, UInt32(truncatingIfNeeded: access.value), x2apic: false)
+        return .handled
+    }
+
+    func store(_ register: Int, _ v: UInt32, x2apic: Bool) {
+        switch register {
+        case Register.eoi: endOfInterrupt()
+        case Register.icrLow:
+            registers[register] = v & ~Self.icrDeliveryStatus
+            let destination = x2apic ? (registers[Register.icrHigh] ?? 0) : (registers[Register.icrHigh] ?? 0) >> ICR.xapicDestinationShift
+            sendIPI(low: v, destination: destination)
+        case Register.selfIPI: accept(vector: UInt8(v & ICR.vectorMask))
+        case Register.ldr, Register.dfr: registers[register] = v
+        case _ where Register.stored.contains(register): registers[register] = v
+        default: break
+        }
+    }
+
+    // MARK: delivery
+
+    func sendIPI(low: UInt32, destination: UInt32) {
+        let mode = (low >> ICR.deliveryModeShift) & ICR.deliveryModeMask
+        let shorthand = (low >> ICR.shorthandShift) & ICR.shorthandMask
+        let toSelf = shorthand == ICR.selfShorthand || shorthand == ICR.allIncludingSelf
+            || (shorthand == ICR.noShorthand && destination == 0)
+        guard toSelf, mode == ICR.fixedDelivery else { droppedIPIs += 1; return }
+        accept(vector: UInt8(low & ICR.vectorMask))
+    }
+
+    /// A fixed interrupt arrives: vectors 0-15 are illegal and dropped.
+    func accept(vector: UInt8) {
+        guard vector >= 16 else { droppedIPIs += 1; return }
+        irr.insert(vector)
+    }
+
+    /// The vector to deliver now, if any (not yet acknowledged).
+    var deliverable: UInt8? {
+        guard globallyEnabled, softwareEnabled, let v = irr.highest else { return nil }
+        return UInt32(v) & 0xF0 > processorPriority & 0xF0 ? v : nil
+    }
+
+    func acknowledge(_ vector: UInt8) {
+        irr.remove(vector)
+        isr.insert(vector)
+    }
+
+    func endOfInterrupt() {
+        if let v = isr.highest { isr.remove(v) }
+    }
+
+    // MARK: x2APIC MSRs and IA32_APIC_BASE
+
+    /// The register an x2APIC MSR names: MSR 0x800 + (xAPIC offset >> 4).
+    static func register(msr: UInt32) -> Int { Int(msr - Layout.MSR.x2apicFirst) << 4 }
+
+    /// Registers that exist in x2APIC mode (SDM table 11-6), readable and/or writable.
+    static let x2apicReadable: Set<Int> = {
+        var s: Set<Int> = [Register.id, Register.version, Register.tpr, Register.ppr, Register.ldr, Register.spiv,
+                           Register.esr, Register.icrLow, Register.initialCount, Register.currentCount, Register.divide]
+        for base in Register.vectorArrays { for k in 0..<8 { s.insert(base + k * 0x10) } }
+        s.formUnion(Register.lvts)
+        return s
+    }()
+    static let x2apicWritable: Set<Int> = Set([Register.tpr, Register.eoi, Register.spiv, Register.esr, Register.icrLow,
+                                               Register.initialCount, Register.divide, Register.selfIPI] + Register.lvts)
+
+    /// An RDMSR of 0x800-0x8FF; nil means #GP.
+    func x2apicRead(msr: UInt32) -> UInt64? {
+        let r = Self.register(msr: msr)
+        guard x2apicMode, Self.x2apicReadable.contains(r) else { return nil }
+        if r == Register.icrLow { return UInt64(registers[Register.icrHigh] ?? 0) << 32 | UInt64(value(of: r)) }
+        return UInt64(value(of: r))
+    }
+
+    /// A WRMSR of 0x800-0x8FF; false means #GP.
+    func x2apicWrite(msr: UInt32, value: UInt64) -> Bool {
+        let r = Self.register(msr: msr)
+        guard x2apicMode, Self.x2apicWritable.contains(r) else { return false }
+        // The 64-bit ICR is one MSR; every other register is 32 bits, the upper half reserved.
+        if r == Register.icrLow {
+            registers[Register.icrHigh] = UInt32(truncatingIfNeeded: value >> 32)
+        } else if value >> 32 != 0 {
+            return false
+        }
+        // EOI and SELF IPI take only their defined bits (SDM: a non-zero EOI write is #GP).
+        if r == Register.eoi && value != 0 { return false }
+        store(r, UInt32(truncatingIfNeeded: value), x2apic: true)
+        return true
+    }
+
+    func apicBaseRead() -> UInt64 { apicBase }
+
+    /// A WRMSR of IA32_APIC_BASE; false means #GP (reserved bits, or a mode
+    /// change the SDM forbids: x2APIC to xAPIC, disabled to x2APIC, EXTD
+    /// without EN).
+    func apicBaseWrite(_ value: UInt64) -> Bool {
+        guard value & Base.reservedMask == 0 else { return false }
+        let wasX2 = x2apicMode, wasEnabled = globallyEnabled
+        let en = value & Base.enable != 0, extd = value & Base.extd != 0
+        if extd && !en { return false }
+        if extd && !x2apicAvailable { return false }
+        if wasX2 && en && !extd { return false }
+        if !wasEnabled && en && extd { return false }
+        // The BSP flag is the hardware's to set: keep it.
+        apicBase = (value & ~Base.bsp) | (apicBase & Base.bsp)
+        if !en {
+            // Disabling resets the APIC's state (SDM 11.4.3).
+            irr = VectorSet(); isr = VectorSet()
+            registers[Register.spiv] = 0xFF
+        }
+        return true
+    }
+
+    // MARK: MSRDevice
+
+    /// The MSRs this model answers: IA32_APIC_BASE and the x2APIC registers.
+    public static let msrRanges: [ClosedRange<UInt32>] = [
+        Layout.MSR.apicBase...Layout.MSR.apicBase,
+        Layout.MSR.x2apicFirst...Layout.MSR.x2apicLast,
+    ]
+
+    public func readMSR(_ index: UInt32) -> UInt64? {
+        index == Layout.MSR.apicBase ? apicBaseRead() : x2apicRead(msr: index)
+    }
+
+    public func writeMSR(_ index: UInt32, value: UInt64) -> Bool {
+        index == Layout.MSR.apicBase ? apicBaseWrite(value) : x2apicWrite(msr: index, value: value)
+    }
+}
