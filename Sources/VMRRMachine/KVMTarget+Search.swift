@@ -91,10 +91,7 @@ extension KVMTarget {
             try timeline.takeSnapshot()
             var steps: UInt64 = 0
             while runner.regs.rip != addr {
-                switch try session.stepOnce() {
-                case .instruction: position.instructions += 1
-                case .event, .ended:
-                    try timeline.settlePosition()
+                if try timeline.step() != .instruction {
                     throw DebugError("lost breakpoint \(bp.id) at \(hex(addr)) while re-executing event \(e)")
                 }
                 steps += 1
@@ -106,11 +103,7 @@ extension KVMTarget {
             try goto(from)
             var steps: UInt64 = 0
             while (machine.ram.read(gpa, count: Int(len)) ?? []) == old {
-                switch try session.stepOnce() {
-                case .instruction: position.instructions += 1
-                case .event: try timeline.settlePosition()
-                case .ended: try timeline.settlePosition(); break
-                }
+                try timeline.step()
                 steps += 1
                 if steps > stepLimit { throw DebugError("watchpoint \(bp.id): the write is more than \(stepLimit) instructions away") }
                 if replayer.final != nil { break }
@@ -174,10 +167,7 @@ extension KVMTarget {
                 var values = watchValues()
                 while position < windowEnd {
                     let before = position
-                    switch try session.stepOnce() {
-                    case .instruction: position.instructions += 1
-                    case .event, .ended: try timeline.settlePosition()
-                    }
+                    try timeline.step()
                     if position >= windowEnd || position == before { break }
                     if let bp = table.atAddress(runner.regs.rip) {
                         candidates.append((position, .address(bp, event: position.event)))
@@ -226,10 +216,7 @@ extension KVMTarget {
             var steps: UInt64 = 0
             while position < limit && position.event == e && replayer.final == nil {
                 if runner.regs.rip == addr { best = position }
-                switch try session.stepOnce() {
-                case .instruction: position.instructions += 1
-                case .event, .ended: try timeline.settlePosition()
-                }
+                try timeline.step()
                 steps += 1
                 if steps > stepLimit { break }
             }
@@ -244,10 +231,7 @@ extension KVMTarget {
             var value = machine.ram.read(gpa, count: Int(len)) ?? []
             var steps: UInt64 = 0
             while position < limit && position.event <= detectedAt && replayer.final == nil {
-                switch try session.stepOnce() {
-                case .instruction: position.instructions += 1
-                case .event, .ended: try timeline.settlePosition()
-                }
+                try timeline.step()
                 let v = machine.ram.read(gpa, count: Int(len)) ?? []
                 if v != value, position < limit { last = (position, value, v) }
                 value = v

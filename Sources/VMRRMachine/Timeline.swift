@@ -187,6 +187,16 @@ public final class Timeline {
         try runner.completePendingRead()
     }
 
+    /// Executes one guest instruction, or the journal event that comes
+    /// first, and moves the position along: one instruction further, or to
+    /// the event (a divergence is thrown).
+    @discardableResult
+    func step() throws -> Runner.StepOutcome {
+        let outcome = try session.stepOnce()
+        if outcome == .instruction { position.instructions += 1 } else { try settlePosition() }
+        return outcome
+    }
+
     /// Moves to exactly `p`: reaches (p.event, 0), then single-steps.
     public func goto(_ p: Position) throws {
         guard p.event <= lastEvent else {
@@ -197,10 +207,7 @@ public final class Timeline {
         if p.instructions > 0 {
             try takeSnapshot()
             for i in 0..<p.instructions {
-                switch try session.stepOnce() {
-                case .instruction: position.instructions += 1
-                case .event, .ended:
-                    try settlePosition()
+                if try step() != .instruction {
                     try reach(event: p.event)
                     throw DebugError("goto \(p): event \(p.event) has only \(i) instructions before the next event")
                 }
