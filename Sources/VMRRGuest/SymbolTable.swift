@@ -1,3 +1,5 @@
+import VMRRBase
+
 /// One `.symtab` entry (undefined and unnamed symbols are left out).
 public struct Symbol: Sendable, Equatable, Hashable {
     public enum Kind: Sendable, Equatable, Hashable {
@@ -59,6 +61,12 @@ public struct SymbolTable: Sendable {
     public func lookup(_ name: String) -> UInt64? {
         let matches = all.filter { $0.name == name && $0.kind != .file }
         return (matches.first { $0.binding == .global } ?? matches.first)?.value
+    }
+
+    /// `addr` as reports show it: "main" at a symbol, "main+0x12" inside one;
+    /// nil where `symbolize` finds no symbol.
+    public func label(_ addr: UInt64) -> String? {
+        symbolize(addr).map { $0.offset == 0 ? $0.name : "\($0.name)+\(hex($0.offset))" }
     }
 
     /// The symbol `addr` belongs to, and the offset into it:

@@ -31,6 +31,10 @@ final class PageFaultTrap {
     private(set) var armedHandler: UInt64?
     private(set) var steppingOver = false
     private var mustArm = true
+    /// The host's hardware execution breakpoints (DR0-DR3).
+    static let hardwareBreakpoints = 4
+    /// Those left for a debugger: one is kept for the #PF handler.
+    static let debuggerBreakpointCapacity = hardwareBreakpoints - 1
     /// Other execution breakpoints a debugger wants armed as well (DR1-DR3).
     var extraBreakpoints: [UInt64] = []
 

@@ -67,22 +67,8 @@ public enum RecordSession {
     /// `progress` is called on the recording thread a few times per second.
     public static func record(_ o: RecordOptions, input: ConsoleInput? = nil, output: ConsoleOutput? = nil,
                               journaling: Bool = true, progress: ((RecordProgress) -> Void)? = nil) throws -> RecordResult {
-        let boot: BootImage
-        do { boot = try BootImage.load(path: o.imagePath, selection: o.boot, linuxDecompressOnHost: o.linuxDecompressOnHost) } catch { throw VMRRError("\(error)") }
+        let (boot, plan) = try Self.bootPlan(o)
         let image = boot.image
-        switch boot {
-        case .vmrr(let g): do { try g.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
-        case .multiboot(let m): do { try m.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
-        case .linux(let l): do { try l.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
-        }
-        let modules: [MultibootModule]
-        do { modules = try o.modules.map(MultibootModule.load(spec:)) } catch { throw VMRRError("boot plan for \(o.imagePath): \(error)") }
-        let initrd: LinuxInitrd?
-        do { initrd = try o.initrd.map(LinuxInitrd.load(path:)) } catch { throw VMRRError("boot plan for \(o.imagePath): \(error)") }
-        let plan: BootPlan
-        do { plan = try boot.plan(memorySize: o.memorySize, arguments: o.guestArguments, modules: modules, initrd: initrd) } catch {
-            throw VMRRError("boot plan for \(o.imagePath): \(error)")
-        }
         let cmdline = boot.guestCommandLine(arguments: o.guestArguments)
         let machine: Machine
         do { machine = try Machine(memorySize: o.memorySize, cpuid: try cpuidTable(for: boot.bootProtocol, x2apic: o.x2apic)) } catch {
@@ -90,26 +76,7 @@ public enum RecordSession {
         }
         do { try machine.load(plan) } catch { throw VMRRError("boot state for image \(o.imagePath): \(error)") }
 
-        var header = JournalHeader()
-        header.imageSHA256 = image.sha256
-        header.imagePath = HostFacts.absolutePath(o.imagePath)
-        header.memorySize = o.memorySize
-        header.clock = o.clock
-        header.bootProtocol = boot.bootProtocol
-        if case .linux(let l) = boot { header.linuxPayloadOnHost = l.decompressedOnHost }
-        header.strict = o.strict
-        header.checkpointInterval = UInt32(clamping: o.checkpointInterval)
-        header.guestCommandLine = cmdline
-        header.cpuidSet = machine.cpuidSet
-        header.cpuidEffective = machine.cpuidEffective
-        header.hostKernel = HostFacts.kernel()
-        header.hostCPU = HostFacts.cpuModel()
-        let mmu = HostFacts.mmuModel()
-        header.hostMMU = mmu.model
-        header.hostMMUDetail = mmu.detail
-        header.recordedAt = UInt64(time(nil))
-        header.commandLine = o.commandLine
-        header.vmrrVersion = VMRRVersion.string
+        let header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine)
 
         let journal: EventSink
         var writer: JournalWriter?
@@ -121,22 +88,8 @@ public enum RecordSession {
         }
 
         let clock: GuestClock = o.clock == .virtual ? VirtualClock() : HostClock()
-        let consoleIn: ConsoleInput
-        if let input { consoleIn = input } else if let p = o.inputPath {
-            let bytes: [UInt8]
-            do { bytes = try FileIO.read(p, regularOnly: false) } catch { throw VMRRError("\(p): cannot read console input file: \(error.errno)") }
-            consoleIn = BufferedInput(bytes: bytes)
-        } else {
-            consoleIn = DescriptorInput(fd: STDIN_FILENO)
-        }
-        let consoleOut: ConsoleOutput
-        if let output { consoleOut = output } else if let p = o.consolePath {
-            let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw VMRRError("\(p): cannot open console file: \(String(cString: strerror(errno)))") }
-            consoleOut = DescriptorOutput(fd: fd, ownsDescriptor: true)
-        } else {
-            consoleOut = DescriptorOutput(fd: STDOUT_FILENO)
-        }
+        let consoleIn = try input ?? Self.consoleInput(o)
+        let consoleOut = try output ?? Self.consoleOutput(o)
         // The RTC shows the host's time when recording starts, or a fixed epoch with the virtual clock.
         let rtcEpoch = o.clock == .virtual ? Layout.virtualClockEpoch : UInt64(max(0, time(nil)))
         var pc = PCDeviceConfig(memorySize: o.memorySize, commandLine: o.guestArguments.joined(separator: " "), rtcEpoch: rtcEpoch)
@@ -162,7 +115,7 @@ public enum RecordSession {
             let state = try machine.captureState()
             try recorder.bootCheckpoint(machine: machine, state: state)
             let runner = Runner(machine: machine, regs: plan.regs)
-            runner.symbolize = { addr in symbols.symbolize(addr).map { $0.offset == 0 ? $0.name : "\($0.name)+\(hex($0.offset))" } }
+            runner.symbolize = symbols.label
             clock.begin()
             if let limit {
                 end = try limit.run { try runner.run(recorder) }
@@ -185,6 +138,68 @@ public enum RecordSession {
                             checkpointBytes: writer?.checkpointBytes ?? 0,
                             wallNanoseconds: HostClock.monotonicNanoseconds() - started,
                             bootProtocol: boot.bootProtocol, details: details)
+    }
+
+    /// Loads and checks the image, its modules or initrd, and plans its boot.
+    static func bootPlan(_ o: RecordOptions) throws -> (BootImage, BootPlan) {
+        let boot: BootImage
+        do { boot = try BootImage.load(path: o.imagePath, selection: o.boot, linuxDecompressOnHost: o.linuxDecompressOnHost) } catch { throw VMRRError("\(error)") }
+        switch boot {
+        case .vmrr(let g): do { try g.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
+        case .multiboot(let m): do { try m.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
+        case .linux(let l): do { try l.validate(memorySize: o.memorySize) } catch { throw VMRRError("\(error)") }
+        }
+        let modules: [MultibootModule]
+        do { modules = try o.modules.map(MultibootModule.load(spec:)) } catch { throw VMRRError("boot plan for \(o.imagePath): \(error)") }
+        let initrd: LinuxInitrd?
+        do { initrd = try o.initrd.map(LinuxInitrd.load(path:)) } catch { throw VMRRError("boot plan for \(o.imagePath): \(error)") }
+        let plan: BootPlan
+        do { plan = try boot.plan(memorySize: o.memorySize, arguments: o.guestArguments, modules: modules, initrd: initrd) } catch {
+            throw VMRRError("boot plan for \(o.imagePath): \(error)")
+        }
+        return (boot, plan)
+    }
+
+    /// The journal header of a recording of `boot` on `machine`.
+    static func header(_ o: RecordOptions, boot: BootImage, commandLine cmdline: String, machine: Machine) -> JournalHeader {
+        let image = boot.image
+        var header = JournalHeader()
+        header.imageSHA256 = image.sha256
+        header.imagePath = HostFacts.absolutePath(o.imagePath)
+        header.memorySize = o.memorySize
+        header.clock = o.clock
+        header.bootProtocol = boot.bootProtocol
+        if case .linux(let l) = boot { header.linuxPayloadOnHost = l.decompressedOnHost }
+        header.strict = o.strict
+        header.checkpointInterval = UInt32(clamping: o.checkpointInterval)
+        header.guestCommandLine = cmdline
+        header.cpuidSet = machine.cpuidSet
+        header.cpuidEffective = machine.cpuidEffective
+        header.hostKernel = HostFacts.kernel()
+        header.hostCPU = HostFacts.cpuModel()
+        let mmu = HostFacts.mmuModel()
+        header.hostMMU = mmu.model
+        header.hostMMUDetail = mmu.detail
+        header.recordedAt = UInt64(time(nil))
+        header.commandLine = o.commandLine
+        header.vmrrVersion = VMRRVersion.string
+        return header
+    }
+
+    /// Console input: the `--input` file, else standard input (polled, never blocking).
+    static func consoleInput(_ o: RecordOptions) throws -> ConsoleInput {
+        guard let p = o.inputPath else { return DescriptorInput(fd: STDIN_FILENO) }
+        let bytes: [UInt8]
+        do { bytes = try FileIO.read(p, regularOnly: false) } catch { throw VMRRError("\(p): cannot read console input file: \(error.errno)") }
+        return BufferedInput(bytes: bytes)
+    }
+
+    /// Console output: the `--console` file, else standard output.
+    static func consoleOutput(_ o: RecordOptions) throws -> ConsoleOutput {
+        guard let p = o.consolePath else { return DescriptorOutput(fd: STDOUT_FILENO) }
+        let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw VMRRError("\(p): cannot open console file: \(String(cString: strerror(errno)))") }
+        return DescriptorOutput(fd: fd, ownsDescriptor: true)
     }
 
     /// The CPUID table to give the guest: KVM's supported set, without

@@ -91,8 +91,8 @@ public final class Recorder: ExitResponder {
         return vector
     }
 
-    public func respondToMSR(_ access: Access, regs: GPRegisters) throws -> MSRAnswer {
-        guard case let .msr(index, direction, value) = access else { return MSRAnswer(value: 0, fault: true) }
+    public func respondToMSR(_ access: MSRAccess, regs: GPRegisters) throws -> MSRAnswer {
+        let (index, direction, value) = (access.index, access.direction, access.value)
         exits &+= 1
         devices.clock.exitTick()
         let result = devices.answerMSR(index: index, direction: direction, value: value)
@@ -102,8 +102,8 @@ public final class Recorder: ExitResponder {
         return answer
     }
 
-    public func assist(_ access: Access, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)? {
-        guard assistEnabled, case let .assist(bytes) = access, let a = AssistAction.decode(bytes) else { return nil }
+    public func assist(_ request: AssistRequest, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)? {
+        guard assistEnabled, let a = AssistAction.decode(request.bytes) else { return nil }
         exits &+= 1
         devices.clock.exitTick()
         try append(.assist(action: a.action, length: a.length), regs)
@@ -116,9 +116,6 @@ public final class Recorder: ExitResponder {
         devices.clock.exitTick()
         var value: UInt64 = 0
         switch access {
-        case .msr, .assist:
-            // Answered by respondToMSR and assist; never routed here.
-            exits &-= 1
         case let .portRead(port, size):
             let (ev, v, outcome) = devices.portRead(port: port, size: size)
             try append(ev, regs); value = v; apply(outcome, regs)

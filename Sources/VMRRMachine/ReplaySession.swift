@@ -1,4 +1,3 @@
-import Glibc
 import VMRRBase
 import VMRRGuest
 import VMRRJournal
@@ -33,26 +32,89 @@ public struct ReplayResult {
     public var wallNanoseconds: UInt64
 }
 
-/// A replay of a journal on KVM, built from the journal header.
+/// A replay of a journal on KVM, built from the journal header: the machine,
+/// the run loop and the replayer. It only runs forward; a `Timeline` seeks
+/// over it (restoring a state, then `restart(atEvent:)`).
 public final class ReplaySession {
     public let reader: JournalReader
     public let machine: Machine
     public let runner: Runner
-    public let replayer: Replayer
+    /// The replayer answering the run loop now (a new one after each restart).
+    public private(set) var replayer: Replayer
+    /// What every replayer of this session is made from.
+    public let configuration: ReplayConfiguration
     public let image: GuestImage?
     public private(set) var warnings: [String] = []
     public let startEvent: UInt64
-
-    /// Checks the header, builds the machine, and positions it at the start
-    /// or at a checkpoint. Errors are one line, ready for the user.
     /// The options this session was made with.
     public let options: ReplayOptions
 
+    /// Checks the header, builds the machine, and positions it at the start
+    /// or at a checkpoint. Errors are one line, ready for the user.
     public init(reader: JournalReader, options o: ReplayOptions) throws {
         self.reader = reader
         self.options = o
         let h = reader.header
-        let name = reader.path
+        try Self.checkHeader(reader)
+        let startCheckpoint = try Self.startCheckpoint(reader, o)
+        let fromBoot = startCheckpoint == nil || startCheckpoint?.id == 0
+        let chosen = try Self.chooseImage(reader, o, fromBoot: fromBoot, warnings: &warnings)
+        let image = chosen?.image
+        self.image = image
+
+        do { machine = try Machine(memorySize: h.memorySize, cpuid: h.cpuidSet, userspaceMSRs: reader.formatVersion >= 2) } catch {
+            throw VMRRError("creating the VM for \(reader.path): \(error)")
+        }
+        let start: UInt64
+        if let cp = startCheckpoint, !fromBoot {
+            try CheckpointRestorer(reader: reader).restore(cp.id, into: machine)
+            try machine.completePendingIO()   // refreshes the run page (registers, interrupt readiness)
+            runner = Runner(machine: machine, regs: machine.vcpu.syncedRegisters)
+            start = cp.eventIndex + 1
+        } else {
+            runner = Runner(machine: machine, regs: try Self.boot(machine, reader: reader, image: chosen?.boot))
+            start = 0
+        }
+        startEvent = start
+        if let u = o.until, u < start, start > 0 {
+            throw VMRRError("\(reader.path): --until \(u) lies before the starting point (event \(start - 1)); choose an earlier checkpoint or a later --until")
+        }
+        configuration = ReplayConfiguration(consolePort: Layout.com1Base + Layout.uartTHR, clockAddress: Layout.clockGPA,
+                                            timerAddress: Layout.timerGPA, symbolize: image.map { $0.symbols.label },
+                                            verifyMemory: o.verify)
+        replayer = configuration.makeReplayer(journal: reader, start: start)
+        // Console output depends on COM1's LCR and MCR as they were at the start.
+        if start > 1, let cp = startCheckpoint, let state = try? reader.checkpoint(id: cp.id).deviceState {
+            replayer.consoleFilter = ConsoleFilter(thrPort: configuration.consolePort, deviceState: state)
+        }
+        replayer.setUntil(o.until)
+    }
+
+    /// Starts a new replayer at event `start`, after the machine was put in
+    /// the state right after event `start - 1` (a snapshot or a checkpoint restored).
+    public func restart(atEvent start: UInt64) {
+        runner.didRestore(regs: machine.vcpu.syncedRegisters)
+        replayer = configuration.makeReplayer(journal: reader, start: start)
+    }
+
+    // MARK: running forward (all a timeline asks of the session)
+
+    /// Runs until the replayer ends the run (end of journal, `until`, a
+    /// divergence) or pauses it.
+    public func runForward() throws -> RunEnd { try runner.run(replayer) }
+
+    /// Runs until the run ends, a debugger breakpoint fires, or `watch`
+    /// (called after each handled exit) says stop.
+    public func runUntilStop(watch: (() -> Bool)? = nil) throws -> Runner.Stop {
+        try runner.runUntilStop(replayer, watch: watch)
+    }
+
+    /// Executes at most one guest instruction, or the journal event that comes first.
+    public func stepOnce() throws -> Runner.StepOutcome { try runner.stepOnce(replayer) }
+
+    /// Refuses headers vmrr cannot replay.
+    static func checkHeader(_ reader: JournalReader) throws {
+        let h = reader.header, name = reader.path
         guard h.memorySize >= Layout.minimumMemorySize, h.memorySize <= Layout.maximumMemorySize,
               h.memorySize % Layout.memorySizeGranularity == 0 else {
             throw VMRRError("\(name): header asks for \(h.memorySize) bytes of RAM; vmrr allows \(Layout.minimumMemorySize >> 20) MiB to \(Layout.maximumMemorySize >> 30) GiB in 2 MiB steps")
@@ -61,125 +123,79 @@ public final class ReplaySession {
         guard !h.cpuidSet.isEmpty, h.cpuidSet.count <= 256 else {
             throw VMRRError("\(name): header holds \(h.cpuidSet.count) CPUID leaves; expected 1 to 256")
         }
+    }
 
-        // The image: the override, the bundle's copy, or the recorded path.
-        var boot: BootImage?
-        var warnings: [String] = []
-        let startCheckpoint: CheckpointInfo?
+    /// The checkpoint `--from-checkpoint` or `--from-event` names; nil to start at the boot.
+    static func startCheckpoint(_ reader: JournalReader, _ o: ReplayOptions) throws -> CheckpointInfo? {
+        let name = reader.path
         if let id = o.fromCheckpoint {
             guard let cp = reader.checkpoints.first(where: { $0.id == id }) else {
                 throw VMRRError("\(name): no checkpoint \(id); the journal has \(reader.checkpoints.count) (0 to \(max(0, reader.checkpoints.count - 1)))")
             }
-            startCheckpoint = cp
-        } else if let n = o.fromEvent {
-            guard n < reader.eventCount else { throw VMRRError("\(name): event \(n) is beyond the last event (\(reader.eventCount - 1))") }
-            startCheckpoint = reader.checkpoint(atOrBefore: n)
-        } else {
-            startCheckpoint = nil
+            return cp
         }
-        let fromBoot = startCheckpoint == nil || startCheckpoint?.id == 0
+        if let n = o.fromEvent {
+            guard n < reader.eventCount else { throw VMRRError("\(name): event \(n) is beyond the last event (\(reader.eventCount - 1))") }
+            return reader.checkpoint(atOrBefore: n)
+        }
+        return nil
+    }
+
+    /// The image to replay (`ReplayImage`), with this command's policy: a
+    /// missing image is an error only when a vmrr-protocol guest must boot
+    /// from it; `--image` may differ from the recording (a warning), any
+    /// other image may not.
+    static func chooseImage(_ reader: JournalReader, _ o: ReplayOptions, fromBoot: Bool,
+                            warnings: inout [String]) throws -> ReplayImage? {
+        let h = reader.header
+        let chosen: ReplayImage?
         do {
-            if let p = o.imageOverride {
-                boot = try BootImage.load(path: p, bootProtocol: h.bootProtocol, linuxDecompressOnHost: h.linuxPayloadOnHost)
-                if boot?.image.sha256 != h.imageSHA256 {
-                    warnings.append("\(p) is not the recorded image (SHA-256 \(SHA256.hex(boot!.image.sha256).prefix(16))…, recorded \(SHA256.hex(h.imageSHA256).prefix(16))…); replaying until behaviour differs")
+            chosen = try ReplayImage.choose(header: h, override: o.imageOverride, bundled: o.bundledImage)
+            if chosen == nil {
+                if fromBoot && h.bootProtocol == .vmrr {
+                    throw VMRRError("\(reader.path): the recorded image \(h.imagePath) is missing; pass --image PATH, or replay a bundle (vmrr pack)")
                 }
-            } else if let bytes = o.bundledImage {
-                boot = try BootImage.parse(bytes: bytes, path: h.imagePath, bootProtocol: h.bootProtocol, linuxDecompressOnHost: h.linuxPayloadOnHost)
-            } else if access(h.imagePath, R_OK) == 0 {
-                boot = try BootImage.load(path: h.imagePath, bootProtocol: h.bootProtocol, linuxDecompressOnHost: h.linuxPayloadOnHost)
-            } else if fromBoot && h.bootProtocol == .vmrr {
-                throw VMRRError("\(name): the recorded image \(h.imagePath) is missing; pass --image PATH, or replay a bundle (vmrr pack)")
-            } else {
                 warnings.append("the recorded image \(h.imagePath) is missing: no symbols")
             }
         } catch let e as VMRRError { throw e } catch { throw VMRRError("\(error)") }
-        let image = boot?.image
-        if o.imageOverride == nil, let img = image, img.sha256 != h.imageSHA256 {
-            throw VMRRError("\(img.path): SHA-256 \(SHA256.hex(img.sha256)) differs from the recorded \(SHA256.hex(h.imageSHA256)); pass --image \(img.path) to replay against this build anyway")
+        guard let c = chosen, !c.isRecorded(h) else { return chosen }
+        if case .override(let p) = c.origin {
+            warnings.append("\(p) is not the recorded image (SHA-256 \(SHA256.hex(c.image.sha256).prefix(16))…, recorded \(SHA256.hex(h.imageSHA256).prefix(16))…); replaying until behaviour differs")
+            return c
         }
-        self.image = image
+        throw VMRRError("\(c.image.path): SHA-256 \(SHA256.hex(c.image.sha256)) differs from the recorded \(SHA256.hex(h.imageSHA256)); pass --image \(c.image.path) to replay against this build anyway")
+    }
 
-        do { machine = try Machine(memorySize: h.memorySize, cpuid: h.cpuidSet, userspaceMSRs: reader.formatVersion >= 2) } catch {
-            throw VMRRError("creating the VM for \(name): \(error)")
-        }
-        let start: UInt64
-        if fromBoot, h.bootProtocol == .multiboot || h.bootProtocol == .linux {
-            // The boot image is checkpoint 0: it holds the multiboot
-            // information and the modules, or the zero page and the initrd,
-            // which the header does not.
-            try Self.restore(reader: reader, upTo: 0, into: machine)
+    /// Puts `machine` in its boot state and returns the entry registers. A
+    /// multiboot or Linux boot image is checkpoint 0: it holds the multiboot
+    /// information and the modules, or the zero page and the initrd, which
+    /// the header does not; a rebuilt image is overlaid on it. A
+    /// vmrr-protocol image is loaded from its boot plan.
+    static func boot(_ machine: Machine, reader: JournalReader, image boot: BootImage?) throws -> GPRegisters {
+        let h = reader.header
+        if h.bootProtocol == .multiboot || h.bootProtocol == .linux {
+            try CheckpointRestorer(reader: reader).restore(0, into: machine)
             if case .multiboot(let mb)? = boot {
                 do {
                     try mb.validate(memorySize: h.memorySize)
-                    if mb.image.sha256 != h.imageSHA256 { try Self.overlay(mb.image, into: machine) }
+                    if mb.image.sha256 != h.imageSHA256 { try overlay(mb.image, into: machine) }
                 } catch { throw VMRRError("boot state for image \(mb.image.path): \(error)") }
             }
             if case .linux(let lx)? = boot {
                 do {
                     try lx.validate(memorySize: h.memorySize)
-                    if lx.image.sha256 != h.imageSHA256 { try Self.overlay(lx.image, into: machine) }
+                    if lx.image.sha256 != h.imageSHA256 { try overlay(lx.image, into: machine) }
                 } catch { throw VMRRError("boot state for image \(lx.image.path): \(error)") }
             }
-            runner = Runner(machine: machine, regs: try machine.vcpu.getRegisters())
-            start = 0
-        } else if fromBoot {
-            guard case .vmrr(let img)? = boot else { throw VMRRError("\(name): no image to boot") }
-            do {
-                try img.validate(memorySize: h.memorySize)
-                let plan = try BootPlan.make(image: img, memorySize: h.memorySize, commandLine: h.guestCommandLine)
-                try machine.load(plan)
-                runner = Runner(machine: machine, regs: plan.regs)
-            } catch { throw VMRRError("boot state for image \(img.path): \(error)") }
-            start = 0
-        } else {
-            let cp = startCheckpoint!
-            try Self.restore(reader: reader, upTo: cp.id, into: machine)
-            try machine.completePendingIO()   // refreshes the run page (registers, interrupt readiness)
-            runner = Runner(machine: machine, regs: machine.vcpu.syncedRegisters)
-            start = cp.eventIndex + 1
+            return try machine.vcpu.getRegisters()
         }
-        startEvent = start
-        if let u = o.until, u < start, start > 0 {
-            throw VMRRError("\(name): --until \(u) lies before the starting point (event \(start - 1)); choose an earlier checkpoint or a later --until")
-        }
-        replayer = Replayer(journal: reader, start: start, consolePort: Layout.com1Base + Layout.uartTHR,
-                            clockAddress: Layout.clockGPA, timerAddress: Layout.timerGPA)
-        // Console output depends on COM1's LCR and MCR as they were at the start.
-        if start > 1, let cp = startCheckpoint, let state = try? reader.checkpoint(id: cp.id).deviceState {
-            replayer.consoleFilter = ConsoleFilter(thrPort: replayer.consolePort, deviceState: state)
-        }
-        replayer.setUntil(o.until)
-        replayer.verifyMemory = o.verify
-        if let img = image {
-            let symbols = img.symbols
-            replayer.symbolize = { addr in
-                symbols.symbolize(addr).map { $0.offset == 0 ? $0.name : "\($0.name)+\(hex($0.offset))" }
-            }
-        }
-        self.warnings = warnings
-    }
-
-    /// Rebuilds memory and vCPU state as of checkpoint `id`: the full
-    /// checkpoint 0, then every later checkpoint's pages in order.
-    public static func restore(reader: JournalReader, upTo id: UInt32, into machine: Machine) throws {
+        guard case .vmrr(let img)? = boot else { throw VMRRError("\(reader.path): no image to boot") }
         do {
-            let infos = reader.checkpoints.filter { $0.id <= id }.sorted { $0.id < $1.id }
-            guard let first = infos.first, first.full else {
-                throw VMRRError("\(reader.path): checkpoint 0 is not a full memory image")
-            }
-            machine.ram.zeroAll()
-            var state: VCPUState?
-            for info in infos {
-                let cp = try reader.checkpoint(id: info.id)
-                try machine.restorePages(cp.pages)
-                state = cp.state
-            }
-            if let state { try machine.restoreState(state) }
-            machine.clearDirtyLog()
-        } catch let e as VMRRError { throw e } catch {
-            throw VMRRError("\(reader.path): restoring checkpoint \(id): \(error)")
-        }
+            try img.validate(memorySize: h.memorySize)
+            let plan = try BootPlan.make(image: img, memorySize: h.memorySize, commandLine: h.guestCommandLine)
+            try machine.load(plan)
+            return plan.regs
+        } catch { throw VMRRError("boot state for image \(img.path): \(error)") }
     }
 
     /// A rebuilt multiboot image replayed against a recording: its segments
@@ -225,7 +241,7 @@ public final class ReplaySession {
     /// reported as the end, not as a divergence. Nil otherwise.
     func stoppedBetweenExits(_ d: Divergence) throws -> String? {
         guard let expected = d.expected, case let .checkpoint(id) = expected.event,
-              d.reason == "registers differ at the checkpoint",
+              d.reason == .registersDifferAtCheckpoint,
               expected.index + 2 == reader.eventCount,
               case let .end(reason, _) = try reader.event(at: expected.index + 1).event,
               reason == .limit || reason == .interrupted else { return nil }

@@ -60,10 +60,10 @@ public final class Runner {
         case watch
     }
 
-    /// Debugger execution breakpoints (at most 3 with the #PF breakpoint).
+    /// Debugger execution breakpoints (at most `PageFaultTrap.debuggerBreakpointCapacity`, beside the #PF breakpoint).
     public var breakpoints: [UInt64] {
         get { trap.extraBreakpoints }
-        set { trap.extraBreakpoints = Array(newValue.prefix(3)); trap.forceArm() }
+        set { trap.extraBreakpoints = Array(newValue.prefix(PageFaultTrap.debuggerBreakpointCapacity)); trap.forceArm() }
     }
 
     /// Runs until the responder ends the run, a debugger breakpoint fires, or
@@ -113,24 +113,6 @@ public final class Runner {
                 try responder.checkpoint(state: machine, regs: regs)
             }
         }
-    }
-
-    /// Emulates what KVM could not (`--assist`, docs/GUEST.md "Assists"):
-    /// RIP moves past the instruction, CLAC/STAC change AC, and INT3 has
-    /// #BP queued for delivery at the next KVM_RUN, which pushes the new RIP
-    /// as the CPU's trap semantics do.
-    func applyAssist(_ action: AssistAction, length: UInt8) throws {
-        let vcpu = machine.vcpu
-        var r = try vcpu.getRegisters()
-        r.rip &+= UInt64(length)
-        switch action {
-        case .clearAC: r.rflags &= ~RFlags.alignmentCheck
-        case .setAC: r.rflags |= RFlags.alignmentCheck
-        case .breakpoint, .skip: break
-        }
-        try vcpu.setRegisters(r)
-        if action == .breakpoint { try vcpu.injectException(vector: Self.breakpointVector) }
-        regs = r
     }
 
     /// #BP.
@@ -196,79 +178,51 @@ public final class Runner {
         return responder.end.map { .ended($0) } ?? .event
     }
 
-    /// Maps one decoded exit onto the responder. Plain logic over a `VMExit`.
+    /// Maps one decoded exit onto the responder (`ExitHandling`), with this
+    /// machine as the vCPU side.
     func handle(_ exit: VMExit, _ responder: ExitResponder) throws {
-        let vcpu = machine.vcpu
-        switch exit {
-        case let .io(port, size, direction, count, values):
-            if direction == .read {
-                var answers: [UInt64] = []
-                answers.reserveCapacity(Int(count))
-                for _ in 0..<count {
-                    answers.append(try responder.respond(to: .portRead(port: port, size: size), regs: regs))
-                    if responder.end != nil { break }
-                }
-                vcpu.completeIORead(answers)
-                pendingRead = true
-            } else {
-                for v in values {
-                    _ = try responder.respond(to: .portWrite(port: port, size: size, value: v), regs: regs)
-                    if responder.end != nil { break }
-                }
-            }
-        case let .mmio(gpa, size, direction, value):
-            if direction == .read {
-                vcpu.completeMMIORead(try responder.respond(to: .mmioRead(gpa: gpa, size: size), regs: regs))
-                pendingRead = true
-            } else {
-                _ = try responder.respond(to: .mmioWrite(gpa: gpa, size: size, value: value), regs: regs)
-            }
-        case .hlt:
-            _ = try responder.respond(to: .halt(interruptsEnabled: regs.rflags & RFlags.interruptEnable != 0), regs: regs)
-        case .shutdown:
-            _ = try responder.respond(to: .shutdown, regs: regs)
-        case let .debug(exception, pc, dr6, _):
-            if trap.isHandlerHit(pc: pc) {
-                let event = try trap.capture(machine: machine, regs: regs)
-                _ = try responder.respond(to: .pageFault(event), regs: regs)
-                try trap.beginStepOver(machine: machine)
-            } else {
-                _ = try responder.respond(to: .kvmError(reason: KVMExitReason.debug, suberror: exception, data: [],
-                    description: "unexpected debug exit at \(hex(pc)) (exception \(exception), dr6 \(hex(dr6)))"), regs: regs)
-            }
-        case let .msr(index, direction, value, _):
-            let answer = try responder.respondToMSR(.msr(index: index, direction: direction, value: value), regs: regs)
-            vcpu.completeMSR(value: answer.value, fault: answer.fault)
-            pendingRead = true
-        case let .internalError(suberror, data):
-            let bytes = suberror == VMExit.InternalError.emulation ? VMExit.emulationFailureBytes(data) : []
-            if suberror == VMExit.InternalError.emulation, let a = try responder.assist(.assist(bytes: bytes), regs: regs) {
-                try applyAssist(a.action, length: a.length)
-                return
-            }
-            if responder.end != nil { return }
-            let description: String
-            if suberror == VMExit.InternalError.emulation {
-                description = EmulationFailureReport.summary(bytes: bytes, regs: regs, sregs: vcpu.syncedSpecialRegisters,
-                                                             symbol: symbolize?(regs.rip))
-            } else {
-                description = "KVM internal error, suberror \(suberror), at rip \(hex(regs.rip))\(symbolize?(regs.rip).map { " (\($0))" } ?? "")"
-            }
-            _ = try responder.respond(to: .kvmError(reason: KVMExitReason.internalError, suberror: suberror, data: bytes,
-                description: description), regs: regs)
-        case let .failEntry(reason):
-            _ = try responder.respond(to: .kvmError(reason: KVMExitReason.failEntry, suberror: UInt32(truncatingIfNeeded: reason), data: [],
-                description: "KVM could not enter the guest (hardware entry failure reason \(hex(reason)))"), regs: regs)
-        case .irqWindowOpen:
-            break
-        case .interrupted:
-            _ = try responder.respond(to: .interrupted, regs: regs)
-        case let .systemEvent(type):
-            _ = try responder.respond(to: .kvmError(reason: KVMExitReason.systemEvent, suberror: type, data: [],
-                description: "KVM system event \(type)"), regs: regs)
-        case let .unsupported(reason):
-            _ = try responder.respond(to: .kvmError(reason: reason, suberror: 0, data: [],
-                description: "unsupported KVM exit reason \(reason)"), regs: regs)
-        }
+        let site = KVMExitSite(machine: machine, trap: trap, symbolizer: symbolize)
+        let outcome = try ExitHandling.handle(exit, regs: regs, responder: responder, site: site)
+        regs = outcome.regs
+        if outcome.pendingRead { pendingRead = true }
     }
+}
+
+/// The vCPU side of exit handling on KVM: the run page, the #PF trap, guest RAM.
+struct KVMExitSite: ExitSite {
+    let machine: Machine
+    let trap: PageFaultTrap
+    let symbolizer: ((UInt64) -> String?)?
+
+    func completeIORead(_ values: [UInt64]) { machine.vcpu.completeIORead(values) }
+    func completeMMIORead(_ value: UInt64) { machine.vcpu.completeMMIORead(value) }
+    func completeMSR(value: UInt64, fault: Bool) { machine.vcpu.completeMSR(value: value, fault: fault) }
+
+    func caughtPageFault(pc: UInt64, regs: GPRegisters) throws -> Event? {
+        trap.isHandlerHit(pc: pc) ? try trap.capture(machine: machine, regs: regs) : nil
+    }
+
+    func stepOverPageFaultHandler() throws { try trap.beginStepOver(machine: machine) }
+
+    /// Emulates what KVM could not (`--assist`, docs/GUEST.md "Assists"):
+    /// RIP moves past the instruction, CLAC/STAC change AC, and INT3 has
+    /// #BP queued for delivery at the next KVM_RUN, which pushes the new RIP
+    /// as the CPU's trap semantics do.
+    func applyAssist(_ action: AssistAction, length: UInt8) throws -> GPRegisters {
+        let vcpu = machine.vcpu
+        var r = try vcpu.getRegisters()
+        r.rip &+= UInt64(length)
+        switch action {
+        case .clearAC: r.rflags &= ~RFlags.alignmentCheck
+        case .setAC: r.rflags |= RFlags.alignmentCheck
+        case .breakpoint, .skip: break
+        }
+        try vcpu.setRegisters(r)
+        if action == .breakpoint { try vcpu.injectException(vector: Runner.breakpointVector) }
+        return r
+    }
+
+    var specialRegisters: SpecialRegisters { machine.vcpu.syncedSpecialRegisters }
+
+    func symbolize(_ address: UInt64) -> String? { symbolizer?(address) }
 }

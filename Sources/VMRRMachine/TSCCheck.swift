@@ -50,7 +50,7 @@ public enum TSCCheck {
         let runner = session.runner
         if let last = d.lastMatched, session.startEvent <= last.index {
             replayer.pauseAfter = { $0.index == last.index }
-            _ = try runner.run(replayer)
+            _ = try session.runForward()
             guard replayer.paused != nil, replayer.lastMatched?.index == last.index else {
                 return .unknown("the second replay did not reach event \(last.index) the same way")
             }
@@ -69,7 +69,7 @@ public enum TSCCheck {
                let name = tscInstruction(bytes) {
                 return .read(instruction: name, rip: runner.regs.rip, stepsAfterLastMatch: step)
             }
-            switch try runner.stepOnce(replayer) {
+            switch try session.stepOnce() {
             case .instruction: continue
             case .event, .ended: return .none(steps: step + 1)
             }

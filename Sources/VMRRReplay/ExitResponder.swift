@@ -11,9 +11,11 @@ public protocol MachineStateSource: AnyObject {
     func memoryDigest() -> UInt64
 }
 
-/// What the guest did at an exit, as the run loop reports it to a responder.
-/// Reads carry no value: the responder supplies it (from devices when
-/// recording, from the journal when replaying).
+/// What the guest did at an exit, as the run loop reports it to a
+/// responder's `respond(to:regs:)`: device accesses and the exits that end or
+/// interrupt a run. Reads carry no value: the responder supplies it (from
+/// devices when recording, from the journal when replaying). MSR accesses
+/// and assists have types and responder methods of their own.
 public enum Access: Equatable, Sendable {
     case portRead(port: UInt16, size: UInt8)
     case portWrite(port: UInt16, size: UInt8, value: UInt64)
@@ -28,10 +30,24 @@ public enum Access: Equatable, Sendable {
     case kvmError(reason: UInt32, suberror: UInt32, data: [UInt8], description: String)
     /// KVM_RUN was interrupted by a signal (Ctrl-C, a kick).
     case interrupted
-    /// An RDMSR (value 0) or WRMSR that exited to userspace.
-    case msr(index: UInt32, direction: IODirection, value: UInt64)
-    /// An instruction KVM could not emulate, offered for `--assist`.
-    case assist(bytes: [UInt8])
+}
+
+/// An RDMSR (value 0) or WRMSR that exited to userspace, for `respondToMSR`.
+public struct MSRAccess: Equatable, Sendable {
+    public var index: UInt32
+    public var direction: IODirection
+    /// The value written (0 for a read).
+    public var value: UInt64
+    public init(index: UInt32, direction: IODirection, value: UInt64) {
+        self.index = index; self.direction = direction; self.value = value
+    }
+}
+
+/// An instruction KVM could not emulate, offered for `--assist`.
+public struct AssistRequest: Equatable, Sendable {
+    /// The instruction bytes KVM reported.
+    public var bytes: [UInt8]
+    public init(bytes: [UInt8]) { self.bytes = bytes }
 }
 
 /// What a responder made of an MSR access.
@@ -60,11 +76,11 @@ public protocol ExitResponder: AnyObject {
     func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8?
     /// Handles one access. For reads, returns the value the guest receives.
     func respond(to access: Access, regs: GPRegisters) throws -> UInt64
-    /// Handles an `.msr` access: the value to return, or a #GP.
-    func respondToMSR(_ access: Access, regs: GPRegisters) throws -> MSRAnswer
-    /// Handles an `.assist` access: the emulation to apply, or nil to let
+    /// Handles an MSR access: the value to return, or a #GP.
+    func respondToMSR(_ access: MSRAccess, regs: GPRegisters) throws -> MSRAnswer
+    /// Handles an emulation failure: the emulation to apply, or nil to let
     /// the failure be reported (as `.kvmError`).
-    func assist(_ access: Access, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)?
+    func assist(_ request: AssistRequest, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)?
     /// After an exit has been fully handled: whether to checkpoint now.
     var wantsCheckpoint: Bool { get }
     /// Takes the checkpoint; the vCPU is at a clean boundary.

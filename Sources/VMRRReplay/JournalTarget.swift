@@ -22,7 +22,8 @@ public final class JournalTarget: DebugTarget {
     public let journal: JournalReader
     public let executionUnavailableReason: String?
     public private(set) var position = Position(event: 0)
-    public private(set) var breakpoints: [Breakpoint] = []
+    public var breakpoints: [Breakpoint] { table.all }
+    private var table = BreakpointTable()
     public var lastEvent: UInt64 { journal.eventCount - 1 }
     public var snapshotPositions: [Position] {
         journal.checkpoints.map { Position(event: $0.eventIndex) }.sorted()
@@ -30,7 +31,6 @@ public final class JournalTarget: DebugTarget {
 
     /// Guest-physical RAM ranges (the memory slots shown by `ept`, `ptdump ept`...).
     let ramRanges: [Range<UInt64>]
-    private var nextBreakpointID = 1
     private let interruptFlag = Atomic<Bool>(false)
     /// Checkpoint memory, newest use last; a few are kept (ptdiff needs two).
     private var memoryCache: [(id: UInt32, memory: JournalMemory)] = []
@@ -223,21 +223,15 @@ public final class JournalTarget: DebugTarget {
         case .watch: throw unavailable("a watchpoint")
         case .event: break
         }
-        let id = nextBreakpointID
-        nextBreakpointID += 1
-        breakpoints.append(Breakpoint(id: id, kind: kind))
-        return id
+        return table.add(kind)
     }
 
     public func deleteBreakpoint(_ id: Int) throws {
-        guard let k = breakpoints.firstIndex(where: { $0.id == id }) else {
-            throw DebugError("no breakpoint number \(id)")
-        }
-        breakpoints.remove(at: k)
+        try table.delete(id)
     }
 
     public func deleteAllBreakpoints() {
-        breakpoints.removeAll()
+        table.deleteAll()
     }
 
     public func requestInterrupt() {
@@ -245,14 +239,11 @@ public final class JournalTarget: DebugTarget {
     }
 
     private func matchingBreakpoint(_ r: EventRecord) -> Int? {
-        for b in breakpoints {
-            if case .event(let kind, let filter) = b.kind, r.event.kind == kind, filter.matches(r.event) { return b.id }
-        }
-        return nil
+        table.eventBreakpoint(matching: r)?.id
     }
 
     private func hit(_ id: Int) {
-        if let k = breakpoints.firstIndex(where: { $0.id == id }) { breakpoints[k].hits += 1 }
+        table.recordHit(id)
     }
 
     private func unavailable(_ what: String) -> DebugError {

@@ -63,45 +63,50 @@ public final class Replayer: ExitResponder {
         guard end == nil, let expected = try peek(), case let .interrupt(vector) = expected.event else { return nil }
         if expected.regs != regs {
             diverge(expected: expected, actual: "interrupt injection point", actualRegs: regs,
-                    why: "registers differ where the recording injected vector \(hex(vector))")
+                    why: .registersDifferAtInjection(vector: vector))
             return nil
         }
         if !ready {
             diverge(expected: expected, actual: "interrupt injection point", actualRegs: regs,
-                    why: "the vCPU cannot take an interrupt here, but the recording injected vector \(hex(vector))")
+                    why: .interruptNotAccepted(vector: vector))
             return nil
         }
         accept(expected)
         return vector
     }
 
-    public func respondToMSR(_ access: Access, regs: GPRegisters) throws -> MSRAnswer {
-        guard let expected = try check(access, regs: regs) else { return MSRAnswer(value: 0, fault: false) }
+    public func respondToMSR(_ access: MSRAccess, regs: GPRegisters) throws -> MSRAnswer {
+        guard let expected = try check(Self.describe(access), regs: regs, { self.mismatch(access, $0) }) else {
+            return MSRAnswer(value: 0, fault: false)
+        }
         if case let .msr(_, _, value, fault) = expected.event { return MSRAnswer(value: value, fault: fault) }
         return MSRAnswer(value: 0, fault: false)
     }
 
-    public func assist(_ access: Access, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)? {
+    public func assist(_ request: AssistRequest, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)? {
         // A recording without --assist journaled the failure as an error event: report it the same way.
         guard end == nil, let expected = try peek(), case .assist = expected.event else { return nil }
-        guard let e = try check(access, regs: regs), case let .assist(action, length) = e.event else { return nil }
+        guard let e = try check(Self.describe(request), regs: regs, { self.mismatch(request, $0) }),
+              case let .assist(action, length) = e.event else { return nil }
         return (action, length)
     }
 
-    /// Compares an access with the next event; accepts and returns it when they match, else diverges.
-    func check(_ access: Access, regs: GPRegisters) throws -> EventRecord? {
+    /// Compares an exit with the next event (`mismatch` says why they differ,
+    /// nil when they match); accepts and returns the event when the exit and
+    /// the registers match, else diverges. `actual` describes the exit.
+    func check(_ actual: @autoclosure () -> String, regs: GPRegisters,
+               _ mismatch: (Event) -> Divergence.Reason?) throws -> EventRecord? {
         guard end == nil else { return nil }
         guard let expected = try peek() else {
-            diverge(expected: nil, actual: Self.describe(access), actualRegs: regs,
-                    why: "the journal has no more events, but execution went on")
+            diverge(expected: nil, actual: actual(), actualRegs: regs, why: .endOfJournal)
             return nil
         }
-        if let why = mismatch(access, expected.event) {
-            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: why)
+        if let why = mismatch(expected.event) {
+            diverge(expected: expected, actual: actual(), actualRegs: regs, why: why)
             return nil
         }
         if expected.regs != regs {
-            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: "registers differ")
+            diverge(expected: expected, actual: actual(), actualRegs: regs, why: .registersDiffer)
             return nil
         }
         accept(expected)
@@ -114,27 +119,13 @@ public final class Replayer: ExitResponder {
             paused = RunEnd(reason: .interrupted, status: ExitStatus.replayInterrupted, message: "replay interrupted at event \(next)")
             return 0
         }
-        guard let expected = try peek() else {
-            diverge(expected: nil, actual: Self.describe(access), actualRegs: regs,
-                    why: "the journal has no more events, but execution went on")
-            return 0
-        }
-        if let why = mismatch(access, expected.event) {
-            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: why)
-            return 0
-        }
-        if expected.regs != regs {
-            diverge(expected: expected, actual: Self.describe(access), actualRegs: regs, why: "registers differ")
-            return 0
-        }
-        accept(expected)
+        guard let expected = try check(Self.describe(access), regs: regs, { self.mismatch(access, $0) }) else { return 0 }
         switch expected.event {
-        case let .io(port, _, .read, value): _ = port; return value
+        case let .io(_, _, .read, value): return value
         case let .input(_, byte): return UInt64(byte)
         case let .mmio(_, _, .read, value): return value
         case let .stage2Fault(_, _, .read, value): return value
         case let .clock(ns): return ns
-        case let .msr(_, .read, value, _): return value
         case .io(_, _, .write, _):
             if let b = consoleFilter.observe(expected.event) { consoleOutput?(b) }
             return 0
@@ -152,7 +143,7 @@ public final class Replayer: ExitResponder {
         guard let expected = try peek(), case let .checkpoint(id) = expected.event else { return }
         let state = try source.captureState()
         if expected.regs != state.regs {
-            diverge(expected: expected, actual: "checkpoint \(id)", actualRegs: state.regs, why: "registers differ at the checkpoint")
+            diverge(expected: expected, actual: "checkpoint \(id)", actualRegs: state.regs, why: .registersDifferAtCheckpoint)
             return
         }
         if verifyMemory, let info = journal.checkpoints.first(where: { $0.id == id }) {
@@ -162,7 +153,7 @@ public final class Replayer: ExitResponder {
                 let got = source.memoryDigest()
                 if got != want {
                     diverge(expected: expected, actual: "checkpoint \(id)", actualRegs: state.regs,
-                            why: "memory digest differs (recorded \(hex(want)), replayed \(hex(got)))")
+                            why: .memoryDigestDiffers(recorded: want, replayed: got))
                     return
                 }
                 verifiedDigest = true
@@ -223,7 +214,7 @@ public final class Replayer: ExitResponder {
         }
     }
 
-    func diverge(expected: EventRecord?, actual: String, actualRegs: GPRegisters, why: String) {
+    func diverge(expected: EventRecord?, actual: String, actualRegs: GPRegisters, why: Divergence.Reason) {
         divergence = Divergence(index: expected?.index ?? next, expected: expected, actual: actual,
                                 actualRegisters: actualRegs, reason: why, lastMatched: lastMatched,
                                 actualSymbol: symbolize?(actualRegs.rip),
@@ -235,42 +226,49 @@ public final class Replayer: ExitResponder {
     // MARK: comparing
 
     /// Why an access does not match the recorded event, or nil when it does.
-    public func mismatch(_ a: Access, _ e: Event) -> String? {
+    public func mismatch(_ a: Access, _ e: Event) -> Divergence.Reason? {
         switch (a, e) {
         case let (.portRead(p, s), .io(ep, es, .read, _)):
-            return p == ep && s == es ? nil : "different port read"
+            return p == ep && s == es ? nil : .differentPort(.read)
         case let (.portRead(p, _), .input(ep, _)):
-            return p == ep ? nil : "different port read"
+            return p == ep ? nil : .differentPort(.read)
         case let (.portWrite(p, s, v), .io(ep, es, .write, ev)):
-            if p != ep || s != es { return "different port written" }
-            return v == ev ? nil : "different value written (recorded \(hex(ev)), now \(hex(v)))"
+            if p != ep || s != es { return .differentPort(.write) }
+            return v == ev ? nil : .differentValue(recorded: ev, now: v)
         case let (.mmioRead(g, s), .mmio(eg, es, .read, _)), let (.mmioRead(g, s), .stage2Fault(eg, es, .read, _)):
-            return g == eg && s == es ? nil : "different address read"
+            return g == eg && s == es ? nil : .differentAddress(.read)
         case let (.mmioRead(g, _), .clock):
-            return g == clockAddress ? nil : "different address read (the recording read the clock)"
+            return g == clockAddress ? nil : .notTheClock
         case let (.mmioWrite(g, s, v), .mmio(eg, es, .write, ev)), let (.mmioWrite(g, s, v), .stage2Fault(eg, es, .write, ev)):
-            if g != eg || s != es { return "different address written" }
-            return v == ev ? nil : "different value written (recorded \(hex(ev)), now \(hex(v)))"
+            if g != eg || s != es { return .differentAddress(.write) }
+            return v == ev ? nil : .differentValue(recorded: ev, now: v)
         case let (.mmioWrite(g, _, v), .timer(deadline)):
-            if let t = timerAddress, g != t { return "different address written (the recording armed the timer)" }
-            return v == deadline ? nil : "different timer deadline (recorded \(deadline), now \(v))"
+            if let t = timerAddress, g != t { return .notTheTimer }
+            return v == deadline ? nil : .differentTimerDeadline(recorded: deadline, now: v)
         case (.halt, .hlt), (.shutdown, .shutdown):
             return nil
         case let (.pageFault(pf), .pageFault):
-            return pf == e ? nil : "different page fault"
+            return pf == e ? nil : .differentPageFault
         case let (.kvmError(reason, sub, data, _), .error(er, es, ed)):
-            return reason == er && sub == es && data == ed ? nil : "different KVM error"
-        case let (.msr(i, d, v), .msr(ei, ed, ev, _)):
-            if i != ei || d != ed { return "different MSR access" }
-            return d == .read || v == ev ? nil : "different value written to MSR \(hex(i)) (recorded \(hex(ev)), now \(hex(v)))"
-        case let (.assist(bytes), .assist(action, length)):
-            guard let got = AssistAction.decode(bytes) else { return "a different instruction (no assist applies)" }
-            return got.action == action && got.length == length ? nil : "a different instruction (\(got.action.name), recorded \(action.name))"
+            return reason == er && sub == es && data == ed ? nil : .differentKVMError
         default:
-            return "a different kind of exit"
+            return .differentKind
         }
     }
 
+    /// Why an MSR access does not match the recorded event, or nil when it does.
+    public func mismatch(_ m: MSRAccess, _ e: Event) -> Divergence.Reason? {
+        guard case let .msr(ei, ed, ev, _) = e else { return .differentKind }
+        if m.index != ei || m.direction != ed { return .differentMSR }
+        return m.direction == .read || m.value == ev ? nil : .differentMSRValue(index: m.index, recorded: ev, now: m.value)
+    }
+
+    /// Why an emulation failure does not match the recorded assist, or nil when it does.
+    public func mismatch(_ a: AssistRequest, _ e: Event) -> Divergence.Reason? {
+        guard case let .assist(action, length) = e else { return .differentKind }
+        guard let got = AssistAction.decode(a.bytes) else { return .noAssistApplies }
+        return got.action == action && got.length == length ? nil : .differentAssist(now: got.action, recorded: action)
+    }
 
     /// One line describing an access, in the journal's words.
     public static func describe(_ a: Access) -> String {
@@ -288,61 +286,14 @@ public final class Replayer: ExitResponder {
             return "page_fault"
         case let .kvmError(_, _, _, d): return "error: \(d)"
         case .interrupted: return "interrupted"
-        case let .msr(i, d, v): return d == .read ? "rdmsr msr=\(hex(i))" : "wrmsr msr=\(hex(i)) value=\(hex(v))"
-        case let .assist(bytes): return "emulation failure, instruction bytes \(bytes.map { String($0, radix: 16) }.joined(separator: " "))"
         }
     }
-}
 
-/// The first point where a replay differs from its journal.
-public struct Divergence: Sendable, Equatable {
-    public var index: UInt64
-    public var expected: EventRecord?
-    public var actual: String
-    public var actualRegisters: GPRegisters
-    public var reason: String
-    public var lastMatched: EventRecord?
-    public var actualSymbol: String?
-    public var expectedSymbol: String?
-    public var lastMatchedSymbol: String?
-
-    /// Names of the registers that differ, in journal order.
-    public var differingRegisters: [String] {
-        guard let e = expected else { return [] }
-        return e.regs.differences(from: actualRegisters).map { GPRegisters.names[$0] }
+    public static func describe(_ m: MSRAccess) -> String {
+        m.direction == .read ? "rdmsr msr=\(hex(m.index))" : "wrmsr msr=\(hex(m.index)) value=\(hex(m.value))"
     }
 
-    /// The report `vmrr replay` prints: what to look at first, then detail.
-    public func render(journalName: String) -> String {
-        var lines: [String] = []
-        lines.append("vmrr: \(journalName): replay diverged at event \(index): \(reason)")
-        if let e = expected {
-            lines.append("  expected: \(EventFormat.text(e))\(expectedSymbol.map { "  (\($0))" } ?? "")")
-        } else {
-            lines.append("  expected: nothing (end of journal)")
-        }
-        lines.append("  actual:   rip=\(hex(actualRegisters.rip, digits: 16))  \(actual)\(actualSymbol.map { "  (\($0))" } ?? "")")
-        if let e = expected {
-            let diffs = e.regs.differences(from: actualRegisters)
-            if diffs.isEmpty {
-                lines.append("  registers: all 18 general registers match")
-            } else {
-                lines.append("  registers that differ (\(diffs.count) of 18):")
-                for i in diffs {
-                    let name = GPRegisters.names[i].padding(6)
-                    lines.append("    \(name) expected \(hex(e.regs[i], digits: 16))  actual \(hex(actualRegisters[i], digits: 16))")
-                }
-            }
-        }
-        if let m = lastMatched {
-            lines.append("  last matching event: \(EventFormat.text(m))\(lastMatchedSymbol.map { "  (\($0))" } ?? "")")
-        } else {
-            lines.append("  last matching event: none (the first event already differs)")
-        }
-        return lines.joined(separator: "\n")
+    public static func describe(_ a: AssistRequest) -> String {
+        "emulation failure, instruction bytes \(a.bytes.map { String($0, radix: 16) }.joined(separator: " "))"
     }
-}
-
-extension String {
-    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
 }

@@ -46,17 +46,13 @@ struct Debug: ParsableCommand {
     func run() throws {
         let opened = openJournal(journal)
         let reader = opened.reader
-        // Symbols: from --image, the bundle, or the recorded path.
-        // The image is read with the journal's boot protocol (an ELF32 multiboot
-        // kernel, a bzImage's vmlinux...), as the replay reads it.
-        let boot = reader.header.bootProtocol, onHost = reader.header.linuxPayloadOnHost
-        var guest: GuestImage?
-        if let p = image {
-            do { guest = try BootImage.load(path: p, bootProtocol: boot, linuxDecompressOnHost: onHost).image } catch { fail("\(error)") }
-        } else if let bytes = opened.bundledImage {
-            guest = try? BootImage.parse(bytes: bytes, path: reader.header.imagePath, bootProtocol: boot, linuxDecompressOnHost: onHost).image
+        // Symbols: from --image, the bundle, or the recorded path (ReplayImage,
+        // as the replay chooses it). Only a bad --image is an error here.
+        let guest: GuestImage?
+        if image != nil {
+            do { guest = try ReplayImage.choose(header: reader.header, override: image, bundled: nil)?.image } catch { fail("\(error)") }
         } else {
-            guest = try? BootImage.load(path: reader.header.imagePath, bootProtocol: boot, linuxDecompressOnHost: onHost).image
+            guest = (try? ReplayImage.choose(header: reader.header, override: nil, bundled: opened.bundledImage))??.image
         }
         var o = ReplayOptions()
         o.imageOverride = image

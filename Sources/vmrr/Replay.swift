@@ -65,7 +65,7 @@ struct Replay: ParsableCommand {
             warn(d.render(journalName: journal))
             // A TSC read on the way to the divergence explains it (this host cannot trap RDTSC).
             if let finding = try? TSCCheck.find(reader: reader, options: o, divergence: d),
-               let note = TSCCheck.note(finding, symbolize: session.replayer.symbolize) {
+               let note = TSCCheck.note(finding, symbolize: session.configuration.symbolize) {
                 warn("vmrr: \(journal): note: \(note)")
             }
             Glibc.exit(ExitStatus.divergence)
@@ -79,7 +79,7 @@ struct Replay: ParsableCommand {
         switch end.reason {
         case .limit:
             if let m = end.message { warn("vmrr: \(m)") }
-            Glibc.exit(0)
+            Glibc.exit(EXIT_SUCCESS)
         default:
             warn("vmrr: recorded guest ended: \(end.reason.name), status \(end.status)")
             Glibc.exit(end.status)

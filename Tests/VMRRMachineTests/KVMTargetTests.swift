@@ -20,13 +20,51 @@ struct KVMTargetTests {
         return path
     }
 
+    @Test func aCheckpointRestoredOverAnEarlierOneEqualsOneRestoredFromZero() throws {
+        let reader = try JournalReader(path: try Self.record("paging", interval: 50))
+        #expect(reader.checkpoints.count >= 3)
+        let restorer = CheckpointRestorer(reader: reader)
+        let last = reader.checkpoints.map(\.id).max()!
+        func machine() throws -> Machine {
+            try Machine(memorySize: reader.header.memorySize, cpuid: reader.header.cpuidSet)
+        }
+        let full = try machine(), delta = try machine()
+        let fullPages = try restorer.restore(last, into: full)
+        var deltaPages = try restorer.restore(1, into: delta)
+        deltaPages += try restorer.restore(last, into: delta, over: 1)
+        #expect(Set(fullPages) == Set(deltaPages))
+        #expect(full.memoryDigest() == delta.memoryDigest())
+        #expect(try full.captureState().regs == (try delta.captureState().regs))
+        #expect(try full.captureState().regs == (try reader.checkpoint(id: last).state.regs))
+    }
+
+    @Test func theTimelineSeeksBackAndForthToTheSameState() throws {
+        let reader = try JournalReader(path: try Self.record("paging", interval: 50))
+        let timeline = try Timeline(reader: reader)
+        #expect(timeline.position == Position(event: 0))
+        #expect(timeline.snapshotPositions == [Position(event: 0)])
+        let far = min(timeline.lastEvent, 180)
+        try timeline.goto(Position(event: far))
+        let forward = try KVMTargetTests.regsAt(timeline)
+        try timeline.goto(Position(event: 3))
+        #expect(timeline.position == Position(event: 3))
+        try timeline.goto(Position(event: far))
+        #expect(try KVMTargetTests.regsAt(timeline) == forward)
+        #expect(timeline.session.replayer.lastMatched?.index == far)
+        #expect(throws: DebugError("goto \(timeline.lastEvent + 1): no such event: the journal has events 0 to \(timeline.lastEvent)")) {
+            try timeline.goto(Position(event: timeline.lastEvent + 1))
+        }
+    }
+
+    static func regsAt(_ t: Timeline) throws -> GPRegisters { t.session.runner.regs }
+
     @Test func reverseStepiRetracesForwardSteps() throws {
         let target = try KVMTarget(reader: try JournalReader(path: try Self.record("paging")))
         try target.goto(Position(event: 150))
         var rips: [UInt64] = [try target.registers().rip]
         var positions: [Position] = [target.position]
         for _ in 0..<40 {
-            let s = try target.stepInstructions(1); if s != .done { print("STOP", s, target.position) }; #expect(s == .done)
+            let s = try target.stepInstructions(1); #expect(s == .done, "stopped at \(target.position)")
             rips.append(try target.registers().rip)
             positions.append(target.position)
         }
@@ -68,7 +106,7 @@ struct KVMTargetTests {
             #expect(try target.registers().rip == handler)
             hits.append(target.position)
         }
-        print("HITS", hits); #expect(hits == hits.sorted() && Set(hits).count == 3)
+        #expect(hits == hits.sorted() && Set(hits).count == 3)
         // Backward: the most recent hit before the current one.
         let back = try target.reverseContinue()
         guard case .breakpoint = back else { Issue.record("reverse-continue stopped with \(back)"); return }

@@ -21,12 +21,12 @@ import VMRRBase
     @Test func answersAndAssistsComeFromTheJournal() throws {
         let s = steps(Self.events)
         let r = newReplayer(try makeJournal(s))
-        #expect(try r.respondToMSR(.msr(index: 0x1b, direction: .read, value: 0), regs: s[0].regs) == MSRAnswer(value: 0xfee0_0900, fault: false))
-        #expect(try r.respondToMSR(.msr(index: 0x802, direction: .read, value: 0), regs: s[1].regs) == MSRAnswer(value: 0, fault: true))
-        #expect(try r.respondToMSR(.msr(index: 0x1b, direction: .write, value: 0xfee0_0d00), regs: s[2].regs).fault == false)
-        let a = try #require(try r.assist(.assist(bytes: Self.int3 + [0x90, 0x90]), regs: s[3].regs))
+        #expect(try r.respondToMSR(MSRAccess(index: 0x1b, direction: .read, value: 0), regs: s[0].regs) == MSRAnswer(value: 0xfee0_0900, fault: false))
+        #expect(try r.respondToMSR(MSRAccess(index: 0x802, direction: .read, value: 0), regs: s[1].regs) == MSRAnswer(value: 0, fault: true))
+        #expect(try r.respondToMSR(MSRAccess(index: 0x1b, direction: .write, value: 0xfee0_0d00), regs: s[2].regs).fault == false)
+        let a = try #require(try r.assist(AssistRequest(bytes: Self.int3 + [0x90, 0x90]), regs: s[3].regs))
         #expect(a.action == .breakpoint && a.length == 1)
-        let b = try #require(try r.assist(.assist(bytes: Self.stac), regs: s[4].regs))
+        let b = try #require(try r.assist(AssistRequest(bytes: Self.stac), regs: s[4].regs))
         #expect(b.action == .setAC && b.length == 3)
         #expect(r.divergence == nil)
         #expect(r.end == RunEnd(reason: .debugExit, status: 0, message: nil))
@@ -35,29 +35,41 @@ import VMRRBase
     @Test func aDifferentMSRIsADivergence() throws {
         let s = steps(Self.events)
         let r = newReplayer(try makeJournal(s))
-        _ = try r.respondToMSR(.msr(index: 0x1c, direction: .read, value: 0), regs: s[0].regs)
+        _ = try r.respondToMSR(MSRAccess(index: 0x1c, direction: .read, value: 0), regs: s[0].regs)
         let d = try #require(r.divergence)
-        #expect(d.index == 0 && d.reason == "different MSR access")
+        #expect(d.index == 0 && d.reason == .differentMSR)
         #expect(r.end?.status == ExitStatus.divergence)
     }
 
     @Test func aDifferentValueWrittenIsADivergence() throws {
         let s = steps(Self.events)
         let r = newReplayer(try makeJournal(s))
-        _ = try r.respondToMSR(.msr(index: 0x1b, direction: .read, value: 0), regs: s[0].regs)
-        _ = try r.respondToMSR(.msr(index: 0x802, direction: .read, value: 0), regs: s[1].regs)
-        _ = try r.respondToMSR(.msr(index: 0x1b, direction: .write, value: 0xfee0_0900), regs: s[2].regs)
+        _ = try r.respondToMSR(MSRAccess(index: 0x1b, direction: .read, value: 0), regs: s[0].regs)
+        _ = try r.respondToMSR(MSRAccess(index: 0x802, direction: .read, value: 0), regs: s[1].regs)
+        _ = try r.respondToMSR(MSRAccess(index: 0x1b, direction: .write, value: 0xfee0_0900), regs: s[2].regs)
         let d = try #require(r.divergence)
         #expect(d.index == 2)
-        #expect(d.reason == "different value written to MSR 0x1b (recorded 0xfee00d00, now 0xfee00900)")
+        #expect(d.reason == .differentMSRValue(index: 0x1b, recorded: 0xfee0_0d00, now: 0xfee0_0900))
     }
 
     @Test func aDifferentInstructionWhereTheRecordingAssistedIsADivergence() throws {
         let s = steps(Self.events)
         let r = newReplayer(try makeJournal(s), start: 3)
-        #expect(try r.assist(.assist(bytes: Self.stac), regs: s[3].regs) == nil)
+        #expect(try r.assist(AssistRequest(bytes: Self.stac), regs: s[3].regs) == nil)
         let d = try #require(r.divergence)
-        #expect(d.index == 3 && d.reason == "a different instruction (stac, recorded int3)")
+        #expect(d.index == 3 && d.reason == .differentAssist(now: .setAC, recorded: .breakpoint))
+    }
+
+    @Test func anMSRAccessOrAnAssistWhereTheRecordingHasAnotherExitIsADivergence() throws {
+        let s = steps([.io(port: 0x80, size: 1, direction: .write, value: 1), .hlt, .end(reason: .debugExit, status: 0)])
+        let r = newReplayer(try makeJournal(s))
+        _ = try r.respondToMSR(MSRAccess(index: 0x1b, direction: .read, value: 0), regs: s[0].regs)
+        #expect(r.divergence?.reason == .differentKind)
+        #expect(r.divergence?.actual == "rdmsr msr=0x1b")
+        #expect(r.mismatch(AssistRequest(bytes: Self.int3), .hlt) == .differentKind)
+        #expect(r.mismatch(AssistRequest(bytes: [0x90]), .assist(action: .breakpoint, length: 1)) == .noAssistApplies)
+        #expect(Replayer.describe(AssistRequest(bytes: Self.stac)) == "emulation failure, instruction bytes f 1 cb")
+        #expect(Replayer.describe(MSRAccess(index: 0x1b, direction: .write, value: 0x900)) == "wrmsr msr=0x1b value=0x900")
     }
 
     @Test func noAssistIsOfferedWhereTheRecordingReportedTheFailure() throws {
@@ -65,7 +77,7 @@ import VMRRBase
         // does not assist, so the failure is reported and compared as recorded.
         let s = steps([.error(reason: 17, suberror: 1, data: Self.int3), .end(reason: .error, status: 131)])
         let r = newReplayer(try makeJournal(s))
-        #expect(try r.assist(.assist(bytes: Self.int3), regs: s[0].regs) == nil)
+        #expect(try r.assist(AssistRequest(bytes: Self.int3), regs: s[0].regs) == nil)
         #expect(r.divergence == nil && r.next == 0)
         _ = try r.respond(to: .kvmError(reason: 17, suberror: 1, data: Self.int3, description: "int3"), regs: s[0].regs)
         #expect(r.divergence == nil)

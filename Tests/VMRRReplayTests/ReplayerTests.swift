@@ -120,7 +120,7 @@ func exits(before index: Int, of s: [Step]) -> [(Access, GPRegisters)] {
         let wrong = Access.kvmError(reason: 17, suberror: 1, data: [0xcc], description: "int3")
         try drive(other, exits: [exits(of: s)[0], (wrong, s[1].regs)])
         #expect(other.divergence?.index == 1)
-        #expect(other.divergence?.reason == "different KVM error")
+        #expect(other.divergence?.reason == .differentKVMError)
     }
 
     // MARK: divergences
@@ -139,7 +139,7 @@ func exits(before index: Int, of s: [Step]) -> [(Access, GPRegisters)] {
     @Test func aDifferentValueWrittenDivergesWithAFullReport() throws {
         let (r, d) = try diverge(at: 2, with: .portWrite(port: TestLayout.thr, size: 1, value: 0x49))
         #expect(d.index == 2)
-        #expect(d.reason == "different value written (recorded 0x48, now 0x49)")
+        #expect(d.reason == .differentValue(recorded: 0x48, now: 0x49))
         #expect(d.differingRegisters.isEmpty)
         #expect(d.lastMatched?.index == 1)
         #expect(r.matched == 2)
@@ -159,7 +159,7 @@ func exits(before index: Int, of s: [Step]) -> [(Access, GPRegisters)] {
         wrong.r15 = 0
         let (_, d) = try diverge(at: 3, with: .portWrite(port: TestLayout.thr, size: 1, value: 0x69), regs: wrong)
         #expect(d.index == 3)
-        #expect(d.reason == "registers differ")
+        #expect(d.reason == .registersDiffer)
         #expect(d.differingRegisters == ["rax", "r15"])
         let text = d.render(journalName: "t.vmrr")
         let want = steps[3].regs
@@ -194,7 +194,7 @@ func exits(before index: Int, of s: [Step]) -> [(Access, GPRegisters)] {
     func aDifferentExitDivergesAtItsEvent(index: Int, wrong: Access, reason: String) throws {
         let (r, d) = try diverge(at: index, with: wrong)
         #expect(d.index == UInt64(index))
-        #expect(d.reason == reason)
+        #expect(d.reason.description == reason)
         #expect(d.expected == (try r.journal.event(at: UInt64(index))))
         #expect(d.actual == Replayer.describe(wrong))
         #expect(d.differingRegisters.isEmpty)
@@ -227,7 +227,7 @@ func exits(before index: Int, of s: [Step]) -> [(Access, GPRegisters)] {
         try r.checkpoint(state: m, regs: wrong)
         let d = try #require(r.divergence)
         #expect(d.index == 0)
-        #expect(d.reason == "registers differ at the checkpoint")
+        #expect(d.reason == .registersDifferAtCheckpoint)
         #expect(d.actual == "checkpoint 0")
         #expect(d.differingRegisters == ["rip"])
         #expect(d.render(journalName: "t").hasSuffix("  last matching event: none (the first event already differs)"))
@@ -257,7 +257,7 @@ func exits(before index: Int, of s: [Step]) -> [(Access, GPRegisters)] {
         try drive(notReady, exits: exits(of: steps), ready: false)
         let d = try #require(notReady.divergence)
         #expect(d.index == 13)
-        #expect(d.reason == "the vCPU cannot take an interrupt here, but the recording injected vector 0x20")
+        #expect(d.reason == .interruptNotAccepted(vector: 0x20))
         #expect(d.actual == "interrupt injection point")
         #expect(d.differingRegisters.isEmpty)
     }
@@ -271,7 +271,7 @@ func exits(before index: Int, of s: [Step]) -> [(Access, GPRegisters)] {
         #expect(try r.interruptBeforeRun(regs: moved, ready: true) == nil)
         let d = try #require(r.divergence)
         #expect(d.index == 13)
-        #expect(d.reason == "registers differ where the recording injected vector 0x20")
+        #expect(d.reason == .registersDifferAtInjection(vector: 0x20))
         #expect(d.differingRegisters == ["rip"])
         #expect(d.render(journalName: "t").contains("    rip    expected 0x\(hex16s(steps[13].regs.rip))  actual 0x\(hex16s(moved.rip))"))
     }
@@ -287,7 +287,7 @@ func exits(before index: Int, of s: [Step]) -> [(Access, GPRegisters)] {
         try drive(late, exits: exits(before: 13, of: steps))
         _ = try late.respond(to: .pageFault(steps[14].event), regs: steps[14].regs)
         #expect(late.divergence?.index == 13)
-        #expect(late.divergence?.reason == "a different kind of exit")
+        #expect(late.divergence?.reason == .differentKind)
     }
 
     // MARK: checkpoints
@@ -326,7 +326,7 @@ func exits(before index: Int, of s: [Step]) -> [(Access, GPRegisters)] {
         try r.checkpoint(state: m, regs: steps[15].regs)
         let d = try #require(r.divergence)
         #expect(d.index == 15)
-        #expect(d.reason == "registers differ at the checkpoint")
+        #expect(d.reason == .registersDifferAtCheckpoint)
         #expect(d.differingRegisters == ["rbx"])
         #expect(d.actual == "checkpoint 1")
         #expect(d.lastMatched?.index == 14)
@@ -349,7 +349,7 @@ func exits(before index: Int, of s: [Step]) -> [(Access, GPRegisters)] {
         let (bad, _) = try run(verify: true, digest: 0xbad)
         let d = try #require(bad.divergence)
         #expect(d.index == 15)
-        #expect(d.reason == "memory digest differs (recorded 0xfeed, replayed 0xbad)")
+        #expect(d.reason == .memoryDigestDiffers(recorded: 0xfeed, replayed: 0xbad))
         #expect(!bad.verifiedDigest)
 
         let (unchecked, um) = try run(verify: false, digest: 0xbad)

@@ -60,7 +60,7 @@ public enum FrontEndCheck {
             try replay(reader, records, limit: limit, from: start, verify: start == 0, digests: digests)
         }
         // A perturbed run diverges exactly where the perturbation is.
-        let exitIndices = records.prefix(limit).indices.filter { access(for: records[$0].event, regs: records[$0].regs) != nil }
+        let exitIndices = records.prefix(limit).indices.filter { exit(for: records[$0].event, regs: records[$0].regs) != nil }
         if !exitIndices.isEmpty {
             let k = exitIndices[Int(checksum(input) % UInt32(exitIndices.count))]
             try replay(reader, records, limit: limit, from: 0, verify: false, digests: digests, perturbAt: k)
@@ -187,8 +187,8 @@ public enum FrontEndCheck {
                 case .end:
                     throw FrontEndViolation(description: "event \(i): the end record was not the end of the replay")
                 default:
-                    guard let a = access(for: rec.event, regs: regs) else { throw FrontEndViolation(description: "event \(i): no access") }
-                    let got = try r.respond(to: a, regs: regs)
+                    guard let x = exit(for: rec.event, regs: regs) else { throw FrontEndViolation(description: "event \(i): no access") }
+                    let got = try x.present(to: r, regs: regs)
                     if i == perturbAt { break }
                     if case let .io(port, _, .write, value) = rec.event, port == consolePort {
                         expectedConsole.append(UInt8(truncatingIfNeeded: value))
@@ -236,8 +236,37 @@ public enum FrontEndCheck {
         }
     }
 
-    /// The access the guest makes to produce `event`; nil for what the run
+    /// What the guest does at an exit, as the run loop hands it to a responder.
+    public enum ScriptedExit {
+        case access(Access)
+        case msr(MSRAccess)
+        case assist(AssistRequest)
+
+        /// Hands the exit to the responder method for its kind; returns what the guest reads.
+        public func present(to r: Replayer, regs: GPRegisters) throws -> UInt64 {
+            switch self {
+            case .access(let a): return try r.respond(to: a, regs: regs)
+            case .msr(let m): return try r.respondToMSR(m, regs: regs).value
+            case .assist(let a): _ = try r.assist(a, regs: regs); return 0
+            }
+        }
+    }
+
+    /// The exit the guest makes to produce `event`; nil for what the run
     /// loop does itself (injections, checkpoints, the end).
+    public static func exit(for event: Event, regs: GPRegisters) -> ScriptedExit? {
+        switch event {
+        case let .msr(index, direction, value, _):
+            return .msr(MSRAccess(index: index, direction: direction, value: direction == .write ? value : 0))
+        case let .assist(action, _):
+            return .assist(AssistRequest(bytes: instructionBytes(action)))
+        default:
+            return access(for: event, regs: regs).map { .access($0) }
+        }
+    }
+
+    /// The device access (or ending exit) the guest makes to produce `event`;
+    /// nil for MSR accesses, assists, and what the run loop does itself.
     public static func access(for event: Event, regs: GPRegisters) -> Access? {
         switch event {
         case let .io(port, size, .read, _): return .portRead(port: port, size: size)
@@ -253,11 +282,7 @@ public enum FrontEndCheck {
         case let .timer(deadline): return .mmioWrite(gpa: timerAddress, size: 8, value: deadline)
         case let .error(reason, suberror, data):
             return .kvmError(reason: reason, suberror: suberror, data: data, description: "KVM error \(reason)")
-        case let .msr(index, direction, value, _):
-            return .msr(index: index, direction: direction, value: direction == .write ? value : 0)
-        case let .assist(action, _):
-            return .assist(bytes: instructionBytes(action))
-        case .interrupt, .checkpoint, .end: return nil
+        case .msr, .assist, .interrupt, .checkpoint, .end: return nil
         }
     }
 

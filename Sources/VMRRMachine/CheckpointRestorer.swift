@@ -1,0 +1,47 @@
+import VMRRBase
+import VMRRJournal
+
+/// The one way a journal checkpoint is put back into a machine, for a replay
+/// that starts there and for a timeline that seeks there.
+///
+/// Checkpoint 0 holds every non-zero page of the boot image; each later
+/// checkpoint holds the pages written since the one before. So checkpoint K
+/// is rebuilt from zeroed RAM by applying checkpoints 0 ... K in order, or,
+/// when the machine already holds a state at or after checkpoint J < K (and
+/// before K), by applying only J+1 ... K: every page that changed since J is
+/// in one of them, with its content as of the last.
+public struct CheckpointRestorer {
+    public let reader: JournalReader
+
+    public init(reader: JournalReader) { self.reader = reader }
+
+    /// Restores memory and vCPU state as of checkpoint `id` into `machine`
+    /// (over checkpoint `base` when given, else from zeroed RAM), and clears
+    /// the dirty log. Returns the guest-physical pages it wrote.
+    @discardableResult
+    public func restore(_ id: UInt32, into machine: Machine, over base: UInt32? = nil) throws -> [UInt64] {
+        do {
+            let lowest = base.map { $0 + 1 } ?? 0
+            let infos = reader.checkpoints.filter { $0.id >= lowest && $0.id <= id }.sorted { $0.id < $1.id }
+            if base == nil {
+                guard let first = infos.first, first.full else {
+                    throw VMRRError("\(reader.path): checkpoint 0 is not a full memory image")
+                }
+                machine.ram.zeroAll()
+            }
+            var written: [UInt64] = []
+            var state: VCPUState?
+            for info in infos {
+                let cp = try reader.checkpoint(id: info.id)
+                try machine.restorePages(cp.pages)
+                written += cp.pages.map(\.gpa)
+                state = cp.state
+            }
+            if let state { try machine.restoreState(state) }
+            machine.clearDirtyLog()
+            return written
+        } catch let e as VMRRError { throw e } catch {
+            throw VMRRError("\(reader.path): restoring checkpoint \(id): \(error)")
+        }
+    }
+}

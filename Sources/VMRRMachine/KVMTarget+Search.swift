@@ -1,0 +1,247 @@
+import VMRRBase
+import VMRRReplay
+
+/// Continue and reverse-continue: searches for breakpoint hits. Event
+/// breakpoints come from the journal alone; address breakpoints and
+/// watchpoints are found by running forward (hardware breakpoints, watched
+/// bytes compared after every exit) and then landed on exactly by
+/// single-stepping; backward searches run forward over windows that end at
+/// the current position and take the last hit.
+extension KVMTarget {
+    /// One hit found while running forward: where, and what.
+    enum Hit {
+        case address(Breakpoint, event: UInt64)       // first hit of the address after (event, 0)
+        /// The location changed after `fromEvent` and by event `detectedAt`.
+        case watch(Breakpoint, fromEvent: Position, detectedAt: UInt64, old: [UInt8], new: [UInt8])
+        case event(Breakpoint, event: UInt64)
+    }
+
+    /// Runs forward from the current position until a breakpoint hit, the end
+    /// of the journal, or `limit` (exclusive of positions past it).
+    func runForward(until limit: Position?, firstOnly: Bool) throws -> [Hit] {
+        var hits: [Hit] = []
+        let evBPs = table.eventBreakpoints
+        replayer.resume()
+        replayer.setUntil(limit?.event)
+        replayer.pauseAfter = evBPs.isEmpty ? nil : { r in BreakpointTable.eventBreakpoint(in: evBPs, matching: r) != nil }
+        defer { replayer.pauseAfter = nil; replayer.setUntil(nil) }
+        runner.breakpoints = addressBreakpoints
+        defer { runner.breakpoints = [] }
+        var lastValues = watchValues()
+        // The last position at which the watched values were seen unchanged.
+        var quiet = position.instructions == Timeline.unknownInstructions ? Position(event: position.event) : position
+        while true {
+            if Self.interruptRequested.load(ordering: .relaxed) { break }
+            let stop = try session.runUntilStop { [unowned self] in
+                let v = self.watchValues()
+                if v != lastValues { return true }
+                quiet = Position(event: self.replayer.lastMatched?.index ?? quiet.event)
+                return false
+            }
+            try timeline.settlePosition()
+            switch stop {
+            case let .breakpoint(pc):
+                if let bp = table.atAddress(pc) {
+                    hits.append(.address(bp, event: position.event))
+                }
+                // The machine is somewhere after (event, 0): an unknown number of instructions.
+                position.instructions = Timeline.unknownInstructions
+            case .watch:
+                let v = watchValues()
+                for (i, w) in watches.enumerated() where i < v.count && i < lastValues.count && v[i] != lastValues[i] {
+                    if let bp = table.breakpoint(id: w.id) {
+                        hits.append(.watch(bp, fromEvent: quiet, detectedAt: position.event, old: lastValues[i], new: v[i]))
+                    }
+                }
+                lastValues = v
+            case .ended:
+                if replayer.paused != nil, replayer.final == nil || replayer.paused != nil {
+                    if let r = replayer.lastMatched, let bp = BreakpointTable.eventBreakpoint(in: evBPs, matching: r) {
+                        hits.append(.event(bp, event: r.index))
+                    }
+                    if replayer.paused?.reason == .interrupted {
+                        // Stopped mid-interval by Ctrl-C: go back to the last event boundary.
+                        replayer.resume()
+                        position.instructions = Timeline.unknownInstructions
+                        try timeline.reach(event: position.event)
+                        return hits
+                    }
+                    replayer.resume()
+                }
+            }
+            // After a breakpoint stop the instruction count is unknown; the
+            // watched values were last compared at (event, 0).
+            quiet = position.instructions == Timeline.unknownInstructions ? Position(event: position.event) : position
+            if let l = limit, position.event >= l.event { break }
+            if (firstOnly && !hits.isEmpty) || replayer.final != nil { break }
+            if case .ended = stop, replayer.paused == nil, replayer.final != nil { break }
+        }
+        return hits
+    }
+
+    /// Moves to the exact position of a hit found by a run-mode pass.
+    func land(_ h: Hit) throws -> StopReason {
+        switch h {
+        case let .event(bp, e):
+            try timeline.reach(event: e)
+            return hit(bp)
+        case let .address(bp, e):
+            guard case let .address(addr) = bp.kind else { return .done }
+            try timeline.reach(event: e)
+            try timeline.takeSnapshot()
+            var steps: UInt64 = 0
+            while runner.regs.rip != addr {
+                if try timeline.step() != .instruction {
+                    throw DebugError("lost breakpoint \(bp.id) at \(hex(addr)) while re-executing event \(e)")
+                }
+                steps += 1
+                if steps > stepLimit { throw DebugError("breakpoint \(bp.id) is more than \(stepLimit) instructions after event \(e)") }
+            }
+            return hit(bp)
+        case let .watch(bp, from, _, old, new):
+            guard case let .watch(gpa, len, _) = bp.kind else { return .done }
+            try goto(from)
+            var steps: UInt64 = 0
+            while (machine.ram.read(gpa, count: Int(len)) ?? []) == old {
+                try timeline.step()
+                steps += 1
+                if steps > stepLimit { throw DebugError("watchpoint \(bp.id): the write is more than \(stepLimit) instructions away") }
+                if replayer.final != nil { break }
+            }
+            table.recordHit(bp.id)
+            return .watchpoint(id: bp.id, address: gpa, old: old, new: new)
+        }
+    }
+
+    public func continueForward() throws -> StopReason {
+        Self.interruptRequested.store(false, ordering: .relaxed)
+        if replayer.final != nil { return .endOfHistory }
+        // An address breakpoint at the current RIP is stepped over first.
+        let hits = try runForward(until: nil, firstOnly: true)
+        if Self.interruptRequested.load(ordering: .relaxed) && hits.isEmpty { return .interrupted }
+        guard let h = hits.first else { return .endOfHistory }
+        return try land(h)
+    }
+
+    public func reverseContinue() throws -> StopReason {
+        Self.interruptRequested.store(false, ordering: .relaxed)
+        let here = position
+        var windowEnd = here
+        while true {
+            if Self.interruptRequested.load(ordering: .relaxed) { try goto(here); return .interrupted }
+            if windowEnd == Position(event: 0) {
+                try goto(Position(event: 0))
+                return .startOfHistory
+            }
+            // The window [(start, 0), windowEnd), from the nearest snapshot or checkpoint.
+            let startEvent: UInt64
+            if windowEnd.instructions > 0 {
+                startEvent = windowEnd.event
+            } else {
+                let snap = timeline.snapshotPositions.map(\.event).filter { $0 < windowEnd.event }.max()
+                let cp = journal.checkpoint(atOrBefore: windowEnd.event - 1)?.eventIndex
+                startEvent = max(snap ?? 0, cp ?? 0)
+            }
+            var candidates: [(Position, Hit)] = []
+            // Event breakpoints come from the journal alone.
+            for bp in table.eventBreakpoints {
+                guard case let .event(kind, filter) = bp.kind else { continue }
+                for e in startEvent...windowEnd.event where Position(event: e) < windowEnd {
+                    if let r = try? journal.event(at: e), r.event.kind == kind, filter.matches(r.event) {
+                        candidates.append((Position(event: e), .event(bp, event: e)))
+                    }
+                }
+            }
+            // Address breakpoints and watchpoints need execution.
+            if !addressBreakpoints.isEmpty || !watches.isEmpty {
+                try timeline.reach(event: startEvent)
+                if windowEnd.event > startEvent {
+                    let saved = table
+                    table = table.withoutEventBreakpoints
+                    defer { table = saved }
+                    for h in try runForward(until: Position(event: windowEnd.event), firstOnly: false) {
+                        candidates.append((hitPosition(h), h))
+                    }
+                    try timeline.reach(event: windowEnd.event)
+                }
+                var values = watchValues()
+                while position < windowEnd {
+                    let before = position
+                    try timeline.step()
+                    if position >= windowEnd || position == before { break }
+                    if let bp = table.atAddress(runner.regs.rip) {
+                        candidates.append((position, .address(bp, event: position.event)))
+                    }
+                    let v = watchValues()
+                    if v != values {
+                        for (i, w) in watches.enumerated() where v[i] != values[i] {
+                            if let bp = table.breakpoint(id: w.id) {
+                                candidates.append((position, .watch(bp, fromEvent: before, detectedAt: position.event, old: values[i], new: v[i])))
+                            }
+                        }
+                        values = v
+                    }
+                }
+            }
+            for (_, h) in candidates.sorted(by: { $0.0 > $1.0 }) {
+                if let stop = try landLast(h, before: windowEnd) { return stop }
+            }
+            windowEnd = Position(event: startEvent)
+        }
+    }
+
+    /// A hit's approximate position, for ordering (exact for events).
+    func hitPosition(_ h: Hit) -> Position {
+        switch h {
+        case let .event(_, e): return Position(event: e)
+        case let .address(_, e): return Position(event: e, instructions: 1)
+        case let .watch(_, from, _, _, _): return Position(event: from.event, instructions: from.instructions + 1)
+        }
+    }
+
+    /// Lands on the LAST occurrence of a hit that lies before `limit`
+    /// (an address breakpoint can fire several times between two events, and
+    /// a location can be written several times), or returns nil if the hit
+    /// is not before `limit`.
+    func landLast(_ h: Hit, before limit: Position) throws -> StopReason? {
+        switch h {
+        case let .event(bp, e):
+            guard Position(event: e) < limit else { return nil }
+            try goto(Position(event: e))
+            return hit(bp)
+        case let .address(bp, e):
+            guard case let .address(addr) = bp.kind else { return nil }
+            try timeline.reach(event: e)
+            var best: Position?
+            var steps: UInt64 = 0
+            while position < limit && position.event == e && replayer.final == nil {
+                if runner.regs.rip == addr { best = position }
+                try timeline.step()
+                steps += 1
+                if steps > stepLimit { break }
+            }
+            if position < limit, runner.regs.rip == addr { best = position }
+            guard let p = best else { return nil }
+            try goto(p)
+            return hit(bp)
+        case let .watch(bp, from, detectedAt, _, _):
+            guard case let .watch(gpa, len, _) = bp.kind, from < limit else { return nil }
+            try goto(from)
+            var last: (Position, [UInt8], [UInt8])?
+            var value = machine.ram.read(gpa, count: Int(len)) ?? []
+            var steps: UInt64 = 0
+            while position < limit && position.event <= detectedAt && replayer.final == nil {
+                try timeline.step()
+                let v = machine.ram.read(gpa, count: Int(len)) ?? []
+                if v != value, position < limit { last = (position, value, v) }
+                value = v
+                steps += 1
+                if steps > stepLimit { break }
+            }
+            guard let (p, old, new) = last else { return nil }
+            try goto(p)
+            table.recordHit(bp.id)
+            return .watchpoint(id: bp.id, address: gpa, old: old, new: new)
+        }
+    }
+}
