@@ -8,16 +8,6 @@ import VMRRBase
 /// checks): starting at checkpoints, stopping early, memory verification,
 /// and replaying a crash.
 extension KVMEndToEnd {
-    /// "replayed events S–L of N" from a replay's stderr.
-    static func replayedRange(_ stderr: String) -> (start: UInt64, last: UInt64)? {
-        guard let line = stderr.split(separator: "\n").first(where: { $0.contains("replayed events ") }),
-              let r = line.range(of: "replayed events ") else { return nil }
-        let rest = line[r.upperBound...]
-        let parts = rest.split(whereSeparator: { $0 == "–" || $0 == " " })
-        guard parts.count >= 2, let s = UInt64(parts[0]), let l = UInt64(parts[1]) else { return nil }
-        return (s, l)
-    }
-
     @Test("--from-checkpoint, --from-event, --until and --verify")
     func replaySeeking() throws {
         let dir = Fixtures.scratch()
@@ -41,7 +31,7 @@ extension KVMEndToEnd {
             #expect(rr.exited && rr.status == 0, "from checkpoint \(cp.id): \(rr.stderr)")
             #expect(rr.stdout == d.consoleText(from: cp.index + 1), "console from checkpoint \(cp.id)")
             #expect(rr.stdout.isEmpty || r.stdout.hasSuffix(rr.stdout))
-            #expect(Self.replayedRange(rr.stderr)?.start == cp.index + 1 && Self.replayedRange(rr.stderr)?.last == lastIndex,
+            #expect(E2E.replayedRange(rr.stderr)?.start == cp.index + 1 && E2E.replayedRange(rr.stderr)?.last == lastIndex,
                     "\(rr.stderr)")
             #expect(rr.stderrLines.last == finalLine)
         }
@@ -52,7 +42,7 @@ extension KVMEndToEnd {
             let rr = try Fixtures.vmrr(["replay", "--from-event", "\(n)", journal])
             #expect(rr.exited && rr.status == 0, "from event \(n): \(rr.stderr)")
             #expect(rr.stdout == d.consoleText(from: start), "console from event \(n)")
-            #expect(Self.replayedRange(rr.stderr)?.start == start, "from event \(n): \(rr.stderr)")
+            #expect(E2E.replayedRange(rr.stderr)?.start == start, "from event \(n): \(rr.stderr)")
             #expect(rr.stderrLines.last == finalLine)
         }
 
@@ -62,7 +52,7 @@ extension KVMEndToEnd {
         #expect(u.exited && u.status == 0, "\(u.stderr)")
         #expect(u.stdout == d.consoleText(from: 0, through: until))
         #expect(u.stderr.contains("stopped after event \(until)"), "\(u.stderr)")
-        #expect(Self.replayedRange(u.stderr)?.last == until)
+        #expect(E2E.replayedRange(u.stderr)?.last == until)
 
         // --verify checks the memory digest.
         let v = try Fixtures.vmrr(["replay", "--verify", "--quiet", journal])
