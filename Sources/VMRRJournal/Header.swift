@@ -120,8 +120,9 @@ public struct Checkpoint: Sendable, Equatable {
     public var full: Bool
     public var state: VCPUState
     public var pages: [PageRecord]
-    /// Device state as opaque bytes (serial, clock, timer), so that a replay
-    /// restored here continues the device models exactly.
+    /// The device state (timer deadline, EOT flag, clock, COM1's LCR and
+    /// MCR) encoded by `DeviceState` (DeviceStateCodec.swift), so that a
+    /// replay restored here filters console output as the recording did.
     public var deviceState: [UInt8]
     /// A digest of all of guest memory at this point (FNV-1a 64 over RAM),
     /// or nil when not computed.
