@@ -26,12 +26,13 @@ public final class GDBStub {
     var lastStop = "T05thread:01;"
     /// False after `QStartNoAckMode`.
     public private(set) var acknowledging = true
-    /// The guest image's path, offered to gdb (`qXfer:exec-file:read`) when it
-    /// is an ELF file (not a bzImage) that exists: the one the session uses.
-    var executablePath: String? {
-        guard let image = session.image, GuestImage.isELF(image.bytes), access(image.path, R_OK) == 0 else { return nil }
-        return image.path
-    }
+    /// The guest image offered to gdb (`qXfer:exec-file:read`): the one the
+    /// session uses, as an ELF64 file gdb can take its architecture from.
+    lazy var executable: GDBExecutable = {
+        let e = GDBExecutable(image: session.image)
+        if let note = e.note { StandardOutput().error("vmrr: \(note)") }
+        return e
+    }()
 
     /// Runs a motion; the transport wraps it to watch for gdb's interrupt byte.
     public var runMotion: (() throws -> StopReason) throws -> StopReason = { try $0() }
@@ -46,53 +47,6 @@ public final class GDBStub {
     public init(session: DebuggerSession, captured: CapturedOutput) {
         self.session = session
         self.captured = captured
-    }
-
-    /// The x86-64 register file gdb expects from a target without a
-    /// description of its own (gdb's amd64 numbering): what vmrr knows.
-    enum Reg {
-        /// gdb's order of the general registers (numbers 0-15), then rip (16).
-        static let general = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
-                              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip"]
-        static let eflags = 17
-        /// cs, ss, ds, es, fs, gs: numbers 18-23, 4 bytes each.
-        static let segments = 18...23
-        /// Bytes of the registers gdb numbers after the segments, which vmrr does not record:
-        /// st0-7 (10 bytes), fctrl..fop (4), xmm0-15 (16), mxcsr (4), fs_base and gs_base (8).
-        static func unrecordedSize(_ n: Int) -> Int? {
-            switch n {
-            case 24...31: return 10
-            case 32...39: return 4
-            case 40...55: return 16
-            case 56: return 4
-            case 57...58: return 8
-            default: return nil
-            }
-        }
-    }
-
-    static let targetXML = """
-        <?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target><architecture>i386:x86-64</architecture></target>
-        """
-
-    static func le(_ v: UInt64, _ bytes: Int) -> String {
-        GDBPacket.hex((0..<bytes).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) })
-    }
-
-    /// One register in gdb's numbering, as hex; "xx.." when it is not known here.
-    func register(_ n: Int, gp: GPRegisters, sregs: SpecialRegisters?) -> String? {
-        if n < Reg.general.count {
-            let i = GPRegisters.names.firstIndex(of: Reg.general[n])!
-            return Self.le(gp[i], 8)
-        }
-        if n == Reg.eflags { return Self.le(gp.rflags, 4) }
-        if Reg.segments.contains(n) {
-            guard let s = sregs else { return String(repeating: "x", count: 8) }
-            let seg = [s.cs, s.ss, s.ds, s.es, s.fs, s.gs][n - Reg.segments.lowerBound]
-            return Self.le(UInt64(seg.selector), 4)
-        }
-        if n == 57 || n == 58, let s = sregs { return Self.le(n == 57 ? s.fs.base : s.gs.base, 8) }
-        return Reg.unrecordedSize(n).map { String(repeating: "x", count: 2 * $0) }
     }
 
     /// The stop reply for a motion's outcome.
@@ -153,13 +107,13 @@ public final class GDBStub {
             do {
                 let gp = try target.registers()
                 let s = try? target.specialRegisters()
-                return .packet((0...Reg.segments.upperBound).compactMap { register($0, gp: gp, sregs: s) }.joined())
+                return .packet((0...GDBTargetDescription.lastInGPacket).compactMap { GDBTargetDescription.value($0, gp: gp, sregs: s) }.joined())
             } catch { return .packet("E01") }
         case "p":
             guard let n = Int(p.dropFirst(), radix: 16), n >= 0 else { return .packet("E01") }
             do {
                 let gp = try target.registers()
-                return .packet(register(n, gp: gp, sregs: try? target.specialRegisters()) ?? "E45")
+                return .packet(GDBTargetDescription.value(n, gp: gp, sregs: try? target.specialRegisters()) ?? "E45")
             } catch { return .packet("E01") }
         case "G", "P", "M", "X":
             // A recorded execution is read-only.
@@ -207,13 +161,13 @@ public final class GDBStub {
         if p == "QStartNoAckMode" { acknowledging = false; return "OK" }
         if p.hasPrefix("qXfer:features:read:target.xml:") {
             guard let (off, len) = Self.addressAndLength(p.dropFirst("qXfer:features:read:target.xml:".count)) else { return "E01" }
-            return Self.xferChunk(Array(Self.targetXML.utf8), offset: off, length: len)
+            return Self.xferChunk(Array(GDBTargetDescription.xml.utf8), offset: off, length: len)
         }
         if p.hasPrefix("qXfer:exec-file:read:") {
             // The guest image, when it is an ELF file on disk (gdb then loads its symbols itself).
             let rest = p.dropFirst("qXfer:exec-file:read:".count)
             guard let colon = rest.firstIndex(of: ":"), let (off, len) = Self.addressAndLength(rest[rest.index(after: colon)...]),
-                  let path = executablePath else { return "E00" }
+                  let path = executable.path else { return "E00" }
             return Self.xferChunk(Array(path.utf8), offset: off, length: len)
         }
         if p.hasPrefix("qXfer:") { return "E00" }

@@ -113,6 +113,35 @@ struct GDBStubTests {
         }
         #expect(xml.contains("<architecture>i386:x86-64</architecture>"))
         #expect(Self.one(s, "qXfer:features:read:other.xml:0,100").hasPrefix("E"))
+        // Every register carries its number, 0 to the last, each once, in the
+        // features gdb requires, so gdb numbers them as the stub does.
+        let regs = xml.split(separator: "\n").filter { $0.hasPrefix("<reg ") }
+        let numbers = regs.compactMap { r in r.range(of: "regnum=\"").flatMap { Int(r[$0.upperBound...].prefix { $0.isNumber }) } }
+        #expect(numbers == Array(0..<regs.count), "\(numbers)")
+        func number(_ name: String) -> Int? {
+            regs.firstIndex { $0.contains("name=\"\(name)\"") }.map { numbers[$0] }
+        }
+        #expect(number("rip") == 16 && number("eflags") == 17 && number("gs") == 23)
+        #expect(number("fs_base") == 57 && number("gs_base") == 58 && number("orig_rax") == nil)
+        for name in ["cr0", "cr2", "cr3", "cr4", "cr8", "efer"] { #expect(number(name) != nil, "\(name)") }
+        for feature in ["org.gnu.gdb.i386.core", "org.gnu.gdb.i386.sse", "org.gnu.gdb.i386.segments"] {
+            #expect(xml.contains("<feature name=\"\(feature)\">"), "\(feature)")
+        }
+        #expect(xml.components(separatedBy: "<feature ").count == xml.components(separatedBy: "</feature>").count)
+    }
+
+    @Test func segmentBasesAndSystemRegistersByTheDescriptionsNumbers() throws {
+        let s = try Self.stub()
+        let t = s.session.target
+        let cp = try #require(t.journal.checkpoints.last)
+        try t.goto(Position(event: cp.eventIndex))
+        let sr = try t.specialRegisters()
+        #expect(Self.le64(Substring(Self.one(s, "p39"))) == sr.fs.base)   // 57
+        #expect(Self.le64(Substring(Self.one(s, "p3a"))) == sr.gs.base)   // 58
+        for (n, v) in [(0x3b, sr.cr0), (0x3c, sr.cr2), (0x3d, sr.cr3), (0x3e, sr.cr4), (0x3f, sr.cr8), (0x40, sr.efer)] {
+            #expect(Self.le64(Substring(Self.one(s, "p" + String(n, radix: 16)))) == v, "register \(n)")
+        }
+        #expect(Self.one(s, "p41") == "E45")
     }
 
     @Test func registersInGDBsAMD64OrderMatchTheJournal() throws {

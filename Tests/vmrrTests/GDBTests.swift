@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VMRRBase
 import VMRRTestSupport
 
 /// `vmrr debug --gdb`: a real gdb (Debian's, installed by scripts/deps)
@@ -207,5 +208,47 @@ extension KVMEndToEnd {
             .flatMap { UInt64($0.dropFirst(6).prefix { $0.isHexDigit }, radix: 16) }, "\(r.stdout)")
         let finished = Self.printed(r.stdout).last
         #expect(finished == caller && stops[4].hasPrefix("main+"), "finish returns into main at 0x\(String(caller, radix: 16)): \(stops)")
+    }
+}
+
+/// gdb on a multiboot kernel: an ELF32 container holding 64-bit code. With
+/// no `file` command gdb must still take the x86-64 description (the stub
+/// offers an ELF64 copy of the image), number registers as the stub does,
+/// and show the system registers, all equal to the REPL's.
+extension KVMEndToEnd {
+    @Test("gdb on an ELF32 multiboot kernel with no file command: x86-64, fs_base, gs_base and the system registers equal the REPL's")
+    func gdbOnAnELF32MultibootKernel() throws {
+        let journal = E2E.journalsDir.appendingPathComponent("multiboot.vmrr").path
+        let image = Fixtures.guest("multiboot")
+        let names = ["rip", "rsp", "fs_base", "gs_base", "cr0", "cr3", "cr4", "efer"]
+        // Somewhere past the switch to long mode: event 60.
+        let repl = try Fixtures.vmrr(["debug", journal, "--image", image, "--batch", "-x", "/dev/stdin"],
+                                     stdin: "goto 60\ninfo registers\ninfo sregs\n")
+        #expect(repl.status == 0, "\(repl.stderr)")
+        var expected: [String: UInt64] = [:]
+        for line in repl.stdout.split(separator: "\n") {
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            for (i, w) in words.enumerated() where i + 1 < words.count {
+                let name = w.hasSuffix(":") || w.hasSuffix("=") ? String(w.dropLast()) : String(w)
+                let key = name == "fs.base" ? "fs_base" : name == "gs.base" ? "gs_base" : name
+                if names.contains(key), expected[key] == nil, words[i + 1].hasPrefix("0x"),
+                   let v = UInt64(words[i + 1].dropFirst(2).prefix { $0.isHexDigit }, radix: 16) { expected[key] = v }
+            }
+        }
+        let pipe = "| \(Fixtures.vmrrBinary) debug \(journal) --image \(image) --gdb -"
+        let r = try Self.gdbSession(pipe, ["monitor goto 60", "flushregs", "show architecture"] + names.map { "p/x $\($0)" },
+                                    loadFile: false)
+        #expect(r.stdout.contains("i386:x86-64"), "\(r.stdout)\(r.stderr)")
+        #expect(!r.stdout.contains("Invalid register") && !r.stderr.contains("Invalid register"), "\(r.stderr)")
+        let got = Self.printed(r.stdout)
+        #expect(got.count == names.count, "gdb printed \(got) for \(names): \(r.stdout)\(r.stderr)")
+        for (name, value) in zip(names, got) where expected[name] != nil {
+            #expect(value == expected[name], "\(name): gdb \(hex(value)), REPL \(hex(expected[name]!))")
+        }
+        #expect(["rip", "cr3", "efer"].allSatisfy { expected[$0] != nil }, "the REPL's registers: \(repl.stdout)")
+        // The ELF64 copy is removed when the stub ends.
+        let tmp = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: tmp).filter { $0.hasPrefix("vmrr-gdb-") }) ?? []
+        #expect(left.isEmpty, "left behind: \(left)")
     }
 }
