@@ -33,7 +33,7 @@ extension DebuggerSession {
                 throw error
             }
         }
-        return (d.disassemble(bytes, at: a, count: count), fromImage)
+        return (d.disassemble(bytes, at: a, count: count, bits: cpuMode.bits), fromImage)
     }
 
     func physicalCode(_ a: UInt64, count: Int) throws -> ([Instruction], Bool) {
@@ -44,8 +44,12 @@ extension DebuggerSession {
             let toPageEnd = Int(Self.pageSize - (a & (Self.pageSize - 1)))
             bytes = try target.readPhysical(a, count: toPageEnd)
         }
-        return (d.disassemble(bytes, at: a, count: count), false)
+        return (d.disassemble(bytes, at: a, count: count, bits: cpuMode.bits), false)
     }
+
+    /// The CPU's mode at the current position; 64-bit where the special
+    /// registers are not known here (a journal-only target between checkpoints).
+    var cpuMode: CPUMode { (try? target.specialRegisters()).map(CPUMode.init) ?? .long64 }
 
     static let maxInstructionLength = 15
     static let pageSize: UInt64 = 0x1000

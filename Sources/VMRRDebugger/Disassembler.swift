@@ -1,6 +1,6 @@
 import CCapstone
 
-/// One decoded x86-64 instruction.
+/// One decoded x86 instruction.
 struct Instruction: Equatable {
     var address: UInt64
     var bytes: [UInt8]
@@ -27,7 +27,8 @@ struct Instruction: Equatable {
     }
 }
 
-/// Capstone for x86-64, owned: the handle is closed in deinit.
+/// Capstone for x86, owned: the handle is closed in deinit. It decodes in
+/// the width it is asked for (16, 32 or 64 bits: `CPUMode.bits`).
 final class Disassembler {
     enum Syntax: String, Equatable, Sendable {
         case att, intel
@@ -35,6 +36,7 @@ final class Disassembler {
 
     private var handle: csh = 0
     private(set) var syntax: Syntax
+    private var bits = 64
 
     init?(syntax: Syntax = .att) {
         guard cs_open(CS_ARCH_X86, CS_MODE_64, &handle) == CS_ERR_OK else { return nil }
@@ -51,7 +53,11 @@ final class Disassembler {
 
     /// Decodes up to `count` instructions from `bytes` at `address`. Undecodable
     /// bytes become one-byte `(bad)` entries, so the listing goes on after them.
-    func disassemble(_ bytes: [UInt8], at address: UInt64, count: Int) -> [Instruction] {
+    func disassemble(_ bytes: [UInt8], at address: UInt64, count: Int, bits: Int = 64) -> [Instruction] {
+        if bits != self.bits {
+            let mode = bits == 16 ? CS_MODE_16 : bits == 32 ? CS_MODE_32 : CS_MODE_64
+            if cs_option(handle, CS_OPT_MODE, Int(mode.rawValue)) == CS_ERR_OK { self.bits = bits }
+        }
         var out: [Instruction] = []
         var offset = 0
         while out.count < count, offset < bytes.count {

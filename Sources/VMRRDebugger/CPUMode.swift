@@ -1,0 +1,34 @@
+import VMRRJournal
+import VMRRMMU
+
+/// The mode the CPU decodes instructions in (SDM vol. 3, 2.2 and 5.2.1):
+/// from CR0.PE, EFER.LMA, CS.L and CS.D. A multiboot kernel's entry runs in
+/// 32-bit protected mode; its long-mode code in 64-bit mode.
+enum CPUMode: String, Equatable, Sendable {
+    case real = "real mode (16-bit)"
+    case protected16 = "16-bit protected mode"
+    case protected32 = "32-bit protected mode"
+    case compatibility16 = "16-bit compatibility mode"
+    case compatibility32 = "32-bit compatibility mode"
+    case long64 = "64-bit mode"
+
+    init(_ s: SpecialRegisters) {
+        let cr0 = CR0Flags(rawValue: s.cr0), efer = EFERFlags(rawValue: s.efer)
+        if !cr0.contains(.protectionEnable) {
+            self = .real
+        } else if efer.contains(.longModeActive) {
+            self = s.cs.l ? .long64 : (s.cs.db ? .compatibility32 : .compatibility16)
+        } else {
+            self = s.cs.db ? .protected32 : .protected16
+        }
+    }
+
+    /// The width instructions decode at: 16, 32 or 64 bits.
+    var bits: Int {
+        switch self {
+        case .real, .protected16, .compatibility16: 16
+        case .protected32, .compatibility32: 32
+        case .long64: 64
+        }
+    }
+}
