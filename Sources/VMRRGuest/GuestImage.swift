@@ -145,6 +145,8 @@ private struct ELFReader {
         static let ptLoad: UInt32 = 1
         static let shtSymtab: UInt32 = 2
         static let shnUndef: UInt16 = 0
+        /// st_shndx of an absolute symbol (a constant, not in any section).
+        static let shnAbs: UInt16 = 0xfff1
         static let magic: [UInt8] = [0x7F, 0x45, 0x4C, 0x46]
     }
 
@@ -323,7 +325,7 @@ private struct ELFReader {
                 let kind = Symbol.Kind(elfType: sym.st_info & 0xF)
                 let binding = Symbol.Binding(elfBinding: sym.st_info >> 4)
                 symbols.append(Symbol(name: String(cString: cname), value: sym.st_value, size: sym.st_size,
-                                      kind: kind, binding: binding))
+                                      kind: kind, binding: binding, absolute: sym.st_shndx == ELF.shnAbs))
             }
         }
         return symbols

@@ -32,13 +32,18 @@ public struct Symbol: Sendable, Equatable, Hashable {
     public let size: UInt64
     public let kind: Kind
     public let binding: Binding
+    /// Defined in no section (SHN_ABS): a constant such as a multiboot
+    /// header's flags, not an address.
+    public let absolute: Bool
 
-    public init(name: String, value: UInt64, size: UInt64, kind: Kind, binding: Binding) {
+    public init(name: String, value: UInt64, size: UInt64, kind: Kind, binding: Binding, absolute: Bool = false) {
         self.name = name; self.value = value; self.size = size; self.kind = kind; self.binding = binding
+        self.absolute = absolute
     }
 
-    /// Code and data symbols; sections and file names are not addresses to show.
-    var isAddressSymbol: Bool { kind == .function || kind == .object || kind == .notype }
+    /// Code and data symbols; sections, file names and absolute constants are
+    /// not addresses to show (a register holding 0 is not `<mb_flags>`).
+    var isAddressSymbol: Bool { !absolute && (kind == .function || kind == .object || kind == .notype) }
 }
 
 /// The symbols of a guest image, for `lookup` by name and `symbolize` by address.

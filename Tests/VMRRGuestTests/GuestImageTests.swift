@@ -59,6 +59,20 @@ import Testing
         #expect(table.lookup("file.c") == nil)
     }
 
+    @Test func absoluteSymbolsAreConstantsNotAddresses() {
+        // A multiboot header's `.set mb_flags, 3` (SHN_ABS): `p $rax` of 0 or 3 is not <mb_flags>.
+        let table = SymbolTable([
+            Symbol(name: "mb_flags", value: 0x3, size: 0, kind: .notype, binding: .global, absolute: true),
+            Symbol(name: "mb_magic", value: 0x1BADB002, size: 0, kind: .notype, binding: .global, absolute: true),
+            Symbol(name: "_start", value: 0x40000c, size: 0, kind: .notype, binding: .global),
+        ])
+        #expect(table.symbolize(0) == nil)
+        #expect(table.symbolize(3) == nil)
+        #expect(table.symbolize(0x1BADB002)?.name != "mb_magic")
+        #expect(table.symbolize(0x40000c)! == ("_start", 0))
+        #expect(table.lookup("mb_flags") == 3)                  // still usable by name
+    }
+
     @Test func pagingFixtureMatchesItsDocumentedFaults() throws {
         // paging.c's header documents these GVAs; tests of the recorder rely on them.
         let image = try GuestImage.load(path: fixturePath("paging"))
