@@ -13,6 +13,9 @@ public struct MMUCommandContext {
     public var hostFrames: any HostFrameResolver
     /// Where in the recording this is, e.g. "event 1234"; empty for none.
     public var positionLabel: String
+    /// The address of a symbol of the guest image, so that a view takes
+    /// `main` or `main+0x10` wherever it takes an address; nil without symbols.
+    public var symbolAddress: (@Sendable (String) -> UInt64?)?
 
     public init(memory: any GuestPhysicalMemory, paging: PagingContext, slots: [MemorySlot], hostMMUModel: String,
                 hostFrames: any HostFrameResolver = NoHostFrames(), positionLabel: String = "") {
@@ -65,7 +68,7 @@ public enum MMUCommands {
         case ptdump(MMUView)
         case ptdiff(MMUView)
 
-        static func parse(_ args: [String]) throws -> Command {
+        static func parse(_ args: [String], symbols: (@Sendable (String) -> UInt64?)? = nil) throws -> Command {
             guard let name = args.first else {
                 throw MMUCommandError("missing MMU command: expected one of \(MMUCommands.names)")
             }
@@ -96,10 +99,10 @@ public enum MMUCommands {
                 return value
             }
             func address(_ text: String) throws -> UInt64 {
-                guard let value = MMUCommands.parseAddress(text) else {
-                    throw MMUCommandError("\(name): bad address '\(text)': expected a number such as 0x1000 or 4096")
-                }
-                return value
+                if let value = MMUCommands.parseAddress(text) { return value }
+                if let symbols, let value = MMUCommands.symbolic(text, symbols) { return value }
+                throw MMUCommandError("\(name): bad address '\(text)': expected a number such as 0x1000 or 4096"
+                                      + (symbols == nil ? "" : ", or a symbol of the guest image such as main+0x10"))
             }
             func access() throws -> AccessKind {
                 if options.isSuperset(of: ["--user", "--implicit"]) {
@@ -150,10 +153,18 @@ public enum MMUCommands {
         return s.isEmpty ? nil : UInt64(s, radix: 10)
     }
 
+    /// `name` or `name+OFFSET` (a number as `parseAddress` reads it) through `symbols`.
+    static func symbolic(_ text: String, _ symbols: (String) -> UInt64?) -> UInt64? {
+        let parts = text.split(separator: "+", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let base = symbols(String(parts[0])) else { return nil }
+        guard parts.count == 2 else { return base }
+        return parseAddress(String(parts[1])).map { base &+ $0 }
+    }
+
     /// Runs one MMU command. `other` is the earlier position for `ptdiff`.
     public static func run(_ args: [String], context: MMUCommandContext, other: MMUCommandContext? = nil,
                            json: Bool = false) throws -> String {
-        let command = try Command.parse(args)
+        let command = try Command.parse(args, symbols: context.symbolAddress)
         let memory = context.memory
         switch command {
         case .pt(let gva, let access):

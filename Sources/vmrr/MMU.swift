@@ -65,8 +65,14 @@ struct MMU: ParsableCommand {
         let targets = Targets(reader: reader, options: o, useKVM: !noKVM && DebugTargets.kvmUsable)
         do {
             // The earlier side first: a KVM target then moves on to `position`.
-            let other = try compare.map { try targets.context(at: $0, copyingMemory: true) }
-            let ctx = try targets.context(at: position, copyingMemory: false)
+            // Symbols wherever an address is taken, from the image a replay would use.
+            let symbols = (try? ReplayImage.choose(header: reader.header, override: image, bundled: opened.bundledImage))?.image.symbols
+            var other = try compare.map { try targets.context(at: $0, copyingMemory: true) }
+            var ctx = try targets.context(at: position, copyingMemory: false)
+            if let symbols {
+                ctx.symbolAddress = { symbols.lookup($0) }
+                other?.symbolAddress = ctx.symbolAddress
+            }
             let text: String
             if args.first == "fault" {
                 guard args.count == 1 else { fail("mmu: fault takes no arguments: usage: vmrr mmu JOURNAL --at EVENT fault") }

@@ -336,9 +336,9 @@ struct MMUViewTests {
     /// IO for the index of an io event.
     @Test("errors are one line on stderr and status 2", arguments: [
         (["frob", "0x1000"], "vmrr: mmu: unknown MMU command 'frob': expected one of ept, pt, ptdiff, ptdump, shadow, walk2d"),
-        (["pt", "xyz"], "vmrr: mmu: pt: bad address 'xyz': expected a number such as 0x1000 or 4096"),
-        (["ept", "0x1g"], "vmrr: mmu: ept: bad address '0x1g': expected a number such as 0x1000 or 4096"),
-        (["shadow", "-5"], "vmrr: mmu: shadow: bad address '-5': expected a number such as 0x1000 or 4096"),
+        (["pt", "xyz"], "vmrr: mmu: pt: bad address 'xyz': expected a number such as 0x1000 or 4096, or a symbol of the guest image such as main+0x10"),
+        (["ept", "0x1g"], "vmrr: mmu: ept: bad address '0x1g': expected a number such as 0x1000 or 4096, or a symbol of the guest image such as main+0x10"),
+        (["shadow", "-5"], "vmrr: mmu: shadow: bad address '-5': expected a number such as 0x1000 or 4096, or a symbol of the guest image such as main+0x10"),
         (["--at", "COUNT", "pt", "0x1000"], "vmrr: mmu: event COUNT is out of range: JOURNAL has events 0 to LAST"),
         (["--at", "99999999999", "pt", "0x1000"], "vmrr: mmu: event 99999999999 is out of range: JOURNAL has events 0 to LAST"),
         (["--compare-at", "COUNT", "ptdiff"], "vmrr: mmu: --compare-at COUNT is out of range: events 0 to LAST"),
@@ -354,7 +354,8 @@ struct MMUViewTests {
                 .replacingOccurrences(of: "JOURNAL", with: PagingGuest.journal)
                 .replacingOccurrences(of: "IO", with: String(io))
         }
-        let r = try Fixtures.vmrr(["mmu", PagingGuest.journal, "--no-kvm"] + args.map(fill))
+        // --image: the symbols are there wherever the checkout is (the header holds the recording's path).
+        let r = try Fixtures.vmrr(["mmu", PagingGuest.journal, "--no-kvm", "--image", PagingGuest.image] + args.map(fill))
         #expect(r.exited && r.status == 2, "status \(r.status)")
         #expect(r.stdout.isEmpty, "\(r.stdout)")
         #expect(r.stderrLines == [fill(message)], "\(r.stderr)")
