@@ -64,6 +64,9 @@ public final class GDBStub {
         }
     }
 
+    /// The kinds of write ("registers", "memory") already explained on stderr.
+    var explainedWrites: Set<String> = []
+
     /// Why the last motion failed, shown on gdb's console (an `O` packet,
     /// which gdb accepts while it waits for a stop reply) before the error.
     var motionFailure: String?
@@ -116,7 +119,15 @@ public final class GDBStub {
                 return .packet(GDBTargetDescription.value(n, gp: gp, sregs: try? target.specialRegisters()) ?? "E45")
             } catch { return .packet("E01") }
         case "G", "P", "M", "X":
-            // A recorded execution is read-only.
+            // A recorded execution is read-only. gdb accepts `O` output only
+            // while it waits for a stop reply, so the reason goes to vmrr's
+            // stderr (gdb's terminal over a pipe), once per kind.
+            let what = first == "G" || first == "P" ? "registers" : "memory"
+            if !explainedWrites.contains(what) {
+                explainedWrites.insert(what)
+                StandardOutput().error("vmrr: the recorded execution is read-only: its \(what) cannot be changed "
+                                       + "(vmrr replays what was recorded; change the guest and record again)")
+            }
             return .packet("E01")
         case "m":
             guard let (a, n) = Self.addressAndLength(p.dropFirst()), n <= 0x10000 else { return .packet("E01") }

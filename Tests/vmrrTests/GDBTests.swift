@@ -236,8 +236,10 @@ extension KVMEndToEnd {
             }
         }
         let pipe = "| \(Fixtures.vmrrBinary) debug \(journal) --image \(image) --gdb -"
-        let r = try Self.gdbSession(pipe, ["monitor goto 60", "flushregs", "show architecture"] + names.map { "p/x $\($0)" },
-                                    loadFile: false)
+        let r = try Self.gdbSession(pipe, ["monitor goto 60", "flushregs", "show architecture"] + names.map { "p/x $\($0)" }
+                                    + ["set var $rax = 5"], loadFile: false)
+        // A write is refused, and vmrr says why (on its stderr: gdb's terminal over a pipe).
+        #expect(r.stderr.contains("read-only: its registers cannot be changed"), "\(r.stderr)")
         #expect(r.stdout.contains("i386:x86-64"), "\(r.stdout)\(r.stderr)")
         #expect(!r.stdout.contains("Invalid register") && !r.stderr.contains("Invalid register"), "\(r.stderr)")
         let got = Self.printed(r.stdout)
