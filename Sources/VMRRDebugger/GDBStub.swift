@@ -1,4 +1,5 @@
 import Glibc
+import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRReplay
@@ -66,6 +67,8 @@ public final class GDBStub {
 
     /// The kinds of write ("registers", "memory") already explained on stderr.
     var explainedWrites: Set<String> = []
+    /// Refused breakpoints already explained on stderr.
+    var explainedRefusals: Set<String> = []
 
     /// Why the last motion failed, shown on gdb's console (an `O` packet,
     /// which gdb accepts while it waits for a stop reply) before the error.
@@ -224,6 +227,10 @@ public final class GDBStub {
             installed[key] = id
             return "OK"
         } catch {
+            // gdb only says "Cannot insert breakpoint"; the reason (the debug
+            // registers are all in use, say) goes to vmrr's stderr.
+            let why = "vmrr: cannot insert \(type == 2 ? "watchpoint" : "breakpoint") at \(hex(addr)): \(error)"
+            if explainedRefusals.insert(why).inserted { StandardOutput().error(why) }
             return "E01"
         }
     }
