@@ -12,6 +12,8 @@ public enum DebugTargets {
     /// A `KVMTarget` replaying `reader` when `useKVM` and KVM is usable,
     /// else a `JournalTarget` that says why it cannot execute.
     public static func open(reader: JournalReader, options: ReplayOptions, useKVM: Bool) throws -> DebugTarget {
+        // No position exists in a journal without events (a recorder killed right after the header).
+        guard reader.eventCount > 0 else { throw DebugError("\(reader.path): the journal has no events") }
         guard useKVM, kvmUsable else { return try journalOnly(reader: reader, kvmRefused: !useKVM) }
         return try KVMTarget(reader: reader, options: options)
     }

@@ -135,6 +135,7 @@ public final class ReplaySession {
             return cp
         }
         if let n = o.fromEvent {
+            guard reader.eventCount > 0 else { throw VMRRError("\(name): the journal has no events, so there is no event \(n) to start from") }
             guard n < reader.eventCount else { throw VMRRError("\(name): event \(n) is beyond the last event (\(reader.eventCount - 1))") }
             return reader.checkpoint(atOrBefore: n)
         }
