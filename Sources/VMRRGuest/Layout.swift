@@ -80,6 +80,8 @@ public enum Layout {
     public static let minimumMemorySize: UInt64 = 2 << 20
     /// Largest allowed RAM size: 64 GiB.
     public static let maximumMemorySize: UInt64 = 64 << 30
+    /// The architectural limit of guest-physical addresses (52 bits).
+    public static let physicalAddressLimit: UInt64 = 1 << 52
     /// RAM sizes must be a multiple of this (2 MiB).
     public static let memorySizeGranularity: UInt64 = 2 << 20
     /// Start of the guest-physical hole below 4 GiB that is never RAM (3 GiB).
@@ -91,9 +93,23 @@ public enum Layout {
     /// The guest-physical ranges backed by RAM for a machine of `memorySize`
     /// bytes: `[0, min(size, 3 GiB))`, and `[4 GiB, 4 GiB + size - 3 GiB)`
     /// when the size exceeds 3 GiB. The executor creates one memory slot per range.
+    /// Whether a journal header's RAM size is one vmrr can have recorded:
+    /// `minimumMemorySize` to `maximumMemorySize` in `memorySizeGranularity` steps.
+    public static func isValidMemorySize(_ bytes: UInt64) -> Bool {
+        bytes >= minimumMemorySize && bytes <= maximumMemorySize && bytes % memorySizeGranularity == 0
+    }
+
+    /// The one-line refusal of a header's RAM size that `isValidMemorySize` rejects.
+    public static func memorySizeRefusal(_ bytes: UInt64, journal: String) -> String {
+        "\(journal): header asks for \(bytes) bytes of RAM; vmrr allows \(minimumMemorySize >> 20) MiB to \(maximumMemorySize >> 30) GiB in 2 MiB steps"
+    }
+
+    /// The guest-physical RAM ranges for `memorySize` bytes (a valid size:
+    /// `isValidMemorySize`; larger ones are cut at the architectural 2^52).
     public static func ramRanges(memorySize: UInt64) -> [Range<UInt64>] {
         if memorySize <= memoryHoleStart { return [0..<memorySize] }
-        return [0..<memoryHoleStart, highMemoryStart..<(highMemoryStart + memorySize - memoryHoleStart)]
+        let high = min(memorySize - memoryHoleStart, physicalAddressLimit - highMemoryStart)
+        return [0..<memoryHoleStart, highMemoryStart..<(highMemoryStart + high)]
     }
 
     // MARK: Segment selectors

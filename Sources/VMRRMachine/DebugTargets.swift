@@ -20,6 +20,9 @@ public enum DebugTargets {
 
     /// A journal-only target; `kvmRefused` when the user asked for no KVM.
     public static func journalOnly(reader: JournalReader, kvmRefused: Bool) throws -> JournalTarget {
+        guard Layout.isValidMemorySize(reader.header.memorySize) else {
+            throw DebugError(Layout.memorySizeRefusal(reader.header.memorySize, journal: reader.path))
+        }
         let why = kvmRefused ? "--no-kvm was given" : "\(KVMSystem.devicePath) is absent or not accessible"
         return try JournalTarget(reader: reader, ramRanges: Layout.ramRanges(memorySize: reader.header.memorySize),
                                  executionUnavailableReason: "\(why); this session reads the journal only")

@@ -115,9 +115,8 @@ public final class ReplaySession {
     /// Refuses headers vmrr cannot replay.
     static func checkHeader(_ reader: JournalReader) throws {
         let h = reader.header, name = reader.path
-        guard h.memorySize >= Layout.minimumMemorySize, h.memorySize <= Layout.maximumMemorySize,
-              h.memorySize % Layout.memorySizeGranularity == 0 else {
-            throw VMRRError("\(name): header asks for \(h.memorySize) bytes of RAM; vmrr allows \(Layout.minimumMemorySize >> 20) MiB to \(Layout.maximumMemorySize >> 30) GiB in 2 MiB steps")
+        guard Layout.isValidMemorySize(h.memorySize) else {
+            throw VMRRError(Layout.memorySizeRefusal(h.memorySize, journal: name))
         }
         guard h.vcpuCount == 1 else { throw VMRRError("\(name): header asks for \(h.vcpuCount) vCPUs; vmrr runs 1") }
         guard !h.cpuidSet.isEmpty, h.cpuidSet.count <= 256 else {
