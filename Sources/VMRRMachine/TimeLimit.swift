@@ -24,8 +24,13 @@ public final class TimeLimit: Sendable {
     /// The signal used for kicks.
     public static let kickSignal = SIGUSR1
 
+    /// The longest limit: about 584 years, as many nanoseconds as a UInt64 holds.
+    public static let maximumSeconds = Double(UInt64.max / 1_000_000_000)
+
+    /// A limit of `seconds`, clamped to 0 ... `maximumSeconds` (NaN counts as 0).
     public init(seconds: Double) {
-        nanoseconds = UInt64(max(0, seconds) * 1e9)
+        let s = seconds.isNaN ? 0 : min(max(0, seconds), Self.maximumSeconds)
+        nanoseconds = UInt64(s * 1e9)
     }
 
     /// Whether the limit has passed (read at every exit; a relaxed atomic load).

@@ -91,7 +91,12 @@ struct Record: ParsableCommand {
         guard BootSelection(rawValue: boot) != nil else {
             throw ValidationError("--boot must be 'auto', 'vmrr', 'multiboot' or 'linux', not '\(boot)'")
         }
-        if let maxTime { guard maxTime > 0, maxTime.isFinite else { throw ValidationError("--max-time must be a positive number of seconds") } }
+        if let maxTime {
+            guard maxTime > 0, maxTime.isFinite else { throw ValidationError("--max-time must be a positive number of seconds") }
+            guard maxTime <= TimeLimit.maximumSeconds else {
+                throw ValidationError("--max-time \(maxTime) is longer than vmrr can count (at most \(Int(TimeLimit.maximumSeconds)) s)")
+            }
+        }
     }
 
     func run() throws {
