@@ -241,13 +241,18 @@ public struct LinuxImage: Sendable {
     public func validate(memorySize: UInt64) throws {
         let lowEnd = Layout.ramRanges(memorySize: memorySize)[0].upperBound
         for seg in image.segments where seg.memsz > 0 {
-            guard seg.paddr >= Layout.imageMinimumAddress, seg.paddr + seg.memsz <= lowEnd else {
+            let (segEnd, segOverflow) = seg.paddr.addingReportingOverflow(seg.memsz)
+            guard seg.paddr >= Layout.imageMinimumAddress, !segOverflow, segEnd <= lowEnd else {
                 throw GuestImageError(path: image.path, reason: "\(seg.summary) does not fit in guest RAM below \(hex(lowEnd)) (\(memorySize >> 20) MiB); give more with --memory")
             }
         }
-        let end = runAddress + initSize
+        // pref_address and init_size come from the file: a hostile one must not overflow.
+        let (end, overflow) = runAddress.addingReportingOverflow(initSize)
+        guard !overflow else {
+            throw GuestImageError(path: image.path, reason: "the kernel's run address \(hex(runAddress)) (pref_address, offset 0x258) plus init_size \(hex(initSize)) lies beyond 2^64")
+        }
         guard end <= lowEnd else {
-            throw GuestImageError(path: image.path, reason: "the kernel does not fit in RAM: it runs at \(hex(runAddress)) and needs init_size \(hex(initSize)) bytes, up to \(hex(end)), but RAM ends at \(hex(lowEnd)) (\(memorySize >> 20) MiB); use --memory \(alignUp(end + (16 << 20), 64 << 20) >> 20)M or more")
+            throw GuestImageError(path: image.path, reason: "the kernel does not fit in RAM: it runs at \(hex(runAddress)) and needs init_size \(hex(initSize)) bytes, up to \(hex(end)), but RAM ends at \(hex(lowEnd)) (\(memorySize >> 20) MiB); use --memory \(alignUp(min(end, Layout.maximumMemorySize) &+ (16 << 20), 64 << 20) >> 20)M or more")
         }
     }
 
@@ -319,7 +324,7 @@ extension BootPlan {
         if let initrd {
             let size = UInt64(initrd.bytes.count)
             let top = Swift.min(lowEnd, image.initrdAddressMax &+ 1)
-            let kernelEnd = image.runAddress + image.initSize
+            let kernelEnd = image.runAddress &+ image.initSize   // validate(memorySize:) has checked it fits
             guard size <= top, (top - size) & ~(Layout.pageSize - 1) >= kernelEnd else {
                 throw BootPlanError(reason: "initrd \(initrd.path) (\(size) bytes) does not fit between the kernel (up to \(hex(kernelEnd))) and \(hex(top)); give more RAM with --memory")
             }

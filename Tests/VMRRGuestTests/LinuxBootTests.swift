@@ -43,6 +43,22 @@ private func le(_ b: [UInt8], _ o: Int, _ n: Int) -> UInt64 {
 
 @Suite("Linux boot protocol loader")
 struct LinuxBootTests {
+    @Test("a pref_address or init_size near 2^64 is a one-line error, not an overflow trap",
+          arguments: [(UInt64.max - 0xFFF, 0x40_0000), (UInt64.max & ~0x1F_FFFF, UInt32.max), (0xFFFF_FFFF_0000_0000, UInt32.max)]
+            as [(UInt64, UInt32)])
+    func hostileRunAddress(pref: UInt64, initSize: UInt32) throws {
+        var bz = TestBzImage()
+        bz.prefAddress = pref
+        bz.initSize = initSize
+        let boot = try BootImage.parse(bytes: bz.bytes(), path: "bz", selection: .auto)
+        #expect(throws: (any Error).self) {
+            _ = try boot.plan(memorySize: 64 << 20, arguments: [], modules: [], initrd: nil)
+        }
+        do { _ = try boot.plan(memorySize: 64 << 20, arguments: [], modules: [], initrd: nil) } catch {
+            #expect(!"\(error)".contains("\n") && "\(error)".contains("init_size"), "\(error)")
+        }
+    }
+
     @Test("a 64-bit bzImage: kernel at 1 MiB, entry startup_64 at +0x200, zero page and long mode")
     func bzImage64() throws {
         let bytes = TestBzImage().bytes()
