@@ -12,6 +12,8 @@ public final class HostClock: GuestClock {
     public func waitUntil(_ deadline: UInt64) {
         let n = now()
         guard deadline > n else { return }
-        sleepNanoseconds(deadline - n)
+        // Interruptible: a signal (SIGINT, SIGTERM, the --max-time kick) must end the wait, so that
+        // the recorder can stop; a guest that armed its timer years ahead would otherwise hold it.
+        sleepNanoseconds(deadline - n, interruptible: true)
     }
 }
