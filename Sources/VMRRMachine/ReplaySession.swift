@@ -156,10 +156,9 @@ public final class ReplaySession {
     /// Why a replay of another build cannot start at checkpoint `cp`: one line.
     static func checkpointReplacesImage(_ reader: JournalReader, _ o: ReplayOptions, checkpoint cp: CheckpointInfo,
                                         image path: String) -> String {
-        let start = o.fromEvent.map { "--from-event \($0) starts at checkpoint \(cp.id), whose" }
-            ?? "--from-checkpoint \(cp.id) restores the checkpoint's"
-        return "\(reader.path): \(start) memory, which replaces the image, so the code of \(path) (not the recorded image) "
-            + "would never run; replay from the start, or without --image"
+        let option = o.fromEvent.map { "--from-event \($0)" } ?? "--from-checkpoint \(cp.id)"
+        return "\(reader.path): \(option) restores checkpoint \(cp.id), whose memory replaces the image: the code of \(path) "
+            + "(not the recorded image) would never run; replay from the start, or without --image"
     }
 
     /// The image to replay (`ReplayImage`), with this command's policy: a
