@@ -35,7 +35,7 @@ struct Replay: ParsableCommand {
     @Option(help: "Start from the nearest checkpoint at or before this event.")
     var fromEvent: UInt64?
 
-    @Flag(help: "Also check the final memory digest against the journal's.")
+    @Flag(help: "Also check the memory digest at every checkpoint that has one (exit 4 when only a digest differs).")
     var verify = false
 
     @Flag(name: .shortAndLong, help: "Do not reproduce the console output; only report.")
