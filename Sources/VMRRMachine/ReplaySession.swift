@@ -5,7 +5,7 @@ import VMRRReplay
 
 public struct ReplayOptions: Sendable {
     /// Replay against this image instead of the recorded one; a hash
-    /// mismatch is then a warning, not an error.
+    /// mismatch is then a warning, not an error (but see `foreignImageAtCheckpoint`).
     public var imageOverride: String?
     /// Image bytes from a bundle (used when no override is given).
     public var bundledImage: [UInt8]?
