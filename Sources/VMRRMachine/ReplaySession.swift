@@ -5,7 +5,7 @@ import VMRRReplay
 
 public struct ReplayOptions: Sendable {
     /// Replay against this image instead of the recorded one; a hash
-    /// mismatch is then a warning, not an error.
+    /// mismatch is then a warning, not an error (but see `foreignImageAtCheckpoint`).
     public var imageOverride: String?
     /// Image bytes from a bundle (used when no override is given).
     public var bundledImage: [UInt8]?
@@ -17,19 +17,19 @@ public struct ReplayOptions: Sendable {
     public var fromEvent: UInt64?
     /// Check memory digests at checkpoints that carry one.
     public var verify = false
+    /// What to do when the start is a checkpoint other than 0 and
+    /// `imageOverride` is not the recorded image.
+    public var foreignImageAtCheckpoint = ForeignImageAtCheckpoint.refuse
     public init() {}
-}
 
-public struct ReplayResult {
-    public var end: RunEnd
-    public var divergence: Divergence?
-    public var startEvent: UInt64
-    public var matched: UInt64
-    /// The last event that replayed identically (nil when none did).
-    public var lastEvent: UInt64?
-    public var warnings: [String]
-    public var verifiedDigest: Bool
-    public var wallNanoseconds: UInt64
+    /// A checkpoint's memory replaces the image (its code, its data), so
+    /// another build started there would never run its own code.
+    public enum ForeignImageAtCheckpoint: Sendable {
+        /// Refuse with a one-line error (`vmrr replay`: no false passes).
+        case refuse
+        /// Start at the boot instead, where the image is loaded.
+        case startFromBoot
+    }
 }
 
 /// A replay of a journal on KVM, built from the journal header: the machine,
@@ -48,6 +48,8 @@ public final class ReplaySession {
     public let startEvent: UInt64
     /// The options this session was made with.
     public let options: ReplayOptions
+    /// The `--image` path when its SHA-256 differs from the recorded image's.
+    public let foreignImage: String?
 
     /// Checks the header, builds the machine, and positions it at the start
     /// or at a checkpoint. Errors are one line, ready for the user.
@@ -56,11 +58,21 @@ public final class ReplaySession {
         self.options = o
         let h = reader.header
         try Self.checkHeader(reader)
-        let startCheckpoint = try Self.startCheckpoint(reader, o)
-        let fromBoot = startCheckpoint == nil || startCheckpoint?.id == 0
+        var startCheckpoint = try Self.startCheckpoint(reader, o)
+        var fromBoot = startCheckpoint == nil || startCheckpoint?.id == 0
         let chosen = try Self.chooseImage(reader, o, fromBoot: fromBoot, warnings: &warnings)
         let image = chosen?.image
         self.image = image
+        foreignImage = chosen.flatMap { c in
+            if case .override(let p) = c.origin, !c.isRecorded(h) { return p }
+            return nil
+        }
+        if let path = foreignImage, let cp = startCheckpoint, !fromBoot {
+            switch o.foreignImageAtCheckpoint {
+            case .refuse: throw VMRRError(Self.checkpointReplacesImage(reader, o, checkpoint: cp, image: path))
+            case .startFromBoot: startCheckpoint = nil; fromBoot = true
+            }
+        }
 
         do { machine = try Machine(memorySize: h.memorySize, cpuid: h.cpuidSet, userspaceMSRs: reader.formatVersion >= 2) } catch {
             throw VMRRError("creating the VM for \(reader.path): \(error)")
@@ -139,6 +151,14 @@ public final class ReplaySession {
             return reader.checkpoint(atOrBefore: n)
         }
         return nil
+    }
+
+    /// Why a replay of another build cannot start at checkpoint `cp`: one line.
+    static func checkpointReplacesImage(_ reader: JournalReader, _ o: ReplayOptions, checkpoint cp: CheckpointInfo,
+                                        image path: String) -> String {
+        let option = o.fromEvent.map { "--from-event \($0)" } ?? "--from-checkpoint \(cp.id)"
+        return "\(reader.path): \(option) restores checkpoint \(cp.id), whose memory replaces the image: the code of \(path) "
+            + "(not the recorded image) would never run; replay from the start, or without --image"
     }
 
     /// The image to replay (`ReplayImage`), with this command's policy: a
@@ -227,8 +247,12 @@ public final class ReplaySession {
             divergence = nil
             end = RunEnd(reason: .limit, status: 0, message: note)
         }
-        return ReplayResult(end: end, divergence: divergence, startEvent: startEvent, matched: replayer.matched,
-                            lastEvent: replayer.lastMatched?.index, warnings: warnings, verifiedDigest: replayer.verifiedDigest,
+        let ended = divergence == nil && replayer.reachedEndRecord && replayer.final == end
+        let interrupted = replayer.final == nil && replayer.paused?.reason == .interrupted
+        return ReplayResult(end: end, divergence: divergence, digestMismatch: replayer.digestMismatch,
+                            guestEnd: ended ? end : nil, interrupted: interrupted, foreignImage: foreignImage,
+                            startEvent: startEvent, matched: replayer.matched, lastEvent: replayer.lastMatched?.index,
+                            warnings: warnings, verifiedDigest: replayer.verifiedDigest,
                             wallNanoseconds: monotonicNanoseconds() - started)
     }
 

@@ -45,6 +45,8 @@ public enum TSCCheck {
         o.verify = false
         o.fromCheckpoint = nil
         o.fromEvent = d.lastMatched?.index
+        // Another build's code is in memory only when replayed from the boot.
+        o.foreignImageAtCheckpoint = .startFromBoot
         let session = try ReplaySession(reader: reader, options: o)
         let replayer = session.replayer
         let runner = session.runner

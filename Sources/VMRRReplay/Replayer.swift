@@ -43,6 +43,13 @@ public final class Replayer: ExitResponder {
     public private(set) var matched: UInt64 = 0
     /// Set when a checkpoint's memory digest was checked and matched.
     public private(set) var verifiedDigest = false
+    /// The first checkpoint whose memory digest differs (`--verify`). It does
+    /// not end the replay: only memory differs there, so the events and
+    /// registers after it still tell whether execution is the recorded one.
+    public private(set) var digestMismatch: Divergence?
+    /// Set when the replay reached the journal's `end` record: the recorded
+    /// guest's own end, with its status.
+    public private(set) var reachedEndRecord = false
 
 
     /// Starts replaying at event `start` (1 after the boot checkpoint, or one
@@ -151,12 +158,13 @@ public final class Replayer: ExitResponder {
             if let want = cp.memoryDigest {
                 _ = try source.dirtyPageRecords()
                 let got = source.memoryDigest()
-                if got != want {
-                    diverge(expected: expected, actual: "checkpoint \(id)", actualRegs: state.regs,
-                            why: .memoryDigestDiffers(recorded: want, replayed: got))
-                    return
+                if got == want {
+                    verifiedDigest = true
+                } else if digestMismatch == nil {
+                    // Not the end: the events and registers after it still tell whether behaviour changed.
+                    digestMismatch = makeDivergence(expected: expected, actual: "checkpoint \(id)", actualRegs: state.regs,
+                                                    why: .memoryDigestDiffers(recorded: want, replayed: got))
                 }
-                verifiedDigest = true
             }
         }
         accept(expected)
@@ -210,16 +218,22 @@ public final class Replayer: ExitResponder {
         }
         if let r = try? peek(), case let .end(reason, status) = r.event {
             lastMatched = r
+            reachedEndRecord = true
             final = RunEnd(reason: reason, status: status, message: nil)
         }
     }
 
+    /// The report of a difference here (`why`), at `expected`.
+    func makeDivergence(expected: EventRecord?, actual: String, actualRegs: GPRegisters, why: Divergence.Reason) -> Divergence {
+        Divergence(index: expected?.index ?? next, expected: expected, actual: actual,
+                   actualRegisters: actualRegs, reason: why, lastMatched: lastMatched,
+                   actualSymbol: symbolize?(actualRegs.rip),
+                   expectedSymbol: expected.flatMap { symbolize?($0.regs.rip) },
+                   lastMatchedSymbol: lastMatched.flatMap { symbolize?($0.regs.rip) })
+    }
+
     func diverge(expected: EventRecord?, actual: String, actualRegs: GPRegisters, why: Divergence.Reason) {
-        divergence = Divergence(index: expected?.index ?? next, expected: expected, actual: actual,
-                                actualRegisters: actualRegs, reason: why, lastMatched: lastMatched,
-                                actualSymbol: symbolize?(actualRegs.rip),
-                                expectedSymbol: expected.flatMap { symbolize?($0.regs.rip) },
-                                lastMatchedSymbol: lastMatched.flatMap { symbolize?($0.regs.rip) })
+        divergence = makeDivergence(expected: expected, actual: actual, actualRegs: actualRegs, why: why)
         final = RunEnd(reason: .error, status: ExitStatus.divergence, message: "replay diverged at event \(expected?.index ?? next)")
     }
 

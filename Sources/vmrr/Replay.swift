@@ -11,9 +11,13 @@ struct Replay: ParsableCommand {
         discussion: """
             Every exit is answered from the journal and checked against it: kind, \
             port or address, size, direction, value written, and all general \
-            registers. Exit status: the recorded guest's status when the whole \
-            journal replayed identically (0 after --until), 3 at the first \
-            divergence, 2 when the journal or image cannot be used.
+            registers. Exit status: 0 when the journal replayed identically (the \
+            recorded guest's own status is printed; --exit-with-guest-status \
+            exits with it instead), 3 at the first divergence, 4 when --verify \
+            finds only a memory digest that differs (every event and register \
+            matched), 2 when the journal or image cannot be used (also --image \
+            with another build and a start at a checkpoint other than 0: the \
+            checkpoint's memory would replace that build), 130 when interrupted.
             """)
 
     @Argument(help: "The journal file, or a bundle (.vmrrpack).")
@@ -31,11 +35,14 @@ struct Replay: ParsableCommand {
     @Option(help: "Start from the nearest checkpoint at or before this event.")
     var fromEvent: UInt64?
 
-    @Flag(help: "Also check the final memory digest against the journal's.")
+    @Flag(help: "Also check the memory digest at every checkpoint that has one (exit 4 when only a digest differs).")
     var verify = false
 
     @Flag(name: .shortAndLong, help: "Do not reproduce the console output; only report.")
     var quiet = false
+
+    @Flag(help: "When the journal replayed identically to the guest's end, exit with the recorded guest's status instead of 0.")
+    var exitWithGuestStatus = false
 
     func validate() throws {
         if fromCheckpoint != nil && fromEvent != nil {
@@ -61,28 +68,41 @@ struct Replay: ParsableCommand {
         let result: ReplayResult
         do { result = try session.run(console: console.map { c in { c.byte($0) } }) } catch { fail("\(error)") }
         console?.flush()
+        let status = result.exitStatus(passThroughGuestStatus: exitWithGuestStatus)
         if let d = result.divergence {
             warn(d.render(journalName: journal))
+            if let m = result.digestMismatch, result.digestMismatchCause == nil {
+                warn("vmrr: \(journal): note: the memory digest already differed at event \(m.index) (--verify), before this divergence")
+            }
             // A TSC read on the way to the divergence explains it (this host cannot trap RDTSC).
             if let finding = try? TSCCheck.find(reader: reader, options: o, divergence: d),
                let note = TSCCheck.note(finding, symbolize: session.configuration.symbolize) {
                 warn("vmrr: \(journal): note: \(note)")
             }
-            Glibc.exit(ExitStatus.divergence)
+            Glibc.exit(status)
         }
-        let end = result.end
+        if let m = result.digestMismatch {
+            warn(m.render(journalName: journal))
+            if let cause = result.digestMismatchCause { warn("  \(cause)") }
+        }
+        warn(summary(result, events: reader.eventCount))
+        if result.guestEnd == nil, let m = result.end.message { warn("vmrr: \(m)") }
+        Glibc.exit(status)
+    }
+
+    /// The line after a replay that did not diverge: what replayed, the
+    /// memory digests, and the recorded guest's own end and status.
+    func summary(_ result: ReplayResult, events: UInt64) -> String {
         let ms = Double(result.wallNanoseconds) / 1e6
         let last = result.lastEvent.map { "\($0)" } ?? "none"
-        var line = "vmrr: replayed events \(result.startEvent)–\(last) of \(reader.eventCount) identically in \(format1(ms)) ms"
-        if verify { line += result.verifiedDigest ? "; final memory digest matches" : "; no memory digest to verify" }
-        warn(line)
-        switch end.reason {
-        case .limit:
-            if let m = end.message { warn("vmrr: \(m)") }
-            Glibc.exit(EXIT_SUCCESS)
-        default:
-            warn("vmrr: recorded guest ended: \(end.reason.name), status \(end.status)")
-            Glibc.exit(end.status)
+        var line = "vmrr: replayed events \(result.startEvent)–\(last) of \(events)"
+        if let m = result.digestMismatch {
+            line += " in \(format1(ms)) ms: every event and register matched, but the memory digest differs (first at event \(m.index))"
+        } else {
+            line += " identically in \(format1(ms)) ms"
+            if verify { line += result.verifiedDigest ? "; final memory digest matches" : "; no memory digest to verify" }
         }
+        if let g = result.guestEnd { line += "; guest status \(g.status) (\(g.reason.name))" }
+        return line
     }
 }

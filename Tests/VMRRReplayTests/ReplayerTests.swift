@@ -346,14 +346,19 @@ func exits(before index: Int, of s: [Step]) -> [(Access, GPRegisters)] {
         #expect(gm.dirtyCalls == 1)
         #expect(good.end?.reason == .debugExit)
 
+        // A digest that differs is reported, but the replay goes on: the
+        // events and registers after it still tell whether execution changed.
         let (bad, _) = try run(verify: true, digest: 0xbad)
-        let d = try #require(bad.divergence)
+        #expect(bad.divergence == nil)
+        let d = try #require(bad.digestMismatch)
         #expect(d.index == 15)
         #expect(d.reason == .memoryDigestDiffers(recorded: 0xfeed, replayed: 0xbad))
+        #expect(d.lastMatched?.index == 14)
         #expect(!bad.verifiedDigest)
+        #expect(bad.end?.reason == .debugExit && bad.reachedEndRecord)
 
         let (unchecked, um) = try run(verify: false, digest: 0xbad)
-        #expect(unchecked.divergence == nil && !unchecked.verifiedDigest && um.dirtyCalls == 0)
+        #expect(unchecked.divergence == nil && unchecked.digestMismatch == nil && !unchecked.verifiedDigest && um.dirtyCalls == 0)
     }
 
     // MARK: ends

@@ -49,20 +49,26 @@ public enum E2E {
         if let reason { #expect(d.end?.s("reason") == reason, sourceLocation: sourceLocation) }
     }
 
-    /// Replays `journal` twice, with and without --quiet, and checks the
-    /// status, that the console output is the recording's, and that no
-    /// divergence or warning was reported.
+    /// Replays `journal` twice and checks replay's exit status: without
+    /// --quiet it is 0 (the journal replayed identically) and the success
+    /// line names the recorded guest's `status`, and the console output is
+    /// the recording's; with --quiet and --exit-with-guest-status it is the
+    /// guest's `status`, and nothing reaches stdout. Neither reports a
+    /// divergence or a warning.
     public static func checkReplay(_ journal: String, status: Int32, console: String, extra: [String] = [],
                             sourceLocation: SourceLocation = #_sourceLocation) throws {
         let loud = try Fixtures.vmrr(["replay"] + extra + [journal])
-        #expect(loud.exited && loud.status == status, "replay status \(loud.status), expected \(status): \(loud.stderr)",
-                sourceLocation: sourceLocation)
+        #expect(loud.exited && loud.status == ExitStatus.replayedIdentically,
+                "replay status \(loud.status), expected 0 (identical): \(loud.stderr)", sourceLocation: sourceLocation)
         #expect(loud.stdout == console, "replay console output differs from the recording's", sourceLocation: sourceLocation)
         #expect(loud.stderr.contains("identically"), "no success line: \(loud.stderr)", sourceLocation: sourceLocation)
+        #expect(loud.stderr.contains("; guest status \(status) ("), "the success line does not name guest status \(status): \(loud.stderr)",
+                sourceLocation: sourceLocation)
         #expect(!loud.stderr.contains("diverged") && !loud.stderr.contains("warning"), "\(loud.stderr)",
                 sourceLocation: sourceLocation)
-        let quiet = try Fixtures.vmrr(["replay", "--quiet"] + extra + [journal])
-        #expect(quiet.exited && quiet.status == status, "replay --quiet status \(quiet.status): \(quiet.stderr)",
+        let quiet = try Fixtures.vmrr(["replay", "--quiet", "--exit-with-guest-status"] + extra + [journal])
+        #expect(quiet.exited && quiet.status == status,
+                "replay --quiet --exit-with-guest-status status \(quiet.status), expected \(status): \(quiet.stderr)",
                 sourceLocation: sourceLocation)
         #expect(quiet.stdout.isEmpty, "replay --quiet printed on stdout: \(quiet.stdout.prefix(200))", sourceLocation: sourceLocation)
     }
