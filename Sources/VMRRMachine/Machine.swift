@@ -33,7 +33,7 @@ public final class Machine: MachineStateSource {
     public let userspaceMSRs: Bool
 
     /// Creates the VM. `cpuid` is the table to set (from a journal), or nil
-    /// to take KVM's supported set. `userspaceMSRs` is false only to replay
+    /// to take KVM's supported set normalized (`GuestCPUID.normalize`). `userspaceMSRs` is false only to replay
     /// a format-1 journal, recorded before MSR exits existed.
     public init(memorySize: UInt64, cpuid: [CPUIDEntry]? = nil, userspaceMSRs: Bool = true) throws {
         let kvm = try KVMSystem()
@@ -53,7 +53,7 @@ public final class Machine: MachineStateSource {
         }
         dirtyBitmaps = ranges.map { _ in [] }
         vcpu = try vm.createVCPU()
-        let table = try cpuid ?? kvm.supportedCPUID()
+        let table = try cpuid ?? GuestCPUID.normalize(kvm.supportedCPUID())
         try vcpu.setCPUID(table)
         cpuidSet = table
         cpuidEffective = try vcpu.getCPUID()

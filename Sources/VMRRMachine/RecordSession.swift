@@ -202,20 +202,9 @@ public enum RecordSession {
         return DescriptorOutput(fd: fd, ownsDescriptor: true)
     }
 
-    /// The CPUID table to give the guest: KVM's supported set, without
-    /// x2APIC (CPUID.1:ECX[21]) when `x2apic` is false. Linux guests also
-    /// lose CMPXCHG16B (CPUID.1:ECX[13]), which this host cannot emulate at
-    /// CPL 0 and which SLUB uses when it is advertised. (XSAVE cannot be
-    /// hidden that way here: the kernel still sees it; the command line's
-    /// `noxsave` does it, docs/GUEST.md section 13.) nil (KVM's own table)
-    /// for vmrr-protocol guests when nothing is changed.
-    static func cpuidTable(for boot: BootProtocol, x2apic: Bool) throws -> [CPUIDEntry]? {
-        guard boot != .vmrr || !x2apic else { return nil }
-        return try KVMSystem().supportedCPUID().map { e in
-            var e = e
-            if e.function == 1, !x2apic { e.ecx &= ~CPUIDBits.x2apic }
-            if boot == .linux, e.function == 1 { e.ecx &= ~CPUIDBits.cmpxchg16b }
-            return e
-        }
+    /// The CPUID table to give the guest: KVM's supported set, normalized
+    /// and with vmrr's feature rules (`GuestCPUID.table`), for every boot protocol.
+    static func cpuidTable(for boot: BootProtocol, x2apic: Bool) throws -> [CPUIDEntry] {
+        GuestCPUID.table(supported: try KVMSystem().supportedCPUID(), boot: boot, x2apic: x2apic)
     }
 }
