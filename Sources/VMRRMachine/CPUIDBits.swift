@@ -15,6 +15,8 @@ public enum CPUIDLeaf {
     public static let features: UInt32 = 0x1
     /// Intel deterministic cache parameters, one subleaf per cache.
     public static let cacheParameters: UInt32 = 0x4
+    /// Processor extended state enumeration: subleaf i >= 2 gives XSAVE component i's size and offset.
+    public static let xsaveState: UInt32 = 0xD
     /// Extended topology enumeration (x2APIC ID and topology levels).
     public static let extendedTopology: UInt32 = 0xB
     /// V2 extended topology enumeration, a superset of leaf 0xB.

@@ -19,6 +19,8 @@ public final class Machine: MachineStateSource {
     public let cpuidEffective: [CPUIDEntry]
     /// MSRs saved in checkpoints.
     public let msrIndices: [UInt32]
+    /// Where the XSAVE area holds each extended component (for `XSaveArea.normalize`).
+    let xsaveComponents: [XSaveArea.Component]
     var dirtyBitmaps: [[UInt64]]
 
     /// MSRs that KVM lists but refuses to restore on this host (docs/HOST.md).
@@ -57,6 +59,7 @@ public final class Machine: MachineStateSource {
         try vcpu.setCPUID(table)
         cpuidSet = table
         cpuidEffective = try vcpu.getCPUID()
+        xsaveComponents = XSaveArea.components(cpuid: cpuidEffective)
         msrIndices = try kvm.msrIndexList().filter { !Self.msrsNotCheckpointed.contains($0) }
         vcpu.enableSyncRegs()
     }
@@ -76,11 +79,19 @@ public final class Machine: MachineStateSource {
     // MARK: state
 
     /// The complete vCPU state. Call only at a clean boundary (no pending IN
-    /// or MMIO read: see `completePendingIO()`).
+    /// or MMIO read: see `completePendingIO()`). The XSAVE area's header is
+    /// normalized, so that equal register contents give equal bytes.
     public func captureState() throws -> VCPUState {
-        VCPUState(regs: try vcpu.getRegisters(), sregs: try vcpu.getSpecialRegisters(),
-                  msrs: try vcpu.getMSRs(msrIndices), blobs: try vcpu.getStateBlobs())
+        var state = VCPUState(regs: try vcpu.getRegisters(), sregs: try vcpu.getSpecialRegisters(),
+                              msrs: try vcpu.getMSRs(msrIndices), blobs: try vcpu.getStateBlobs())
+        if let xsave = state.blobs[Self.xsaveBlob] {
+            state.blobs[Self.xsaveBlob] = XSaveArea.normalize(xsave, components: xsaveComponents)
+        }
+        return state
     }
+
+    /// The name of the XSAVE area among `VCPU.blobNames`.
+    static let xsaveBlob = "xsave"
 
     /// Restores a vCPU state captured by `captureState()`.
     public func restoreState(_ s: VCPUState) throws {
