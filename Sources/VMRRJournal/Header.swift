@@ -86,7 +86,9 @@ public struct JournalHeader: Sendable, Equatable {
     public var hostMMU: HostMMUModel = .unknown
     /// Free text describing where `hostMMU` came from (module parameters).
     public var hostMMUDetail: String = ""
-    /// Seconds since the Unix epoch when recording started.
+    /// Seconds since the Unix epoch when recording started (or
+    /// `SOURCE_DATE_EPOCH`); 0 when the journal holds no recording time,
+    /// as under `--clock virtual` (the field is then omitted from the file).
     public var recordedAt: UInt64 = 0
     /// The vmrr command line that made the journal.
     public var commandLine: String = ""

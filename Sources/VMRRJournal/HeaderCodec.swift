@@ -67,7 +67,7 @@ enum HeaderCodec {
         field(.hostCPU, Array(h.hostCPU.utf8))
         number(.hostMMU, UInt64(h.hostMMU.rawValue))
         field(.hostMMUDetail, Array(h.hostMMUDetail.utf8))
-        number(.recordedAt, h.recordedAt)
+        if h.recordedAt != 0 { number(.recordedAt, h.recordedAt) }   // 0: no recording time (--clock virtual)
         field(.commandLine, Array(h.commandLine.utf8))
         field(.vmrrVersion, Array(h.vmrrVersion.utf8))
         if h.linuxPayloadOnHost { number(.linuxPayloadOnHost, 1) }   // written only when set: older files stay byte-identical

@@ -59,7 +59,7 @@ public struct JournalSummary {
         var host = "\(h.hostKernel.isEmpty ? "-" : safe(h.hostKernel)); cpu \(h.hostCPU.isEmpty ? "-" : safe(h.hostCPU)); MMU \(h.hostMMU.name)"
         if !h.hostMMUDetail.isEmpty { host += " (\(safe(h.hostMMUDetail)))" }
         lines.append(("host", host))
-        lines.append(("recorded at", Self.iso8601(h.recordedAt)))
+        lines.append(("recorded at", h.recordedAt == 0 ? "-" : Self.iso8601(h.recordedAt)))
         lines.append(("command", h.commandLine.isEmpty ? "-" : safe(h.commandLine)))
         lines.append(("vmrr version", h.vmrrVersion.isEmpty ? "-" : safe(h.vmrrVersion)))
         let kinds = EventKind.allCases.compactMap { k in countsByKind[k].map { "\(k.name) \($0)" } }
@@ -90,7 +90,7 @@ public struct JournalSummary {
             ("cpuidLeaves", .integer(UInt64(h.cpuidSet.count))), ("cpuidEffectiveLeaves", .integer(UInt64(h.cpuidEffective.count))),
             ("checkpointInterval", .integer(UInt64(h.checkpointInterval))), ("guestCommandLine", .string(h.guestCommandLine)),
             ("hostKernel", .string(h.hostKernel)), ("hostCPU", .string(h.hostCPU)), ("hostMMU", .string(h.hostMMU.name)),
-            ("hostMMUDetail", .string(h.hostMMUDetail)), ("recordedAt", .integer(h.recordedAt)),
+            ("hostMMUDetail", .string(h.hostMMUDetail)), ("recordedAt", h.recordedAt == 0 ? .null : .integer(h.recordedAt)),
             ("command", .string(h.commandLine)), ("vmrrVersion", .string(h.vmrrVersion)),
             ("events", .integer(eventCount)),
             ("eventsByKind", .object(EventKind.allCases.map { ($0.name, .integer(countsByKind[$0] ?? 0)) })),

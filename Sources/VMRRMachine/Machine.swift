@@ -19,6 +19,8 @@ public final class Machine: MachineStateSource {
     public let cpuidEffective: [CPUIDEntry]
     /// MSRs saved in checkpoints.
     public let msrIndices: [UInt32]
+    /// Where the XSAVE area holds each extended component (for `XSaveArea.normalize`).
+    let xsaveComponents: [XSaveArea.Component]
     var dirtyBitmaps: [[UInt64]]
 
     /// MSRs that KVM lists but refuses to restore on this host (docs/HOST.md).
@@ -33,7 +35,7 @@ public final class Machine: MachineStateSource {
     public let userspaceMSRs: Bool
 
     /// Creates the VM. `cpuid` is the table to set (from a journal), or nil
-    /// to take KVM's supported set. `userspaceMSRs` is false only to replay
+    /// to take KVM's supported set normalized (`GuestCPUID.normalize`). `userspaceMSRs` is false only to replay
     /// a format-1 journal, recorded before MSR exits existed.
     public init(memorySize: UInt64, cpuid: [CPUIDEntry]? = nil, userspaceMSRs: Bool = true) throws {
         let kvm = try KVMSystem()
@@ -53,10 +55,11 @@ public final class Machine: MachineStateSource {
         }
         dirtyBitmaps = ranges.map { _ in [] }
         vcpu = try vm.createVCPU()
-        let table = try cpuid ?? kvm.supportedCPUID()
+        let table = try cpuid ?? GuestCPUID.normalize(kvm.supportedCPUID())
         try vcpu.setCPUID(table)
         cpuidSet = table
         cpuidEffective = try vcpu.getCPUID()
+        xsaveComponents = XSaveArea.components(cpuid: cpuidEffective)
         msrIndices = try kvm.msrIndexList().filter { !Self.msrsNotCheckpointed.contains($0) }
         vcpu.enableSyncRegs()
     }
@@ -76,11 +79,19 @@ public final class Machine: MachineStateSource {
     // MARK: state
 
     /// The complete vCPU state. Call only at a clean boundary (no pending IN
-    /// or MMIO read: see `completePendingIO()`).
+    /// or MMIO read: see `completePendingIO()`). The XSAVE area's header is
+    /// normalized, so that equal register contents give equal bytes.
     public func captureState() throws -> VCPUState {
-        VCPUState(regs: try vcpu.getRegisters(), sregs: try vcpu.getSpecialRegisters(),
-                  msrs: try vcpu.getMSRs(msrIndices), blobs: try vcpu.getStateBlobs())
+        var state = VCPUState(regs: try vcpu.getRegisters(), sregs: try vcpu.getSpecialRegisters(),
+                              msrs: try vcpu.getMSRs(msrIndices), blobs: try vcpu.getStateBlobs())
+        if let xsave = state.blobs[Self.xsaveBlob] {
+            state.blobs[Self.xsaveBlob] = XSaveArea.normalize(xsave, components: xsaveComponents)
+        }
+        return state
     }
+
+    /// The name of the XSAVE area among `VCPU.blobNames`.
+    static let xsaveBlob = "xsave"
 
     /// Restores a vCPU state captured by `captureState()`.
     public func restoreState(_ s: VCPUState) throws {

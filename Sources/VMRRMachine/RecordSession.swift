@@ -67,6 +67,8 @@ public enum RecordSession {
     /// `progress` is called on the recording thread a few times per second.
     public static func record(_ o: RecordOptions, input: ConsoleInput? = nil, output: ConsoleOutput? = nil,
                               journaling: Bool = true, progress: ((RecordProgress) -> Void)? = nil) throws -> RecordResult {
+        let recordedAt = try Self.recordedAt(clock: o.clock, sourceDateEpoch: Self.environment(Self.sourceDateEpochVariable),
+                                             now: UInt64(max(0, time(nil))))
         let (boot, plan) = try Self.bootPlan(o)
         let image = boot.image
         let cmdline = boot.guestCommandLine(arguments: o.guestArguments)
@@ -76,7 +78,7 @@ public enum RecordSession {
         }
         do { try machine.load(plan) } catch { throw VMRRError("boot state for image \(o.imagePath): \(error)") }
 
-        let header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine)
+        let header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine, recordedAt: recordedAt)
 
         let journal: EventSink
         var writer: JournalWriter?
@@ -98,6 +100,7 @@ public enum RecordSession {
         let devices = PCPlatform(clock: clock, input: consoleIn, output: consoleOut, strict: o.strict, pc: pc)
         let recorder = Recorder(devices: devices, journal: journal, checkpointInterval: o.checkpointInterval, maxExits: o.maxExits)
         recorder.assistEnabled = o.assist
+        if o.clock == .virtual { recorder.flushPolicy = .eventCount(Recorder.virtualClockFlushEvents) }
         if let progress {
             recorder.progress = { p in
                 var p = p
@@ -161,7 +164,8 @@ public enum RecordSession {
     }
 
     /// The journal header of a recording of `boot` on `machine`.
-    static func header(_ o: RecordOptions, boot: BootImage, commandLine cmdline: String, machine: Machine) -> JournalHeader {
+    static func header(_ o: RecordOptions, boot: BootImage, commandLine cmdline: String, machine: Machine,
+                       recordedAt: UInt64) -> JournalHeader {
         let image = boot.image
         var header = JournalHeader()
         header.imageSHA256 = image.sha256
@@ -180,10 +184,32 @@ public enum RecordSession {
         let mmu = HostFacts.mmuModel()
         header.hostMMU = mmu.model
         header.hostMMUDetail = mmu.detail
-        header.recordedAt = UInt64(time(nil))
+        header.recordedAt = recordedAt
         header.commandLine = o.commandLine
         header.vmrrVersion = VMRRVersion.string
         return header
+    }
+
+    /// The environment variable reproducible-build tools set to the time a
+    /// build (here, a recording) should claim.
+    public static let sourceDateEpochVariable = "SOURCE_DATE_EPOCH"
+
+    /// The header's recording time, in seconds since the Unix epoch:
+    /// `SOURCE_DATE_EPOCH` when set (a decimal number of seconds, as
+    /// reproducible-build tools set it), else 0 (the field is omitted) under
+    /// `--clock virtual`, whose journals hold no wall-clock time, else `now`.
+    public static func recordedAt(clock: ClockSource, sourceDateEpoch: String?, now: UInt64) throws -> UInt64 {
+        if let text = sourceDateEpoch {
+            guard let seconds = UInt64(text) else {
+                throw VMRRError("\(sourceDateEpochVariable)=\(text): expected a whole number of seconds since the Unix epoch")
+            }
+            return seconds
+        }
+        return clock == .virtual ? 0 : now
+    }
+
+    static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
     }
 
     /// Console input: the `--input` file, else standard input (polled, never blocking).
@@ -202,20 +228,9 @@ public enum RecordSession {
         return DescriptorOutput(fd: fd, ownsDescriptor: true)
     }
 
-    /// The CPUID table to give the guest: KVM's supported set, without
-    /// x2APIC (CPUID.1:ECX[21]) when `x2apic` is false. Linux guests also
-    /// lose CMPXCHG16B (CPUID.1:ECX[13]), which this host cannot emulate at
-    /// CPL 0 and which SLUB uses when it is advertised. (XSAVE cannot be
-    /// hidden that way here: the kernel still sees it; the command line's
-    /// `noxsave` does it, docs/GUEST.md section 13.) nil (KVM's own table)
-    /// for vmrr-protocol guests when nothing is changed.
-    static func cpuidTable(for boot: BootProtocol, x2apic: Bool) throws -> [CPUIDEntry]? {
-        guard boot != .vmrr || !x2apic else { return nil }
-        return try KVMSystem().supportedCPUID().map { e in
-            var e = e
-            if e.function == 1, !x2apic { e.ecx &= ~CPUIDBits.x2apic }
-            if boot == .linux, e.function == 1 { e.ecx &= ~CPUIDBits.cmpxchg16b }
-            return e
-        }
+    /// The CPUID table to give the guest: KVM's supported set, normalized
+    /// and with vmrr's feature rules (`GuestCPUID.table`), for every boot protocol.
+    static func cpuidTable(for boot: BootProtocol, x2apic: Bool) throws -> [CPUIDEntry] {
+        GuestCPUID.table(supported: try KVMSystem().supportedCPUID(), boot: boot, x2apic: x2apic)
     }
 }

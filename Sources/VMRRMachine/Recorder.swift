@@ -45,9 +45,23 @@ public final class Recorder: ExitResponder {
     public private(set) var checkpointsTaken: UInt32 = 0
     var eventsAtLastCheckpoint: UInt64 = 0
     var lastFlush = HostClock.monotonicNanoseconds()
+    var eventsAtLastFlush: UInt64 = 0
+    /// How pending records are bounded, so that a killed recorder leaves a
+    /// journal readable to its last flushed chunk.
+    public enum FlushPolicy: Sendable, Equatable {
+        /// At least every `flushIntervalNanoseconds` of wall time (checked
+        /// every `flushCheckEvery` events): `--clock host`.
+        case wallTime
+        /// Every `events` events, so that the chunk boundaries, and with them
+        /// the file's bytes, are the same at every recording: `--clock virtual`.
+        case eventCount(UInt64)
+    }
+    public var flushPolicy = FlushPolicy.wallTime
     /// Bound on what a SIGKILL can lose: pending records are written at least this often.
     static let flushIntervalNanoseconds: UInt64 = 250_000_000
     static let flushCheckEvery: UInt64 = 256
+    /// `FlushPolicy.eventCount`'s interval under `--clock virtual`.
+    public static let virtualClockFlushEvents: UInt64 = 256
     /// Set from a signal handler to stop the recording cleanly.
     nonisolated(unsafe) public static var stopRequested: Int32 = 0
     /// `--max-time`: the run ends at the first exit after the limit, or at
@@ -175,9 +189,20 @@ public final class Recorder: ExitResponder {
             }
         }
         if Self.stopRequested != 0, end == nil { finish(.interrupted, ExitStatus.interrupted, "recording interrupted by a signal") }
-        if journal.eventCount % Self.flushCheckEvery == 0 {
+        try flushIfDue()
+    }
+
+    /// Writes the pending records when the flush policy says so.
+    func flushIfDue() throws {
+        switch flushPolicy {
+        case .wallTime:
+            guard journal.eventCount % Self.flushCheckEvery == 0 else { return }
             let now = HostClock.monotonicNanoseconds()
             if now &- lastFlush > Self.flushIntervalNanoseconds { try journal.flush(); lastFlush = now }
+        case .eventCount(let every):
+            guard journal.eventCount &- eventsAtLastFlush >= every else { return }
+            try journal.flush()
+            eventsAtLastFlush = journal.eventCount
         }
     }
 

@@ -1,9 +1,11 @@
+import Glibc
 import Testing
 @testable import VMRRJournal
 import VMRRTestSupport
 
 /// Header tag 19 (a Linux bzImage decompressed on the host): written only
-/// when set, read back, and checked.
+/// when set, read back, and checked. Tag 16 (the recording time): omitted
+/// when 0, as under --clock virtual, and shown as "-" and null.
 @Suite struct HeaderFieldTests {
     @Test func linuxPayloadFlagRoundTripsAndIsOnlyWrittenWhenSet() throws {
         var h = Fixtures.header()
@@ -26,5 +28,24 @@ import VMRRTestSupport
         let e = try #require(err as? JournalError)
         #expect(e.reason == "linux payload flag 2 is not 0 or 1")
         #expect(e.offset != nil)
+    }
+
+    @Test func noRecordingTimeIsOmittedAndShownAsADash() throws {
+        var h = Fixtures.header()
+        let dated = Build.header(h)
+        h.recordedAt = 0
+        let undated = Build.header(h)
+        // Tag 16, length 5, the 5-byte varint of 1_795_000_000: seven bytes.
+        #expect(undated.count == dated.count - 7)
+        #expect(try JournalReader(bytes: undated, name: "h.vmrr").header == h)
+
+        let path = Fixtures.tempPath("undated")
+        defer { unlink(path) }
+        let w = try JournalWriter(path: path, header: h)
+        try w.append(.end(reason: .debugExit, status: 0), regs: GPRegisters())
+        try w.finish()
+        let s = try JournalSummary(reader: try JournalReader(path: path))
+        #expect(s.render().split(separator: "\n").contains { $0.hasPrefix("recorded at:") && $0.hasSuffix(" -") }, "\(s.render())")
+        #expect(s.json().contains("\"recordedAt\": null"), "\(s.json())")
     }
 }

@@ -154,14 +154,16 @@ extension KVMEndToEnd {
         }
     }
 
-    @Test("a recorder killed with SIGKILL leaves a readable, replayable prefix")
-    func killedRecorder() throws {
+    /// Under --clock host pending records are flushed by wall time, under
+    /// --clock virtual every 256 events: either way a prefix survives.
+    @Test("a recorder killed with SIGKILL leaves a readable, replayable prefix", arguments: ["host", "virtual"])
+    func killedRecorder(clock: String) throws {
         let dir = Fixtures.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
         let journal = dir.appendingPathComponent("killed.vmrr").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Fixtures.vmrrBinary)
-        p.arguments = ["record", Fixtures.guest("exits"), "-o", journal, "--quiet", "--", "2000000"]
+        p.arguments = ["record", Fixtures.guest("exits"), "-o", journal, "--clock", clock, "--quiet", "--", "2000000"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
