@@ -15,6 +15,9 @@ public struct ReplayImage: Sendable {
         case bundle
         /// The path the header recorded.
         case recordedPath
+        /// A file with the recorded image's name and SHA-256 beside the
+        /// journal (an unpacked bundle, or a journal copied with its image).
+        case besideJournal(String)
     }
 
     public let boot: BootImage
@@ -22,9 +25,12 @@ public struct ReplayImage: Sendable {
     public var image: GuestImage { boot.image }
 
     /// The image for a journal with `header`: `override`, else the bundle's
-    /// copy, else the recorded path when it is readable. Nil when there is
-    /// none of these; errors reading or parsing the chosen image are thrown.
-    public static func choose(header h: JournalHeader, override: String?, bundled: [UInt8]?) throws -> ReplayImage? {
+    /// copy, else the recorded path when it is readable, else a file beside
+    /// `journalPath` with the recorded image's name and SHA-256. Nil when
+    /// there is none of these; errors reading or parsing the chosen image
+    /// (other than the one beside the journal) are thrown.
+    public static func choose(header h: JournalHeader, override: String?, bundled: [UInt8]?,
+                              journalPath: String? = nil) throws -> ReplayImage? {
         let boot = h.bootProtocol, onHost = h.linuxPayloadOnHost
         if let p = override {
             return ReplayImage(boot: try BootImage.load(path: p, bootProtocol: boot, linuxDecompressOnHost: onHost),
@@ -34,9 +40,21 @@ public struct ReplayImage: Sendable {
             return ReplayImage(boot: try BootImage.parse(bytes: bytes, path: h.imagePath, bootProtocol: boot,
                                                           linuxDecompressOnHost: onHost), origin: .bundle)
         }
-        guard access(h.imagePath, R_OK) == 0 else { return nil }
+        guard access(h.imagePath, R_OK) == 0 else { return try beside(journalPath, header: h) }
         return ReplayImage(boot: try BootImage.load(path: h.imagePath, bootProtocol: boot, linuxDecompressOnHost: onHost),
                            origin: .recordedPath)
+    }
+
+    /// The recorded image's file name in the journal's directory, when that
+    /// file is the recorded image (same SHA-256); nil otherwise.
+    static func beside(_ journalPath: String?, header h: JournalHeader) throws -> ReplayImage? {
+        guard let journalPath, let name = h.imagePath.split(separator: "/").last else { return nil }
+        let dir = journalPath.contains("/") ? String(journalPath[..<journalPath.lastIndex(of: "/")!]) : "."
+        let candidate = "\(dir)/\(name)"
+        guard candidate != h.imagePath, access(candidate, R_OK) == 0,
+              let boot = try? BootImage.load(path: candidate, bootProtocol: h.bootProtocol, linuxDecompressOnHost: h.linuxPayloadOnHost),
+              boot.image.sha256 == h.imageSHA256 else { return nil }
+        return ReplayImage(boot: boot, origin: .besideJournal(candidate))
     }
 
     /// True when the image is the one the header recorded (by SHA-256).

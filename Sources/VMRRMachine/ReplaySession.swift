@@ -170,10 +170,10 @@ public final class ReplaySession {
         let h = reader.header
         let chosen: ReplayImage?
         do {
-            chosen = try ReplayImage.choose(header: h, override: o.imageOverride, bundled: o.bundledImage)
+            chosen = try ReplayImage.choose(header: h, override: o.imageOverride, bundled: o.bundledImage, journalPath: reader.path)
             if chosen == nil {
                 if fromBoot && h.bootProtocol == .vmrr {
-                    throw VMRRError("\(reader.path): the recorded image \(h.imagePath) is missing; pass --image PATH, or replay a bundle (vmrr pack)")
+                    throw VMRRError("\(reader.path): the recorded image \(h.imagePath) is missing, and is not beside the journal either; pass --image PATH, or replay a bundle (vmrr pack)")
                 }
                 warnings.append("the recorded image \(h.imagePath) is missing: no symbols")
             }

@@ -87,7 +87,7 @@ struct Unpack: ParsableCommand {
         writeFileOrFail(ipath, b.image)
         writeFileOrFail(mpath, Array(b.manifest.utf8))
         warn("vmrr: unpacked \(jpath), \(ipath) and \(mpath)")
-        warn("vmrr: replay with: vmrr replay \(jpath) --image \(ipath)")
+        warn("vmrr: replay with: vmrr replay \(jpath) (the image beside it is found by its name and SHA-256)")
     }
 }
 

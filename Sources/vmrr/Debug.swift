@@ -52,7 +52,7 @@ struct Debug: ParsableCommand {
         if image != nil {
             do { guest = try ReplayImage.choose(header: reader.header, override: image, bundled: nil)?.image } catch { fail("\(error)") }
         } else {
-            guest = (try? ReplayImage.choose(header: reader.header, override: nil, bundled: opened.bundledImage))??.image
+            guest = (try? ReplayImage.choose(header: reader.header, override: nil, bundled: opened.bundledImage, journalPath: journal))??.image
         }
         var o = ReplayOptions()
         o.imageOverride = image

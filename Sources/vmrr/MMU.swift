@@ -66,7 +66,7 @@ struct MMU: ParsableCommand {
         do {
             // The earlier side first: a KVM target then moves on to `position`.
             // Symbols wherever an address is taken, from the image a replay would use.
-            let symbols = (try? ReplayImage.choose(header: reader.header, override: image, bundled: opened.bundledImage))?.image.symbols
+            let symbols = (try? ReplayImage.choose(header: reader.header, override: image, bundled: opened.bundledImage, journalPath: journal))?.image.symbols
             var other = try compare.map { try targets.context(at: $0, copyingMemory: true) }
             var ctx = try targets.context(at: position, copyingMemory: false)
             if let symbols {

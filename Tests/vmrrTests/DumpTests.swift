@@ -85,6 +85,32 @@ struct DumpTests {
         #expect(r.status == 0, "\(r.stderr)")
         #expect(FileManager.default.fileExists(atPath: target + "/pcdev.vmrr"))
         #expect(FileManager.default.fileExists(atPath: target + "/pcdev.elf"))
+        // The unpacked journal finds the unpacked image beside it (by name and SHA-256), not
+        // only at the recorded path: its symbols are there with no --image.
+        let moved = dir.appendingPathComponent("moved")
+        try FileManager.default.createDirectory(at: moved, withIntermediateDirectories: true)
+        let journal = moved.appendingPathComponent("pcdev.vmrr").path, image = moved.appendingPathComponent("pcdev.elf").path
+        try FileManager.default.copyItem(atPath: target + "/pcdev.vmrr", toPath: journal)
+        try FileManager.default.copyItem(atPath: target + "/pcdev.elf", toPath: image)
+        // A header naming a path that does not exist, as on another machine.
+        let reader = try JournalReader(path: journal)
+        var header = reader.header
+        header.imagePath = "/nonexistent/build/pcdev.elf"
+        let renamed = moved.appendingPathComponent("elsewhere.vmrr").path
+        let w = try JournalWriter(path: renamed, header: header)
+        try reader.forEachEvent { r in
+            try w.append(r.event, regs: r.regs)
+            if case let .checkpoint(id) = r.event { try w.appendCheckpoint(try reader.checkpoint(id: id)) }
+            return true
+        }
+        try w.finish()
+        let sym = try Fixtures.vmrr(["debug", renamed, "--no-kvm", "--batch", "-x", "/dev/stdin"], stdin: "info symbol $pc\n")
+        #expect(sym.status == 0 && sym.stdout.contains("_start") && !sym.stdout.contains("No symbol"), "\(sym.stdout)\(sym.stderr)")
+        // A file of that name whose bytes differ is not taken for it.
+        try FileManager.default.removeItem(atPath: image)
+        #expect(FileManager.default.createFile(atPath: image, contents: Data("not the image".utf8)))
+        let other = try Fixtures.vmrr(["debug", renamed, "--no-kvm", "--batch", "-x", "/dev/stdin"], stdin: "info symbol $pc\n")
+        #expect(other.stdout.contains("No symbol matches"), "\(other.stdout)\(other.stderr)")
         let file = dir.appendingPathComponent("plain").path
         #expect(FileManager.default.createFile(atPath: file, contents: Data()))
         let refused = try Fixtures.vmrr(["unpack", bundle, "-d", file + "/sub"])
