@@ -172,16 +172,23 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
     /// The register an x2APIC MSR names: MSR 0x800 + (xAPIC offset >> 4).
     static func register(msr: UInt32) -> Int { Int(msr - Layout.MSR.x2apicFirst) << 4 }
 
+    /// LVT entries this APIC has: the version register's Max LVT Entry (bits 23:16) plus one.
+    static let lvtCount = Int((Layout.apicVersion >> 16) & 0xFF) + 1
+    /// The LVT registers that exist: LVT CMCI is the seventh, so it exists only
+    /// when the version reports seven entries (SDM 11.5.1); otherwise its
+    /// x2APIC MSR (0x82F) raises #GP like any other reserved register.
+    static let presentLVTs = Register.lvts.filter { $0 != Register.lvtCMCI || lvtCount >= 7 }
+
     /// Registers that exist in x2APIC mode (SDM table 11-6), readable and/or writable.
     static let x2apicReadable: Set<Int> = {
         var s: Set<Int> = [Register.id, Register.version, Register.tpr, Register.ppr, Register.ldr, Register.spiv,
                            Register.esr, Register.icrLow, Register.initialCount, Register.currentCount, Register.divide]
         for base in Register.vectorArrays { for k in 0..<8 { s.insert(base + k * 0x10) } }
-        s.formUnion(Register.lvts)
+        s.formUnion(presentLVTs)
         return s
     }()
     static let x2apicWritable: Set<Int> = Set([Register.tpr, Register.eoi, Register.spiv, Register.esr, Register.icrLow,
-                                               Register.initialCount, Register.divide, Register.selfIPI] + Register.lvts)
+                                               Register.initialCount, Register.divide, Register.selfIPI] + presentLVTs)
 
     /// An RDMSR of 0x800-0x8FF; nil means #GP.
     func x2apicRead(msr: UInt32) -> UInt64? {
@@ -203,6 +210,8 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         }
         // EOI and SELF IPI take only their defined bits (SDM: a non-zero EOI write is #GP).
         if r == Register.eoi && value != 0 { return false }
+        // SELF IPI: bits 31:8 are reserved (SDM 11.12.11); setting one is #GP.
+        if r == Register.selfIPI && value & ~UInt64(ICR.vectorMask) != 0 { return false }
         store(r, UInt32(truncatingIfNeeded: value), x2apic: true)
         return true
     }

@@ -113,6 +113,25 @@ import VMRRJournal
         #expect(f.platform.answerMSR(index: 0x12345, direction: .read, value: 0).fault)
     }
 
+    @Test func theLVTCountAndSelfIPIReservedBitsAreEnforced() {
+        let f = PlatformFixture()
+        #expect(!f.platform.answerMSR(index: 0x1B, direction: .write, value: 0xFEE0_0C00).fault)
+        #expect(!f.platform.answerMSR(index: 0x80F, direction: .write, value: 0x1FF).fault)
+        // The version reports Max LVT Entry 5: six LVTs, so LVT CMCI (0x82F) does not exist.
+        #expect((Layout.apicVersion >> 16) & 0xFF == 5)
+        #expect(f.platform.answerMSR(index: 0x82F, direction: .read, value: 0).fault)
+        #expect(f.platform.answerMSR(index: 0x82F, direction: .write, value: 0x10000).fault)
+        // The six that exist: timer, thermal, performance, LINT0, LINT1, error.
+        for msr: UInt32 in [0x832, 0x833, 0x834, 0x835, 0x836, 0x837] {
+            #expect(!f.platform.answerMSR(index: msr, direction: .read, value: 0).fault, "MSR \(msr)")
+        }
+        // SELF IPI: bits 31:8 are reserved.
+        #expect(f.platform.answerMSR(index: 0x83F, direction: .write, value: 0x100 | 0x77).fault)
+        #expect(f.platform.answerMSR(index: 0x83F, direction: .write, value: 0x8000_0077).fault)
+        #expect(!f.platform.answerMSR(index: 0x83F, direction: .write, value: 0x77).fault)
+        #expect(f.take() == 0x77)
+    }
+
     @Test func withoutX2APICInCPUIDTheModeCannotBeEntered() {
         let f = PlatformFixture(x2apic: false)
         #expect(f.platform.answerMSR(index: 0x1B, direction: .write, value: 0xFEE0_0C00).fault)
