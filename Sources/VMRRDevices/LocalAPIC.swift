@@ -8,8 +8,8 @@ import VMRRGuest
 ///   with #GP for reserved registers, reads of write-only ones (EOI, SELF
 ///   IPI), writes of read-only ones, and any access outside x2APIC mode;
 /// - IA32_APIC_BASE with the SDM's legal mode transitions (#GP otherwise);
-/// - fixed-delivery IPIs to itself (ICR shorthand "self", or destination
-///   APIC ID 0, or SELF IPI) set the vector in IRR; the highest IRR above
+/// - fixed-delivery IPIs to itself (ICR shorthand "self", destination
+///   APIC ID 0 or the physical broadcast, or SELF IPI) set the vector in IRR; the highest IRR above
 ///   the processor priority is delivered at the next exit where the vCPU can
 ///   take it (`PCPlatform.pendingInterrupt`), moving to ISR; EOI clears the
 ///   highest ISR bit. INIT, SIPI and IPIs to other APIC IDs are dropped
@@ -49,6 +49,10 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         static let noShorthand: UInt32 = 0, selfShorthand: UInt32 = 1, allIncludingSelf: UInt32 = 2
         /// xAPIC destination: ICR high bits 31:24.
         static let xapicDestinationShift: UInt32 = 24
+        /// Bit 11: logical (1) or physical (0) destination mode.
+        static let logicalDestination: UInt32 = 1 << 11
+        /// The physical broadcast destination: every APIC, this one included (SDM 11.6.2.1).
+        static let xapicBroadcast: UInt32 = 0xFF, x2apicBroadcast: UInt32 = 0xFFFF_FFFF
     }
     /// IA32_APIC_BASE bits (SDM vol. 3, 11.4.4 and 11.12.1).
     enum Base {
@@ -140,8 +144,10 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
     func sendIPI(low: UInt32, destination: UInt32) {
         let mode = (low >> ICR.deliveryModeShift) & ICR.deliveryModeMask
         let shorthand = (low >> ICR.shorthandShift) & ICR.shorthandMask
+        let physical = low & ICR.logicalDestination == 0
+        let broadcast = physical && destination == (x2apicMode ? ICR.x2apicBroadcast : ICR.xapicBroadcast)
         let toSelf = shorthand == ICR.selfShorthand || shorthand == ICR.allIncludingSelf
-            || (shorthand == ICR.noShorthand && destination == 0)
+            || (shorthand == ICR.noShorthand && (destination == 0 || broadcast))
         guard toSelf, mode == ICR.fixedDelivery else { droppedIPIs += 1; return }
         accept(vector: UInt8(low & ICR.vectorMask))
     }

@@ -113,6 +113,28 @@ import VMRRJournal
         #expect(f.platform.answerMSR(index: 0x12345, direction: .read, value: 0).fault)
     }
 
+    @Test func aPhysicalBroadcastReachesThisAPICToo() {
+        let f = PlatformFixture()
+        let icr = Layout.apicGPA + 0x300, icrHigh = Layout.apicGPA + 0x310, spiv = Layout.apicGPA + 0xF0
+        _ = f.platform.mmioWrite(gpa: spiv, size: 4, value: 0x1FF)
+        // xAPIC: physical destination 0xFF is every APIC, this one included.
+        _ = f.platform.mmioWrite(gpa: icrHigh, size: 4, value: 0xFF << 24)
+        _ = f.platform.mmioWrite(gpa: icr, size: 4, value: 0x0063)
+        #expect(f.take() == 0x63)
+        _ = f.platform.mmioWrite(gpa: Layout.apicGPA + 0xB0, size: 4, value: 0)   // EOI
+        // Logical destination 0xFF matches no APIC whose LDR is 0: not delivered.
+        _ = f.platform.mmioWrite(gpa: icr, size: 4, value: 0x0863)
+        #expect(f.take() == nil)
+        // x2APIC: the broadcast is 0xFFFFFFFF in the ICR's high half.
+        #expect(!f.platform.answerMSR(index: 0x1B, direction: .write, value: 0xFEE0_0C00).fault)
+        #expect(!f.platform.answerMSR(index: 0x830, direction: .write, value: 0xFFFF_FFFF << 32 | 0x64).fault)
+        #expect(f.take() == 0x64)
+        #expect(!f.platform.answerMSR(index: 0x80B, direction: .write, value: 0).fault)   // EOI
+        // Another single APIC ID is still not this one.
+        #expect(!f.platform.answerMSR(index: 0x830, direction: .write, value: 2 << 32 | 0x65).fault)
+        #expect(f.take() == nil)
+    }
+
     @Test func theLVTCountAndSelfIPIReservedBitsAreEnforced() {
         let f = PlatformFixture()
         #expect(!f.platform.answerMSR(index: 0x1B, direction: .write, value: 0xFEE0_0C00).fault)
