@@ -97,13 +97,7 @@ struct DumpTests {
         var header = reader.header
         header.imagePath = "/nonexistent/build/pcdev.elf"
         let renamed = moved.appendingPathComponent("elsewhere.vmrr").path
-        let w = try JournalWriter(path: renamed, header: header)
-        try reader.forEachEvent { r in
-            try w.append(r.event, regs: r.regs)
-            if case let .checkpoint(id) = r.event { try w.appendCheckpoint(try reader.checkpoint(id: id)) }
-            return true
-        }
-        try w.finish()
+        try JournalRewrite.write(reader, header: header, to: renamed)
         let sym = try Fixtures.vmrr(["debug", renamed, "--no-kvm", "--batch", "-x", "/dev/stdin"], stdin: "info symbol $pc\n")
         #expect(sym.status == 0 && sym.stdout.contains("_start") && !sym.stdout.contains("No symbol"), "\(sym.stdout)\(sym.stderr)")
         // A file of that name whose bytes differ is not taken for it.

@@ -38,13 +38,7 @@ struct HostileJournalTests {
         var header = reader.header
         header.memorySize = memorySize
         let path = dir.appendingPathComponent("huge.vmrr").path
-        let w = try JournalWriter(path: path, header: header)
-        try reader.forEachEvent { r in
-            try w.append(r.event, regs: r.regs)
-            if case let .checkpoint(id) = r.event { try w.appendCheckpoint(try reader.checkpoint(id: id)) }
-            return true
-        }
-        try w.finish()
+        try JournalRewrite.write(reader, header: header, to: path)
         return path
     }
 
