@@ -3,11 +3,9 @@ import VMRRBase
 /// The host's monotonic clock, counted from the start of the recording.
 public final class HostClock: GuestClock {
     var start: UInt64
-    public init() { start = HostClock.monotonicNanoseconds() }
-    public func begin() { start = HostClock.monotonicNanoseconds() }
-    /// The host's monotonic clock (VMRRBase's `monotonicNanoseconds`).
-    public static func monotonicNanoseconds() -> UInt64 { VMRRBase.monotonicNanoseconds() }
-    public func now() -> UInt64 { HostClock.monotonicNanoseconds() &- start }
+    public init() { start = monotonicNanoseconds() }
+    public func begin() { start = monotonicNanoseconds() }
+    public func now() -> UInt64 { monotonicNanoseconds() &- start }
     public func exitTick() {}
     public func waitUntil(_ deadline: UInt64) {
         let n = now()

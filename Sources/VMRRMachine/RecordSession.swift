@@ -111,7 +111,7 @@ public enum RecordSession {
         let limit = o.maxTime.map(TimeLimit.init(seconds:))
         recorder.timeLimit = limit
         let symbols = image.symbols
-        let started = HostClock.monotonicNanoseconds()
+        let started = monotonicNanoseconds()
         let end: RunEnd
         var details: [String] = []
         do {
@@ -139,7 +139,7 @@ public enum RecordSession {
         return RecordResult(end: end, events: journal.eventCount, exits: recorder.exits,
                             checkpoints: recorder.checkpointsTaken, journalBytes: writer?.bytesWritten ?? 0,
                             checkpointBytes: writer?.checkpointBytes ?? 0,
-                            wallNanoseconds: HostClock.monotonicNanoseconds() - started,
+                            wallNanoseconds: monotonicNanoseconds() - started,
                             bootProtocol: boot.bootProtocol, details: details)
     }
 

@@ -44,7 +44,7 @@ public final class Recorder: ExitResponder {
     public private(set) var exits: UInt64 = 0
     public private(set) var checkpointsTaken: UInt32 = 0
     var eventsAtLastCheckpoint: UInt64 = 0
-    var lastFlush = HostClock.monotonicNanoseconds()
+    var lastFlush = monotonicNanoseconds()
     var eventsAtLastFlush: UInt64 = 0
     /// How pending records are bounded, so that a killed recorder leaves a
     /// journal readable to its last flushed chunk.
@@ -70,8 +70,8 @@ public final class Recorder: ExitResponder {
     /// Called on the vCPU thread at most every `progressIntervalNanoseconds`.
     public var progress: ((RecordProgress) -> Void)?
     static let progressIntervalNanoseconds: UInt64 = 250_000_000
-    var lastProgress = HostClock.monotonicNanoseconds()
-    let startedAt = HostClock.monotonicNanoseconds()
+    var lastProgress = monotonicNanoseconds()
+    let startedAt = monotonicNanoseconds()
     /// The registers and report of the KVM error exit that ended the run, if one did.
     public private(set) var failure: (regs: GPRegisters, description: String)?
     /// `--assist`: emulate int3, fwait, clac and stac when KVM cannot.
@@ -182,7 +182,7 @@ public final class Recorder: ExitResponder {
             finish(.limit, 0, "stopped after \(timeLimit.text) (--max-time), at exit \(exits)")
         }
         if let progress {
-            let now = HostClock.monotonicNanoseconds()
+            let now = monotonicNanoseconds()
             if now &- lastProgress >= Self.progressIntervalNanoseconds {
                 lastProgress = now
                 progress(RecordProgress(exits: exits, events: journal.eventCount, elapsedNanoseconds: now &- startedAt))
@@ -197,7 +197,7 @@ public final class Recorder: ExitResponder {
         switch flushPolicy {
         case .wallTime:
             guard journal.eventCount % Self.flushCheckEvery == 0 else { return }
-            let now = HostClock.monotonicNanoseconds()
+            let now = monotonicNanoseconds()
             if now &- lastFlush > Self.flushIntervalNanoseconds { try journal.flush(); lastFlush = now }
         case .eventCount(let every):
             guard journal.eventCount &- eventsAtLastFlush >= every else { return }

@@ -1,3 +1,4 @@
+import VMRRBase
 import ArgumentParser
 import Glibc
 import VMRRDevices
@@ -126,13 +127,13 @@ struct Bench: ParsableCommand {
         var gotos: [Double] = []
         var reverse: [Double] = []
         for t in targets {
-            let t0 = HostClock.monotonicNanoseconds()
+            let t0 = monotonicNanoseconds()
             try target.goto(Position(event: t))
-            gotos.append(Double(HostClock.monotonicNanoseconds() - t0))
+            gotos.append(Double(monotonicNanoseconds() - t0))
             _ = try target.stepInstructions(5)
-            let t1 = HostClock.monotonicNanoseconds()
+            let t1 = monotonicNanoseconds()
             _ = try target.reverseStepInstructions(1)
-            reverse.append(Double(HostClock.monotonicNanoseconds() - t1))
+            reverse.append(Double(monotonicNanoseconds() - t1))
         }
         out.line("debugger (same journal, \(targets.count) targets):")
         out.line(row("goto, median", "\(f2(median(gotos) / 1e6)) ms", "(worst \(f2((gotos.max() ?? 0) / 1e6)) ms; goal < 100 ms)"))
@@ -166,7 +167,7 @@ struct Bench: ParsableCommand {
     }
 
     func seekOnce(_ journal: String, to target: UInt64) throws -> Double {
-        let t0 = HostClock.monotonicNanoseconds()
+        let t0 = monotonicNanoseconds()
         let reader = try JournalReader(path: journal)
         var o = ReplayOptions()
         o.fromEvent = target
@@ -174,13 +175,13 @@ struct Bench: ParsableCommand {
         let s = try ReplaySession(reader: reader, options: o)
         let r = try s.run(console: nil)
         if let d = r.divergence { fail("bench: seek diverged:\n\(d.render(journalName: journal))") }
-        return Double(HostClock.monotonicNanoseconds() - t0)
+        return Double(monotonicNanoseconds() - t0)
     }
 
     func timeOpen(_ journal: String) throws -> Double {
-        let t0 = HostClock.monotonicNanoseconds()
+        let t0 = monotonicNanoseconds()
         _ = try JournalReader(path: journal)
-        return Double(HostClock.monotonicNanoseconds() - t0)
+        return Double(monotonicNanoseconds() - t0)
     }
 
     /// Captures, encodes and writes checkpoints of 16 MiB of non-zero pages.
@@ -200,13 +201,13 @@ struct Bench: ParsableCommand {
         let w = try JournalWriter(path: path, header: header)
         var samples: [Double] = []
         for i in 0..<rounds {
-            let t0 = HostClock.monotonicNanoseconds()
+            let t0 = monotonicNanoseconds()
             _ = try machine.dirtyPages()
             let state = try machine.captureState()
             let cp = Checkpoint(id: UInt32(i), eventIndex: w.eventCount, full: false, state: state, pages: machine.pages(gpas))
             try w.append(.checkpoint(id: UInt32(i)), regs: state.regs)
             try w.appendCheckpoint(cp)
-            samples.append(Double(HostClock.monotonicNanoseconds() - t0) / 1000 / Double(mib))
+            samples.append(Double(monotonicNanoseconds() - t0) / 1000 / Double(mib))
         }
         try w.finish()
         return median(samples)
