@@ -52,7 +52,8 @@ extension Lockstep {
         /// Pages written in the last step on either side whose differences
         /// changed, as runs of differing bytes; updates the baseline.
         mutating func memoryEffects() throws -> [MemoryDifference] {
-            let pages = Set(try a.machine.dirtyPages()).union(try b.machine.dirtyPages()).sorted()
+            // dirtyPages() answers guest-physical addresses; the baseline is by page number.
+            let pages = Set(try a.machine.dirtyPages()).union(try b.machine.dirtyPages()).map { $0 >> 12 }.sorted()
             var out: [MemoryDifference] = []
             for page in pages {
                 let now = differingOffsets(page), before = baseline[page] ?? []
@@ -142,7 +143,10 @@ extension Lockstep {
 
     /// Return addresses along the frame-pointer chain (RBP, or EBP in
     /// 32-bit code), innermost first; stops at a zero, unreadable,
-    /// misaligned or non-increasing frame pointer.
+    /// misaligned or non-increasing frame pointer. A function that has not
+    /// pushed a frame (a leaf compiled without one, or one just entered)
+    /// still has its caller: the word at RSP comes first when the bytes
+    /// before it are a call instruction.
     public static func frames(_ regs: GPRegisters, longMode: Bool, read: (UInt64, Int) throws -> [UInt8]) -> [UInt64] {
         let width = longMode ? 8 : 4
         func word(_ at: UInt64) -> UInt64? {
@@ -158,6 +162,24 @@ extension Lockstep {
             guard next > fp else { break }
             fp = next
         }
-        return out
+        let sp = longMode ? regs.rsp : regs.rsp & 0xFFFF_FFFF
+        if let top = word(sp), top != out.first, sp < fp || fp == 0,
+           let before = try? read(top &- 7, 7), before.count == 7, followsCall(before) {
+            out.insert(top, at: 0)
+        }
+        return Array(out.prefix(maximumFrames))
+    }
+
+    /// Whether the 7 bytes before an address end with a call instruction
+    /// (Intel SDM vol. 2, CALL): E8 rel32, FF /2 with a register or a
+    /// RIP-relative operand, with or without a REX prefix.
+    static func followsCall(_ b: [UInt8]) -> Bool {
+        let callRel32: UInt8 = 0xE8, groupFF: UInt8 = 0xFF, rexB: UInt8 = 0x41
+        let modRMCallRegister: ClosedRange<UInt8> = 0xD0...0xD7, modRMCallRIPRelative: UInt8 = 0x15
+        if b[2] == callRel32 { return true }                                            // E8 rel32
+        if b[5] == groupFF, modRMCallRegister.contains(b[6]) { return true }            // FF D0+r
+        if b[4] == rexB, b[5] == groupFF, modRMCallRegister.contains(b[6]) { return true }  // 41 FF D0+r
+        if b[1] == groupFF, b[2] == modRMCallRIPRelative { return true }                // FF 15 disp32
+        return false
     }
 }

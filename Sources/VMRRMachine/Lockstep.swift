@@ -32,25 +32,45 @@ public enum Lockstep {
     public static let progressInterval: UInt64 = 10_000
 
     /// Replays `reader` with the recorded image (`recorded`) and with
-    /// another build (`replayed`), both from the boot, to `lastMatched`,
-    /// then single-steps both until an instruction's effect differs, the
-    /// runs end, `budget` single-steps pass, or `shouldStop` says so.
+    /// another build (`replayed`), both from the boot, event by event up
+    /// to `lastMatched`, comparing what each event interval wrote to
+    /// memory: a store that differs long before the exits do (a value kept
+    /// for later) is found in the interval where it happened. From the
+    /// start of that interval (or from `lastMatched` when no interval's
+    /// memory differed) both single-step until an instruction's effect
+    /// differs, the runs end, `budget` single-steps pass, or `shouldStop`
+    /// says so.
     public static func trace(reader: JournalReader, recorded: ReplayOptions, replayed: ReplayOptions,
                              lastMatched: UInt64?, budget: UInt64 = defaultBudget,
                              progress: ((UInt64) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> Report {
         let console = ConsoleTail(limit: consoleTail)
-        let a: ReplaySession, b: ReplaySession
+        func unavailable(_ why: String, _ at: UInt64?) -> Report {
+            Report(lastMatched: at, finding: .unavailable(why), console: console.bytes)
+        }
+        var a: ReplaySession, b: ReplaySession
         do {
-            a = try ReplaySession(reader: reader, options: fromBoot(recorded))
-            b = try ReplaySession(reader: reader, options: fromBoot(replayed))
-        } catch { return Report(lastMatched: lastMatched, finding: .unavailable("\(error)"), console: []) }
-        a.replayer.consoleOutput = { console.append($0) }
-        if let e = lastMatched {
-            for (name, s) in [("the recorded image", a), ("the new build", b)] {
-                guard try run(s, to: e) else {
-                    return Report(lastMatched: lastMatched,
-                                  finding: .unavailable("\(name) did not reach event \(e) the way the journal says"),
-                                  console: console.bytes)
+            (a, b) = try sessions(reader, recorded, replayed, console)
+        } catch { return unavailable("\(error)", lastMatched) }
+        var start = lastMatched
+        if let last = lastMatched {
+            var pair = Pair(a: a, b: b, cpuid: reader.header.cpuidEffective)
+            try pair.takeBaseline()
+            var firstDiffering: UInt64?
+            for e in 0...last {
+                guard try run(a, to: e), try run(b, to: e) else {
+                    return unavailable("the two replays did not both reach event \(e) the way the journal says", e)
+                }
+                if try !pair.memoryEffects().isEmpty { firstDiffering = e; break }
+            }
+            if let e = firstDiffering {
+                // Memory first differed in the interval ending at event e: step it.
+                start = e == 0 ? nil : e - 1
+                console.clear()
+                (a, b) = try sessions(reader, recorded, replayed, console)
+                if let s = start {
+                    guard try run(a, to: s), try run(b, to: s) else {
+                        return unavailable("the second replays did not reach event \(s) again", s)
+                    }
                 }
             }
         }
@@ -58,7 +78,16 @@ public enum Lockstep {
         try b.runner.completePendingRead()
         var pair = Pair(a: a, b: b, cpuid: reader.header.cpuidEffective)
         let finding = try pair.stepUntilDifferent(budget: budget, progress: progress, shouldStop: shouldStop)
-        return Report(lastMatched: lastMatched, finding: finding, console: console.bytes)
+        return Report(lastMatched: start, finding: finding, console: console.bytes)
+    }
+
+    /// The two sessions, at the boot, the recorded one's console captured.
+    static func sessions(_ reader: JournalReader, _ recorded: ReplayOptions, _ replayed: ReplayOptions,
+                         _ console: ConsoleTail) throws -> (ReplaySession, ReplaySession) {
+        let a = try ReplaySession(reader: reader, options: fromBoot(recorded))
+        let b = try ReplaySession(reader: reader, options: fromBoot(replayed))
+        a.replayer.consoleOutput = { console.append($0) }
+        return (a, b)
     }
 
     /// A traced divergence and the two images it ran.
@@ -131,6 +160,7 @@ public enum Lockstep {
         let limit: Int
         private(set) var bytes: [UInt8] = []
         init(limit: Int) { self.limit = limit }
+        func clear() { bytes = [] }
         func append(_ b: UInt8) {
             bytes.append(b)
             if bytes.count > 2 * limit { bytes.removeFirst(bytes.count - limit) }
