@@ -66,6 +66,20 @@ public final class Runner {
         set { trap.extraBreakpoints = Array(newValue.prefix(PageFaultTrap.debuggerBreakpointCapacity)); trap.forceArm() }
     }
 
+    /// Debugger software breakpoints (any number): int3 bytes patched in
+    /// only while the vCPU runs (`SoftwareBreakpoints`).
+    public var softwareBreakpoints: [UInt64] {
+        get { software.addresses }
+        set {
+            software.addresses = newValue
+            if trap.useSoftwareBreakpoints != !newValue.isEmpty {
+                trap.useSoftwareBreakpoints = !newValue.isEmpty
+                trap.forceArm()
+            }
+        }
+    }
+    let software = SoftwareBreakpoints()
+
     /// Runs until the responder ends the run, a debugger breakpoint fires, or
     /// `watch` (called after each handled exit) returns true.
     public func runUntilStop(_ responder: ExitResponder, watch: (() -> Bool)? = nil) throws -> Stop {
@@ -75,7 +89,7 @@ public final class Runner {
         if responder.wantsCheckpoint { try responder.checkpoint(state: machine, regs: regs) }
         if let end = responder.end { return .ended(end) }
         // Leaving a breakpoint address: step over it first, as the #PF breakpoint is.
-        if trap.extraBreakpoints.contains(regs.rip) && !trap.steppingOver {
+        if (trap.extraBreakpoints.contains(regs.rip) || software.addresses.contains(regs.rip)) && !trap.steppingOver {
             if case let .ended(end) = try stepOnce(responder) { return .ended(end) }
             if let w = watch, w() { return .watch }
         }
@@ -86,9 +100,16 @@ public final class Runner {
             if let vector = try responder.interruptBeforeRun(regs: regs, ready: vcpu.readyForInterruptInjection) {
                 try vcpu.interrupt(vector: vector)
             }
+            let patched = !trap.steppingOver && !software.isEmpty
+            if patched { try software.insert(machine: machine) }
             let exit = try vcpu.run()
             pendingRead = false
             regs = vcpu.syncedRegisters
+            if patched {
+                let hit = software.hit(exit, rip: regs.rip)
+                software.remove(machine: machine)
+                if let pc = hit { return .breakpoint(pc) }
+            }
             if trap.steppingOver {
                 try trap.endStepOver(machine: machine)
                 if case .debug = exit { try trap.refresh(machine: machine); continue }
