@@ -45,6 +45,17 @@ extension KVMEndToEnd {
                             extra: ["--image", Fixtures.guest(j.guest)])
     }
 
+    @Test("committed regression journals replay identically from their first checkpoint",
+          arguments: RegressionJournal.all)
+    func regressionJournalReplaysFromCheckpoint(_ j: RegressionJournal) throws {
+        // Old checkpoints hold XSAVE areas from before their header was
+        // normalized; restoring them must still work (KVM_SET_XSAVE).
+        let r = try Fixtures.vmrr(["replay", "--quiet", "--from-checkpoint", "1", "--image", Fixtures.guest(j.guest), j.journal])
+        #expect(r.exited && r.status == ExitStatus.replayedIdentically, "\(j.name): status \(r.status): \(r.stderr)")
+        #expect(r.stderr.contains("identically") && r.stderr.contains("; guest status \(j.status) ("), "\(j.name): \(r.stderr)")
+        if let range = E2E.replayedRange(r.stderr) { #expect(range.start > 0, "\(j.name) did not start from a checkpoint") }
+    }
+
     @Test("the format-version-1 journal still replays")
     func formatVersion1Replays() throws {
         let journal = E2E.journalsDir.appendingPathComponent("v1/demo.vmrr").path
