@@ -24,7 +24,7 @@ extension GDBStub {
             let parts = action.split(separator: ":", maxSplits: 1)
             if parts.count == 2, !["-1", "1", "01", "p1.1", "p1.-1", "p01.01"].contains(String(parts[1])) { continue }
             switch parts.first?.first {
-            case "c", "C": return motion { [target] in try target.continueForward() }
+            case "c", "C": return continueMotion()
             case "s", "S": return motion { [target] in try target.stepInstructions(1) }
             default: return "E01"
             }
@@ -45,10 +45,23 @@ extension GDBStub {
             motionFailure = "vmrr: \(error)\n"
             return "E01"
         }
-        return motion { [target] in
+        let reply = motion { [target] in
             try target.goto(destination)
             return destination == Position(event: 0) ? .startOfHistory : .done
         }
+        // gdb's `run` resumes the new process right after vRun; the replay stays at the position asked for.
+        holdNextContinue = !reply.hasPrefix("E")
+        return reply
+    }
+
+    /// A forward continue: none right after `vRun` (gdb's `run` resumes at
+    /// once), where it answers the same stop again.
+    func continueMotion() -> String {
+        if holdNextContinue {
+            holdNextContinue = false
+            return lastStop
+        }
+        return motion { [target] in try target.continueForward() }
     }
 
     /// What `run` with these arguments names.

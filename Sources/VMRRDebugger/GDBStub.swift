@@ -29,6 +29,8 @@ public final class GDBStub {
     var extendedMode = false
     /// `monitor checkpoint` positions, by number (from 1).
     var checkpoints: [Int: Position] = [:]
+    /// Set by `vRun`: the continue gdb sends right after it does not move.
+    var holdNextContinue = false
     /// Why the target last stopped, for `?` (at the start: SIGTRAP).
     var lastStop = "T05thread:01;"
     /// False after `QStartNoAckMode`.
@@ -86,6 +88,7 @@ public final class GDBStub {
     var pendingConsole: [String] = []
 
     func motion(_ body: @escaping () throws -> StopReason) -> String {
+        holdNextContinue = false
         do {
             let r = try runMotion(body)
             lastStop = stopReply(r)
@@ -168,7 +171,7 @@ public final class GDBStub {
             return .packet(out.isEmpty && n > 0 ? "E14" : GDBPacket.hex(out))
         // `c ADDR`, `C sig`, `S sig`: gdb never resumes at another address
         // here (the history cannot change), and signals mean nothing to a replay.
-        case "c", "C": return .packet(motion { [target] in try target.continueForward() })
+        case "c", "C": return .packet(continueMotion())
         case "s", "S": return .packet(motion { [target] in try target.stepInstructions(1) })
         case "b":
             if p == "bc" { return .packet(motion { [target] in try target.reverseContinue() }) }

@@ -285,6 +285,11 @@ struct GDBStubExtendedTests {
         let arg = { (t: String) in GDBPacket.hex(Array(t.utf8)) }
         #expect(GDBStubTests.one(s, "vRun;;" + arg("7")) == "T05thread:01;")
         #expect(s.session.target.position == Position(event: 7))
+        // gdb's `run` continues right after vRun: that continue stays where vRun went; the next one moves.
+        #expect(GDBStubTests.one(s, "vCont;c") == "T05thread:01;")
+        #expect(s.session.target.position == Position(event: 7))
+        #expect(GDBStubTests.one(s, "c") == "T05replaylog:end;thread:01;")
+        #expect(GDBStubTests.one(s, "vRun;;" + arg("7")) == "T05thread:01;")
         _ = Self.monitorText(s, "checkpoint")
         #expect(GDBStubTests.one(s, "vRun;") == "T05replaylog:begin;thread:01;", "no argument: the start")
         #expect(GDBStubTests.one(s, "vRun;;" + arg("c1")) == "T05thread:01;")

@@ -139,3 +139,26 @@ extension KVMEndToEnd {
         }
     }
 }
+
+extension KVMEndToEnd {
+    @Test("gdb's run EVENT and run cN (target extended-remote) jump in the history, and gdb shows the new registers with no flushregs")
+    func gdbRunJumpsToAnEvent() throws {
+        let journal = Self.multibootJournal, image = Fixtures.guest("multiboot")
+        let repl = try Fixtures.vmrr(["debug", journal, "--image", image, "--batch", "-x", "/dev/stdin"], stdin: "goto 900\ninfo registers rip\n")
+        let rip900 = try #require(repl.stdout.split(separator: "\n").last { $0.hasPrefix("rip") }
+            .flatMap { UInt64($0.split(separator: " ", omittingEmptySubsequences: true)[1].dropFirst(2), radix: 16) }, "\(repl.stdout)")
+        var args = ["-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off",
+                    "-ex", "target extended-remote | \(Fixtures.vmrrBinary) debug \(journal) --image \(image) --gdb -"]
+        for c in ["break serial_put_dec", "continue", "monitor checkpoint", "p $pc", "run 900", "p $pc", "monitor when",
+                  "run c1", "p $pc", "monitor when"] { args += ["-ex", c] }
+        let r = try Fixtures.run(Self.gdb, args, timeout: 120)
+        let all = r.stdout + r.stderr
+        let v = Self.printed(r.stdout)
+        try #require(v.count == 3, "\(all)")
+        #expect(v[1] == rip900, "run 900: gdb shows event 900's rip: \(all)")
+        #expect(all.contains("Current event: 900\nCurrent instruction: 0 after it (position 900)"), "\(all)")
+        #expect(v[2] == v[0], "run c1 goes back to the checkpoint: \(all)")
+        let checkpoint = try #require(all.split(separator: "\n").first { $0.hasPrefix("Checkpoint 1 at position ") }, "\(all)")
+        #expect(all.contains("(position \(checkpoint.dropFirst("Checkpoint 1 at position ".count)))"), "\(all)")
+    }
+}
