@@ -49,7 +49,11 @@ public final class VCPU {
     }
 
     /// KVM_RUN, then the one decode of the run page.
+    /// KVM_RUN calls made so far (the debugger's exit counts, `vmrr bench`).
+    public private(set) var runCount: UInt64 = 0
+
     public func run() throws -> VMExit {
+        runCount &+= 1
         if ckvm_ioctl_val(fd, CKVM_RUN, 0) != 0 {
             let e = ckvm_errno()
             if e == EINTR || e == EAGAIN { return .interrupted }

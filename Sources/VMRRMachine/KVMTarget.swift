@@ -106,6 +106,9 @@ public final class KVMTarget: DebugTarget {
 
     public var snapshotPositions: [Position] { timeline.snapshotPositions }
 
+    /// KVM_RUN calls made by this target's vCPU so far (`vmrr bench`'s exits per breakpoint hit).
+    public var vcpuRuns: UInt64 { machine.vcpu.runCount }
+
     public func requestInterrupt() { Self.interruptRequested.store(true, ordering: .relaxed) }
 
     /// Makes a KVM_RUN that has not exited return (EINTR), for a guest that
