@@ -163,6 +163,6 @@ public final class KVMTarget: DebugTarget {
     }
 
     func watchValues() -> [[UInt8]] {
-        watches.map { machine.ram.read($0.gpa, count: $0.length) ?? [] }
+        watches.map { runner.software.unpatched(machine.ram.read($0.gpa, count: $0.length) ?? [], at: $0.gpa) }
     }
 }

@@ -88,6 +88,8 @@ public final class Runner {
         // A replay that starts at the boot checkpoint checks it before the first instruction.
         if responder.wantsCheckpoint { try responder.checkpoint(state: machine, regs: regs) }
         if let end = responder.end { return .ended(end) }
+        // Software breakpoints are in memory only inside this call.
+        defer { software.remove(machine: machine) }
         // Leaving a breakpoint address: step over it first, as the #PF breakpoint is.
         if (trap.extraBreakpoints.contains(regs.rip) || software.addresses.contains(regs.rip)) && !trap.steppingOver {
             if case let .ended(end) = try stepOnce(responder) { return .ended(end) }
@@ -100,15 +102,13 @@ public final class Runner {
             if let vector = try responder.interruptBeforeRun(regs: regs, ready: vcpu.readyForInterruptInjection) {
                 try vcpu.interrupt(vector: vector)
             }
-            let patched = !trap.steppingOver && !software.isEmpty
-            if patched { try software.insert(machine: machine) }
+            if !software.isEmpty && !trap.steppingOver { try software.insert(machine: machine) }
             let exit = try vcpu.run()
             pendingRead = false
             regs = vcpu.syncedRegisters
-            if patched {
-                let hit = software.hit(exit, rip: regs.rip)
-                software.remove(machine: machine)
-                if let pc = hit { return .breakpoint(pc) }
+            if !software.isEmpty {
+                if let pc = software.hit(exit, rip: regs.rip) { return .breakpoint(pc) }
+                try software.follow(machine: machine)
             }
             if trap.steppingOver {
                 try trap.endStepOver(machine: machine)
@@ -131,6 +131,8 @@ public final class Runner {
             if responder.wantsCheckpoint && !trap.steppingOver {
                 try machine.completePendingIO()
                 pendingRead = false
+                // The checkpoint check compares memory: without software breakpoints.
+                software.remove(machine: machine)
                 try responder.checkpoint(state: machine, regs: regs)
             }
         }

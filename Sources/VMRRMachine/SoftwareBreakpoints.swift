@@ -2,14 +2,17 @@ import VMRRKVM
 
 /// Debugger execution breakpoints beyond the hardware debug registers: an
 /// `int3` (0xCC) byte patched over the first byte of the instruction, only
-/// while the vCPU runs.
+/// while a run-mode pass runs the vCPU.
 ///
-/// The bytes are written just before each `KVM_RUN` of a run-mode pass and
-/// put back as soon as it returns, before the exit is handled: the replayer,
-/// checkpoint checks, memory digests, debugger snapshots, memory reads and
-/// single-steps (which never patch) all see the guest's own bytes. Only code
-/// the guest runs between two exits could read a patched byte (a guest that
-/// checksums or copies its own code there would see 0xCC: docs/DEBUGGER.md).
+/// The bytes go in when `Runner.runUntilStop` starts and come out before it
+/// returns, and around every checkpoint check inside it: the replayer's
+/// checkpoint comparisons, memory digests, debugger snapshots, memory reads
+/// and single-steps (which never patch) all see the guest's own bytes, and
+/// watched bytes are read through `unpatched`. Device answers at exits do not
+/// read guest code. Only guest code itself could read a patched byte while it
+/// runs (a guest that checksums or copies its own code would see 0xCC:
+/// docs/DEBUGGER.md). The paging registers are compared at every exit (four
+/// loads from the run page), and addresses are translated again when they change.
 ///
 /// The breakpoint's exit, with `KVM_GUESTDBG_USE_SW_BP`: on an ordinary KVM
 /// host a #BP becomes `KVM_EXIT_DEBUG` with exception 3 at the `int3`; on
@@ -41,17 +44,15 @@ final class SoftwareBreakpoints {
 
     var isEmpty: Bool { addresses.isEmpty }
 
-    /// Writes the int3 bytes (call right before KVM_RUN). Addresses are
-    /// translated through the vCPU's paging state, again whenever CR0, CR3,
-    /// CR4 or EFER changed; an unmapped address is skipped until it maps.
+    /// Writes the int3 bytes. Addresses are translated through the vCPU's
+    /// paging state; an unmapped address is skipped until it maps.
     func insert(machine: Machine) throws {
-        guard !addresses.isEmpty else { return }
+        guard !addresses.isEmpty, patched.isEmpty else { return }
         let control = machine.vcpu.syncedPagingControl
         if translated == nil || control != translatedFor {
             translated = try addresses.map { try machine.vcpu.translate($0) }
             translatedFor = control
         }
-        patched.removeAll(keepingCapacity: true)
         for (gva, gpa) in zip(addresses, translated ?? []) {
             guard let gpa, let b = machine.ram.read(gpa, count: 1)?.first else { continue }
             // The guest's own int3 needs no patch (and must not be undone).
@@ -60,13 +61,30 @@ final class SoftwareBreakpoints {
         }
     }
 
-    /// Puts the guest's bytes back (call as soon as KVM_RUN returns). A byte
-    /// the guest itself overwrote meanwhile is left as the guest wrote it.
+    /// After an exit: when the paging registers changed, the bytes move to
+    /// where the addresses now translate.
+    func follow(machine: Machine) throws {
+        guard !patched.isEmpty || translated != nil, machine.vcpu.syncedPagingControl != translatedFor else { return }
+        remove(machine: machine)
+        try insert(machine: machine)
+    }
+
+    /// Puts the guest's bytes back. A byte the guest itself overwrote
+    /// meanwhile is left as the guest wrote it.
     func remove(machine: Machine) {
         for p in patched where machine.ram.read(p.gpa, count: 1)?.first == Self.int3 {
             _ = machine.ram.write(p.gpa, [p.original])
         }
         patched.removeAll(keepingCapacity: true)
+    }
+
+    /// `bytes` read at guest-physical `gpa`, with any patched byte in them
+    /// shown as the guest's own.
+    func unpatched(_ bytes: [UInt8], at gpa: UInt64) -> [UInt8] {
+        guard !patched.isEmpty else { return bytes }
+        var b = bytes
+        for p in patched where p.gpa >= gpa && p.gpa < gpa + UInt64(b.count) { b[Int(p.gpa - gpa)] = p.original }
+        return b
     }
 
     /// The breakpoint address an exit stopped at, if it was one of the

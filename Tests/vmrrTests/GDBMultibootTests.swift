@@ -48,7 +48,13 @@ extension KVMEndToEnd {
             return try gdbSession("| \(Fixtures.vmrrBinary) debug \(args.joined(separator: " ")) --gdb -", commands, loadFile: false)
         }
         let (server, port) = try tcpServer(args)
-        defer { if server.isRunning { server.terminate() } }
+        defer {
+            // gdb detaches at its end; the server then removes its files and exits 0.
+            let deadline = Date().addingTimeInterval(30)
+            while server.isRunning && Date() < deadline { usleep(20_000) }
+            if server.isRunning { server.terminate() }
+            #expect(server.terminationStatus == 0, "the server exits 0 when gdb detaches")
+        }
         return try gdbSession("127.0.0.1:\(port)", commands, loadFile: false)
     }
 
