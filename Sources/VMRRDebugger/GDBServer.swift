@@ -171,14 +171,24 @@ final class InterruptWatch: @unchecked Sendable {
     let early = Mutex<[UInt8]>([])
     init(fd: Int32, target: DebugTarget) { self.fd = fd; self.target = target }
 
+    /// After an interrupt, how long the motion may take to stop at an event
+    /// boundary before the vCPU is kicked out of KVM_RUN.
+    static let kickAfterNanoseconds: UInt64 = 50_000_000
+
     func watch() {
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        var interruptedAt: UInt64?
         while !done.load(ordering: .acquiring) {
-            guard poll(&pfd, 1, 20) > 0 else { continue }
+            if let t = interruptedAt, monotonicNanoseconds() - t > Self.kickAfterNanoseconds {
+                target.interruptRunningGuest()
+                interruptedAt = monotonicNanoseconds()
+            }
+            guard poll(&pfd, 1, 10) > 0 else { continue }
             var b: UInt8 = 0
             if read(fd, &b, 1) <= 0 { return }
             if b == GDBPacket.interrupt {
                 target.requestInterrupt()
+                interruptedAt = monotonicNanoseconds()
             } else {
                 early.withLock { $0.append(b) }
             }

@@ -23,6 +23,14 @@ public final class GDBStub {
     var installed: [String: Int] = [:]
     /// Watchpoint ids to the virtual address gdb asked for.
     var watchAddresses: [Int: UInt64] = [:]
+    /// Ids of gdb's software breakpoints (`Z0`), reported as `swbreak`.
+    var softwareIDs: Set<Int> = []
+    /// After `!` (`target extended-remote`): `k` keeps the session, `vRun` moves.
+    var extendedMode = false
+    /// `monitor checkpoint` positions, by number (from 1).
+    var checkpoints: [Int: Position] = [:]
+    /// Set by `vRun`: the continue gdb sends right after it does not move.
+    var holdNextContinue = false
     /// Why the target last stopped, for `?` (at the start: SIGTRAP).
     var lastStop = "T05thread:01;"
     /// False after `QStartNoAckMode`.
@@ -55,7 +63,7 @@ public final class GDBStub {
         let thread = "thread:01;"
         switch r {
         case .done, .eventBreakpoint: return "T05" + thread
-        case .breakpoint: return "T05hwbreak:;" + thread
+        case let .breakpoint(id, _): return (softwareIDs.contains(id) ? "T05swbreak:;" : "T05hwbreak:;") + thread
         case let .watchpoint(id, _, _, _):
             let a = watchAddresses[id].map { String($0, radix: 16) } ?? "0"
             return "T05watch:\(a);" + thread
@@ -74,7 +82,13 @@ public final class GDBStub {
     /// which gdb accepts while it waits for a stop reply) before the error.
     var motionFailure: String?
 
+    /// Explanations for gdb's console that could not be sent when they
+    /// arose (outside a stop-reply wait): sent as `O` packets before the next
+    /// stop reply (gdb inserts breakpoints right before it resumes).
+    var pendingConsole: [String] = []
+
     func motion(_ body: @escaping () throws -> StopReason) -> String {
+        holdNextContinue = false
         do {
             let r = try runMotion(body)
             lastStop = stopReply(r)
@@ -83,6 +97,12 @@ public final class GDBStub {
             return "E01"
         }
         return lastStop
+    }
+
+    /// True for packets after which gdb waits for a stop reply.
+    static func awaitsStopReply(_ p: String) -> Bool {
+        p == "c" || p == "s" || p == "bc" || p == "bs" || p.hasPrefix("vCont;") || p.hasPrefix("vRun;")
+            || p.hasPrefix("c") || p.hasPrefix("s") || p.hasPrefix("C") || p.hasPrefix("S")
     }
 
     /// Parses "ADDR,LEN" (hex).
@@ -97,12 +117,17 @@ public final class GDBStub {
     public func handle(_ payload: [UInt8]) -> [Reply] {
         let p = String(decoding: payload, as: UTF8.self)
         if p.hasPrefix("qRcmd,") { return monitor(String(p.dropFirst(6))) }
+        var console: [Reply] = []
+        if Self.awaitsStopReply(p) {
+            console = pendingConsole.map { .packet("O" + GDBPacket.hex(Array($0.utf8))) }
+            pendingConsole = []
+        }
         let reply = handleOne(p)
         if let why = motionFailure {
             motionFailure = nil
-            return [.packet("O" + GDBPacket.hex(Array(why.utf8))), reply]
+            console.append(.packet("O" + GDBPacket.hex(Array(why.utf8))))
         }
-        return [reply]
+        return console + [reply]
     }
 
     func handleOne(_ p: String) -> Reply {
@@ -144,17 +169,20 @@ public final class GDBStub {
                 at &+= UInt64(chunk)
             }
             return .packet(out.isEmpty && n > 0 ? "E14" : GDBPacket.hex(out))
-        case "c": return .packet(motion { [target] in try target.continueForward() })
-        case "s": return .packet(motion { [target] in try target.stepInstructions(1) })
+        // `c ADDR`, `C sig`, `S sig`: gdb never resumes at another address
+        // here (the history cannot change), and signals mean nothing to a replay.
+        case "c", "C": return .packet(continueMotion())
+        case "s", "S": return .packet(motion { [target] in try target.stepInstructions(1) })
         case "b":
             if p == "bc" { return .packet(motion { [target] in try target.reverseContinue() }) }
             if p == "bs" { return .packet(motion { [target] in try target.reverseStepInstructions(1) }) }
             return .packet("")
         case "Z", "z": return .packet(breakpoint(p))
         case "H", "T": return .packet("OK")
-        case "k": return .close(nil)
+        case "k": return extendedMode ? .packet("OK") : .close(nil)
         case "D": return .close("OK")
-        // "v" packets (vCont, vFile, vMustReplyEmpty...) are not offered: gdb then uses c, s, bc, bs.
+        case "!": extendedMode = true; return .packet("OK")
+        case "v": return .packet(vPacket(p))
         case "q", "Q": return .packet(query(p))
         default: return .packet("")
         }
@@ -170,7 +198,7 @@ public final class GDBStub {
 
     func query(_ p: String) -> String {
         if p.hasPrefix("qSupported") {
-            return "PacketSize=4000;qXfer:features:read+;qXfer:exec-file:read+;QStartNoAckMode+;ReverseStep+;ReverseContinue+;hwbreak+"
+            return "PacketSize=4000;qXfer:features:read+;qXfer:exec-file:read+;QStartNoAckMode+;ReverseStep+;ReverseContinue+;swbreak+;hwbreak+;vContSupported+"
         }
         if p == "QStartNoAckMode" { acknowledging = false; return "OK" }
         if p.hasPrefix("qXfer:features:read:target.xml:") {
@@ -195,8 +223,8 @@ public final class GDBStub {
         }
     }
 
-    /// Z0/Z1 (execution, both hardware here: int3 cannot be used at CPL 0 on
-    /// this kind of host), Z2 (write watchpoint); z removes.
+    /// Z0 (software: an int3 byte while the guest runs, any number), Z1
+    /// (hardware: a debug register, a few), Z2 (write watchpoint); z removes.
     func breakpoint(_ p: String) -> String {
         let insert = p.first == "Z"
         let fields = p.dropFirst().split(separator: ",")
@@ -204,11 +232,12 @@ public final class GDBStub {
               let kind = UInt64(fields[2].prefix { $0 != ";" }, radix: 16) else { return "E01" }
         guard type <= 2 else { return "" }   // read and access watchpoints: not supported
         if type == 2 { guard [1, 2, 4, 8].contains(kind) else { return "E01" } }
-        let key = "\(type == 2 ? 2 : 0):\(String(addr, radix: 16)):\(type == 2 ? kind : 0)"
+        let key = "\(type):\(String(addr, radix: 16)):\(type == 2 ? kind : 0)"
         if !insert {
             guard let id = installed.removeValue(forKey: key) else { return "OK" }
             try? target.deleteBreakpoint(id)
             watchAddresses[id] = nil
+            softwareIDs.remove(id)
             return "OK"
         }
         if installed[key] != nil { return "OK" }
@@ -222,15 +251,20 @@ public final class GDBStub {
                 id = try target.addBreakpoint(.watch(gpa: gpa, length: kind, virtual: addr))
                 watchAddresses[id] = addr
             } else {
-                id = try target.addBreakpoint(.address(addr))
+                id = try target.addBreakpoint(.address(addr), mechanism: type == 0 ? .software : .hardware)
+                if type == 0 { softwareIDs.insert(id) }
             }
             installed[key] = id
             return "OK"
         } catch {
             // gdb only says "Cannot insert breakpoint"; the reason (the debug
-            // registers are all in use, say) goes to vmrr's stderr.
+            // registers are all in use, say) goes to gdb's console with the
+            // next stop reply, and to vmrr's stderr.
             let why = "vmrr: cannot insert \(type == 2 ? "watchpoint" : "breakpoint") at \(hex(addr)): \(error)"
-            if explainedRefusals.insert(why).inserted { StandardOutput().error(why) }
+            if explainedRefusals.insert(why).inserted {
+                StandardOutput().error(why)
+                pendingConsole.append(why + "\n")
+            }
             return "E01"
         }
     }
@@ -240,9 +274,14 @@ public final class GDBStub {
         guard let bytes = GDBPacket.unhex(hex) else { return [.packet("E01")] }
         let line = String(decoding: bytes, as: UTF8.self)
         _ = captured.take()
-        let keepGoing = session.execute(line)
-        var text = captured.take()
-        if !keepGoing { text += "(quit is not available here: use gdb's kill or detach)\n" }
+        var text: String
+        if let own = stubMonitor(line) {
+            text = own
+        } else {
+            let keepGoing = session.execute(line)
+            text = captured.take()
+            if !keepGoing { text += "(quit is not available here: use gdb's kill or detach)\n" }
+        }
         var replies: [Reply] = []
         let utf8 = Array(text.utf8)
         var i = 0

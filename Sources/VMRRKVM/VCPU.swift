@@ -49,7 +49,11 @@ public final class VCPU {
     }
 
     /// KVM_RUN, then the one decode of the run page.
+    /// KVM_RUN calls made so far (the debugger's exit counts, `vmrr bench`).
+    public private(set) var runCount: UInt64 = 0
+
     public func run() throws -> VMExit {
+        runCount &+= 1
         if ckvm_ioctl_val(fd, CKVM_RUN, 0) != 0 {
             let e = ckvm_errno()
             if e == EINTR || e == EAGAIN { return .interrupted }
@@ -190,6 +194,11 @@ public final class VCPU {
     /// CR3 and IDTR from the run page without converting everything.
     public var syncedCR3: UInt64 { ckvm_run_sync_sregs(rp)!.pointee.cr3 }
     public var syncedCR2: UInt64 { ckvm_run_sync_sregs(rp)!.pointee.cr2 }
+    /// The registers that decide how a virtual address translates (CR0, CR3, CR4, EFER), from the run page.
+    public var syncedPagingControl: (cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64) {
+        let s = ckvm_run_sync_sregs(rp)!.pointee
+        return (s.cr0, s.cr3, s.cr4, s.efer)
+    }
     public var syncedIDT: DescriptorTableRegister {
         let d = ckvm_run_sync_sregs(rp)!.pointee.idt
         return DescriptorTableRegister(base: d.base, limit: d.limit)
@@ -327,6 +336,8 @@ public final class VCPU {
         public static let enable = GuestDebugFlags(rawValue: CKVM_GUESTDBG_ENABLE)
         public static let singleStep = GuestDebugFlags(rawValue: CKVM_GUESTDBG_SINGLESTEP)
         public static let useHardwareBreakpoints = GuestDebugFlags(rawValue: CKVM_GUESTDBG_USE_HW_BP)
+        /// #BP (int3) exits to user space as KVM_EXIT_DEBUG (exception 3) instead of reaching the guest.
+        public static let useSoftwareBreakpoints = GuestDebugFlags(rawValue: CKVM_GUESTDBG_USE_SW_BP)
     }
 
     /// KVM_SET_GUEST_DEBUG with up to four execution breakpoints (DR0-DR3).

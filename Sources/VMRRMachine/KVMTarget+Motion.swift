@@ -17,6 +17,7 @@ extension KVMTarget {
         try requireSteppable("stepi")
         if position.instructions == 0 { try timeline.takeSnapshot() }
         var startedAtEvent: UInt64? = position.instructions == 0 ? position.event : nil
+        let unknownStart = position.instructions == Timeline.unknownInstructions
         var steps: UInt64 = 0
         for _ in 0..<n {
             if Self.interruptRequested.load(ordering: .relaxed) { return .interrupted }
@@ -24,14 +25,17 @@ extension KVMTarget {
             let before = position
             switch try session.stepOnce() {
             case .instruction:
-                position.instructions += 1
+                // After a run-mode stop whose count is unknown, it stays unknown.
+                if position.instructions != Timeline.unknownInstructions { position.instructions += 1 }
                 steps += 1
                 if let bp = table.atAddress(runner.regs.rip) {
                     return hit(bp)
                 }
             case .event:
                 try timeline.settlePosition()
-                if let s = startedAtEvent { timeline.recordInterval(from: s, steps: before.instructions, lands: position.event) }
+                if let s = startedAtEvent, !unknownStart || s != before.event {
+                    timeline.recordInterval(from: s, steps: before.instructions, lands: position.event)
+                }
                 startedAtEvent = position.event
                 if let bp = eventBreakpointMatching(from: before.event + 1, through: position.event) { return hit(bp) }
             case .ended:

@@ -25,17 +25,22 @@ extension KVMTarget {
         replayer.setUntil(limit?.event)
         replayer.pauseAfter = evBPs.isEmpty ? nil : { r in BreakpointTable.eventBreakpoint(in: evBPs, matching: r) != nil }
         defer { replayer.pauseAfter = nil; replayer.setUntil(nil) }
-        runner.breakpoints = addressBreakpoints
-        defer { runner.breakpoints = [] }
+        runner.breakpoints = table.hardwareAddresses
+        runner.softwareBreakpoints = table.softwareAddresses
+        defer { runner.breakpoints = []; runner.softwareBreakpoints = [] }
         var lastValues = watchValues()
         // The last position at which the watched values were seen unchanged.
         var quiet = position.instructions == Timeline.unknownInstructions ? Position(event: position.event) : position
         while true {
             if Self.interruptRequested.load(ordering: .relaxed) { break }
             let stop = try session.runUntilStop { [unowned self] in
+                let matched = self.replayer.lastMatched?.index
+                // Ctrl-C stops at the first event boundary after it (an exit
+                // that was an event), where the position is exact.
+                if Self.interruptRequested.load(ordering: .relaxed), matched != nil, matched != quiet.event { return true }
                 let v = self.watchValues()
                 if v != lastValues { return true }
-                quiet = Position(event: self.replayer.lastMatched?.index ?? quiet.event)
+                quiet = Position(event: matched ?? quiet.event)
                 return false
             }
             try timeline.settlePosition()
@@ -128,7 +133,8 @@ extension KVMTarget {
         let here = position
         var windowEnd = here
         while true {
-            if Self.interruptRequested.load(ordering: .relaxed) { try goto(here); return .interrupted }
+            // Ctrl-C: stop at the earliest position searched so far.
+            if Self.interruptRequested.load(ordering: .relaxed) { try goto(windowEnd); return .interrupted }
             if windowEnd == Position(event: 0) {
                 try goto(Position(event: 0))
                 return .startOfHistory
@@ -162,6 +168,7 @@ extension KVMTarget {
                     for h in try runForward(until: Position(event: windowEnd.event), firstOnly: false) {
                         candidates.append((hitPosition(h), h))
                     }
+                    if Self.interruptRequested.load(ordering: .relaxed) { try goto(windowEnd); return .interrupted }
                     try timeline.reach(event: windowEnd.event)
                 }
                 var values = watchValues()

@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import VMRRBase
 import VMRRJournal
@@ -36,8 +37,13 @@ public final class KVMTarget: DebugTarget {
         set { timeline.stepLimit = newValue }
     }
 
+    /// The thread that runs the vCPU (the one that made the target), kicked
+    /// out of KVM_RUN by `interruptRunningGuest`.
+    let vcpuThread = pthread_self()
+
     public init(reader: JournalReader, options: ReplayOptions = ReplayOptions()) throws {
         timeline = try Timeline(reader: reader, options: options)
+        TimeLimit.installKickHandler()
     }
 
     public func currentEvent() throws -> EventRecord { try journal.event(at: position.event) }
@@ -100,17 +106,37 @@ public final class KVMTarget: DebugTarget {
 
     public var snapshotPositions: [Position] { timeline.snapshotPositions }
 
+    /// KVM_RUN calls made by this target's vCPU so far (`vmrr bench`'s exits per breakpoint hit).
+    public var vcpuRuns: UInt64 { machine.vcpu.runCount }
+
     public func requestInterrupt() { Self.interruptRequested.store(true, ordering: .relaxed) }
+
+    /// Makes a KVM_RUN that has not exited return (EINTR), for a guest that
+    /// makes no exits after a Ctrl-C.
+    public func interruptRunningGuest() { pthread_kill(vcpuThread, TimeLimit.kickSignal) }
 
     public func goto(_ p: Position) throws { try timeline.goto(p) }
 
     // MARK: breakpoints
 
+    /// Execution breakpoints take a free hardware debug register first and
+    /// become int3 breakpoints after that, so there is no limit.
     public func addBreakpoint(_ kind: BreakpointKind) throws -> Int {
-        if case .address = kind, table.addresses.count >= PageFaultTrap.debuggerBreakpointCapacity {
-            throw DebugError("this host has \(PageFaultTrap.hardwareBreakpoints) hardware execution breakpoints and vmrr keeps one for the #PF handler: delete one first")
+        try addBreakpoint(kind, mechanism: .automatic)
+    }
+
+    public func addBreakpoint(_ kind: BreakpointKind, mechanism: BreakpointMechanism) throws -> Int {
+        guard case .address = kind else { return table.add(kind) }
+        let hardwareFree = table.hardwareAddresses.count < PageFaultTrap.debuggerBreakpointCapacity
+        switch mechanism {
+        case .software: return table.add(kind, software: true)
+        case .automatic: return table.add(kind, software: !hardwareFree)
+        case .hardware:
+            guard hardwareFree else {
+                throw DebugError("all \(PageFaultTrap.debuggerBreakpointCapacity) hardware breakpoints are in use (this host has \(PageFaultTrap.hardwareBreakpoints) debug registers and vmrr keeps one for the #PF handler): delete one, or use a software breakpoint (gdb's break, not hbreak)")
+            }
+            return table.add(kind)
         }
-        return table.add(kind)
     }
 
     public func deleteBreakpoint(_ id: Int) throws {
@@ -137,6 +163,6 @@ public final class KVMTarget: DebugTarget {
     }
 
     func watchValues() -> [[UInt8]] {
-        watches.map { machine.ram.read($0.gpa, count: $0.length) ?? [] }
+        watches.map { runner.software.unpatched(machine.ram.read($0.gpa, count: $0.length) ?? [], at: $0.gpa) }
     }
 }

@@ -67,12 +67,17 @@ final class PageFaultTrap {
         }
     }
 
+    /// Debugger software breakpoints are in use: #BP exits to vmrr
+    /// (`SoftwareBreakpoints`) instead of reaching the guest.
+    var useSoftwareBreakpoints = false
+
     func arm(_ machine: Machine) throws {
         let bps = (armedHandler.map { [$0] } ?? []) + extraBreakpoints
+        let software: VCPU.GuestDebugFlags = useSoftwareBreakpoints ? [.enable, .useSoftwareBreakpoints] : []
         if bps.isEmpty {
-            try machine.vcpu.setGuestDebug([])
+            try machine.vcpu.setGuestDebug(software)
         } else {
-            try machine.vcpu.setGuestDebug([.enable, .useHardwareBreakpoints], executionBreakpoints: bps)
+            try machine.vcpu.setGuestDebug(software.union([.enable, .useHardwareBreakpoints]), executionBreakpoints: bps)
         }
     }
 

@@ -66,6 +66,20 @@ public final class Runner {
         set { trap.extraBreakpoints = Array(newValue.prefix(PageFaultTrap.debuggerBreakpointCapacity)); trap.forceArm() }
     }
 
+    /// Debugger software breakpoints (any number): int3 bytes patched in
+    /// only while the vCPU runs (`SoftwareBreakpoints`).
+    public var softwareBreakpoints: [UInt64] {
+        get { software.addresses }
+        set {
+            software.addresses = newValue
+            if trap.useSoftwareBreakpoints != !newValue.isEmpty {
+                trap.useSoftwareBreakpoints = !newValue.isEmpty
+                trap.forceArm()
+            }
+        }
+    }
+    let software = SoftwareBreakpoints()
+
     /// Runs until the responder ends the run, a debugger breakpoint fires, or
     /// `watch` (called after each handled exit) returns true.
     public func runUntilStop(_ responder: ExitResponder, watch: (() -> Bool)? = nil) throws -> Stop {
@@ -74,8 +88,10 @@ public final class Runner {
         // A replay that starts at the boot checkpoint checks it before the first instruction.
         if responder.wantsCheckpoint { try responder.checkpoint(state: machine, regs: regs) }
         if let end = responder.end { return .ended(end) }
+        // Software breakpoints are in memory only inside this call.
+        defer { software.remove(machine: machine) }
         // Leaving a breakpoint address: step over it first, as the #PF breakpoint is.
-        if trap.extraBreakpoints.contains(regs.rip) && !trap.steppingOver {
+        if (trap.extraBreakpoints.contains(regs.rip) || software.addresses.contains(regs.rip)) && !trap.steppingOver {
             if case let .ended(end) = try stepOnce(responder) { return .ended(end) }
             if let w = watch, w() { return .watch }
         }
@@ -86,9 +102,14 @@ public final class Runner {
             if let vector = try responder.interruptBeforeRun(regs: regs, ready: vcpu.readyForInterruptInjection) {
                 try vcpu.interrupt(vector: vector)
             }
+            if !software.isEmpty && !trap.steppingOver { try software.insert(machine: machine) }
             let exit = try vcpu.run()
             pendingRead = false
             regs = vcpu.syncedRegisters
+            if !software.isEmpty {
+                if let pc = software.hit(exit, rip: regs.rip) { return .breakpoint(pc) }
+                try software.follow(machine: machine)
+            }
             if trap.steppingOver {
                 try trap.endStepOver(machine: machine)
                 if case .debug = exit { try trap.refresh(machine: machine); continue }
@@ -110,6 +131,8 @@ public final class Runner {
             if responder.wantsCheckpoint && !trap.steppingOver {
                 try machine.completePendingIO()
                 pendingRead = false
+                // The checkpoint check compares memory: without software breakpoints.
+                software.remove(machine: machine)
                 try responder.checkpoint(state: machine, regs: regs)
             }
         }

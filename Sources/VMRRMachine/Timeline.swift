@@ -150,13 +150,20 @@ public final class Timeline {
             try restoreCheckpoint(cp)
         }
         if position == target { return }
-        let saved = runner.breakpoints
+        let saved = (runner.breakpoints, runner.softwareBreakpoints)
         runner.breakpoints = []
-        defer { runner.breakpoints = saved }
+        runner.softwareBreakpoints = []
+        defer { (runner.breakpoints, runner.softwareBreakpoints) = saved }
         replayer.pauseAfter = nil
         replayer.resume()
         replayer.setUntil(e)
-        let stop = try session.runUntilStop()
+        var stop = try session.runUntilStop()
+        // A kick (Ctrl-C) that interrupted KVM_RUN: reaching a known event is
+        // short, so finish it; the motion that asked looks at the interrupt.
+        while case .ended = stop, replayer.paused?.reason == .interrupted, replayer.final == nil {
+            replayer.resume()
+            stop = try session.runUntilStop()
+        }
         try settlePosition()
         replayer.setUntil(nil)
         guard case .ended = stop, position.event == e else {
@@ -192,7 +199,12 @@ public final class Timeline {
     /// the event (a divergence is thrown).
     @discardableResult
     func step() throws -> Runner.StepOutcome {
-        let outcome = try session.stepOnce()
+        var outcome = try session.stepOnce()
+        // A kick (Ctrl-C) during the step's KVM_RUN: the step did not happen; do it.
+        while case .ended = outcome, replayer.paused?.reason == .interrupted, replayer.final == nil {
+            replayer.resume()
+            outcome = try session.stepOnce()
+        }
         if outcome == .instruction { position.instructions += 1 } else { try settlePosition() }
         return outcome
     }

@@ -11,11 +11,17 @@ public struct BreakpointTable: Sendable {
 
     public init() {}
 
+    /// The ids of execution breakpoints kept as software breakpoints (int3
+    /// bytes) rather than in the hardware debug registers.
+    public private(set) var software: Set<Int> = []
+
     /// Adds a breakpoint and returns its id (ids are never reused).
-    public mutating func add(_ kind: BreakpointKind) -> Int {
+    /// `software` marks an execution breakpoint as an int3 breakpoint.
+    public mutating func add(_ kind: BreakpointKind, software: Bool = false) -> Int {
         let id = nextID
         nextID += 1
         all.append(Breakpoint(id: id, kind: kind))
+        if software, case .address = kind { self.software.insert(id) }
         return id
     }
 
@@ -25,9 +31,10 @@ public struct BreakpointTable: Sendable {
             throw DebugError("\(command.map { "\($0): " } ?? "")no breakpoint number \(id)")
         }
         all.remove(at: i)
+        software.remove(id)
     }
 
-    public mutating func deleteAll() { all.removeAll() }
+    public mutating func deleteAll() { all.removeAll(); software.removeAll() }
 
     /// Counts one hit of breakpoint `id` (nothing if it was deleted meanwhile).
     public mutating func recordHit(_ id: Int) {
@@ -41,6 +48,16 @@ public struct BreakpointTable: Sendable {
     /// The addresses of the execution breakpoints.
     public var addresses: [UInt64] {
         all.compactMap { if case let .address(a) = $0.kind { return a }; return nil }
+    }
+
+    /// The execution breakpoints in the hardware debug registers.
+    public var hardwareAddresses: [UInt64] {
+        all.compactMap { if case let .address(a) = $0.kind, !software.contains($0.id) { return a }; return nil }
+    }
+
+    /// The execution breakpoints kept as int3 bytes.
+    public var softwareAddresses: [UInt64] {
+        all.compactMap { if case let .address(a) = $0.kind, software.contains($0.id) { return a }; return nil }
     }
 
     /// The execution breakpoint at `address`, if any.

@@ -133,6 +133,9 @@ public protocol DebugTarget: AnyObject {
     // Breakpoints (execution, event and watch). Returns the new breakpoint's id.
     var breakpoints: [Breakpoint] { get }
     func addBreakpoint(_ kind: BreakpointKind) throws -> Int
+    /// An execution breakpoint kept the way `mechanism` says (gdb's `Z0` is
+    /// software, `Z1` hardware); other kinds ignore it.
+    func addBreakpoint(_ kind: BreakpointKind, mechanism: BreakpointMechanism) throws -> Int
     func deleteBreakpoint(_ id: Int) throws
     func deleteAllBreakpoints()
 
@@ -141,4 +144,26 @@ public protocol DebugTarget: AnyObject {
 
     /// Asks a running motion command to stop at the next consistent point (Ctrl-C).
     func requestInterrupt()
+    /// After `requestInterrupt`, when the motion has not stopped soon: forces
+    /// the guest out of a run that makes no exits (async-signal-safe).
+    func interruptRunningGuest()
+}
+
+/// How an execution breakpoint is kept by a target that executes.
+public enum BreakpointMechanism: Sendable, Equatable {
+    /// A hardware debug register while one is free, else an int3 byte.
+    case automatic
+    /// An int3 byte patched in while the guest runs (any number of them).
+    case software
+    /// A hardware debug register (a few; refused when they are all in use).
+    case hardware
+}
+
+extension DebugTarget {
+    public func interruptRunningGuest() {}
+
+    /// Targets that do not execute keep every breakpoint the same way.
+    public func addBreakpoint(_ kind: BreakpointKind, mechanism: BreakpointMechanism) throws -> Int {
+        try addBreakpoint(kind)
+    }
 }

@@ -46,6 +46,7 @@ struct Bench: ParsableCommand {
         try executorFigures(out)
         try checkpointFigures(out)
         mmuFigures(out)
+        try breakpointFigures(out)
         if seekEvents > 0 { try seekFigures(out) }
         try traceFigures(out)
         out.flush()

@@ -82,7 +82,8 @@ struct GDBStubTests {
     @Test func handshake() throws {
         let s = try Self.stub()
         let supported = Self.one(s, "qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386")
-        for feature in ["ReverseStep+", "ReverseContinue+", "qXfer:features:read+", "QStartNoAckMode+", "PacketSize="] {
+        for feature in ["ReverseStep+", "ReverseContinue+", "qXfer:features:read+", "QStartNoAckMode+", "PacketSize=",
+                        "swbreak+", "hwbreak+", "vContSupported+"] {
             #expect(supported.contains(feature), "\(supported)")
         }
         #expect(s.acknowledging)
@@ -94,7 +95,8 @@ struct GDBStubTests {
         #expect(Self.one(s, "qsThreadInfo") == "l")
         #expect(Self.one(s, "Hg0") == "OK")
         #expect(Self.one(s, "qAttached") == "1")
-        #expect(Self.one(s, "vCont?") == "", "vCont is not offered: gdb uses c, s, bc, bs")
+        #expect(Self.one(s, "vCont?") == "vCont;c;C;s;S", "reverse motion stays bc and bs")
+        #expect(Self.one(s, "vMustReplyEmpty") == "")
         #expect(Self.one(s, "qSomethingNew") == "")
         #expect(Self.ask(s, "D") == [.close("OK")])
         #expect(Self.ask(s, "k") == [.close(nil)])
@@ -249,5 +251,79 @@ struct GDBStubRobustnessTests {
         }
         #expect(GDBStubTests.one(s, "qXfer:features:read:target.xml:0,ffffffffffffffff").hasPrefix("l<?xml"))
         #expect(GDBStubTests.one(s, "Z2,100000,ffffffffffffffff") == "E01")
+    }
+}
+
+/// vCont, vRun, extended mode and the stub's own monitor commands, over the
+/// journal-only target (motion there moves by events).
+struct GDBStubExtendedTests {
+    static func monitorText(_ s: GDBStub, _ line: String) -> String {
+        let replies = GDBStubTests.ask(s, "qRcmd," + GDBPacket.hex(Array(line.utf8)))
+        #expect(replies.last == .packet("OK"))
+        return replies.dropLast().compactMap { r -> String? in
+            guard case let .packet(p) = r, p.hasPrefix("O"), let b = GDBPacket.unhex(String(p.dropFirst())) else { return nil }
+            return String(decoding: b, as: UTF8.self)
+        }.joined()
+    }
+
+    @Test func whenCheckpointAndRestart() throws {
+        let s = try GDBStubTests.stub()
+        #expect(Self.monitorText(s, "when").hasPrefix("Current event: 0\nCurrent instruction: 0 after it (position 0) at rip 0x"))
+        #expect(Self.monitorText(s, "checkpoint") == "Checkpoint 1 at position 0\n")
+        try s.session.target.goto(Position(event: 5))
+        #expect(Self.monitorText(s, "when").hasPrefix("Current event: 5\n"))
+        #expect(Self.monitorText(s, "checkpoint") == "Checkpoint 2 at position 5\n")
+        #expect(Self.monitorText(s, "restart 1").hasPrefix("At checkpoint 1, position 0."))
+        #expect(s.session.target.position == Position(event: 0))
+        #expect(Self.monitorText(s, "restart 9") == "restart 9: no checkpoint 9; there are 1, 2\n")
+        #expect(Self.monitorText(s, "restart") == "restart N: N is a number from monitor checkpoint\n")
+    }
+
+    @Test func vRunMovesToAnEventOrACheckpointWithAStopReply() throws {
+        let s = try GDBStubTests.stub()
+        #expect(GDBStubTests.one(s, "!") == "OK")
+        let arg = { (t: String) in GDBPacket.hex(Array(t.utf8)) }
+        #expect(GDBStubTests.one(s, "vRun;;" + arg("7")) == "T05thread:01;")
+        #expect(s.session.target.position == Position(event: 7))
+        // gdb's `run` continues right after vRun: that continue stays where vRun went; the next one moves.
+        #expect(GDBStubTests.one(s, "vCont;c") == "T05thread:01;")
+        #expect(s.session.target.position == Position(event: 7))
+        #expect(GDBStubTests.one(s, "c") == "T05replaylog:end;thread:01;")
+        #expect(GDBStubTests.one(s, "vRun;;" + arg("7")) == "T05thread:01;")
+        _ = Self.monitorText(s, "checkpoint")
+        #expect(GDBStubTests.one(s, "vRun;") == "T05replaylog:begin;thread:01;", "no argument: the start")
+        #expect(GDBStubTests.one(s, "vRun;;" + arg("c1")) == "T05thread:01;")
+        #expect(s.session.target.position == Position(event: 7))
+        // A bad argument: the reason on gdb's console, then an error.
+        let bad = GDBStubTests.ask(s, "vRun;;" + arg("soon"))
+        #expect(bad.last == .packet("E01"))
+        guard case let .packet(o)? = bad.first, let text = GDBPacket.unhex(String(o.dropFirst())) else { Issue.record("\(bad)"); return }
+        #expect(String(decoding: text, as: UTF8.self).contains("run soon: not a position"))
+        // In extended mode `k` (gdb's kill before a new run) keeps the session; so does vKill.
+        #expect(GDBStubTests.ask(s, "vKill;1") == [.packet("OK")])
+        #expect(GDBStubTests.ask(s, "k") == [.packet("OK")])
+    }
+
+    @Test func vContStepsAndContinues() throws {
+        let s = try GDBStubTests.stub()
+        // The journal-only target moves by events: a step is refused there, and says why on gdb's console.
+        let step = GDBStubTests.ask(s, "vCont;s:1;c")
+        #expect(step.last == .packet("E01"))
+        #expect(GDBStubTests.one(s, "vCont;c") == "T05replaylog:end;thread:01;")
+        #expect(GDBStubTests.one(s, "vCont;t") == "E01")
+        #expect(GDBStubTests.one(s, "vCont;c:2") == "E01", "no action for the one thread")
+    }
+
+    @Test func aRefusedBreakpointIsExplainedWithTheNextStopReply() throws {
+        let s = try GDBStubTests.stub()
+        #expect(GDBStubTests.one(s, "Z1,400000,1") == "E01")
+        let replies = GDBStubTests.ask(s, "c")
+        #expect(replies.count == 2)
+        guard case let .packet(o)? = replies.first, o.hasPrefix("O"), let text = GDBPacket.unhex(String(o.dropFirst())) else {
+            Issue.record("\(replies)"); return
+        }
+        #expect(String(decoding: text, as: UTF8.self).hasPrefix("vmrr: cannot insert breakpoint at 0x400000: "))
+        // Said once: the next motion has no console output.
+        #expect(GDBStubTests.ask(s, "bc").count == 1)
     }
 }

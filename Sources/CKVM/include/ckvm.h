@@ -72,6 +72,7 @@ static const uint64_t CKVM_SYNC_X86_EVENTS = KVM_SYNC_X86_EVENTS;
 static const uint32_t CKVM_GUESTDBG_ENABLE = KVM_GUESTDBG_ENABLE;
 static const uint32_t CKVM_GUESTDBG_SINGLESTEP = KVM_GUESTDBG_SINGLESTEP;
 static const uint32_t CKVM_GUESTDBG_USE_HW_BP = KVM_GUESTDBG_USE_HW_BP;
+static const uint32_t CKVM_GUESTDBG_USE_SW_BP = KVM_GUESTDBG_USE_SW_BP;
 static const int CKVM_MAX_CPUID_ENTRIES = 256;
 static const int CKVM_MAX_MSR_ENTRIES = 256;
 // KVM_CAP_X86_USER_SPACE_MSR: which refused MSR accesses exit to userspace.
