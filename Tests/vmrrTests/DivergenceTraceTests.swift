@@ -166,4 +166,29 @@ extension KVMEndToEnd {
         #expect(small.stderr.contains("no instruction's effect differed in 1 instructions") && small.stderr.contains("--trace-limit"),
                 "\(small.stderr)")
     }
+
+    @Test("vmrr debug --image NEW runs the new build over the journal and stops where the histories split")
+    func debugNewBuildStopsAtTheSplit() throws {
+        let dir = Fixtures.scratch("trace-debug")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let journal = try Self.lockstepCopy(dir)
+        let (bytes, address) = try Self.patch(.branch, try FileIO.read(Self.lockstepImage))
+        let newBuild = dir.appendingPathComponent("new.elf").path
+        #expect(FileManager.default.createFile(atPath: newBuild, contents: Data(bytes)))
+        let script = "break scale\ncontinue\nx/i $pc\ncontinue\ninfo registers rip\ncontinue\ninfo registers rip\n"
+        let r = try Fixtures.vmrr(["debug", journal, "--image", newBuild, "--batch", "-x", "/dev/stdin"], stdin: script)
+        #expect(r.stderr.contains("is another build than the recorded image: it runs over the journal"), "\(r.stderr)")
+        // The new build's code is what runs and is shown: its jbe, not the recorded ja.
+        #expect(r.stdout.contains("Breakpoint 1, scale at "), "\(r.stdout)")
+        #expect(r.stderr.contains("splits from the journal's here"), "\(r.stderr)")
+        #expect(r.stderr.contains("the first instruction whose effect differs is at position "), "\(r.stderr)")
+        let (file, line) = try Self.sourceLine(address)
+        #expect(r.stderr.contains("\(hex(address)) <scale+") && r.stderr.contains("\(file):\(line)"), "\(r.stderr)")
+        // Left at that instruction, twice (the second continue meets the split again).
+        let rips = r.stdout.split(separator: "\n").filter { $0.hasPrefix("rip ") }
+        #expect(rips.count == 2 && rips.allSatisfy { $0.contains(hex(address)) }, "\(r.stdout)")
+        // Without KVM the other build is only named: its code and symbols are not used.
+        let j = try Fixtures.vmrr(["debug", journal, "--image", newBuild, "--no-kvm", "--batch", "-x", "/dev/stdin"], stdin: "info registers rip\n")
+        #expect(j.stderr.contains("its code and symbols are not used"), "\(j.stderr)")
+    }
 }
