@@ -30,6 +30,10 @@ public indirect enum JSONValue: Sendable, Equatable {
     case signed(Int64)
     case bool(Bool)
     case null
+    /// A fixed-point number, `units / 10^decimals`, written with exactly
+    /// `decimals` digits after the point (the trace-event format's
+    /// microsecond timestamps, from nanoseconds).
+    case decimal(UInt64, decimals: Int)
 
     public static func == (a: JSONValue, b: JSONValue) -> Bool { a.compact == b.compact }
 
@@ -60,6 +64,12 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .signed(let n): return String(n)
         case .bool(let b): return b ? "true" : "false"
         case .null: return "null"
+        case let .decimal(units, decimals):
+            guard decimals > 0 else { return String(units) }
+            var scale: UInt64 = 1
+            for _ in 0..<decimals { scale *= 10 }
+            let frac = String(units % scale)
+            return "\(units / scale)." + String(repeating: "0", count: decimals - frac.count) + frac
         }
     }
 }
