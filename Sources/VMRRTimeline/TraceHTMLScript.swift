@@ -2,7 +2,7 @@ extension TraceHTMLPage {
     /// The view's script. It reads the data element once into typed arrays,
     /// keeps one sorted index array per track, and on each draw finds the
     /// items in view by binary search: a track with more items in view than
-    /// twice the plot's width in pixels is drawn as per-pixel counts
+    /// the plot has pixel columns is drawn as per-pixel counts
     /// (aggregate), otherwise item by item. `window.vmrrTimeline` exposes
     /// the state for tests (docs/TIMELINE.md).
     static let script = #"""
@@ -73,7 +73,7 @@ extension TraceHTMLPage {
       const lo = firstEndingAfter(idx, v0), hi = firstStartingAfter(idx, v1);
       t.visible = Math.max(0, hi - lo);
       ctx.fillStyle = t.color;
-      if (t.visible > pw * 2) {
+      if (t.visible > pw) {
         t.mode = "aggregate";
         const buckets = new Float64Array(pw);
         const scale = pw / (v1 - v0);
@@ -296,6 +296,7 @@ extension TraceHTMLPage {
     // For tests and tools: the state of the view, and canvas points of items.
     window.vmrrTimeline = {
       events: n, tracks: rows.length,
+      kind(i) { return D.kinds[D.k[i]].name; },
       counts() { const o = {}; tracks.forEach((t) => { o[t.info.name] = t.count; }); return o; },
       view() { return { start: v0, end: v1, total, mode: canvas.dataset.mode, modes: tracks.map((t) => t.mode) }; },
       setView,
