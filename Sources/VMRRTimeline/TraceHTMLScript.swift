@@ -105,19 +105,22 @@ extension TraceHTMLPage {
       }
     }
 
+    // The clock as steps: each read's value holds until the next read.
     function drawCounter(row, y) {
       const idx = row.track.idx;
       if (!idx.length) return;
       const lo = Math.max(0, firstEndingAfter(idx, v0) - 1), hi = Math.min(idx.length, firstStartingAfter(idx, v1) + 1);
-      const maxV = Number(D.v[idx[idx.length - 1]]) || 1;
-      ctx.strokeStyle = row.track.color; ctx.beginPath();
+      const maxV = Number(D.v[idx[idx.length - 1]]) || 1, right = gutter + plotW();
+      const clampX = (x) => Math.min(Math.max(x, gutter), right);
+      ctx.strokeStyle = row.track.color; ctx.lineWidth = 2; ctx.beginPath();
       const step = Math.max(1, Math.floor((hi - lo) / (plotW() * 2)));
       for (let j = lo; j < hi; j += step) {
-        const i = idx[j], x = Math.min(Math.max(xOf(start[i]), gutter), gutter + plotW());
+        const i = idx[j], next = j + step < idx.length ? start[idx[j + step]] : total;
         const yy = y + rowH - 4 - (rowH - 8) * (Number(D.v[i]) / maxV);
-        if (j === lo) ctx.moveTo(x, yy); else ctx.lineTo(x, yy);
+        if (j === lo) ctx.moveTo(clampX(xOf(start[i])), yy); else ctx.lineTo(clampX(xOf(start[i])), yy);
+        ctx.lineTo(clampX(xOf(next)), yy);
       }
-      ctx.stroke();
+      ctx.stroke(); ctx.lineWidth = 1;
     }
 
     function drawAxis(y) {

@@ -125,13 +125,14 @@ public struct TraceModel {
             return
         }
         let anchors = clockAnchors()
-        starts = TimePlacement.interpolate(count: n, anchors: anchors, fallbackStep: Self.nanosecondsPerEventIndex)
+        let halts = kinds.map { $0 == .hlt }
+        starts = TimePlacement.interpolate(count: n, anchors: anchors, halts: halts, fallbackStep: Self.nanosecondsPerEventIndex)
         ends = [UInt64](repeating: 0, count: n)
-        let lastStep = TimePlacement.averageStep(anchors) ?? Self.nanosecondsPerEventIndex
+        let lastStep = n >= 2 && starts[n - 1] > starts[n - 2] ? starts[n - 1] - starts[n - 2] : Self.nanosecondsPerEventIndex
         for i in 0..<n { ends[i] = i + 1 < n ? starts[i + 1] : starts[i] + lastStep }
         placement = anchors.isEmpty
             ? "event index (the guest never read the paravirtual clock): 1 µs per event"
-            : "guest time from \(countsByKind[.clock] ?? 0) paravirtual clock reads; events between two reads are spread evenly"
+            : "guest time from \(countsByKind[.clock] ?? 0) paravirtual clock reads; events between two reads are spread evenly, a hlt lasts until the guest wakes"
     }
 
     /// (event index, guest ns) points the time axis goes through: every
@@ -182,37 +183,4 @@ public struct TraceDetail: Sendable, Equatable {
     public var faultingRIPDiffers = false
     public init() {}
     public init(size: UInt8, direction: IODirection) { self.size = size; self.direction = direction }
-}
-
-/// The time axis between clock anchors.
-enum TimePlacement {
-    /// Start times for `count` events: exact at each anchor, linear in the
-    /// event index between two, from 0 ns at event 0 before the first, and at
-    /// the average anchor step after the last (or `fallbackStep` without any).
-    static func interpolate(count: Int, anchors: [(index: Int, ns: UInt64)], fallbackStep: UInt64) -> [UInt64] {
-        var out = [UInt64](repeating: 0, count: count)
-        guard !anchors.isEmpty else {
-            for i in 0..<count { out[i] = UInt64(i) * fallbackStep }
-            return out
-        }
-        var points = anchors
-        if points[0].index > 0 { points.insert((0, 0), at: 0) }
-        for p in 0..<(points.count - 1) {
-            let a = points[p], b = points[p + 1]
-            let span = UInt64(b.index - a.index), dt = b.ns - a.ns
-            for i in a.index..<b.index {
-                out[i] = a.ns + span.dividingFullWidth(dt.multipliedFullWidth(by: UInt64(i - a.index))).quotient
-            }
-        }
-        let last = points[points.count - 1]
-        let step = averageStep(anchors) ?? fallbackStep
-        for i in last.index..<count { out[i] = last.ns + UInt64(i - last.index) * step }
-        return out
-    }
-
-    /// Nanoseconds per event from the first anchor to the last.
-    static func averageStep(_ anchors: [(index: Int, ns: UInt64)]) -> UInt64? {
-        guard let f = anchors.first, let l = anchors.last, l.index > f.index, l.ns > f.ns else { return nil }
-        return max(1, (l.ns - f.ns) / UInt64(l.index - f.index))
-    }
 }

@@ -170,6 +170,10 @@ struct TraceEventJSONTests {
         let t = TimePlacement.interpolate(count: 8, anchors: [(2, 1000), (6, 3000)], fallbackStep: 7)
         #expect(t == [0, 500, 1000, 1500, 2000, 2500, 3000, 3500])
         #expect(TimePlacement.interpolate(count: 3, anchors: [], fallbackStep: 7) == [0, 7, 14])
+        // A HLT between two reads: the events around it keep the pace of the busy stretch (10 ns per event), the HLT takes the rest.
+        let halted = TimePlacement.interpolate(count: 8, anchors: [(0, 0), (2, 20), (7, 1000)],
+                                               halts: [false, false, false, true, false, false, false, false], fallbackStep: 1)
+        #expect(halted == [0, 10, 20, 30, 970, 980, 990, 1000])
         #expect(TimePlacement.interpolate(count: 3, anchors: [(0, 5_000_000_000_000_000_000), (2, 6_000_000_000_000_000_000)], fallbackStep: 1)
                 == [5_000_000_000_000_000_000, 5_500_000_000_000_000_000, 6_000_000_000_000_000_000])
     }
