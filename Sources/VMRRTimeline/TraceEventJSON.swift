@@ -21,13 +21,13 @@ public enum TraceEventJSON {
         var out: [UInt8] = []
         out.reserveCapacity(m.count * 200 + 4096)
         out.append(contentsOf: "{\"displayTimeUnit\":\"ns\",\"otherData\":".utf8)
-        out.append(contentsOf: otherData(m).compact.utf8)
+        otherData(m).write(to: &out)
         out.append(contentsOf: ",\"traceEvents\":[\n".utf8)
         var first = true
         func emit(_ v: JSONValue) {
             if !first { out.append(contentsOf: ",\n".utf8) }
             first = false
-            out.append(contentsOf: v.compact.utf8)
+            v.write(to: &out)
         }
         for v in metadata(m) { emit(v) }
         let labels = SymbolCache(m.symbolize)

@@ -14,7 +14,9 @@ public enum TraceHTML {
         out.reserveCapacity(m.count * 40 + 65536)
         out.append(contentsOf: TraceHTMLPage.head(title: "vmrr timeline: \(m.journalName)").utf8)
         out.append(contentsOf: "<script id=\"vmrr-data\" type=\"application/json\">".utf8)
-        appendScriptSafe(&out, data(m).compact.utf8)
+        var json: [UInt8] = []
+        data(m).write(to: &json)
+        appendScriptSafe(&out, json)
         out.append(contentsOf: "</script>\n<script>\n".utf8)
         out.append(contentsOf: TraceHTMLPage.script.utf8)
         out.append(contentsOf: "</script>\n</body>\n</html>\n".utf8)
@@ -23,7 +25,7 @@ public enum TraceHTML {
 
     /// JSON text inside a script element: `</` is written `<\/` (the same
     /// string to JSON), so no string in it can close the element.
-    static func appendScriptSafe(_ out: inout [UInt8], _ json: String.UTF8View) {
+    static func appendScriptSafe(_ out: inout [UInt8], _ json: some Sequence<UInt8>) {
         var previous: UInt8 = 0
         for b in json {
             if previous == UInt8(ascii: "<") && b == UInt8(ascii: "/") { out.append(UInt8(ascii: "\\")) }
