@@ -67,11 +67,16 @@ struct BrowserTests {
         // The whole recording: too many io exits for the width, so counts per pixel.
         let before = try #require(try browser.evaluate("vmrrTimeline.view()") as? [String: Any])
         #expect(before["mode"] as? String != "items")
-        // Zoom with the mouse wheel at the middle of the plot until single events show.
-        let c = try #require(try browser.evaluate("vmrrTimeline.plotCenter()") as? [String: Double])
+        // The io exit in the middle of the io track, where it sits in the whole view.
+        let index = try #require(try browser.evaluate("""
+            (() => { const io = []; for (let i = 0; i < vmrrTimeline.events; i++) if (vmrrTimeline.kind(i) === 'io') io.push(i);
+                     return io[io.length >> 1]; })()
+            """) as? Int)
+        let p = try #require(try browser.evaluate("vmrrTimeline.itemPoint(\(index))") as? [String: Double])
+        // Zoom with the mouse wheel there until single events show: the point under the wheel stays put.
         var mode = before["mode"] as? String
         for _ in 0..<40 where mode != "items" {
-            try browser.mouse("mouseWheel", x: c["x"]!, y: c["y"]!, deltaY: -400)
+            try browser.mouse("mouseWheel", x: p["x"]!, y: p["y"]!, deltaY: -400)
             mode = (try browser.evaluate("vmrrTimeline.view()") as? [String: Any])?["mode"] as? String
         }
         #expect(mode == "items")
@@ -79,14 +84,8 @@ struct BrowserTests {
         #expect((after["end"] as! Double) - (after["start"] as! Double) < (before["end"] as! Double) - (before["start"] as! Double))
         #expect(try browser.evaluate("document.getElementById('status').textContent.includes('single events')") as? Bool == true)
 
-        // Hover an io exit in view: the card names it as vmrr dump does.
-        let index = try #require(try browser.evaluate("""
-            (() => { const c = vmrrTimeline.plotCenter(); let best = null, bestD = Infinity;
-              for (let i = 0; i < vmrrTimeline.events; i++) {
-                const p = vmrrTimeline.kind(i) === 'io' ? vmrrTimeline.itemPoint(i) : null;
-                if (p && Math.abs(p.x - c.x) < bestD) { best = i; bestD = Math.abs(p.x - c.x); } }
-              return best; })()
-            """) as? Int)
+        // Hover that io exit, zoomed in further so that its slice is many pixels wide: the card names it as vmrr dump does.
+        for _ in 0..<4 { try browser.mouse("mouseWheel", x: p["x"]!, y: p["y"]!, deltaY: -400) }
         let card = try #require(try hover(browser, index))
         let dumped = try E2E.dump(journal).events[index]
         #expect(card.contains("event \(index)  io exit"))
