@@ -6,6 +6,7 @@ import VMRRGuest
 import VMRRJournal
 import VMRRMachine
 import VMRRReplay
+import VMRRTimeline
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,10 +53,15 @@ struct Replay: ParsableCommand {
     @Flag(help: "With --image: report a divergence at the exit only, without tracing it to the instruction.")
     var noTrace = false
 
+    @Option(help: ArgumentHelp("Also write the journal's timeline (.html, .json or .json.gz; docs/TIMELINE.md), with the divergence marked when there is one.",
+                               valueName: "FILE"))
+    var timeline: String?
+
     func validate() throws {
         if fromCheckpoint != nil && fromEvent != nil {
             throw ValidationError("give --from-checkpoint or --from-event, not both")
         }
+        if let timeline { _ = try traceFormat(explicit: nil, output: timeline) }
     }
 
     func run() throws {
@@ -77,6 +83,7 @@ struct Replay: ParsableCommand {
         do { result = try session.run(console: console.map { c in { c.byte($0) } }) } catch { fail("\(error)") }
         console?.flush()
         let status = result.exitStatus(passThroughGuestStatus: exitWithGuestStatus)
+        if let timeline { writeReplayTimeline(timeline, reader: reader, divergence: result.divergence, symbolize: session.configuration.symbolize) }
         if let d = result.divergence {
             warn(d.render(journalName: journal))
             if let m = result.digestMismatch, result.digestMismatchCause == nil {
@@ -136,5 +143,13 @@ struct Replay: ParsableCommand {
         }
         if let g = result.guestEnd { line += "; guest status \(g.status) (\(g.reason.name))" }
         return line
+    }
+
+    /// `--timeline FILE`: the journal's view, with the divergence's marker.
+    func writeReplayTimeline(_ path: String, reader: JournalReader, divergence: Divergence?, symbolize: ((UInt64) -> String?)?) {
+        var model: TraceModel
+        do { model = try TraceModel(reader: reader, name: journal, axis: .time, symbolize: symbolize) } catch { fail("\(error)") }
+        model.divergence = divergence.map(TraceDivergence.init)
+        do { writeTrace(model, to: path, format: try traceFormat(explicit: nil, output: path)) } catch { fail("\(error)") }
     }
 }
