@@ -141,4 +141,13 @@ public protocol DebugTarget: AnyObject {
 
     /// Asks a running motion command to stop at the next consistent point (Ctrl-C).
     func requestInterrupt()
+
+    /// The vCPU's whole state at the current position (MSRs and the XSAVE
+    /// area besides the registers), for `info all-registers`; nil where the
+    /// target does not know it.
+    func vcpuState() throws -> VCPUState?
+}
+
+extension DebugTarget {
+    public func vcpuState() throws -> VCPUState? { nil }
 }
