@@ -21,6 +21,8 @@ public final class Machine: MachineStateSource {
     public let msrIndices: [UInt32]
     /// Where the XSAVE area holds each extended component (for `XSaveArea.normalize`).
     let xsaveComponents: [XSaveArea.Component]
+    /// The XSTATE_BV bits KVM_SET_XSAVE accepts for this guest (nil: no leaf 0xD).
+    let xsavePermitted: UInt64?
     var dirtyBitmaps: [[UInt64]]
 
     /// MSRs that KVM lists but refuses to restore on this host (docs/HOST.md).
@@ -60,6 +62,7 @@ public final class Machine: MachineStateSource {
         cpuidSet = table
         cpuidEffective = try vcpu.getCPUID()
         xsaveComponents = XSaveArea.components(cpuid: cpuidEffective)
+        xsavePermitted = XSaveArea.permittedFeatures(cpuid: cpuidEffective)
         msrIndices = try kvm.msrIndexList().filter { !Self.msrsNotCheckpointed.contains($0) }
         vcpu.enableSyncRegs()
     }
@@ -103,7 +106,11 @@ public final class Machine: MachineStateSource {
             let n = try vcpu.setMSRs(Array(rest))
             rest = rest.dropFirst(n + 1)   // skip one KVM refuses and go on
         }
-        try vcpu.setStateBlobs(s.blobs)
+        var blobs = s.blobs
+        if let xsave = blobs[Self.xsaveBlob], let permitted = xsavePermitted {
+            blobs[Self.xsaveBlob] = XSaveArea.restorable(xsave, permitted: permitted)
+        }
+        try vcpu.setStateBlobs(blobs)
     }
 
     /// Lets KVM finish an IN or MMIO read it is waiting to complete, without

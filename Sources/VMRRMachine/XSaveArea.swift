@@ -75,6 +75,30 @@ public enum XSaveArea {
         return out
     }
 
+    /// The state components the guest may enable in XCR0 (CPUID leaf 0xD
+    /// subleaf 0, EDX:EAX), which bounds what KVM_SET_XSAVE accepts.
+    public static func permittedFeatures(cpuid: [CPUIDEntry]) -> UInt64? {
+        guard let e = cpuid.first(where: { $0.function == CPUIDLeaf.xsaveState && $0.index == 0 }) else { return nil }
+        return UInt64(e.edx) << 32 | UInt64(e.eax)
+    }
+
+    /// `area` with every XSTATE_BV bit outside `permitted` cleared, so that
+    /// KVM_SET_XSAVE accepts it. Checkpoints written before `normalize`
+    /// existed can carry such a bit: on this host KVM_GET_XSAVE reported
+    /// PKRU (bit 9) in use for guests whose CPUID does not offer it. A guest
+    /// cannot set an XCR0 bit its CPUID does not permit, so that component's
+    /// contents are unreachable to it and dropping them changes nothing it
+    /// can observe. A compacted or too short area is returned unchanged.
+    public static func restorable(_ area: [UInt8], permitted: UInt64) -> [UInt8] {
+        guard area.count >= xcompBVOffset + 8, load(area, xcompBVOffset) & compactedFormat == 0 else { return area }
+        let bv = load(area, xstateBVOffset)
+        let kept = bv & permitted
+        guard kept != bv else { return area }
+        var out = area
+        for i in 0..<8 { out[xstateBVOffset + i] = UInt8(truncatingIfNeeded: kept >> (8 * UInt64(i))) }
+        return out
+    }
+
     static func x87IsInitial(_ area: [UInt8]) -> Bool {
         let fcw = UInt16(area[x87ControlWordOffset]) | UInt16(area[x87ControlWordOffset + 1]) << 8
         let rest = (x87ControlWordOffset + 2)..<x87ControlRange.upperBound

@@ -47,6 +47,7 @@ struct Bench: ParsableCommand {
         try checkpointFigures(out)
         mmuFigures(out)
         if seekEvents > 0 { try seekFigures(out) }
+        try traceFigures(out)
         out.flush()
     }
 

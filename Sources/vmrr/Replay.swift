@@ -1,6 +1,8 @@
 import ArgumentParser
 import Glibc
 import VMRRBase
+import VMRRDebugger
+import VMRRGuest
 import VMRRJournal
 import VMRRMachine
 import VMRRReplay
@@ -44,6 +46,12 @@ struct Replay: ParsableCommand {
     @Flag(help: "When the journal replayed identically to the guest's end, exit with the recorded guest's status instead of 0.")
     var exitWithGuestStatus = false
 
+    @Option(help: "With --image: single-steps at most this many instructions when tracing a divergence to the instruction.")
+    var traceLimit: UInt64 = Lockstep.defaultBudget
+
+    @Flag(help: "With --image: report a divergence at the exit only, without tracing it to the instruction.")
+    var noTrace = false
+
     func validate() throws {
         if fromCheckpoint != nil && fromEvent != nil {
             throw ValidationError("give --from-checkpoint or --from-event, not both")
@@ -74,6 +82,11 @@ struct Replay: ParsableCommand {
             if let m = result.digestMismatch, result.digestMismatchCause == nil {
                 warn("vmrr: \(journal): note: the memory digest already differed at event \(m.index) (--verify), before this divergence")
             }
+            if let newImage = session.foreignImage, !noTrace {
+                for line in traceToInstruction(reader: reader, options: o, divergence: d, newImage: newImage, newBuild: session.image) {
+                    warn(line)
+                }
+            }
             // A TSC read on the way to the divergence explains it (this host cannot trap RDTSC).
             if let finding = try? TSCCheck.find(reader: reader, options: o, divergence: d),
                let note = TSCCheck.note(finding, symbolize: session.configuration.symbolize) {
@@ -88,6 +101,25 @@ struct Replay: ParsableCommand {
         warn(summary(result, events: reader.eventCount))
         if result.guestEnd == nil, let m = result.end.message { warn("vmrr: \(m)") }
         Glibc.exit(status)
+    }
+
+    /// Replays the recorded image and the new build side by side to the
+    /// first instruction whose effect differs, and puts it in words.
+    func traceToInstruction(reader: JournalReader, options o: ReplayOptions, divergence d: Divergence,
+                            newImage: String, newBuild: GuestImage?) -> [String] {
+        let onTerminal = isatty(STDERR_FILENO) == 1
+        let traced = Lockstep.traceDivergence(reader: reader, options: o, divergence: d, budget: traceLimit, progress: { steps in
+            if onTerminal { writeAll(STDERR_FILENO, "\rvmrr: tracing the divergence: \(steps) instructions stepped...") }
+        })
+        if onTerminal { writeAll(STDERR_FILENO, "\r\u{1B}[K") }
+        let recordedPath = traced.recordedImage?.image.path ?? reader.header.imagePath
+        let view = DivergenceTrace(
+            journalName: journal,
+            recorded: .init(title: "recorded image \(recordedPath)", short: "recorded", image: traced.recordedImage?.image,
+                            debugCommand: "vmrr debug \(journal)"),
+            replayed: .init(title: "new build \(newImage)", short: "new", image: newBuild,
+                            debugCommand: "vmrr debug \(journal) --image \(newImage)"))
+        return view.render(traced.report)
     }
 
     /// The line after a replay that did not diverge: what replayed, the

@@ -32,6 +32,22 @@ import VMRRMachine
         #expect(Self.bv(forms[0]) == 0)
     }
 
+    @Test func restorableDropsOnlyComponentsTheGuestCannotEnable() {
+        let pkru: UInt64 = 1 << 9
+        var a = Self.area(bv: 3 | pkru)
+        a[Self.xmm0Offset] = 5
+        let r = XSaveArea.restorable(a, permitted: 0x7)
+        #expect(Self.bv(r) == 3, "PKRU is not permitted; x87 and SSE stay")
+        #expect(Array(r[0..<XSaveArea.xstateBVOffset]) == Array(a[0..<XSaveArea.xstateBVOffset]), "register contents unchanged")
+        #expect(XSaveArea.restorable(a, permitted: 0x207) == a, "a permitted area is returned as it was")
+        var compacted = a
+        Self.store(&compacted, XSaveArea.xcompBVOffset, XSaveArea.compactedFormat | 3)
+        #expect(XSaveArea.restorable(compacted, permitted: 0x7) == compacted)
+        let leaf = CPUIDEntry(function: 0xD, index: 0, flags: 0, eax: 0x207, ebx: 0, ecx: 0, edx: 0)
+        #expect(XSaveArea.permittedFeatures(cpuid: [leaf]) == 0x207)
+        #expect(XSaveArea.permittedFeatures(cpuid: []) == nil)
+    }
+
     @Test func componentsInUseKeepTheirBits() {
         var a = Self.area(bv: 7)
         a[Self.xmm0Offset + 3] = 1

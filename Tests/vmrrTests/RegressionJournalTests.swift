@@ -26,6 +26,7 @@ struct RegressionJournal: Sendable, CustomTestStringConvertible {
         .init(name: "assist", guest: "assist", status: 0),
         .init(name: "noassist", guest: "assist", status: 131),
         .init(name: "pcdev", guest: "pcdev", status: 0),
+        .init(name: "lockstep", guest: "lockstep", status: 0),
     ]
 
     var journal: String { E2E.journalsDir.appendingPathComponent("\(name).vmrr").path }
@@ -43,6 +44,17 @@ extension KVMEndToEnd {
         // The header's image path is where it was recorded; name the committed ELF.
         try E2E.checkReplay(j.journal, status: j.status, console: expectedConsole,
                             extra: ["--image", Fixtures.guest(j.guest)])
+    }
+
+    @Test("committed regression journals replay identically from their first checkpoint",
+          arguments: RegressionJournal.all)
+    func regressionJournalReplaysFromCheckpoint(_ j: RegressionJournal) throws {
+        // Old checkpoints hold XSAVE areas from before their header was
+        // normalized; restoring them must still work (KVM_SET_XSAVE).
+        let r = try Fixtures.vmrr(["replay", "--quiet", "--from-checkpoint", "1", "--image", Fixtures.guest(j.guest), j.journal])
+        #expect(r.exited && r.status == ExitStatus.replayedIdentically, "\(j.name): status \(r.status): \(r.stderr)")
+        #expect(r.stderr.contains("identically") && r.stderr.contains("; guest status \(j.status) ("), "\(j.name): \(r.stderr)")
+        if let range = E2E.replayedRange(r.stderr) { #expect(range.start > 0, "\(j.name) did not start from a checkpoint") }
     }
 
     @Test("the format-version-1 journal still replays")
