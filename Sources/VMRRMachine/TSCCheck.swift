@@ -148,16 +148,22 @@ public enum TSCCheck {
 
     /// The note `vmrr replay` prints under a divergence report, or nil when
     /// there is nothing to say about a nondeterministic instruction.
-    public static func note(_ f: Finding, symbolize: ((UInt64) -> String?)?) -> String? {
+    /// `sourceLine` gives "file:line" from the image's DWARF, where it has some.
+    public static func note(_ f: Finding, symbolize: ((UInt64) -> String?)?,
+                            sourceLine: ((UInt64) -> String?)? = nil) -> String? {
+        func place(_ rip: UInt64) -> String {
+            let parts = [symbolize?(rip), sourceLine?(rip).map { "at \($0)" }].compactMap { $0 }
+            return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
+        }
         switch f {
         case let .reached(o, register):
-            let sym = symbolize?(o.rip).map { " (\($0))" } ?? ""
+            let sym = place(o.rip)
             let into = register.map { "the value in the divergent register \($0)" } ?? "the value the divergent exit wrote"
             return "the guest read \(o.source.what): \(instructionName(o.source)) at rip \(hex(o.rip))\(sym), "
                 + "\(o.step) instructions after the last matching event, produced \(into)"
                 + (o.throughMemory ? ", through memory (a store, then a load)" : "") + ". " + why(o.source)
         case let .read(instruction, rip, steps):
-            let sym = symbolize?(rip).map { " (\($0))" } ?? ""
+            let sym = place(rip)
             let source = NondeterministicSource(rawValue: instruction) ?? .rdtsc
             return "the guest read \(source.what): \(instructionName(source)) at rip \(hex(rip))\(sym), \(steps) "
                 + "instructions after the last matching event, is where such a value first reaches a register. "

@@ -35,7 +35,11 @@ extension KVMEndToEnd {
         let rip = try #require(UInt64(ripText, radix: 16))
         let loaded = try GuestImage.load(path: image)
         let start = try #require(loaded.symbols.lookup(function))
-        #expect(note.contains("(\(function)+0x\(String(rip - start, radix: 16)))"), "\(note)")
+        // The source line, as binutils' addr2line reads the fixture's DWARF.
+        let a2l = try Fixtures.spawn("/usr/bin/addr2line", ["-e", image, "0x" + String(rip, radix: 16)])
+        let line = try #require(a2l.stdout.split(separator: "/").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        #expect(line.hasPrefix("tsc.c:"), "\(a2l.stdout)")
+        #expect(note.contains("(\(function)+0x\(String(rip - start, radix: 16)), at guests/tsc/\(line))"), "\(note)")
         let seg = try #require(loaded.segments.first { rip >= $0.vaddr && rip - $0.vaddr < UInt64($0.fileBytes.count) })
         let off = Int(rip - seg.vaddr)
         let bytes = Array(seg.fileBytes[off..<min(off + 15, seg.fileBytes.count)])

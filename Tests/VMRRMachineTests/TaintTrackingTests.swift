@@ -94,6 +94,10 @@ struct TaintTrackingTests {
                              + "instructions after the last matching event, produced the value the divergent exit wrote.")
                 == true, "\(r ?? "nil")")
         #expect(TSCCheck.note(.none(steps: 3), symbolize: nil) == nil)
+        let lined = TSCCheck.note(.read(instruction: "rdtsc", rip: 0x20, stepsAfterLastMatch: 2),
+                                  symbolize: { _ in "f+0x4" }, sourceLine: { _ in "guests/x/x.c:12" })
+        #expect(lined?.hasPrefix("the guest read the TSC: rdtsc at rip 0x20 (f+0x4, at guests/x/x.c:12), 2 instructions")
+                == true, "\(lined ?? "nil")")
     }
 
     /// Capstone's data flow on real bytes, with addresses from the registers before the instruction.
