@@ -111,9 +111,9 @@ extension DebuggerSession {
             guard selectedFrame > 0 else { throw DebugError("Bottom (innermost) frame selected; you cannot go down.") }
             selectedFrame = max(0, selectedFrame + n)
         } else {
-            let frames = try unwind(limit: selectedFrame + n + 1).frames
+            let (frames, _, stop) = try unwind(limit: selectedFrame + n + 1)
             guard frames.count > selectedFrame + 1 else {
-                throw DebugError("Initial frame selected; you cannot go up.")
+                throw DebugError("Initial frame selected; you cannot go up" + (stop.map { "; the frame walk stops there: \($0)" } ?? "") + ".")
             }
             selectedFrame = min(frames.count - 1, selectedFrame + n)
         }
@@ -123,8 +123,10 @@ extension DebuggerSession {
     /// frame N selects; frame alone shows the selected one.
     func selectFrame(_ level: Int?) throws {
         if let level {
-            let frames = try unwind(limit: level + 1).frames
-            guard level < frames.count else { throw DebugError("No frame at level \(level).") }
+            let (frames, _, stop) = try unwind(limit: level + 1)
+            guard level < frames.count else {
+                throw DebugError("No frame at level \(level)" + (stop.map { "; the frame walk stops there: \($0)" } ?? "") + ".")
+            }
             selectedFrame = level
         }
         try showFrame()
@@ -142,8 +144,10 @@ extension DebuggerSession {
     func finish() throws {
         if let why = target.executionUnavailableReason { throw DebugError("finish needs execution on KVM: \(why)") }
         let level = selectedFrame
-        let frames = try unwind(limit: level + 2).frames
-        guard frames.count > level + 1 else { throw DebugError("\"finish\" not meaningful in the outermost frame.") }
+        let (frames, _, stop) = try unwind(limit: level + 2)
+        guard frames.count > level + 1 else {
+            throw DebugError("\"finish\" not meaningful in the outermost frame" + (stop.map { "; the frame walk stops there: \($0)" } ?? "") + ".")
+        }
         let caller = frames[level + 1]
         out.line("Run till exit from " + frameLine(level, frames[level].pc))
         let id: Int

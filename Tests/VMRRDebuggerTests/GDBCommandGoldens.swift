@@ -33,9 +33,9 @@ let gdbCommandGoldens: [String: String] = [
         (vmrr 501) up
         #2  0x0000000000100007 in _start+7
         (vmrr 501)
-        Initial frame selected; you cannot go up.
+        Initial frame selected; you cannot go up; the frame walk stops there: rbp is 0 (the outermost frame, or code built without frame pointers).
         (vmrr 501) frame 7
-        No frame at level 7.
+        No frame at level 7; the frame walk stops there: rbp is 0 (the outermost frame, or code built without frame pointers).
         (vmrr 501) down
         #1  0x00000000001006d3 in main+499
         (vmrr 501)
@@ -57,7 +57,7 @@ let gdbCommandGoldens: [String: String] = [
         #    155  rip=0x0000000000100900  page_fault   gva=0x600000 error_code=0x2 cr3=0x10a000 fault_rip=0x10068b
         => 0x100900 <isr_page_fault>:  pushq  $0xe
         (vmrr 155) up
-        Initial frame selected; you cannot go up.
+        Initial frame selected; you cannot go up; the frame walk stops there: cannot read the frame at rbp 0x7fff0: memory at event 155 needs a replay on KVM; the nearest checkpoint is 0 at event 0: goto 0.
         """#,
     "subRegisters": #"""
         (vmrr 0) goto 501

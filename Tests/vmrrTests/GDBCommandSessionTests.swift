@@ -173,4 +173,41 @@ struct GDBCommandSessionTests {
             }
         }
     }
+
+    func debug(_ journal: String, _ lines: [String]) throws -> String {
+        let r = try Fixtures.spawn(Fixtures.vmrrBinary, ["debug", Fixtures.journalPath(journal)],
+                                    stdin: lines.joined(separator: "\n") + "\n", timeout: 300)
+        #expect(r.stderr.isEmpty, "\(r.stderr)")
+        return r.stdout
+    }
+
+    /// The values print showed ("= 0x7ffa0 (524192)" gives 0x7ffa0), in order.
+    static func printed(_ text: String) -> [String] {
+        text.split(separator: "\n").filter { $0.hasPrefix("= 0x") }.map { String($0.split(separator: " ")[1]) }
+    }
+
+    /// The tsc fixture's recursion (mode recurse, the committed tsc.vmrr): every
+    /// level returns to the same address with no exit between the returns.
+    /// finish from level 10 runs past level 9's return there and stops at its
+    /// own, with the stack pointer frame 1 had.
+    @Test func finishRunsPastADeeperRecursiveReturn() throws {
+        let out = try debug("tsc", ["break depth", "c", "c", "c", "delete", "p $rdi", "up", "p $sp", "down", "finish",
+                                    "p $sp", "bt 3"])
+        let values = Self.printed(out)
+        try #require(values.count == 3, "\(out)")
+        #expect(values[0] == "0xa", "stopped in depth(10): \(out)")
+        #expect(values[2] == values[1], "finish ends with frame 1's stack pointer: \(out)")
+        #expect(out.contains("Value returned is $rax = 0xa (10)"), "\(out)")
+        #expect(out.contains("#0  0x0000000000100346 in depth+54\n#1  0x0000000000100346 in depth+54\n#2  "), "\(out)")
+    }
+
+    /// continue from a breakpoint that the same event interval runs again (the
+    /// recursion's returns, no exit between them) stops at each later run of it.
+    @Test func continueStopsAtEachRunOfAnAddressWithinOneInterval() throws {
+        let out = try debug("tsc", ["break depth", "c", "c", "c", "delete", "break depth+54", "c", "p $sp", "c", "p $sp",
+                                    "c", "p $sp"])
+        let sps = Self.printed(out).compactMap { UInt64($0.dropFirst(2), radix: 16) }
+        try #require(sps.count == 3, "\(out)")
+        #expect(sps[1] == sps[0] + 0x20 && sps[2] == sps[1] + 0x20, "each return is one 32-byte frame up: \(out)")
+    }
 }
