@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "VMRRDebugger", dependencies: ["VMRRBase", "VMRRReplay", "VMRRJournal", "VMRRMMU", "VMRRGuest", "CEdit", "CCapstone"]),
         .target(name: "VMRRKVM", dependencies: ["VMRRBase", "CKVM", "VMRRJournal"]),
         .target(name: "VMRRDevices", dependencies: ["VMRRBase", "VMRRGuest", "VMRRJournal"]),
-        .target(name: "VMRRMachine", dependencies: ["VMRRBase", "VMRRKVM", "VMRRGuest", "VMRRJournal", "VMRRMMU", "VMRRReplay", "VMRRDevices"]),
+        .target(name: "VMRRMachine", dependencies: ["VMRRBase", "VMRRKVM", "VMRRGuest", "VMRRJournal", "VMRRMMU", "VMRRReplay", "VMRRDevices", "CCapstone"]),
         .executableTarget(name: "vmrr", dependencies: [
             "VMRRBase", "VMRRMachine", "VMRRJournal", "VMRRMMU", "VMRRGuest", "VMRRReplay", "VMRRDebugger", "VMRRDevices", "VMRRTimeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -38,6 +38,28 @@ extension DebuggerSession {
                                  ?? "guest-physical \(hex(gpa))")
     }
 
+    /// delete: all of them, or the numbers given. As gdb, every existing one
+    /// is deleted, then the first missing number is reported.
+    func deleteBreakpoints(_ ids: [Int]) throws {
+        if ids.isEmpty {
+            target.deleteAllBreakpoints()
+            temporaryBreakpoints = []
+        }
+        var missing: (any Error)?
+        for id in ids {
+            do { try target.deleteBreakpoint(id) } catch { missing = missing ?? error }
+            temporaryBreakpoints.remove(id)
+        }
+        if let missing { throw missing }
+    }
+
+    func tbreak(_ e: AddressExpression) throws {
+        let a = try evaluate(e)
+        let id = try target.addBreakpoint(.address(a))
+        temporaryBreakpoints.insert(id)
+        out.line("Temporary breakpoint \(id) at \(Render.address(a, symbolic(a)))")
+    }
+
     func infoBreakpoints() {
         let bps = target.breakpoints
         guard !bps.isEmpty else {
@@ -48,7 +70,8 @@ extension DebuggerSession {
         for b in bps {
             let what: String
             switch b.kind {
-            case .address(let a): what = Render.address(a, symbolic(a))
+            case .address(let a):
+                what = Render.address(a, symbolic(a)) + (temporaryBreakpoints.contains(b.id) ? " (temporary)" : "")
             case .event(let k, let f): what = Render.query(k, f)
             case .watch(let gpa, let length, let v): what = Self.watched(gpa: gpa, length: length, virtual: v)
             }

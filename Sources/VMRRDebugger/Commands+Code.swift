@@ -77,7 +77,7 @@ extension DebuggerSession {
     }
 
     func disassemble(_ e: AddressExpression?, count: Int?) throws {
-        let rip = try? target.registers().rip
+        let rip = try? frameRegisters().rip
         let a: UInt64
         if let e { a = try evaluate(e) } else {
             guard let rip else { throw DebugError("disassemble: RIP is not known here: give an address") }
@@ -101,66 +101,6 @@ extension DebuggerSession {
 
     static let maxFunctionDump: UInt64 = 0x4000
     static let defaultDisassemblyCount = 10
-
-    // MARK: backtrace
-
-    func backtrace(limit: Int) throws {
-        let r = try target.registers()
-        var frames: [UInt64] = [r.rip]
-        var fp = r.rbp
-        var stop: String?
-        func word(_ a: UInt64) throws -> UInt64 {
-            try target.readVirtual(a, count: 8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        }
-        // Until a function has run `mov %rsp, %rbp` (and again at its `ret`),
-        // RBP still belongs to its caller: the return address is on the stack,
-        // at [rsp], or at [rsp+8] after `push %rbp`.
-        var note: String?
-        if limit > 1, let f = function(containing: r.rip), let slot = returnSlot(f, rip: r.rip, rsp: r.rsp) {
-            if let ret = try? word(slot), symbolize(ret) != nil {
-                frames.append(ret)
-                note = "frame 1 is the return address at \(hex(slot)): \(f.name) has not set up its frame at "
-                    + "\(hex(r.rip))"
-            }
-        }
-        while frames.count < limit {
-            if fp == 0 {
-                stop = "rbp is 0 (the outermost frame, or code built without frame pointers)"
-                break
-            }
-            let saved: UInt64, ret: UInt64
-            do {
-                saved = try word(fp)
-                ret = try word(fp &+ 8)
-            } catch {
-                stop = "cannot read the frame at rbp \(hex(fp)): \(error)"
-                break
-            }
-            if ret == 0 {
-                stop = "the return address at \(hex(fp &+ 8)) is 0"
-                break
-            }
-            frames.append(ret)
-            if saved != 0, saved <= fp {
-                stop = "the saved rbp \(hex(saved)) at \(hex(fp)) does not go up the stack "
-                    + "(a loop or a corrupt frame)"
-                break
-            }
-            fp = saved
-        }
-        for (n, pc) in frames.enumerated() {
-            // A return address can lie just past its function (a call to a
-            // function that does not return): name the call's function.
-            let name = n == 0 ? symbolic(pc) : symbolize(pc &- 1).map { "\($0.0)+\($0.1 + 1)" }
-            out.line("#\(n)  " + hex(pc, digits: 16) + (name.map { " in \($0)" } ?? ""))
-        }
-        if let note { out.line("(\(note))") }
-        if let stop {
-            out.line("Backtrace stopped: \(stop)")
-        } else if frames.count >= limit {
-            out.line("(More stack frames follow...)")
-        }
-    }
 
     static let pushRBP: [UInt8] = [0x55]
     static let movRSPToRBP: [[UInt8]] = [[0x48, 0x89, 0xe5], [0x48, 0x8b, 0xec]]

@@ -40,7 +40,7 @@ extension DebuggerSession {
         case "i":
             let (insns, fromImage) = try physical ? physicalCode(start, count: count) : code(start, count: count)
             if fromImage { out.line(imageNote()) }
-            let rip = try? target.registers().rip
+            let rip = try? frameRegisters().rip
             for i in insns { out.line(instructionLine(i, marked: !physical && i.address == rip)) }
             examineNext = ((insns.last.map { $0.address &+ UInt64($0.length) }) ?? start, physical)
         case "s":

@@ -20,13 +20,13 @@ extension DebuggerSession {
         for n in names {
             let canonical = Self.registerAliases[n] ?? n
             guard GPRegisters.index(named: canonical) != nil || Self.specialNames.contains(n)
-                    || Self.segmentNames.contains(n) else {
+                    || Self.segmentNames.contains(n) || SubRegister.table[n] != nil else {
                 var message = "info registers: unknown register '\(n)'"
                 if let near = nearest(n, in: Completion.registerNames) { message += ": did you mean '\(near)'?" }
                 throw DebugError(message + ": expected names such as rax, rip, eflags, cr3 or cs")
             }
         }
-        let regs = try target.registers()
+        let regs = try frameRegisters()
         if names.isEmpty {
             for n in Self.generalOrder { out.line(generalRow(n, regs)) }
             if let s = try? target.specialRegisters() {
@@ -38,6 +38,11 @@ extension DebuggerSession {
         for n in names {
             if GPRegisters.index(named: Self.registerAliases[n] ?? n) != nil {
                 out.line(generalRow(n, regs))
+                continue
+            }
+            if let sub = SubRegister.table[n] {
+                let v = sub.value(of: regs[GPRegisters.index(named: sub.full)!])
+                out.line(Render.registerRow(n, v, n == "eip" ? Render.address(v, symbolic(v)) : String(sub.signed(v))))
                 continue
             }
             if sregs == nil { sregs = try target.specialRegisters() }

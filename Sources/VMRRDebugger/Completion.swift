@@ -20,7 +20,7 @@ enum Completion {
         let command = (try? Grammar.resolve(first, names: Grammar.topLevelNames, aliases: Grammar.topLevelAliases,
                                             what: "command")) ?? first
         if word.hasPrefix("$") {
-            return matches(registerNames, String(word.dropFirst())).map { "$" + $0 }
+            return matches(registerNames + SubRegister.names, String(word.dropFirst())).map { "$" + $0 }
         }
         switch command {
         case "info":
@@ -41,7 +41,8 @@ enum Completion {
         case "goto": return matches(["start", "end"], word)
         case "ptdump", "ptdiff": return matches(["guest", "ept", "npt", "shadow", "start", "end"], word)
         case "set": return words.isEmpty ? matches(["disassembly-flavor"], word) : matches(["att", "intel"], word)
-        case "quit", "continue", "reverse-continue", "stepi", "reverse-stepi", "next-event", "prev-event", "delete":
+        case "quit", "continue", "reverse-continue", "stepi", "reverse-stepi", "next-event", "prev-event", "delete",
+             "finish", "up", "down", "frame", "undisplay":
             return []
         default:
             // Addresses: break, x, disassemble, pt, watch, print, info symbol...

@@ -38,11 +38,27 @@ enum Command: Equatable {
     case setDisassemblyFlavor(Disassembler.Syntax)
     case help(String?)
     case quit
+    // gdb's frame, display and breakpoint commands (Grammar+GDB.swift).
+    case finish
+    case up(Int)
+    case down(Int)
+    /// Nil: show the selected frame.
+    case frame(Int?)
+    case tbreak(AddressExpression)
+    /// Nil expression: show every display now.
+    case display(ExamineFormat?, AddressExpression?)
+    /// Empty: delete all.
+    case undisplay([Int])
+    case infoDisplay
+    /// Nil: the selected frame's pc.
+    case clear(AddressExpression?)
+    case infoAllRegisters
 
     /// Commands an empty line repeats, as gdb does.
     var repeats: Bool {
         switch self {
-        case .stepi, .nextEvent, .continueForward, .reverseStepi, .prevEvent, .reverseContinue, .examine: true
+        case .stepi, .nextEvent, .continueForward, .reverseStepi, .prevEvent, .reverseContinue, .examine, .up, .down:
+            true
         default: false
         }
     }
@@ -74,7 +90,9 @@ enum Grammar {
     static let mmuNames = ["pt", "ept", "walk2d", "shadow", "ptdump"]
 
     /// Every command, in the order `help` lists them.
-    static let commands: [CommandHelp] = [
+    static let commands: [CommandHelp] = baseCommands + gdbCommands
+
+    static let baseCommands: [CommandHelp] = [
         CommandHelp(name: "stepi", aliases: ["si"], synopsis: "stepi [N]",
                     summary: "Step N guest instructions forward (default 1).",
                     details: "Single-steps the vCPU on KVM and stops early at a breakpoint or a watchpoint, or at "
@@ -217,9 +235,8 @@ enum Grammar {
         for w in ["next", "n", "step", "s", "until", "u", "advance", "nexti", "ni"] { h[w] = steps }
         for w in ["reverse-next", "rn", "reverse-step", "rs", "reverse-nexti", "rni"] { h[w] = reverseSteps }
         for w in ["run", "r", "start", "starti", "kill", "k", "attach"] { h[w] = run }
-        for w in ["finish", "fin", "reverse-finish"] {
-            h[w] = "'\(w)' is not available: set a breakpoint on the return address backtrace shows, then continue"
-        }
+        h["reverse-finish"] = "'reverse-finish' is not available: set a breakpoint on the call before the return "
+            + "address backtrace shows (info symbol, disassemble), then reverse-continue"
         for w in ["list", "l"] { h[w] = "vmrr has no source view: use disassemble" }
         return h
     }()
@@ -234,7 +251,7 @@ enum Grammar {
     }
 
     static var topLevelAliases: [String: String] {
-        var a: [String: String] = ["i": "info", "inf": "info"]
+        var a: [String: String] = ["i": "info", "inf": "info", "f": "frame"]
         for c in commands {
             for alias in c.aliases where !alias.contains(" ") { a[alias] = c.name }
         }
@@ -362,12 +379,7 @@ enum Grammar {
             if rest.count > 2 { throw fail("unexpected '\(rest[rest.startIndex + 2])'") }
             return .watch(try expression([addr]), length: length, physical: physical)
         case "delete":
-            var ids: [Int] = []
-            for a in args {
-                guard let n = Int(a), n > 0 else { throw fail("bad breakpoint number '\(a)'") }
-                ids.append(n)
-            }
-            return .delete(ids)
+            return .delete(try numbers(args, what: "breakpoint number", fail: fail))
         case "info breakpoints": try noArguments(); return .infoBreakpoints
         case "info registers": return .infoRegisters(args.map { $0.hasPrefix("$") ? String($0.dropFirst()) : $0 })
         case "info sregs": try noArguments(); return .infoSregs
@@ -427,9 +439,7 @@ enum Grammar {
             return .setDisassemblyFlavor(s)
         case "help": return .help(args.isEmpty ? nil : args.joined(separator: " "))
         case "quit": return .quit
-        default:
-            // Reached only if the command table names a command this switch does not parse.
-            throw DebugError("\(name): not implemented")
+        default: return try parseGDB(name: name, args)
         }
     }
 

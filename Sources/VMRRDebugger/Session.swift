@@ -22,6 +22,13 @@ public final class DebuggerSession {
     var examineLetter: Character = "x"
     var examineSize = 4
     var examineNext: (address: UInt64, physical: Bool)?
+    /// The frame up, down and frame select (0 is the innermost); any motion selects 0 again.
+    var selectedFrame = 0
+    /// The ids of tbreak's breakpoints, deleted at their first hit.
+    var temporaryBreakpoints: Set<Int> = []
+    /// What display shows after every stop.
+    var displays: [Display] = []
+    var nextDisplayID = 1
 
     /// True when the last command failed (for the exit status of a batch run).
     public private(set) var lastCommandFailed = false
@@ -128,7 +135,9 @@ public final class DebuggerSession {
         case .reverseContinue: try motion { try target.reverseContinue() }
         case .goto(let p):
             try target.goto(position(p))
+            selectedFrame = 0
             try showPosition()
+            showDisplays()
         case .breakAddress(let e):
             let a = try evaluate(e)
             let id = try target.addBreakpoint(.address(a))
@@ -139,8 +148,7 @@ public final class DebuggerSession {
         case .watch(let e, let length, let physical):
             try watch(e, length: length, physical: physical)
         case .delete(let ids):
-            if ids.isEmpty { target.deleteAllBreakpoints() }
-            for id in ids { try target.deleteBreakpoint(id) }
+            try deleteBreakpoints(ids)
         case .infoBreakpoints: infoBreakpoints()
         case .infoRegisters(let names): try infoRegisters(names)
         case .infoSregs:
@@ -172,6 +180,16 @@ public final class DebuggerSession {
             d.setSyntax(s)
         case .help(let topic): try help(topic)
         case .quit: break
+        case .finish: try finish()
+        case .up(let n): try selectFrame(relative: n)
+        case .down(let n): try selectFrame(relative: -n)
+        case .frame(let n): try selectFrame(n)
+        case .tbreak(let e): try tbreak(e)
+        case .display(let f, let e): try display(f, e)
+        case .undisplay(let ids): try undisplay(ids)
+        case .infoDisplay: infoDisplay()
+        case .clear(let e): try clear(e)
+        case .infoAllRegisters: try infoAllRegisters()
         }
     }
 
@@ -195,8 +213,10 @@ public final class DebuggerSession {
     /// Runs one motion and reports the stop.
     func motion(_ move: () throws -> StopReason) throws {
         let before = target.position.event
+        selectedFrame = 0
         let reason = try move()
         try stopped(reason, eventChanged: target.position.event != before)
+        showDisplays()
     }
 
     /// The stop report: why it stopped (as gdb and rr say it), then where:
@@ -205,7 +225,13 @@ public final class DebuggerSession {
         switch reason {
         case .done: break
         case .breakpoint(let id, let a):
-            out.line("Breakpoint \(id), " + (symbolic(a).map { "\($0) at " } ?? "") + hex(a))
+            let temporary = temporaryBreakpoints.contains(id)
+            out.line((temporary ? "Temporary breakpoint" : "Breakpoint") + " \(id), "
+                     + (symbolic(a).map { "\($0) at " } ?? "") + hex(a))
+            if temporary {
+                try? target.deleteBreakpoint(id)
+                temporaryBreakpoints.remove(id)
+            }
         case .eventBreakpoint(let id, _):
             let what = target.breakpoints.first { $0.id == id }.map { b -> String in
                 if case .event(let k, let f) = b.kind { return ": " + Render.query(k, f) }
@@ -235,7 +261,7 @@ public final class DebuggerSession {
             out.line(Render.eventLine(try target.currentEvent()))
             if p.instructions > 0 { out.line("  +\(p.instructions) instructions after event \(p.event)") }
         }
-        guard let rip = try? target.registers().rip, let (insns, _) = try? code(rip, count: 1), let i = insns.first else {
+        guard let rip = try? frameRegisters().rip, let (insns, _) = try? code(rip, count: 1), let i = insns.first else {
             return
         }
         out.line(instructionLine(i, marked: true))
@@ -262,7 +288,8 @@ public final class DebuggerSession {
 
     func register(_ typed: String) throws -> UInt64 {
         let name = Self.registerAliases[typed] ?? typed
-        if let i = GPRegisters.index(named: name) { return try target.registers()[i] }
+        if let i = GPRegisters.index(named: name) { return try frameRegisters()[i] }
+        if let sub = SubRegister.table[name] { return sub.value(of: try frameRegisters()[GPRegisters.index(named: sub.full)!]) }
         if Self.specialNames.contains(name) {
             let s = try target.specialRegisters()
             switch name {
@@ -275,9 +302,11 @@ public final class DebuggerSession {
             }
         }
         var message = "unknown register '$\(typed)'"
-        if let near = nearest(typed, in: Completion.registerNames) { message += ": did you mean '$\(near)'?" }
+        if let near = nearest(typed, in: Completion.registerNames + SubRegister.names) {
+            message += ": did you mean '$\(near)'?"
+        }
         throw DebugError(message + " (registers: rax rbx rcx rdx rsi rdi rbp rsp r8-r15 rip eflags pc sp fp "
-                         + "cr0-cr4 cr8 efer)")
+                         + "cr0-cr4 cr8 efer, and parts such as eax ax al ah r8d r8w r8l)")
     }
 
     func symbol(_ name: String) throws -> UInt64 {

@@ -85,7 +85,10 @@ extension KVMTarget {
     }
 
     /// Moves to the exact position of a hit found by a run-mode pass.
-    func land(_ h: Hit) throws -> StopReason {
+    /// `after`: where the search started; an address hit in the same event
+    /// interval is the first occurrence past it (a loop or a recursion can
+    /// run the breakpoint's address several times between two exits).
+    func land(_ h: Hit, after start: Position? = nil) throws -> StopReason {
         switch h {
         case let .event(bp, e):
             try timeline.reach(event: e)
@@ -95,7 +98,8 @@ extension KVMTarget {
             try timeline.reach(event: e)
             try timeline.takeSnapshot()
             var steps: UInt64 = 0
-            while runner.regs.rip != addr {
+            let skip = start.flatMap { $0.event == e && $0.instructions != Timeline.unknownInstructions ? $0.instructions : nil }
+            while runner.regs.rip != addr || skip.map({ steps <= $0 }) == true {
                 if try timeline.step() != .instruction {
                     throw DebugError("lost breakpoint \(bp.id) at \(hex(addr)) while re-executing event \(e)")
                 }
@@ -122,10 +126,11 @@ extension KVMTarget {
         Self.interruptRequested.store(false, ordering: .relaxed)
         if replayer.final != nil { return .endOfHistory }
         // An address breakpoint at the current RIP is stepped over first.
+        let start = position
         let hits = try runForward(until: nil, firstOnly: true)
         if Self.interruptRequested.load(ordering: .relaxed) && hits.isEmpty { return .interrupted }
         guard let h = hits.first else { return .endOfHistory }
-        return try land(h)
+        return try land(h, after: start)
     }
 
     public func reverseContinue() throws -> StopReason {

@@ -156,6 +156,11 @@ public protocol DebugTarget: AnyObject {
     /// After `requestInterrupt`, when the motion has not stopped soon: forces
     /// the guest out of a run that makes no exits (async-signal-safe).
     func interruptRunningGuest()
+
+    /// The vCPU's whole state at the current position (MSRs and the XSAVE
+    /// area besides the registers), for `info all-registers`; nil where the
+    /// target does not know it.
+    func vcpuState() throws -> VCPUState?
 }
 
 /// How an execution breakpoint is kept by a target that executes.
@@ -179,4 +184,6 @@ extension DebugTarget {
     public func addBreakpoint(_ kind: BreakpointKind, mechanism: BreakpointMechanism) throws -> Int {
         try addBreakpoint(kind)
     }
+
+    public func vcpuState() throws -> VCPUState? { nil }
 }

@@ -234,6 +234,11 @@ public final class JournalTarget: DebugTarget {
         table.deleteAll()
     }
 
+    /// Known at checkpoints, as the special registers are.
+    public func vcpuState() throws -> VCPUState? {
+        try memory(for: "the vCPU state", verb: "needs").checkpoint.state
+    }
+
     public func requestInterrupt() {
         interruptFlag.store(true, ordering: .relaxed)
     }

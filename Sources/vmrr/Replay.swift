@@ -96,7 +96,9 @@ struct Replay: ParsableCommand {
             }
             // A TSC read on the way to the divergence explains it (this host cannot trap RDTSC).
             if let finding = try? TSCCheck.find(reader: reader, options: o, divergence: d),
-               let note = TSCCheck.note(finding, symbolize: session.configuration.symbolize) {
+               let note = TSCCheck.note(finding, symbolize: session.configuration.symbolize,
+                                        sourceLine: session.image.map { SourceLines(elf: $0.bytes) }.map { lines in
+                                            { lines.location(of: $0)?.description } }) {
                 warn("vmrr: \(journal): note: \(note)")
             }
             Glibc.exit(status)

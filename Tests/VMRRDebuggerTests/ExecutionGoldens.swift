@@ -406,9 +406,9 @@ let executionGoldens: [String: String] = [
         (vmrr 0) next
         'next': vmrr steps by instruction and by event, not by source line: use stepi (si) or next-event (ne)
         (vmrr 0) info
-        info: missing what to show: expected one of breakpoints, registers, sregs, symbol, events, checkpoints, exits, clock
+        info: missing what to show: expected one of breakpoints, registers, sregs, symbol, events, checkpoints, exits, clock, all-registers, display
         (vmrr 0) info foo
-        unknown info command 'foo': expected one of breakpoints, registers, sregs, symbol, events, checkpoints, exits, clock
+        unknown info command 'foo': expected one of breakpoints, registers, sregs, symbol, events, checkpoints, exits, clock, all-registers, display
         (vmrr 0) frobnicate
         unknown command 'frobnicate': help lists the commands
         (vmrr 0) goto 99999
@@ -440,7 +440,7 @@ let executionGoldens: [String: String] = [
         (vmrr 0) x/4xg
         x: missing address: usage: x/FMT ADDR, e.g. x/4xg 0x1000
         (vmrr 0) x/4xg $foo
-        unknown register '$foo' (registers: rax rbx rcx rdx rsi rdi rbp rsp r8-r15 rip eflags pc sp fp cr0-cr4 cr8 efer)
+        unknown register '$foo' (registers: rax rbx rcx rdx rsi rdi rbp rsp r8-r15 rip eflags pc sp fp cr0-cr4 cr8 efer, and parts such as eax ax al ah r8d r8w r8l)
         (vmrr 0) x/4xg $rsp
         0x80000:  0x0000000000000000  0x0000000000000000
         0x80010:  0x0000000000000000  0x0000000000000000

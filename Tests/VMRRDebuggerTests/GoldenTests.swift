@@ -17,6 +17,7 @@ let helpTopics = [
     "break-event", "watch", "info breakpoints", "delete", "info registers", "info sregs", "x", "xp", "disassemble",
     "info symbol", "print", "backtrace", "info events", "info checkpoints", "info exits", "info clock", "pt", "ept",
     "walk2d", "shadow", "ptdump", "ptdiff", "set disassembly-flavor", "help", "quit",
+    "finish", "up", "down", "frame", "info all-registers", "display", "undisplay", "info display", "tbreak", "clear",
 ]
 
 let goldenCases: [GoldenCase] = [
@@ -59,6 +60,21 @@ let goldenCases: [GoldenCase] = [
     GoldenCase(name: "mmu", journal: "paging", lines: [
         "goto 501", "pt 0x600000", "pt serial_puts --fetch", "pt 0xffff800000001000 --user --write", "ptdump",
         "goto 155", "pt", "ptdiff start 501", "ptdiff 0 802 guest", "ept 0x401000", "shadow 0x600000"]),
+    GoldenCase(name: "frames", journal: "paging", lines: [
+        "goto 501", "bt", "up", "info registers rip rsp rbp", "p $pc", "p $sp", "p $fp", "x/2i $pc", "frame",
+        "up", "", "frame 7", "down", "", "down", "frame 1", "f 0", "up 9", "ne", "frame", "goto 155",
+        "up"]),
+    GoldenCase(name: "subRegisters", journal: "paging", lines: [
+        "goto 501", "p $rbx", "p $ebx", "p $bx", "p $bl", "p $bh", "p $r12d", "p $r12w", "p $r12l", "p $sil",
+        "p $dil", "p $eip", "p $r13d+1", "info registers eax ax al ah r13d r13w r13l esp eip", "p $r8q", "p $spw",
+        "i r r8b"]),
+    GoldenCase(name: "displays", journal: "paging", lines: [
+        "info display", "goto 501", "display $rax", "display/x $rsi", "display/i $pc", "display/2xg $rsp",
+        "display/c $rsi", "display/t $rcx", "display $nosuch", "info display", "ne", "undisplay 2 6-7",
+        "info display", "display", "pe", "undisplay 9", "undisplay", "info display", "display/", "undisplay x"]),
+    GoldenCase(name: "gdbCommandsWithoutKVM", journal: "paging", lines: [
+        "finish", "tbreak main", "clear main", "clear", "goto 501", "info all-registers", "ne",
+        "info all-registers", "finish 2", "up 0", "frame x"]),
     GoldenCase(name: "badInput", journal: "paging", lines: [
         "stpi", "rev", "next", "info", "info foo", "frobnicate", "goto 99999", "goto -1", "goto ten",
         "goto 155+3", "si", "rsi 4", "b main", "b mian", "break 0x10z", "watch 0x1000", "watch -p 0x1000 0",
@@ -94,3 +110,4 @@ func golden(_ c: GoldenCase) throws {
 
 /// Every transcript, by case name (the two halves live in their own files).
 let goldens: [String: String] = inspectionGoldens.merging(executionGoldens) { first, _ in first }
+    .merging(gdbCommandGoldens) { first, _ in first }

@@ -35,6 +35,54 @@ struct GrammarTests {
         }
     }
 
+    @Test func gdbFrameDisplayAndBreakpointCommands() throws {
+        #expect(try Grammar.parse("finish") == .finish)
+        #expect(try Grammar.parse("fin") == .finish)
+        #expect(try Grammar.parse("up") == .up(1))
+        #expect(try Grammar.parse("up 3") == .up(3))
+        #expect(try Grammar.parse("down 2") == .down(2))
+        #expect(try Grammar.parse("f") == .frame(nil))
+        #expect(try Grammar.parse("frame 2") == .frame(2))
+        #expect(try Grammar.parse("tbreak main+4") == .tbreak(try AddressExpression.parse("main+4")))
+        #expect(try Grammar.parse("display/i $pc")
+                == .display(ExamineFormat(count: nil, letter: "i", size: nil), try AddressExpression.parse("$pc")))
+        #expect(try Grammar.parse("display") == .display(nil, nil))
+        #expect(try Grammar.parse("undisplay 1 3-4") == .undisplay([1, 3, 4]))
+        #expect(try Grammar.parse("delete 2-4 7") == .delete([2, 3, 4, 7]))
+        #expect(try Grammar.parse("i display") == .infoDisplay)
+        #expect(try Grammar.parse("info all") == .infoAllRegisters)
+        #expect(try Grammar.parse("clear") == .clear(nil))
+        #expect(try Grammar.parse("clear *0x100030") == .clear(try AddressExpression.parse("*0x100030")))
+        #expect(try Grammar.parse("up").repeats)
+        #expect(throws: DebugError("delete: bad breakpoint number '4-2': usage: delete [N...]")) {
+            try Grammar.parse("delete 4-2")
+        }
+        #expect(throws: DebugError("tbreak: missing address: usage: tbreak ADDR|SYMBOL[+OFF]")) {
+            try Grammar.parse("tbreak")
+        }
+        #expect(throws: DebugError("'reverse-finish': 'reverse-finish' is not available: set a breakpoint on the "
+                                   + "call before the return address backtrace shows (info symbol, disassemble), "
+                                   + "then reverse-continue")) {
+            try Grammar.parse("reverse-finish")
+        }
+    }
+
+    @Test func subRegisters() throws {
+        let v: UInt64 = 0x1122_3344_5566_7788
+        #expect(SubRegister.table["eax"]?.value(of: v) == 0x5566_7788)
+        #expect(SubRegister.table["ax"]?.value(of: v) == 0x7788)
+        #expect(SubRegister.table["al"]?.value(of: v) == 0x88)
+        #expect(SubRegister.table["ah"]?.value(of: v) == 0x77)
+        #expect(SubRegister.table["r8d"]?.full == "r8")
+        #expect(SubRegister.table["r15l"]?.value(of: v) == 0x88)
+        #expect(SubRegister.table["sil"]?.full == "rsi")
+        #expect(SubRegister.table["sp"] == nil, "$sp is the stack pointer, not a word register")
+        #expect(SubRegister.table["esp"]?.signed(0xffff_fff0) == -16)
+        // 16 registers x (dword, word, low byte) + ah bh ch dh + eip, less the missing sp word.
+        #expect(SubRegister.names.count == 16 * 3 + 4 + 1 - 1)
+        #expect(Set(SubRegister.names) == Set(SubRegister.table.keys))
+    }
+
     @Test func examineFormats() throws {
         #expect(try Grammar.parse("x/4xg $rsp")
                 == .examine(ExamineFormat(count: 4, letter: "x", size: 8), try AddressExpression.parse("$rsp"), physical: false))
@@ -106,5 +154,11 @@ struct GrammarTests {
         #expect(complete("goto e") == ["end"])
         #expect(complete("help info s") == ["sregs", "symbol"])
         #expect(complete("continue x").isEmpty)
+        #expect(complete("p $r8") == ["$r8", "$r8d", "$r8l", "$r8w"])
+        #expect(complete("p $a") == ["$ah", "$al", "$ax"])
+        #expect(complete("info di") == ["display"])
+        #expect(complete("tbreak ma") == ["main"])
+        #expect(complete("fini") == ["finish"])
+        #expect(complete("up x").isEmpty)
     }
 }

@@ -15,6 +15,7 @@ let inspectionGoldens: [String: String] = [
           prev-event, pe        Go back N journal events (default 1).
           reverse-continue, rc  Run backward to the most recent breakpoint or watchpoint hit, or to the start.
           goto                  Jump to a position in the recording.
+          finish, fin           Run until the selected frame's function returns, and show the value returned.
 
         Breakpoints and watchpoints:
           break, b, br           Stop where the guest executes the instruction at an address.
@@ -22,6 +23,8 @@ let inspectionGoldens: [String: String] = [
           watch                  Stop where memory is written, forward or backward.
           info breakpoints, i b  List the breakpoints and watchpoints with their hit counts.
           delete, d              Delete breakpoints by number, or all of them.
+          tbreak                 Set a breakpoint that is deleted when it is first hit.
+          clear                  Delete the breakpoints at an address (default: the selected frame's pc).
 
         Registers, memory and code:
           info registers, regs, i r  Show the general registers, or the named ones.
@@ -32,6 +35,13 @@ let inspectionGoldens: [String: String] = [
           info symbol                Name the symbol an address belongs to.
           print, p                   Evaluate an address expression (numbers, symbols, $registers, + and -).
           backtrace, bt, where       Walk the frame-pointer chain from the current position (at most N frames).
+          up                         Select the frame N levels up the stack, towards the callers (default 1).
+          down                       Select the frame N levels down the stack, towards frame 0 (default 1).
+          frame, f                   Select frame N (as backtrace numbers them), or show the selected frame.
+          info all-registers         Show every register: segment bases, control registers, x87 and SSE too.
+          display                    Show an expression after every stop, or every display now.
+          undisplay                  Delete displays by number, or all of them.
+          info display               List the expressions shown after every stop.
 
         The journal:
           info events       List the journal events around the current position.
@@ -64,6 +74,8 @@ let inspectionGoldens: [String: String] = [
           info checkpoints                List the positions where memory and special registers are known.
           info exits                      Histogram of the VM exits by kind, port and address over the whole journal.
           info clock                      List the paravirtual clock reads with the time between them.
+          info all-registers              Show every register: segment bases, control registers, x87 and SSE too.
+          info display                    List the expressions shown after every stop.
         (vmrr 0) help stepi
         stepi [N]  (alias: si)
           Step N guest instructions forward (default 1). Single-steps the vCPU on KVM and stops early at a
@@ -198,6 +210,48 @@ let inspectionGoldens: [String: String] = [
         (vmrr 0) help quit
         quit  (alias: q, exit)
           Leave the debugger (Ctrl-D too).
+        (vmrr 0) help finish
+        finish  (alias: fin)
+          Run until the selected frame's function returns, and show the value returned. Stops where the caller
+          continues after the call (the return address of the frame above, found by the frame-pointer walk
+          backtrace does), with the stack pointer back above the frame, so a recursive call's return does not
+          stop it; prints rax as the value returned. Another breakpoint or the end of the recording stops it
+          first. Uses one execution breakpoint while it runs; needs execution on KVM.
+        (vmrr 0) help up
+        up [N]
+          Select the frame N levels up the stack, towards the callers (default 1). info registers, print
+          $pc/$sp/$fp, x and finish then use the selected frame's pc, stack pointer (the frame's canonical
+          frame address) and frame pointer, as gdb does for caller frames; the other registers keep their
+          current values. Any motion selects frame 0 again.
+        (vmrr 0) help down
+        down [N]
+          Select the frame N levels down the stack, towards frame 0 (default 1).
+        (vmrr 0) help frame
+        frame [N]  (alias: f)
+          Select frame N (as backtrace numbers them), or show the selected frame.
+        (vmrr 0) help info all-registers
+        info all-registers
+          Show every register: segment bases, control registers, x87 and SSE too. The x87 and SSE registers,
+          and the kernel GS base, are shown where the target has the vCPU's full state (on KVM, and at
+          checkpoints without it).
+        (vmrr 0) help display
+        display[/FMT] [EXPR]
+          Show an expression after every stop, or every display now. FMT as print takes it (x d u o t a c)
+          shows the value; a format with a count, a size, i or s examines memory as x does: display/i $pc,
+          display/4xg $rsp.
+        (vmrr 0) help undisplay
+        undisplay [N...]
+          Delete displays by number, or all of them.
+        (vmrr 0) help info display
+        info display
+          List the expressions shown after every stop.
+        (vmrr 0) help tbreak
+        tbreak ADDR|SYMBOL[+OFF]
+          Set a breakpoint that is deleted when it is first hit. ADDR as break takes it. Needs execution on
+          KVM.
+        (vmrr 0) help clear
+        clear [ADDR|SYMBOL[+OFF]]
+          Delete the breakpoints at an address (default: the selected frame's pc).
         (vmrr 0) help si
         stepi [N]  (alias: si)
           Step N guest instructions forward (default 1). Single-steps the vCPU on KVM and stops early at a
@@ -219,7 +273,7 @@ let inspectionGoldens: [String: String] = [
         (vmrr 0) help nosuch
         help: unknown command 'nosuch': help lists the commands
         (vmrr 0) help info nosuch
-        help: unknown info command 'nosuch': expected one of breakpoints, registers, sregs, symbol, events, checkpoints, exits, clock
+        help: unknown info command 'nosuch': expected one of breakpoints, registers, sregs, symbol, events, checkpoints, exits, clock, all-registers, display
         """#,
     "registersAtStart": #"""
         (vmrr 0) info registers
