@@ -94,6 +94,7 @@ public final class GDBStub {
             lastStop = stopReply(r)
         } catch {
             motionFailure = "vmrr: \(error)\n"
+            target.settleAfterFailedMotion()
             return "E01"
         }
         return lastStop

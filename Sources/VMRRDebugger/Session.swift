@@ -50,9 +50,14 @@ public final class DebuggerSession {
         var usable = image
         var warning: String?
         if let i = image, !expected.isEmpty, i.sha256 != expected {
-            warning = "warning: \(i.path) is not the image this journal recorded (its SHA-256 differs): "
-                + "its code and symbols are not used"
-            usable = nil
+            if let replayed = target.foreignImageSHA256, replayed == i.sha256 {
+                warning = "note: \(i.path) is another build than the recorded image: it runs over the journal, "
+                    + "with its code and symbols, up to where its history splits from the journal's"
+            } else {
+                warning = "warning: \(i.path) is not the image this journal recorded (its SHA-256 differs): "
+                    + "its code and symbols are not used"
+                usable = nil
+            }
         }
         self.image = usable
         self.symbols = symbols ?? usable?.symbols
@@ -101,6 +106,7 @@ public final class DebuggerSession {
             lastCommandFailed = false
         } catch {
             fail(error)
+            target.settleAfterFailedMotion()
         }
         return true
     }

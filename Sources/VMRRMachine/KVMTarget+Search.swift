@@ -145,7 +145,7 @@ extension KVMTarget {
                 startEvent = windowEnd.event
             } else {
                 let snap = timeline.snapshotPositions.map(\.event).filter { $0 < windowEnd.event }.max()
-                let cp = journal.checkpoint(atOrBefore: windowEnd.event - 1)?.eventIndex
+                let cp = timeline.usableCheckpoint(atOrBefore: windowEnd.event - 1)?.eventIndex
                 startEvent = max(snap ?? 0, cp ?? 0)
             }
             var candidates: [(Position, Hit)] = []

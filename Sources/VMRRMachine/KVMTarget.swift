@@ -46,6 +46,10 @@ public final class KVMTarget: DebugTarget {
         TimeLimit.installKickHandler()
     }
 
+    public var foreignImageSHA256: [UInt8]? { session.foreignImage == nil ? nil : session.image?.sha256 }
+
+    public func settleAfterFailedMotion() { timeline.settleAfterFailedMotion() }
+
     public func currentEvent() throws -> EventRecord { try journal.event(at: position.event) }
 
     // MARK: state

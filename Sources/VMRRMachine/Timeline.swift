@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRReplay
@@ -146,7 +147,7 @@ public final class Timeline {
                     .max(by: { snapshots[$0].position < snapshots[$1].position }),
                   snapshots[i].position.event > position.event + Self.seekSkipEvents {
             try restoreSnapshot(i)
-        } else if let cp = journal.checkpoint(atOrBefore: e), cp.eventIndex > position.event + Self.seekSkipEvents {
+        } else if let cp = usableCheckpoint(atOrBefore: e), cp.eventIndex > position.event + Self.seekSkipEvents {
             try restoreCheckpoint(cp)
         }
         if position == target { return }
@@ -175,7 +176,7 @@ public final class Timeline {
     public func restoreBest(atOrBefore target: Position) throws {
         let snap = snapshots.indices.filter { snapshots[$0].position <= target }
             .max { snapshots[$0].position < snapshots[$1].position }
-        let cp = journal.checkpoint(atOrBefore: target.event)
+        let cp = usableCheckpoint(atOrBefore: target.event)
         if let cp, snap == nil || Position(event: cp.eventIndex) > snapshots[snap!].position {
             try restoreCheckpoint(cp)
         } else if let snap {
@@ -185,13 +186,70 @@ public final class Timeline {
         }
     }
 
+    /// The journal checkpoint at or before event `e` that seeking may
+    /// restore. None when another build is replayed (`--image NEW`): a
+    /// checkpoint's memory holds the recorded image's code and data, so
+    /// that build is only ever run forward from the boot and its own snapshots.
+    public func usableCheckpoint(atOrBefore e: UInt64) -> CheckpointInfo? {
+        session.foreignImage == nil ? journal.checkpoint(atOrBefore: e) : nil
+    }
+
+    /// Where another build's history splits from the journal, once found:
+    /// the divergence at the exit and the first instruction whose effect differs.
+    public private(set) var split: (divergence: Divergence, words: String, at: Position?)?
+    /// Where to go once a motion that ran into the split has unwound.
+    var pendingRelocation: Position?
+
+    /// Moves to where another build's history split from the journal's,
+    /// after a motion that reached it failed (the machine is past the split).
+    public func settleAfterFailedMotion() {
+        guard let p = pendingRelocation else { return }
+        pendingRelocation = nil
+        try? goto(p)
+    }
+
     /// Updates `position` after a run, and turns a divergence into an error.
     func settlePosition() throws {
         if let d = replayer.divergence {
-            throw DebugError("replay diverged:\n\(d.render(journalName: journal.path))")
+            // The machine is past the divergent exit: the next move restores a snapshot.
+            position.instructions = Self.unknownInstructions
+            // KVM may still wait to complete that exit's IN or MMIO read, and
+            // would complete it over whatever state is restored next: finish it now.
+            try? machine.completePendingIO()
+            guard let image = session.foreignImage else {
+                throw DebugError("replay diverged:\n\(d.render(journalName: journal.path))")
+            }
+            let words = historySplit(d, image: image)
+            // Stay where the histories split: at the first differing
+            // instruction when it was found, else at the last matching event.
+            // The caller moves there once the motion has unwound
+            // (`settleAfterFailedMotion`): breakpoints may be patched now.
+            pendingRelocation = split?.at ?? Position(event: d.lastMatched?.index ?? 0)
+            throw DebugError(words)
         }
         if let m = replayer.lastMatched { position = Position(event: m.index) }
         try runner.completePendingRead()
+    }
+
+    /// The words for another build's history splitting from the journal
+    /// (traced to the instruction once, then remembered).
+    func historySplit(_ d: Divergence, image: String) -> String {
+        if let known = split, known.divergence.index == d.index { return known.words }
+        var at: Position?
+        var words = "the history of \(image) splits from the journal's here: the journal records the recorded image's run, "
+            + "which this build leaves at event \(d.index)\n\(d.render(journalName: journal.path))"
+        let traced = Lockstep.traceDivergence(reader: journal, options: session.options, divergence: d)
+        if case let .instruction(step, _, b, _, _, _) = traced.report.finding {
+            let base = traced.report.lastMatched.map { "\($0)" } ?? "0"
+            var place = hex(b.rip)
+            if let l = session.image?.symbols.label(b.rip) { place += " <\(l)>" }
+            if let image = session.image, let loc = SourceLines(elf: image.bytes).location(of: b.rip) { place += " at \(loc)" }
+            words += "\n  the first instruction whose effect differs is at position \(base)+\(step): \(place) "
+                + "(vmrr replay --image \(image) \(journal.path) shows both sides); stopped there"
+            at = Position(event: traced.report.lastMatched ?? 0, instructions: step)
+        }
+        split = (d, words, at)
+        return words
     }
 
     /// Executes one guest instruction, or the journal event that comes

@@ -100,6 +100,15 @@ public protocol DebugTarget: AnyObject {
     /// Nil when the target can execute; otherwise why it cannot (shown by
     /// commands that need execution).
     var executionUnavailableReason: String? { get }
+    /// The SHA-256 of the image this target executes, when it executes
+    /// another build than the recorded one (`vmrr debug J --image NEW`):
+    /// that build's code and symbols then describe the positions, up to
+    /// where its history splits from the journal. Nil otherwise.
+    var foreignImageSHA256: [UInt8]? { get }
+    /// Called after a command that moved the target failed: puts it at a
+    /// position that is consistent again (where another build's history
+    /// split from the journal, for instance).
+    func settleAfterFailedMotion()
     var position: Position { get }
     /// The last event of the journal.
     var lastEvent: UInt64 { get }
@@ -161,6 +170,10 @@ public enum BreakpointMechanism: Sendable, Equatable {
 
 extension DebugTarget {
     public func interruptRunningGuest() {}
+
+    public var foreignImageSHA256: [UInt8]? { nil }
+
+    public func settleAfterFailedMotion() {}
 
     /// Targets that do not execute keep every breakpoint the same way.
     public func addBreakpoint(_ kind: BreakpointKind, mechanism: BreakpointMechanism) throws -> Int {

@@ -26,6 +26,12 @@ struct Bench: ParsableCommand {
     @Option(help: "Events in the journal used for the seek benchmark (0 skips it).")
     var seekEvents: UInt64 = 1_000_000
 
+    @Option(help: "Events in the journal used for the timeline benchmark (0 skips it).")
+    var timelineEvents: UInt64 = 1_000_000
+
+    @Flag(help: "Only the timeline figures (vmrr timeline on a long journal; docs/TIMELINE.md).")
+    var timelineOnly = false
+
     @Option(help: "The exit-heavy guest image.")
     var guest: String = "fixtures/guests/exits/exits.elf"
 
@@ -43,11 +49,14 @@ struct Bench: ParsableCommand {
         out.line("date: \(isoNow()); host MMU: \(HostFacts.mmuModel().model.name); build: \(buildKind)")
         out.line("")
         out.flush()
+        if timelineOnly { try timelineFigures(out); return }
         try executorFigures(out)
         try checkpointFigures(out)
         mmuFigures(out)
         try breakpointFigures(out)
         if seekEvents > 0 { try seekFigures(out) }
+        try traceFigures(out)
+        if timelineEvents > 0 { try timelineFigures(out) }
         out.flush()
     }
 

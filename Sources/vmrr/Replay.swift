@@ -1,9 +1,12 @@
 import ArgumentParser
 import Glibc
 import VMRRBase
+import VMRRDebugger
+import VMRRGuest
 import VMRRJournal
 import VMRRMachine
 import VMRRReplay
+import VMRRTimeline
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,10 +47,21 @@ struct Replay: ParsableCommand {
     @Flag(help: "When the journal replayed identically to the guest's end, exit with the recorded guest's status instead of 0.")
     var exitWithGuestStatus = false
 
+    @Option(help: "With --image: single-steps at most this many instructions when tracing a divergence to the instruction.")
+    var traceLimit: UInt64 = Lockstep.defaultBudget
+
+    @Flag(help: "With --image: report a divergence at the exit only, without tracing it to the instruction.")
+    var noTrace = false
+
+    @Option(help: ArgumentHelp("Also write the journal's timeline (.html, .json or .json.gz; docs/TIMELINE.md), with the divergence marked when there is one.",
+                               valueName: "FILE"))
+    var timeline: String?
+
     func validate() throws {
         if fromCheckpoint != nil && fromEvent != nil {
             throw ValidationError("give --from-checkpoint or --from-event, not both")
         }
+        if let timeline { _ = try traceFormat(explicit: nil, output: timeline) }
     }
 
     func run() throws {
@@ -69,10 +83,16 @@ struct Replay: ParsableCommand {
         do { result = try session.run(console: console.map { c in { c.byte($0) } }) } catch { fail("\(error)") }
         console?.flush()
         let status = result.exitStatus(passThroughGuestStatus: exitWithGuestStatus)
+        if let timeline { writeReplayTimeline(timeline, reader: reader, divergence: result.divergence, symbolize: session.configuration.symbolize) }
         if let d = result.divergence {
             warn(d.render(journalName: journal))
             if let m = result.digestMismatch, result.digestMismatchCause == nil {
                 warn("vmrr: \(journal): note: the memory digest already differed at event \(m.index) (--verify), before this divergence")
+            }
+            if let newImage = session.foreignImage, !noTrace {
+                for line in traceToInstruction(reader: reader, options: o, divergence: d, newImage: newImage, newBuild: session.image) {
+                    warn(line)
+                }
             }
             // A TSC read on the way to the divergence explains it (this host cannot trap RDTSC).
             if let finding = try? TSCCheck.find(reader: reader, options: o, divergence: d),
@@ -90,6 +110,25 @@ struct Replay: ParsableCommand {
         Glibc.exit(status)
     }
 
+    /// Replays the recorded image and the new build side by side to the
+    /// first instruction whose effect differs, and puts it in words.
+    func traceToInstruction(reader: JournalReader, options o: ReplayOptions, divergence d: Divergence,
+                            newImage: String, newBuild: GuestImage?) -> [String] {
+        let onTerminal = isatty(STDERR_FILENO) == 1
+        let traced = Lockstep.traceDivergence(reader: reader, options: o, divergence: d, budget: traceLimit, progress: { steps in
+            if onTerminal { writeAll(STDERR_FILENO, "\rvmrr: tracing the divergence: \(steps) instructions stepped...") }
+        })
+        if onTerminal { writeAll(STDERR_FILENO, "\r\u{1B}[K") }
+        let recordedPath = traced.recordedImage?.image.path ?? reader.header.imagePath
+        let view = DivergenceTrace(
+            journalName: journal,
+            recorded: .init(title: "recorded image \(recordedPath)", short: "recorded", image: traced.recordedImage?.image,
+                            debugCommand: "vmrr debug \(journal)"),
+            replayed: .init(title: "new build \(newImage)", short: "new", image: newBuild,
+                            debugCommand: "vmrr debug \(journal) --image \(newImage)"))
+        return view.render(traced.report)
+    }
+
     /// The line after a replay that did not diverge: what replayed, the
     /// memory digests, and the recorded guest's own end and status.
     func summary(_ result: ReplayResult, events: UInt64) -> String {
@@ -104,5 +143,13 @@ struct Replay: ParsableCommand {
         }
         if let g = result.guestEnd { line += "; guest status \(g.status) (\(g.reason.name))" }
         return line
+    }
+
+    /// `--timeline FILE`: the journal's view, with the divergence's marker.
+    func writeReplayTimeline(_ path: String, reader: JournalReader, divergence: Divergence?, symbolize: ((UInt64) -> String?)?) {
+        var model: TraceModel
+        do { model = try TraceModel(reader: reader, name: journal, axis: .time, symbolize: symbolize) } catch { fail("\(error)") }
+        model.divergence = divergence.map(TraceDivergence.init)
+        do { writeTrace(model, to: path, format: try traceFormat(explicit: nil, output: path)) } catch { fail("\(error)") }
     }
 }

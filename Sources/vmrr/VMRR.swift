@@ -14,7 +14,7 @@ struct VMRR: ParsableCommand {
             then inspect the journal. See README.md and docs/.
             """,
         version: VMRRVersion.string,
-        subcommands: [Record.self, Replay.self, Debug.self, Dump.self, MMU.self, Pack.self, Unpack.self, Bench.self]
+        subcommands: [Record.self, Replay.self, Debug.self, Dump.self, MMU.self, Pack.self, Unpack.self, TimelineCommand.self, Bench.self]
     )
 }
 
