@@ -150,12 +150,15 @@ public final class GDBStub {
         case "G", "P", "M", "X":
             // A recorded execution is read-only. gdb accepts `O` output only
             // while it waits for a stop reply, so the reason goes to vmrr's
-            // stderr (gdb's terminal over a pipe), once per kind.
+            // stderr (gdb's terminal over a pipe) at once and to gdb's console
+            // with the next stop reply, once per kind.
             let what = first == "G" || first == "P" ? "registers" : "memory"
             if !explainedWrites.contains(what) {
                 explainedWrites.insert(what)
-                StandardOutput().error("vmrr: the recorded execution is read-only: its \(what) cannot be changed "
-                                       + "(vmrr replays what was recorded; change the guest and record again)")
+                let why = "vmrr: the recorded execution is read-only: its \(what) cannot be changed "
+                    + "(vmrr replays what was recorded; change the guest and record again)"
+                StandardOutput().error(why)
+                pendingConsole.append(why + "\n")
             }
             return .packet("E01")
         case "m":

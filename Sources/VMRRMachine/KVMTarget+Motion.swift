@@ -17,7 +17,6 @@ extension KVMTarget {
         try requireSteppable("stepi")
         if position.instructions == 0 { try timeline.takeSnapshot() }
         var startedAtEvent: UInt64? = position.instructions == 0 ? position.event : nil
-        let unknownStart = position.instructions == Timeline.unknownInstructions
         var steps: UInt64 = 0
         for _ in 0..<n {
             if Self.interruptRequested.load(ordering: .relaxed) { return .interrupted }
@@ -33,9 +32,7 @@ extension KVMTarget {
                 }
             case .event:
                 try timeline.settlePosition()
-                if let s = startedAtEvent, !unknownStart || s != before.event {
-                    timeline.recordInterval(from: s, steps: before.instructions, lands: position.event)
-                }
+                if let s = startedAtEvent { timeline.recordInterval(from: s, steps: before.instructions, lands: position.event) }
                 startedAtEvent = position.event
                 if let bp = eventBreakpointMatching(from: before.event + 1, through: position.event) { return hit(bp) }
             case .ended:

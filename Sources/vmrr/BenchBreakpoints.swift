@@ -6,7 +6,7 @@ import VMRRJournal
 import VMRRMachine
 import VMRRReplay
 
-/// 5. The debugger's software breakpoints (issue 12): `continue` over the
+/// The debugger's software breakpoints (issue 12): `continue` over the
 /// exit-heavy guest with ten breakpoints that never hit against none, and
 /// what one hit costs in vCPU runs.
 extension Bench {

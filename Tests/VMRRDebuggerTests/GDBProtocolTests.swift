@@ -325,5 +325,12 @@ struct GDBStubExtendedTests {
         #expect(String(decoding: text, as: UTF8.self).hasPrefix("vmrr: cannot insert breakpoint at 0x400000: "))
         // Said once: the next motion has no console output.
         #expect(GDBStubTests.ask(s, "bc").count == 1)
+        // A refused write is explained the same way.
+        #expect(GDBStubTests.one(s, "P0=0500000000000000") == "E01")
+        let after = GDBStubTests.ask(s, "c")
+        guard case let .packet(w)? = after.first, w.hasPrefix("O"), let said = GDBPacket.unhex(String(w.dropFirst())) else {
+            Issue.record("\(after)"); return
+        }
+        #expect(String(decoding: said, as: UTF8.self).contains("read-only: its registers cannot be changed"))
     }
 }

@@ -137,3 +137,37 @@ extension KVMEndToEnd {
         }
     }
 }
+
+/// The REPL's Ctrl-C during reverse-continue: the search stops where it had
+/// got to, not back at the position it started from.
+@Suite("REPL reverse Ctrl-C", .enabled(if: DebugBinary.tmux != nil, "tmux is not installed"),
+       .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
+struct REPLReverseInterruptTests {
+    @Test func ctrlCStopsAReverseContinueWhereItIs() throws {
+        let dir = Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (rec, journal) = try E2E.record(Fixtures.guest("exits"), in: dir, name: "rev", options: ["--clock", "virtual", "--quiet"],
+                                            guestArgs: ["60000"])
+        #expect(rec.status == 0, "\(rec.stderr)")
+        let term = try Terminal(journal: journal, options: [])
+        defer { term.close() }
+        try term.wait(for: "(vmrr 0)", "the prompt")
+        try term.keys("goto 50000", "Enter")
+        try term.wait(for: "(vmrr 50000)", "at event 50000", timeout: 60)
+        // A breakpoint that is never hit: the backward search executes every window.
+        try term.keys("break *0x7fff00000000", "Enter")
+        try term.keys("reverse-continue", "Enter")
+        for _ in 0..<15 where !(try term.screen().contains("Interrupted.")) {
+            usleep(500_000)
+            try term.keys("C-c")
+        }
+        try term.wait(for: "Interrupted.", "the stop report", timeout: 30)
+        try term.wait(for: "(vmrr ", "the prompt again")
+        let screen = try term.screen()
+        let prompts = screen.components(separatedBy: "(vmrr ").dropFirst().compactMap { UInt64($0.prefix { $0.isNumber }) }
+        let stopped = try #require(prompts.last, "\(screen)")
+        #expect(stopped > 0 && stopped < 50000, "stopped where the search had got to: \(screen)")
+        try term.keys("quit", "Enter")
+        try term.wait(for: "EXITED 0", "quit")
+    }
+}
