@@ -73,12 +73,17 @@ public enum RecordSession {
         let image = boot.image
         let cmdline = boot.guestCommandLine(arguments: o.guestArguments)
         let machine: Machine
-        do { machine = try Machine(memorySize: o.memorySize, cpuid: try cpuidTable(for: boot.bootProtocol, x2apic: o.x2apic)) } catch {
+        let cpuid: GuestCPUID.Table
+        do {
+            cpuid = try cpuidTable(for: boot.bootProtocol, x2apic: o.x2apic)
+            machine = try Machine(memorySize: o.memorySize, cpuid: cpuid.entries)
+        } catch {
             throw VMRRError("creating the VM: \(error)")
         }
         do { try machine.load(plan) } catch { throw VMRRError("boot state for image \(o.imagePath): \(error)") }
 
-        let header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine, recordedAt: recordedAt)
+        var header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine, recordedAt: recordedAt)
+        header.cpuidHidden = cpuid.hidden.map(\.line)
 
         let journal: EventSink
         var writer: JournalWriter?
@@ -230,7 +235,7 @@ public enum RecordSession {
 
     /// The CPUID table to give the guest: KVM's supported set, normalized
     /// and with vmrr's feature rules (`GuestCPUID.table`), for every boot protocol.
-    static func cpuidTable(for boot: BootProtocol, x2apic: Bool) throws -> [CPUIDEntry] {
-        GuestCPUID.table(supported: try KVMSystem().supportedCPUID(), boot: boot, x2apic: x2apic)
+    static func cpuidTable(for boot: BootProtocol, x2apic: Bool) throws -> GuestCPUID.Table {
+        GuestCPUID.build(supported: try KVMSystem().supportedCPUID(), boot: boot, x2apic: x2apic)
     }
 }
