@@ -304,6 +304,102 @@ public enum Layout {
     /// What the APIC version register reads: version 0x14, 6 LVT entries.
     public static let apicVersion: UInt32 = 0x0005_0014
 
+    // MARK: PC platform (issue 14): I/O APIC, HPET, ACPI PM, PCI host bridge, resets
+    //
+    // The one table of the platform's addresses, ports and interrupt wiring;
+    // the ACPI tables (MADT, FADT, HPET) and the device models both read it.
+
+    /// The I/O APIC's MMIO window (IOREGSEL at +0x00, IOWIN at +0x10, EOI at +0x40).
+    public static let ioapicGPA: UInt64 = 0xFEC0_0000
+    /// Size of the I/O APIC's MMIO window (one page is decoded).
+    public static let ioapicSize: UInt64 = 0x1000
+    /// The I/O APIC's ID (IOAPICID bits 27:24, the MADT's I/O APIC ID).
+    public static let ioapicID: UInt8 = 0
+    /// IOAPICVER version (bits 7:0): 0x20, an I/O APIC with the EOI register.
+    public static let ioapicVersion: UInt8 = 0x20
+    /// Redirection entries (pins) of the I/O APIC: 24, GSIs 0-23.
+    public static let ioapicPinCount = 24
+    /// The GSI of the I/O APIC's first pin (the MADT's GSI base).
+    public static let ioapicGSIBase: UInt32 = 0
+
+    /// ISA IRQ to GSI wiring: identity, except the PIT (IRQ 0), which
+    /// reaches GSI 2 (an interrupt source override in the MADT: bus 0,
+    /// source 0, GSI 2, flags 0 = conforming edge/high). The SCI is GSI 9,
+    /// level-triggered, active high (an override: source 9, GSI 9, flags 0xD).
+    public static let pitGSI: UInt32 = 2
+    /// COM1 (ISA IRQ 4): GSI 4, edge, active high.
+    public static let com1GSI: UInt32 = 4
+    /// The ACPI SCI: ISA IRQ 9 = GSI 9 (FADT SCI_INT), level, active high.
+    public static let sciIRQ = 9
+    public static let sciGSI: UInt32 = 9
+    /// MADT interrupt source override flags for the SCI: active high (1), level (3 << 2).
+    public static let sciOverrideFlags: UInt16 = 0x000D
+    /// The HPET's timers route to GSI 2 and 8 in legacy replacement mode
+    /// (timer 0 in place of the PIT, timer 1 in place of the RTC); otherwise
+    /// each timer's `Tn_INT_ROUTE_CNF` picks a GSI among those in
+    /// `hpetRoutableGSIs` (bits set in its `Tn_INT_ROUTE_CAP`).
+    public static let hpetLegacyTimer0GSI: UInt32 = 2
+    public static let hpetLegacyTimer1GSI: UInt32 = 8
+    /// GSIs an HPET comparator may be routed to (Tn_INT_ROUTE_CAP): 16-23.
+    public static let hpetRoutableGSIs: UInt32 = 0x00FF_0000
+
+    /// The HPET's register block (IA-PC HPET 1.0a), 1 KiB decoded.
+    public static let hpetGPA: UInt64 = 0xFED0_0000
+    public static let hpetSize: UInt64 = 0x400
+    /// Comparators (timers) of the HPET.
+    public static let hpetTimerCount = 3
+    /// The main counter's period in femtoseconds: 10 000 000 fs = 10 ns (100 MHz).
+    public static let hpetPeriodFemtoseconds: UInt32 = 10_000_000
+    /// The HPET's vendor ID in GCAP_ID (bits 31:16): Intel, as on QEMU.
+    public static let hpetVendorID: UInt16 = 0x8086
+    /// The HPET block number (the ACPI HPET table's sequence number).
+    public static let hpetNumber: UInt8 = 0
+    /// The minimum clock tick in periodic mode (the ACPI HPET table's field).
+    public static let hpetMinimumTick: UInt16 = 100
+
+    /// The ACPI PM register block in port space (QEMU's PIIX4/ICH9 layout):
+    /// PM1a_EVT_BLK (4 bytes: status then enable), PM1a_CNT_BLK (2 bytes),
+    /// PM_TMR_BLK (4 bytes). No PM1b blocks, no GPE block, no SMI_CMD:
+    /// ACPI is enabled from boot (SCI_EN reads 1).
+    public static let acpiPMBase: UInt16 = 0x600
+    public static let pm1aEventPort: UInt16 = 0x600
+    public static let pm1EventLength: UInt8 = 4
+    public static let pm1aControlPort: UInt16 = 0x604
+    public static let pm1ControlLength: UInt8 = 2
+    public static let pmTimerPort: UInt16 = 0x608
+    public static let pmTimerLength: UInt8 = 4
+    /// The PM timer's frequency in Hz.
+    public static let pmTimerFrequency: UInt64 = 3_579_545
+    /// Whether the PM timer counts 32 bits (FADT flags bit 8, TMR_VAL_EXT).
+    /// vmrr's is 24 bits, like the PIIX4's; the FADT leaves TMR_VAL_EXT clear.
+    public static let pmTimerIs32Bit = false
+
+    /// The FADT's reset register: system I/O port 0xCF9, value 0x06
+    /// (`resetControlCPUReset` with the full-reset bit).
+    public static let acpiResetValue: UInt8 = 0x06
+
+    /// PCI host bridge at 00:00.0 (an i440FX).
+    public static let pciHostVendorID: UInt16 = 0x8086
+    public static let pciHostDeviceID: UInt16 = 0x1237
+    /// Class code 0x06 (bridge), subclass 0x00 (host bridge), prog-if 0.
+    public static let pciHostClass: UInt16 = 0x0600
+    /// Revision ID of the i440FX as QEMU presents it.
+    public static let pciHostRevision: UInt8 = 0x02
+
+    /// System control port A: bit 0 fast reset (0->1 resets), bit 1 A20 gate.
+    public static let systemControlPortA: UInt16 = 0x92
+    public static let portAFastReset: UInt8 = 1 << 0
+    public static let portAA20: UInt8 = 1 << 1
+
+    /// CMOS register 0x0F: the shutdown status byte read after an INIT.
+    public static let cmosShutdownStatus: UInt8 = 0x0F
+    /// Shutdown code 0x0A: jump through the 40:67 warm-reset vector (no EOI).
+    public static let shutdownJumpNoEOI: UInt8 = 0x0A
+    /// Shutdown code 0x05: EOI the PIC, then jump through 40:67.
+    public static let shutdownJumpWithEOI: UInt8 = 0x05
+    /// Where the warm-reset vector lives: offset (16 bits) at 0x467, segment at 0x469.
+    public static let warmResetVectorGPA: UInt64 = 0x467
+
     // MARK: Other entry state
 
     /// IA32_APIC_BASE at entry: its architectural reset value
