@@ -1,5 +1,6 @@
 import VMRRBase
 import VMRRGuest
+import VMRRJournal
 
 /// A CMOS RTC (MC146818) at 0x70/0x71. Its time is the epoch the recording
 /// started with plus the guest clock; BCD and 24-hour unless the guest
@@ -84,5 +85,15 @@ public final class CMOSRTC: DeviceModel {
     public func write(_ access: DeviceAccess) -> DeviceAnswer? {
         if access.port == Layout.cmosDataPort { store(access.byte) } else { select(access.byte) }
         return .handled
+    }
+
+    // MARK: checkpoint state
+
+    /// The index register, then the 128 bytes of RAM.
+    func saveState(_ s: inout DeviceStateWriter) { s.u8(index); s.bytes(ram) }
+
+    func restoreState(_ r: inout DeviceStateReader) throws {
+        index = try r.u8() & 0x7F
+        ram = try r.bytes(ram.count)
     }
 }

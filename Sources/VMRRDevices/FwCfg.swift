@@ -1,4 +1,5 @@
 import VMRRGuest
+import VMRRJournal
 
 /// QEMU's fw_cfg, the traditional port interface (docs/GUEST.md, "PC
 /// devices"): a 16-bit selector write at 0x510, byte reads at 0x511 that
@@ -47,5 +48,14 @@ public final class FwCfg: DeviceModel {
     public func write(_ access: DeviceAccess) -> DeviceAnswer? {
         if access.offset == Self.selectorOffset { select(UInt16(truncatingIfNeeded: access.value)) }
         return .handled
+    }
+
+    // MARK: checkpoint state
+
+    /// The selector and the offset within the selected item.
+    func saveState(_ s: inout DeviceStateWriter) { s.u16(selector); s.u32(UInt32(offset)) }
+
+    func restoreState(_ r: inout DeviceStateReader) throws {
+        selector = try r.u16(); offset = Int(try r.u32())
     }
 }

@@ -1,4 +1,5 @@
 import VMRRGuest
+import VMRRJournal
 
 /// The local APIC of vmrr's one vCPU (APIC ID 0), for kernels that read
 /// their APIC ID, send INIT/SIPI at boot, switch to x2APIC mode, and send
@@ -12,8 +13,19 @@ import VMRRGuest
 ///   APIC ID 0 or the physical broadcast, or SELF IPI) set the vector in IRR; the highest IRR above
 ///   the processor priority is delivered at the next exit where the vCPU can
 ///   take it (`PCPlatform.pendingInterrupt`), moving to ISR; EOI clears the
-///   highest ISR bit. INIT, SIPI and IPIs to other APIC IDs are dropped
-///   (there are no other CPUs). The APIC timer and LINT pins deliver nothing.
+///   highest ISR bit, and when that vector's TMR bit is set (a level-triggered
+///   interrupt from the I/O APIC) broadcasts the EOI to the I/O APIC
+///   (`eoiBroadcast`). NMI IPIs and NMI messages make an NMI pending
+///   (`nmiPending`). An INIT IPI to itself is a warm reset (`onINIT`, which
+///   decides how the run goes on). SIPI and IPIs to other APIC IDs are
+///   dropped (there are no other CPUs).
+/// - the APIC timer (`APICTimer`): one-shot and periodic on the guest clock,
+///   delivering the LVT timer's vector unless masked;
+/// - interrupt messages from the I/O APIC (`APICBus`), matched against the
+///   APIC ID (physical) or the logical destination (flat and cluster models);
+/// - LINT0 and LINT1 start as firmware leaves them (ExtINT and NMI,
+///   unmasked): the PIC's output reaches the CPU while the APIC is globally
+///   disabled or LINT0 is unmasked (`acceptsPICInterrupts`), as on QEMU.
 /// Map it at its page on the MMIO bus, and at `LocalAPIC.msrRanges`.
 public final class LocalAPIC: DeviceModel, MSRDevice {
     enum Register {
@@ -45,7 +57,7 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         static let vectorMask: UInt32 = 0xFF
         static let deliveryModeShift: UInt32 = 8, deliveryModeMask: UInt32 = 0x7
         static let shorthandShift: UInt32 = 18, shorthandMask: UInt32 = 0x3
-        static let fixedDelivery: UInt32 = 0, initDelivery: UInt32 = 5, startupDelivery: UInt32 = 6
+        static let fixedDelivery: UInt32 = 0, nmiDelivery: UInt32 = 4, initDelivery: UInt32 = 5, startupDelivery: UInt32 = 6
         static let noShorthand: UInt32 = 0, selfShorthand: UInt32 = 1, allIncludingSelf: UInt32 = 2
         /// xAPIC destination: ICR high bits 31:24.
         static let xapicDestinationShift: UInt32 = 24
@@ -66,7 +78,16 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
 
     private(set) var registers: [Int: UInt32] = [:]
     /// IRR, ISR and TMR as 256-bit sets.
-    private(set) var irr = VectorSet(), isr = VectorSet()
+    private(set) var irr = VectorSet(), isr = VectorSet(), tmr = VectorSet()
+    private(set) var timer = APICTimer()
+    /// An NMI waits for delivery (`PCPlatform.pendingNMI`).
+    private(set) var nmiPending = false
+    /// Called with the vector when EOI retires a level-triggered interrupt (the I/O APIC's EOI).
+    var eoiBroadcast: ((UInt8) -> Void)?
+    /// Called for an INIT IPI to this APIC: the outcome of the warm reset.
+    var onINIT: (() -> DeviceOutcome)?
+    /// What the last access asks of the run (an INIT's outcome), taken by `takeOutcome`.
+    private var requestedOutcome: DeviceOutcome?
     private(set) var apicBase: UInt64 = Layout.apicBaseAtEntry
     /// Interrupts sent to absent CPUs or in delivery modes vmrr does not model (for reports).
     private(set) var droppedIPIs = 0
@@ -79,6 +100,20 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         registers[Register.dfr] = 0xFFFF_FFFF
         registers[Register.spiv] = 0xFF
         for lvt in Register.lvts { registers[lvt] = Self.lvtMasked }
+        registers[Register.lvtLINT0] = Layout.apicLINT0AtEntry
+        registers[Register.lvtLINT1] = Layout.apicLINT1AtEntry
+    }
+
+    /// The outcome an access asked for (`.proceed` when none), cleared.
+    func takeOutcome() -> DeviceOutcome {
+        defer { requestedOutcome = nil }
+        return requestedOutcome ?? .proceed
+    }
+
+    /// Whether the PIC's INTR reaches the CPU: through LINT0 unless the APIC
+    /// is globally enabled with LINT0 masked (QEMU's `apic_accept_pic_intr`).
+    var acceptsPICInterrupts: Bool {
+        !globallyEnabled || (registers[Register.lvtLINT0] ?? 0) & Self.lvtMasked == 0
     }
 
     var x2apicMode: Bool { apicBase & (Base.enable | Base.extd) == Base.enable | Base.extd }
@@ -92,6 +127,9 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         return (tpr & 0xF0) >= isrClass ? tpr : isrClass
     }
 
+    /// Guest-clock time of the access being handled (the timer's registers depend on it).
+    private(set) var now: UInt64 = 0
+
     func value(of register: Int) -> UInt32 {
         switch register {
         case Register.id: return 0
@@ -100,7 +138,10 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         case Register.ldr where x2apicMode: return 1   // cluster 0, bit (ID & 0xF) = bit 0
         case Register.isr..<(Register.isr + 0x80): return isr.word((register - Register.isr) >> 4)
         case Register.irr..<(Register.irr + 0x80): return irr.word((register - Register.irr) >> 4)
-        case Register.tmr..<(Register.tmr + 0x80): return 0
+        case Register.tmr..<(Register.tmr + 0x80): return tmr.word((register - Register.tmr) >> 4)
+        case Register.currentCount: return timer.currentCount(at: now)
+        case Register.initialCount: return timer.initialCount
+        case Register.divide: return timer.divideConfig
         default: return registers[register] ?? 0
         }
     }
@@ -110,6 +151,7 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
     /// Reads of the 32-bit register in a 16-byte slot; other bytes read 0.
     /// The page reads as all ones while the APIC is in x2APIC mode or disabled.
     public func read(_ access: DeviceAccess) -> DeviceAnswer? {
+        advance(to: access.now)
         guard globallyEnabled, !x2apicMode else { return .value(DeviceAccess.allOnes) }
         let offset = Int(access.offset)
         let within = offset & Self.slotMask
@@ -119,10 +161,11 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
 
     /// Only aligned 32-bit (or wider) writes change a register.
     public func write(_ access: DeviceAccess) -> DeviceAnswer? {
+        advance(to: access.now)
         let offset = Int(access.offset)
         guard globallyEnabled, !x2apicMode, offset & Self.slotMask == 0, access.size >= Self.registerBytes else { return .handled }
         store(offset, UInt32(truncatingIfNeeded: access.value), x2apic: false)
-        return .handled
+        return DeviceAnswer(outcome: takeOutcome())
     }
 
     func store(_ register: Int, _ v: UInt32, x2apic: Bool) {
@@ -133,6 +176,11 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
             let destination = x2apic ? (registers[Register.icrHigh] ?? 0) : (registers[Register.icrHigh] ?? 0) >> ICR.xapicDestinationShift
             sendIPI(low: v, destination: destination)
         case Register.selfIPI: accept(vector: UInt8(v & ICR.vectorMask))
+        case Register.initialCount: timer.setInitialCount(v, now: now, mode: timerMode)
+        case Register.divide: timer.setDivide(v, now: now)
+        case Register.lvtTimer:
+            registers[register] = v
+            timer.setMode(timerMode)
         case Register.ldr, Register.dfr: registers[register] = v
         case _ where Register.stored.contains(register): registers[register] = v
         default: break
@@ -148,15 +196,51 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         let broadcast = physical && destination == (x2apicMode ? ICR.x2apicBroadcast : ICR.xapicBroadcast)
         let toSelf = shorthand == ICR.selfShorthand || shorthand == ICR.allIncludingSelf
             || (shorthand == ICR.noShorthand && (destination == 0 || broadcast))
-        guard toSelf, mode == ICR.fixedDelivery else { droppedIPIs += 1; return }
-        accept(vector: UInt8(low & ICR.vectorMask))
+        guard toSelf else { droppedIPIs += 1; return }
+        switch mode {
+        case ICR.fixedDelivery: accept(vector: UInt8(low & ICR.vectorMask))
+        case ICR.nmiDelivery: nmiPending = true
+        case ICR.initDelivery: requestedOutcome = onINIT?() ?? .proceed
+        default: droppedIPIs += 1
+        }
     }
 
     /// A fixed interrupt arrives: vectors 0-15 are illegal and dropped.
-    func accept(vector: UInt8) {
+    /// A level-triggered one also sets its TMR bit.
+    func accept(vector: UInt8, level: Bool = false) {
         guard vector >= 16 else { droppedIPIs += 1; return }
         irr.insert(vector)
+        if level { tmr.insert(vector) } else { tmr.remove(vector) }
     }
+
+    /// The LVT timer's mode field.
+    var timerMode: UInt32 { ((registers[Register.lvtTimer] ?? 0) >> APICTimer.Mode.shift) & APICTimer.Mode.mask }
+
+    /// Brings the timer up to `now`: an expiry sets the LVT timer's vector in IRR unless masked.
+    func advance(to now: UInt64) {
+        self.now = now
+        guard timer.advance(to: now) else { return }
+        let lvt = registers[Register.lvtTimer] ?? Self.lvtMasked
+        if lvt & Self.lvtMasked == 0 { accept(vector: UInt8(lvt & ICR.vectorMask)) }
+    }
+
+    /// When the timer next sets its vector (nil while stopped or masked).
+    var nextTimerInterrupt: UInt64? {
+        (registers[Register.lvtTimer] ?? Self.lvtMasked) & Self.lvtMasked == 0 ? timer.nextExpiry : nil
+    }
+
+    /// Whether an 8-bit message destination names this APIC (ID 0): in
+    /// physical mode ID 0 or the broadcast 0xFF; in logical mode a bit of
+    /// the logical ID (flat model) or the cluster and a bit (cluster model).
+    func isDestination(_ destination: UInt8, logical: Bool) -> Bool {
+        guard logical else { return destination == 0 || UInt32(destination) == ICR.xapicBroadcast }
+        if x2apicMode { return destination & 1 != 0 }
+        let ldr = UInt8(truncatingIfNeeded: (registers[Register.ldr] ?? 0) >> 24)
+        if (registers[Register.dfr] ?? 0) >> 28 == Self.dfrFlatModel { return destination & ldr != 0 }
+        return destination >> 4 == ldr >> 4 && destination & ldr & 0xF != 0
+    }
+    /// DFR bits 31:28: 0xF flat model, 0x0 cluster model.
+    static let dfrFlatModel: UInt32 = 0xF
 
     /// The vector to deliver now, if any (not yet acknowledged).
     var deliverable: UInt8? {
@@ -170,7 +254,9 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
     }
 
     func endOfInterrupt() {
-        if let v = isr.highest { isr.remove(v) }
+        guard let v = isr.highest else { return }
+        isr.remove(v)
+        if tmr.contains(v) { tmr.remove(v); eoiBroadcast?(v) }
     }
 
     // MARK: x2APIC MSRs and IA32_APIC_BASE
@@ -239,8 +325,10 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         apicBase = (value & ~Base.bsp) | (apicBase & Base.bsp)
         if !en {
             // Disabling resets the APIC's state (SDM 11.4.3).
-            irr = VectorSet(); isr = VectorSet()
+            irr = VectorSet(); isr = VectorSet(); tmr = VectorSet()
             registers[Register.spiv] = 0xFF
+            timer = APICTimer()
+            for lvt in Register.lvts { registers[lvt] = Self.lvtMasked }
         }
         return true
     }
@@ -253,11 +341,73 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         Layout.MSR.x2apicFirst...Layout.MSR.x2apicLast,
     ]
 
-    public func readMSR(_ index: UInt32) -> UInt64? {
-        index == Layout.MSR.apicBase ? apicBaseRead() : x2apicRead(msr: index)
+    public func readMSR(_ index: UInt32, now: UInt64) -> UInt64? {
+        advance(to: now)
+        return index == Layout.MSR.apicBase ? apicBaseRead() : x2apicRead(msr: index)
     }
 
-    public func writeMSR(_ index: UInt32, value: UInt64) -> Bool {
-        index == Layout.MSR.apicBase ? apicBaseWrite(value) : x2apicWrite(msr: index, value: value)
+    public func writeMSR(_ index: UInt32, value: UInt64, now: UInt64) -> Bool {
+        advance(to: now)
+        return index == Layout.MSR.apicBase ? apicBaseWrite(value) : x2apicWrite(msr: index, value: value)
+    }
+}
+
+// MARK: - APIC bus
+
+extension LocalAPIC: APICBus {
+    /// A message from the I/O APIC: fixed and lowest-priority deliver the
+    /// vector (level ones set TMR), NMI makes an NMI pending, the rest are
+    /// dropped. Nothing is accepted while the APIC is disabled.
+    @discardableResult
+    public func receive(_ m: InterruptMessage) -> Bool {
+        guard globallyEnabled, isDestination(m.destination, logical: m.logical) else { return false }
+        switch m.deliveryMode {
+        case InterruptMessage.DeliveryMode.fixed, InterruptMessage.DeliveryMode.lowestPriority:
+            accept(vector: m.vector, level: m.level)
+            return true
+        case InterruptMessage.DeliveryMode.nmi:
+            nmiPending = true
+            return true
+        default:
+            droppedIPIs += 1
+            return false
+        }
+    }
+
+    /// The pending NMI was injected.
+    func acknowledgeNMI() { nmiPending = false }
+}
+
+// MARK: - checkpoint state
+
+extension LocalAPIC {
+    /// IA32_APIC_BASE, the stored registers (count, then index and value in
+    /// index order), IRR, ISR, TMR (8 words each), the NMI flag, the timer.
+    func saveState(_ s: inout DeviceStateWriter) {
+        s.u64(apicBase)
+        let stored = registers.keys.sorted()
+        s.u32(UInt32(stored.count))
+        for r in stored { s.u32(UInt32(r)); s.u32(registers[r] ?? 0) }
+        for set in [irr, isr, tmr] { for k in 0..<8 { s.u32(set.word(k)) } }
+        s.bool(nmiPending)
+        timer.save(&s)
+    }
+
+    func restoreState(_ r: inout DeviceStateReader) throws {
+        apicBase = try r.u64()
+        let n = try r.u32()
+        guard n <= 0x100 else { throw JournalError(path: "device state of the local APIC", offset: nil, reason: "\(n) registers") }
+        var regs: [Int: UInt32] = [:]
+        for _ in 0..<n { let k = Int(try r.u32()); regs[k] = try r.u32() }
+        registers = regs
+        var sets: [VectorSet] = []
+        for _ in 0..<3 {
+            var words: [UInt32] = []
+            for _ in 0..<8 { words.append(try r.u32()) }
+            sets.append(VectorSet(words: words))
+        }
+        irr = sets[0]; isr = sets[1]; tmr = sets[2]
+        nmiPending = try r.bool()
+        timer = try APICTimer.restore(&r)
     }
 }

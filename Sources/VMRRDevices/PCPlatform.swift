@@ -4,8 +4,11 @@ import VMRRJournal
 
 /// The machine vmrr records (docs/GUEST.md): the vmrr protocol's devices
 /// (COM1, debug-exit, the paravirtual clock and timer) and the PC devices
-/// real kernels and test suites probe, on a port bus and an MMIO bus, with
-/// the interrupt sources wired to the PIC pair and the local APIC.
+/// real kernels and test suites probe, on a port bus and an MMIO bus. ISA
+/// interrupt sources (PIT, COM1, pc-testdev, the SCI, the HPET in legacy
+/// mode) reach both the PIC pair and the I/O APIC (`PCInterruptRouter`);
+/// the I/O APIC and the APIC timer deliver to the local APIC, and the PIC's
+/// INTR reaches the CPU through LINT0.
 ///
 /// Each access yields the journal event that describes it, the value a read
 /// returns, and whether the run ends. An access no device decodes is
@@ -28,6 +31,14 @@ public final class PCPlatform {
     let testDevMemory = PCTestDevMemory()
     let apic: LocalAPIC
     let paravirtualClock = ParavirtualClock()
+    let ioapic = IOAPIC()
+    let router: PCInterruptRouter
+    let hpet: HPET
+    let acpiPM: ACPIPM
+    let pciHost = PCIHost()
+    let resetPorts = ResetPorts()
+    let portA: SystemControlPortA
+    let warmReset: WarmReset
 
     /// Port I/O, most used first.
     public private(set) var ports = DeviceBus()
@@ -42,17 +53,27 @@ public final class PCPlatform {
     public init(clock: GuestClock, input: ConsoleInput?, output: ConsoleOutput, strict: Bool,
                 pc config: PCDeviceConfig = PCDeviceConfig()) {
         self.clock = clock; self.input = input; self.output = output; self.strict = strict
-        uart = UART16550(input: input, output: output, irq: InterruptLine(pic, irq: Layout.com1IRQ))
-        pit = PIT8254(irq: InterruptLine(pic, irq: Layout.pitIRQ))
+        router = PCInterruptRouter(pic: pic, ioapic: ioapic)
+        uart = UART16550(input: input, output: output, irq: InterruptLine(router, irq: Layout.com1IRQ))
+        pit = PIT8254(irq: InterruptLine(router, irq: Layout.pitIRQ))
         pic.clockedInput = pit
         systemControl = SystemControlPort(pit: pit)
         cmos = CMOSRTC(memorySize: config.memorySize, epoch: config.rtcEpoch)
         fwCfg = FwCfg(config: config)
-        testDev = PCTestDev(interrupts: pic)
+        testDev = PCTestDev(interrupts: router)
         apic = LocalAPIC(x2apicAvailable: config.x2apicAvailable)
+        hpet = HPET(interrupts: router)
+        acpiPM = ACPIPM(sci: InterruptLine(router, irq: Layout.sciIRQ))
+        warmReset = WarmReset(cmos: cmos)
+        portA = SystemControlPortA(reset: warmReset)
+        ioapic.bus = apic
+        apic.eoiBroadcast = { [unowned ioapic] in ioapic.endOfInterrupt(vector: $0) }
+        apic.onINIT = { [unowned warmReset] in warmReset.outcome(cause: "INIT IPI to the local APIC") }
         mapPorts()
         memory.insert(paravirtualClock, at: Layout.paravirtPageGPA, count: Layout.pageSize)
         memory.insert(apic, at: Layout.apicGPA, count: Layout.pageSize)
+        memory.insert(ioapic, at: Layout.ioapicGPA, count: Layout.ioapicSize)
+        memory.insert(hpet, at: Layout.hpetGPA, count: Layout.hpetSize)
         memory.insert(testDevMemory, at: Layout.testDevMemoryGPA, count: Layout.testDevMemorySize)
         for range in LocalAPIC.msrRanges { msrs.append((range, apic)) }
     }
@@ -72,11 +93,13 @@ public final class PCPlatform {
         ports.insert(testDev, ports: Layout.testDevFlushPort...Layout.testDevFlushPort)
         ports.insert(testDev, ports: Layout.testDevIRQPorts)
         ports.insert(ISADebugExit(), ports: Layout.isaDebugExitPorts)
-        let reset = ResetPorts()
-        ports.insert(reset, ports: Layout.keyboardControllerPort...Layout.keyboardControllerPort)
+        ports.insert(resetPorts, ports: Layout.keyboardControllerPort...Layout.keyboardControllerPort)
         // Before PCI: byte accesses at 0xCF9 are the reset control register.
-        ports.insert(reset, ports: Layout.resetControlPort...Layout.resetControlPort)
-        ports.insert(PCIHost(), ports: Layout.pciConfigAddressPort...Layout.pciConfigDataPorts.upperBound)
+        ports.insert(resetPorts, ports: Layout.resetControlPort...Layout.resetControlPort)
+        ports.insert(pciHost, ports: Layout.pciConfigAddressPort...Layout.pciConfigDataPorts.upperBound)
+        ports.insert(acpiPM, ports: Layout.pm1aEventPort...(Layout.pm1aControlPort + UInt16(Layout.pm1ControlLength) - 1))
+        ports.insert(acpiPM, ports: Layout.pmTimerPort...(Layout.pmTimerPort + UInt16(Layout.pmTimerLength) - 1))
+        ports.insert(portA, ports: Layout.systemControlPortA...Layout.systemControlPortA)
     }
 
     /// The paravirtual timer's deadline in clock ns, or nil when disarmed.
@@ -174,9 +197,12 @@ public final class PCPlatform {
     /// a CPU without it.
     public func answerMSR(index: UInt32, direction: IODirection, value: UInt64) -> MSRResult {
         guard let device = msrs.first(where: { $0.range.contains(index) })?.device else { return .generalProtection }
+        let now = clock.now()
         switch direction {
-        case .read: return device.readMSR(index).map { MSRResult(value: $0, fault: false) } ?? .generalProtection
-        case .write: return MSRResult(value: 0, fault: !device.writeMSR(index, value: value))
+        case .read: return device.readMSR(index, now: now).map { MSRResult(value: $0, fault: false) } ?? .generalProtection
+        case .write:
+            let ok = device.writeMSR(index, value: value, now: now)
+            return MSRResult(value: 0, fault: !ok, outcome: apic.takeOutcome())
         }
     }
 
@@ -188,19 +214,36 @@ public final class PCPlatform {
     /// True when the paravirtual timer has fired and its interrupt waits for injection.
     public var timerExpired: Bool { paravirtualClock.expired(at: clock.now()) }
 
+    /// Brings every clocked source up to `now`: PIT edges, HPET matches,
+    /// the PM timer's status, the APIC timer, COM1's line.
+    func advanceSources(to now: UInt64) {
+        pit.advance(to: now)
+        hpet.advance(to: now)
+        acpiPM.advance(to: now)
+        apic.advance(to: now)
+        uart.syncInterruptLine()
+    }
+
     /// The vector to deliver now, if any, evaluated at `clock.now()`: the
     /// paravirtual timer's first, then the local APIC's highest request above
-    /// its priority, then the PIC pair's output (PIT channel 0, COM1,
-    /// pc-testdev lines). Call `acknowledgeInterrupt` once it is injected.
+    /// its priority (IPIs, the APIC timer, the I/O APIC), then the PIC pair's
+    /// output (PIT channel 0, COM1, pc-testdev lines) when LINT0 passes it.
+    /// Call `acknowledgeInterrupt` once it is injected.
     public func pendingInterrupt() -> UInt8? {
-        pit.advance(to: clock.now())
-        uart.syncInterruptLine()
+        advanceSources(to: clock.now())
         if timerExpired { pendingSource = .paravirtualTimer; return Layout.timerVector }
         if let v = apic.deliverable { pendingSource = .localAPIC; return v }
-        if let v = pic.pendingVector { pendingSource = .pic; return v }
+        if apic.acceptsPICInterrupts, let v = pic.pendingVector { pendingSource = .pic; return v }
         pendingSource = nil
         return nil
     }
+
+    /// Whether an NMI waits (an NMI IPI, or an I/O APIC entry in NMI mode).
+    /// The recorder does not inject NMIs yet: nothing calls this outside tests.
+    public var pendingNMI: Bool { apic.nmiPending }
+
+    /// The pending NMI was injected.
+    public func acknowledgeNMI() { apic.acknowledgeNMI() }
 
     /// The vector `pendingInterrupt()` returned was injected.
     public func acknowledgeInterrupt(_ vector: UInt8) {
@@ -218,21 +261,11 @@ public final class PCPlatform {
     /// rising edge while IRQ 0 is unmasked), or nil when nothing will ever
     /// interrupt a halted guest.
     public func nextInterruptTime() -> UInt64? {
-        let pitEdge = pic.isMasked(Layout.pitIRQ) ? nil : pit.nextRisingEdge(after: clock.now())
-        return [timerDeadline, pitEdge].compactMap { $0 }.min()
+        let now = clock.now()
+        let throughPIC = !pic.isMasked(Layout.pitIRQ) && apic.acceptsPICInterrupts
+        let throughIOAPIC = !ioapic.isMasked(Int(Layout.pitGSI))
+        let pitEdge = throughPIC || throughIOAPIC ? pit.nextRisingEdge(after: now) : nil
+        return [timerDeadline, pitEdge, apic.nextTimerInterrupt, hpet.nextInterruptTime(), acpiPM.nextInterruptTime()]
+            .compactMap { $0 }.min()
     }
-
-    // MARK: checkpoint state
-
-    /// Device state for checkpoints (VMRRJournal's `DeviceState`): the
-    /// timer deadline, the EOT flag, the clock, and COM1's LCR and MCR, which
-    /// a replay needs to tell console output from divisor and loopback
-    /// writes (`ConsoleFilter`).
-    public var deviceState: DeviceState {
-        DeviceState(timerDeadline: timerDeadline, deliveredEOT: deliveredEOT, clock: clock.now(),
-                    uartLCR: uart.lcr, uartMCR: uart.mcr)
-    }
-
-    /// `deviceState`, encoded as a checkpoint stores it.
-    public func encodeState() -> [UInt8] { deviceState.encoded() }
 }

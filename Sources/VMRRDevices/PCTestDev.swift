@@ -1,4 +1,5 @@
 import VMRRGuest
+import VMRRJournal
 
 /// QEMU's pc-testdev (docs/GUEST.md, "PC devices"), the device the KVM unit
 /// tests talk to: the scratch register at 0xE0-0xE3 (byte lanes of one
@@ -46,6 +47,9 @@ public final class PCTestDev: DeviceModel {
         }
         return .handled   // the flush port: nothing to flush
     }
+    /// The scratch register.
+    func saveState(_ s: inout DeviceStateWriter) { s.u32(scratch) }
+    func restoreState(_ r: inout DeviceStateReader) throws { scratch = try r.u32() }
 }
 
 /// pc-testdev's 64 KiB of RAM-like MMIO at 0xFF00_0000: reads return what
@@ -72,5 +76,31 @@ public final class PCTestDevMemory: DeviceModel {
             memory[offset + i] = UInt8(truncatingIfNeeded: access.value >> (8 * UInt64(i)))
         }
         return .handled
+    }
+
+    /// Bytes per block of the memory's state: only blocks that are not all zero are stored.
+    static let stateBlock = 256
+
+    /// A u32 count of non-zero 256-byte blocks, then each as u32 block number and its bytes.
+    func saveState(_ s: inout DeviceStateWriter) {
+        let blocks = stride(from: 0, to: memory.count, by: Self.stateBlock).filter { b in
+            memory[b..<(b + Self.stateBlock)].contains { $0 != 0 }
+        }
+        s.u32(UInt32(blocks.count))
+        for b in blocks { s.u32(UInt32(b / Self.stateBlock)); s.bytes(Array(memory[b..<(b + Self.stateBlock)])) }
+    }
+
+    func restoreState(_ r: inout DeviceStateReader) throws {
+        var m = [UInt8](repeating: 0, count: memory.count)
+        let n = try r.u32()
+        for _ in 0..<n {
+            let b = Int(try r.u32()) * Self.stateBlock
+            let bytes = try r.bytes(Self.stateBlock)
+            guard b + Self.stateBlock <= m.count else {
+                throw JournalError(path: "device state of pc-testdev memory", offset: nil, reason: "block at \(b) lies past 64 KiB")
+            }
+            m.replaceSubrange(b..<(b + Self.stateBlock), with: bytes)
+        }
+        memory = m
     }
 }

@@ -1,4 +1,5 @@
 import VMRRGuest
+import VMRRJournal
 
 /// The PC's interrupt controllers (docs/GUEST.md, "PC devices"): a cascaded
 /// pair of 8259A PICs and their edge/level control registers.
@@ -213,5 +214,38 @@ public final class PICPair: DeviceModel, InterruptController {
         case Layout.elcrSlavePort: return .value(UInt64(slave.elcr))
         default: return .value(0xFF)
         }
+    }
+}
+
+// MARK: - checkpoint state
+
+extension PIC8259 {
+    /// IRR, IMR, ISR, line levels, ELCR, vector base, priority rotation,
+    /// then the flags and the initialization step.
+    func save(_ s: inout DeviceStateWriter) {
+        for b in [irr, imr, isr, lines, elcr, vectorBase, priorityAdd] { s.u8(b) }
+        for f in [autoEOI, rotateOnAutoEOI, readISR, poll, icw4Needed, single] { s.bool(f) }
+        s.u8(UInt8(initStep))
+    }
+
+    static func restore(_ r: inout DeviceStateReader) throws -> PIC8259 {
+        var p = PIC8259()
+        p.irr = try r.u8(); p.imr = try r.u8(); p.isr = try r.u8(); p.lines = try r.u8(); p.elcr = try r.u8()
+        p.vectorBase = try r.u8(); p.priorityAdd = try r.u8() & 7
+        p.autoEOI = try r.bool(); p.rotateOnAutoEOI = try r.bool(); p.readISR = try r.bool(); p.poll = try r.bool()
+        p.icw4Needed = try r.bool(); p.single = try r.bool()
+        p.initStep = Int(try r.u8())
+        guard [0, 2, 3, 4].contains(p.initStep) else {
+            throw JournalError(path: "device state of the PIC", offset: nil, reason: "initialization step \(p.initStep)")
+        }
+        return p
+    }
+}
+
+extension PICPair {
+    /// The master, then the slave.
+    func saveState(_ s: inout DeviceStateWriter) { master.save(&s); slave.save(&s) }
+    func restoreState(_ r: inout DeviceStateReader) throws {
+        master = try PIC8259.restore(&r); slave = try PIC8259.restore(&r)
     }
 }

@@ -1,4 +1,5 @@
 import VMRRGuest
+import VMRRJournal
 
 /// The 8254 programmable interval timer (docs/GUEST.md, "PC devices"),
 /// counting guest-clock time: its counters at 0x40-0x42 and control port
@@ -227,5 +228,41 @@ public final class PIT8254: DeviceModel, ClockedInterruptSource {
             writeControl(access.byte, now: now)
         }
         return .handled
+    }
+}
+
+// MARK: - checkpoint state
+
+extension PIT8254 {
+    /// Up to where IRQ 0 has been advanced, then per channel: mode, access,
+    /// BCD, count, load time, gate, loaded, write-high, write latch,
+    /// read-high, latched count (presence, value, high flag), status latch.
+    func saveState(_ s: inout DeviceStateWriter) {
+        s.u64(advancedTo)
+        for c in channels {
+            s.u8(c.mode); s.u8(c.access); s.bool(c.bcd); s.u32(c.count); s.u64(c.loadTime)
+            s.bool(c.gate); s.bool(c.loaded); s.bool(c.writeHigh); s.u8(c.writeLatch); s.bool(c.readHigh)
+            s.bool(c.latched != nil); s.u16(c.latched ?? 0); s.bool(c.latchedHigh)
+            s.bool(c.status != nil); s.u8(c.status ?? 0)
+        }
+    }
+
+    func restoreState(_ r: inout DeviceStateReader) throws {
+        advancedTo = try r.u64()
+        for k in 0..<Self.channelCount {
+            var c = PITChannel()
+            c.mode = try r.u8(); c.access = try r.u8(); c.bcd = try r.bool(); c.count = try r.u32(); c.loadTime = try r.u64()
+            c.gate = try r.bool(); c.loaded = try r.bool(); c.writeHigh = try r.bool(); c.writeLatch = try r.u8()
+            c.readHigh = try r.bool()
+            let hasLatch = try r.bool(), latch = try r.u16()
+            c.latched = hasLatch ? latch : nil
+            c.latchedHigh = try r.bool()
+            let hasStatus = try r.bool(), status = try r.u8()
+            c.status = hasStatus ? status : nil
+            guard c.count >= 1 && c.count <= 0x10000 else {
+                throw JournalError(path: "device state of the PIT", offset: nil, reason: "count \(c.count) of channel \(k) is not 1-65536")
+            }
+            channels[k] = c
+        }
     }
 }

@@ -1,4 +1,5 @@
 import VMRRGuest
+import VMRRJournal
 
 /// vmrr's own clock page at 0xFEB0_0000 (docs/GUEST.md, "Paravirtual clock"
 /// and "Paravirtual one-shot timer"): a read of `Layout.clockGPA` returns
@@ -35,4 +36,8 @@ public final class ParavirtualClock: DeviceModel {
         deadline = access.value == 0 ? nil : access.value
         return DeviceAnswer(record: .timer(deadline: access.value))
     }
+
+    /// The deadline (optional u64).
+    func saveState(_ s: inout DeviceStateWriter) { s.optionalU64(deadline) }
+    func restoreState(_ r: inout DeviceStateReader) throws { deadline = try r.optionalU64() }
 }

@@ -1,5 +1,6 @@
 import VMRRBase
 import VMRRGuest
+import VMRRJournal
 
 /// The two ways a PC guest resets the machine (docs/GUEST.md, "PC devices"),
 /// both ending the run with status 134 (`ExitStatus.reset`):
@@ -42,4 +43,8 @@ public final class ResetPorts: DeviceModel {
             return .handled
         }
     }
+
+    /// The reset control register.
+    func saveState(_ s: inout DeviceStateWriter) { s.u8(resetControl) }
+    func restoreState(_ r: inout DeviceStateReader) throws { resetControl = try r.u8() }
 }

@@ -1,3 +1,5 @@
+import VMRRJournal
+
 /// System control port B at 0x61 (docs/GUEST.md, "PC devices"): bit 0
 /// gates PIT channel 2, bit 1 is the speaker data enable (stored, read
 /// back), bit 4 toggles with every DRAM refresh request of guest time, and
@@ -33,4 +35,8 @@ public final class SystemControlPort: DeviceModel {
         pit.setGate2(access.byte & Bits.gate2 != 0, now: access.now)
         return .handled
     }
+
+    /// The speaker data bit (the gate lives in the PIT's state).
+    func saveState(_ s: inout DeviceStateWriter) { s.bool(speakerData) }
+    func restoreState(_ r: inout DeviceStateReader) throws { speakerData = try r.bool() }
 }

@@ -1,4 +1,5 @@
 import VMRRGuest
+import VMRRJournal
 
 /// The 16550A UART behind COM1 (docs/GUEST.md, "COM1: 16550A UART"), the console.
 
@@ -200,5 +201,22 @@ public final class UART16550: DeviceModel {
         registerWrite(UInt16(access.offset), access.byte)
         syncInterruptLine()
         return .handled
+    }
+
+    // MARK: checkpoint state
+
+    /// IER, LCR, MCR, SCR, DLL, DLM, the FIFO flag, the THR-empty condition,
+    /// the MSR deltas and last inputs, the EOT flag, then the loopback bytes.
+    func saveState(_ s: inout DeviceStateWriter) {
+        for b in [ier, lcr, mcr, scr, dll, dlm] { s.u8(b) }
+        s.bool(fifoEnabled); s.bool(thrEmptyPending); s.u8(msrDeltas); s.u8(lastInputs); s.bool(deliveredEOT)
+        s.lengthPrefixed(loopback)
+    }
+
+    func restoreState(_ r: inout DeviceStateReader) throws {
+        ier = try r.u8(); lcr = try r.u8(); mcr = try r.u8(); scr = try r.u8(); dll = try r.u8(); dlm = try r.u8()
+        fifoEnabled = try r.bool(); thrEmptyPending = try r.bool(); msrDeltas = try r.u8(); lastInputs = try r.u8()
+        deliveredEOT = try r.bool()
+        loopback = try r.lengthPrefixed()
     }
 }

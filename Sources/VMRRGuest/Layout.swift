@@ -421,6 +421,14 @@ public enum Layout {
     public static let shutdownJumpNoEOI: UInt8 = 0x0A
     /// Shutdown code 0x05: EOI the PIC, then jump through 40:67.
     public static let shutdownJumpWithEOI: UInt8 = 0x05
+    /// The local APIC timer's input clock: one tick per ns (1 GHz, as QEMU's
+    /// APIC bus), before the divide configuration.
+    public static let apicTimerTickNanoseconds: UInt64 = 1
+    /// Reset values of LVT LINT0 and LINT1 as firmware leaves them (virtual
+    /// wire mode): LINT0 ExtINT, unmasked (the PIC's INTR); LINT1 NMI.
+    public static let apicLINT0AtEntry: UInt32 = 0x700
+    public static let apicLINT1AtEntry: UInt32 = 0x400
+
     /// Where the warm-reset vector lives: offset (16 bits) at 0x467, segment at 0x469.
     public static let warmResetVectorGPA: UInt64 = 0x467
 

@@ -112,6 +112,7 @@ public final class Recorder: ExitResponder {
         let result = devices.answerMSR(index: index, direction: direction, value: value)
         let answer = MSRAnswer(value: result.value, fault: result.fault)
         try append(.msr(index: index, direction: direction, value: direction == .read ? answer.value : value, fault: answer.fault), regs)
+        apply(result.outcome, regs)   // an x2APIC INIT IPI to itself ends the run (a warm reset)
         try afterAccess(regs)
         return answer
     }
