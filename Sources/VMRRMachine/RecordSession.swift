@@ -162,11 +162,16 @@ public enum RecordSession {
         let initrd: LinuxInitrd?
         do { initrd = try o.initrd.map(LinuxInitrd.load(path:)) } catch { throw VMRRError("boot plan for \(o.imagePath): \(error)") }
         let plan: BootPlan
-        do { plan = try boot.plan(memorySize: o.memorySize, arguments: o.guestArguments, modules: modules, initrd: initrd) } catch {
+        do { plan = try boot.plan(memorySize: o.memorySize, arguments: o.guestArguments, modules: modules, initrd: initrd, acpi: acpiPlatform) } catch {
             throw VMRRError("boot plan for \(o.imagePath): \(error)")
         }
         return (boot, plan)
     }
+
+    /// What the ACPI tables of multiboot and Linux guests describe: every
+    /// device of the PC platform `PCPlatform` models (I/O APIC, HPET, ACPI
+    /// PM block and timer, PCI host bridge).
+    static let acpiPlatform = ACPIPlatform.pc
 
     /// The journal header of a recording of `boot` on `machine`.
     static func header(_ o: RecordOptions, boot: BootImage, commandLine cmdline: String, machine: Machine,

@@ -27,6 +27,7 @@ extension KVMEndToEnd {
         Recording(guest: "multiboot", status: 1, guestArgs: ["from", "a", "regression", "journal"]),
         Recording(guest: "assist", status: 0, options: ["--assist"]),
         Recording(guest: "pcdev", status: 0),
+        Recording(guest: "platform", status: 1),
     ]
     static let recordingsPerGuest = 10
     static let taskset = "/usr/bin/taskset"
