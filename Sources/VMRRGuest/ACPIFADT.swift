@@ -35,7 +35,7 @@ extension ACPITables {
     static let fadtSize = 276
 
     /// The FADT's body (ACPI 6.0, table 5-34), revision 6: FACS and DSDT
-    /// (32- and 64-bit pointers), the SCI, the PM1a event and control blocks
+    /// (the 64-bit pointers only), the SCI, the PM1a event and control blocks
     /// and the PM timer when the platform has them (else hardware-reduced),
     /// no SMI command port (ACPI is on from boot), the reset register (port
     /// 0xCF9), the boot architecture flags, and vmrr's hypervisor vendor ID.
@@ -44,7 +44,8 @@ extension ACPITables {
         func put(_ offset: Int, _ bytes: [UInt8]) { b.replaceSubrange((offset - headerSize)..<(offset - headerSize + bytes.count), with: bytes) }
         func put(_ offset: Int, _ v: UInt64, _ n: Int) { put(offset, ACPIBytes.le(v, n)) }
         let desktop: UInt64 = 1
-        put(36, facs, 4); put(40, dsdt, 4)
+        // FIRMWARE_CTRL and DSDT (offsets 36, 40) stay 0: ACPI 6.0 says they
+        // must when X_FIRMWARE_CTRL and X_DSDT are set (Linux lists the FACS twice otherwise).
         put(45, desktop, 1)
         var flags: FADTFlags = [.wbinvd, .processorC1, .powerButtonIsControlMethod, .sleepButtonIsControlMethod, .resetRegisterSupported]
         if platform.pmBlock {

@@ -72,14 +72,7 @@ public enum RecordSession {
         let (boot, plan) = try Self.bootPlan(o)
         let image = boot.image
         let cmdline = boot.guestCommandLine(arguments: o.guestArguments)
-        let machine: Machine
-        let cpuid: GuestCPUID.Table
-        do {
-            cpuid = try cpuidTable(for: boot.bootProtocol, x2apic: o.x2apic)
-            machine = try Machine(memorySize: o.memorySize, cpuid: cpuid.entries)
-        } catch {
-            throw VMRRError("creating the VM: \(error)")
-        }
+        let (machine, cpuid) = try Self.machine(o, boot: boot)
         do { try machine.load(plan) } catch { throw VMRRError("boot state for image \(o.imagePath): \(error)") }
 
         var header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine, recordedAt: recordedAt)
@@ -146,6 +139,16 @@ public enum RecordSession {
                             checkpointBytes: writer?.checkpointBytes ?? 0,
                             wallNanoseconds: monotonicNanoseconds() - started,
                             bootProtocol: boot.bootProtocol, details: details)
+    }
+
+    /// The VM, with the CPUID table vmrr builds for `boot` (and what it hides).
+    static func machine(_ o: RecordOptions, boot: BootImage) throws -> (Machine, GuestCPUID.Table) {
+        do {
+            let cpuid = try cpuidTable(for: boot.bootProtocol, x2apic: o.x2apic)
+            return (try Machine(memorySize: o.memorySize, cpuid: cpuid.entries), cpuid)
+        } catch {
+            throw VMRRError("creating the VM: \(error)")
+        }
     }
 
     /// Loads and checks the image, its modules or initrd, and plans its boot.

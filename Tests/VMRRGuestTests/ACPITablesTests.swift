@@ -39,7 +39,7 @@ import VMRRBase
         #expect((0..<(rsdt.count - 36) / 4).map { Self.le(rsdt, 36 + 4 * $0, 4) } == expected.map(at))
         #expect((0..<(xsdt.count - 36) / 8).map { Self.le(xsdt, 36 + 8 * $0, 8) } == expected.map(at))
         let fadt = try #require(Self.table(t, "FACP"))
-        #expect(fadt.count == 276 && Self.le(fadt, 36, 4) == at("FACS") && Self.le(fadt, 40, 4) == at("DSDT"))
+        #expect(fadt.count == 276 && Self.le(fadt, 36, 4) == 0 && Self.le(fadt, 40, 4) == 0, "only the 64-bit pointers")
         #expect(Self.le(fadt, 132, 8) == at("FACS") && Self.le(fadt, 140, 8) == at("DSDT"))
         #expect(at("FACS") % 64 == 0)
         #expect(t.bytes == ACPITables.build(platform: p, base: Self.base).bytes, "deterministic")

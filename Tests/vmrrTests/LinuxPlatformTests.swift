@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+import VMRRTestSupport
+
+/// Debian's kernel on vmrr's PC platform, far past its banner: it must find
+/// the ACPI tables, the MADT's I/O APIC, the HPET and the PM timer, use no
+/// kvm-clock, and replay identically far past the ~2,100 exits where
+/// kvm-clock used to make it diverge. It records tens of thousands of exits
+/// of ring-0 code, emulated here (about ten minutes on this host, twice for
+/// the replay), so it runs only when VMRR_LONG_TESTS is set.
+@Suite("Linux kernel on the PC platform (long)", .serialized,
+       .enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
+struct LinuxPlatformTests {
+    static let long = ProcessInfo.processInfo.environment["VMRR_LONG_TESTS"] != nil
+    /// docs/GUEST.md section 13: the command line this host needs to get past the early boot.
+    static let commandLine = DebianKernel.commandLine + ["noxsave", "clearcpuid=151"]
+    static let maxExits = 40_000
+    /// Where the replay diverged before issue 14 (kvm-clock's first TSC timestamp).
+    static let kvmClockDivergence = 2_100
+
+    @Test("Debian's kernel finds the ACPI tables, the I/O APIC, the HPET and the PM timer, uses no kvm-clock, and replays identically far past exit 2,100",
+          .enabled(if: long, "set VMRR_LONG_TESTS=1 to run it (minutes of emulated ring 0)"),
+          .enabled(if: DebianKernel.available, DebianKernel.skipReason), .timeLimit(.minutes(60)))
+    func debianKernelOnThePCPlatform() throws {
+        let vmlinuz = try DebianKernel.fetched.get()
+        let dir = Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let journal = dir.appendingPathComponent("linux.vmrr").path
+        let r = try Fixtures.vmrr(["record", "--boot", "linux", vmlinuz, "-o", journal, "--memory", DebianKernel.memory,
+                                   "--clock", "virtual", "--assist", "--max-exits", "\(Self.maxExits)", "--"] + Self.commandLine,
+                                  timeout: 3000)
+        #expect(r.exited && (r.status == 0 || r.status == 131), "record status \(r.status): \(r.stderr)")
+        for line in ["ACPI: RSDP 0x00000000000E0000 000024 (v02 VMRR  )", "ACPI: APIC 0x", "ACPI: HPET 0x",
+                     "ACPI: PM-Timer IO Port: 0x608", "IOAPIC[0]: apic_id 0, version 32, address 0xfec00000, GSI 0-23",
+                     "ACPI: INT_SRC_OVR (bus 0 bus_irq 0 global_irq 2 dfl dfl)", "clocksource: hpet:", "..TIMER: vector=0x30 apic1=0 pin1=2"] {
+            #expect(r.stdout.contains(line), "no \"\(line)\" in the kernel's log:\n\(r.stdout.suffix(2000))")
+        }
+        #expect(!r.stdout.contains("kvm-clock"), "kvm-clock is hidden")
+        #expect(!r.stdout.contains("unchecked MSR"), "no unchecked-MSR traces")
+        let replay = try Fixtures.vmrr(["replay", journal], timeout: 3000)
+        let diverged = replay.stderr.range(of: "replay diverged at event ").map { range in
+            Int(replay.stderr[range.upperBound...].prefix { $0.isNumber }) ?? 0
+        }
+        if let diverged {
+            print("Debian kernel: replay diverged at event \(diverged): \(replay.stderr.prefix(600))")
+            #expect(diverged > Self.kvmClockDivergence * 4, "diverged at event \(diverged): \(replay.stderr)")
+        } else {
+            #expect(replay.stderr.contains("identically"), "\(replay.stderr)")
+        }
+    }
+}
