@@ -1,4 +1,5 @@
 import VMRRBase
+import VMRRGuest
 import VMRRJournal
 import VMRRKVM
 import VMRRReplay
@@ -14,6 +15,10 @@ public protocol ExitSite {
     func completeMMIORead(_ value: UInt64)
     /// Answers an RDMSR or WRMSR: the value read, or a #GP.
     func completeMSR(value: UInt64, fault: Bool)
+    /// The guest wrote IA32_APIC_BASE and the model took it: KVM, which
+    /// answers CPUID, must learn the APIC's global enable so that
+    /// CPUID.1:EDX.APIC follows it.
+    func apicBaseWritten(_ value: UInt64) throws
     /// The page fault the guest is taking when a debug exit at `pc` is the
     /// #PF trap's breakpoint; nil when it is not.
     func caughtPageFault(pc: UInt64, regs: GPRegisters) throws -> Event?
@@ -73,6 +78,7 @@ public enum ExitHandling {
         case let .msr(index, direction, value, _):
             let answer = try responder.respondToMSR(MSRAccess(index: index, direction: direction, value: value), regs: regs)
             site.completeMSR(value: answer.value, fault: answer.fault)
+            if index == Layout.MSR.apicBase, direction == .write, !answer.fault { try site.apicBaseWritten(value) }
             pendingRead = true
         case let .debug(exception, pc, dr6, _):
             if let fault = try site.caughtPageFault(pc: pc, regs: regs) {
@@ -136,4 +142,9 @@ public enum ExitHandling {
                                                 description: description), regs: regs)
         return Outcome(pendingRead: false, regs: regs)
     }
+}
+
+extension ExitSite {
+    /// Sites without a KVM vCPU (tests over values) have no CPUID to update.
+    public func apicBaseWritten(_ value: UInt64) throws {}
 }

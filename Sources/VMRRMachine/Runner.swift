@@ -1,4 +1,5 @@
 import VMRRBase
+import VMRRGuest
 import VMRRJournal
 import VMRRKVM
 import VMRRReplay
@@ -197,6 +198,16 @@ struct KVMExitSite: ExitSite {
     func completeIORead(_ values: [UInt64]) { machine.vcpu.completeIORead(values) }
     func completeMMIORead(_ value: UInt64) { machine.vcpu.completeMMIORead(value) }
     func completeMSR(value: UInt64, fault: Bool) { machine.vcpu.completeMSR(value: value, fault: fault) }
+
+    /// KVM recomputes CPUID.1:EDX.APIC when IA32_APIC_BASE.EN changes
+    /// (`kvm_update_cpuid_runtime`), but it never sees the guest's writes (the
+    /// MSR filter sends them to vmrr's model). So the enable bit is passed on
+    /// through KVM_SET_MSRS; the base and EXTD stay at their reset values in
+    /// KVM, so guests that never disable the APIC keep KVM's state as before.
+    func apicBaseWritten(_ value: UInt64) throws {
+        let kvmValue = (Layout.apicBaseAtEntry & ~Layout.apicBaseEnable) | (value & Layout.apicBaseEnable)
+        try machine.vcpu.setMSRs([MSREntry(index: Layout.MSR.apicBase, value: kvmValue)])
+    }
 
     func caughtPageFault(pc: UInt64, regs: GPRegisters) throws -> Event? {
         trap.isHandlerHit(pc: pc) ? try trap.capture(machine: machine, regs: regs) : nil

@@ -43,4 +43,36 @@ import Testing
         #expect(DeviceState(decoding: bytes + [0xEE, 0xFF]) == Self.state)
         #expect(DeviceState(decoding: [9, 8, 7, 6]) == DeviceState())   // the test fixtures' opaque bytes
     }
+
+    /// Device records follow the MCR: block version 1, a count, then tag,
+    /// version, length and bytes each; a reader keeps what is complete.
+    @Test func deviceRecords() throws {
+        var state = Self.state
+        state.devices = [DeviceStateRecord(tag: 6, version: 1, bytes: [0xAA, 0xBB]),
+                         DeviceStateRecord(tag: 200, version: 3, bytes: [])]
+        let bytes = state.encoded()
+        #expect(Array(bytes.prefix(DeviceState.size)) == Self.state.encoded())
+        #expect(Array(bytes.dropFirst(DeviceState.size)) == [1, 2, 6, 1, 2, 0xAA, 0xBB, 200, 3, 0])
+        #expect(DeviceState(decoding: bytes) == state)
+        #expect(state.record(.ioapic)?.bytes == [0xAA, 0xBB] && state.record(.hpet) == nil)
+        // Cut inside the second record: the first is kept.
+        #expect(DeviceState(decoding: Array(bytes.dropLast(1))).devices == [state.devices[0]])
+        // Cut inside the first: none; the fixed fields still decode.
+        let cut = DeviceState(decoding: Array(bytes.prefix(DeviceState.size + 5)))
+        #expect(cut.devices.isEmpty && cut.uartMCR == 0x1B)
+        // Another block version is skipped whole.
+        var other = Array(bytes); other[DeviceState.size] = 2
+        #expect(DeviceState(decoding: other) == Self.state)
+        // A reader of one record: short and long records are one-line errors.
+        var r = DeviceStateReader(DeviceStateRecord(tag: 6, version: 1, bytes: [1, 2, 3]), device: "the I/O APIC")
+        #expect(throws: JournalError.self) { _ = try r.u32() }
+        var w = DeviceStateWriter()
+        w.u8(7); w.optionalU64(nil); w.optionalU64(0x0102); w.bool(true); w.u16(0xBEEF); w.lengthPrefixed([9])
+        var back = DeviceStateReader(DeviceStateRecord(tag: 1, version: 1, bytes: w.bytes), device: "x")
+        let (b, none, some) = (try back.u8(), try back.optionalU64(), try back.optionalU64())
+        #expect(b == 7 && none == nil && some == 0x0102)
+        let (flag, word, tail) = (try back.bool(), try back.u16(), try back.lengthPrefixed())
+        #expect(flag && word == 0xBEEF && tail == [9])
+        #expect(throws: Never.self) { try back.finish() }
+    }
 }

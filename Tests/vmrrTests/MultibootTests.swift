@@ -35,7 +35,8 @@ extension KVMEndToEnd {
             "x2apic: base 0xfee00d00 id 0 version 0x50014",
             "testdev: scratch 0x12345678 bytes 0x78 0x56 0x34 0x12 ok",
             "testdev: mmio 0xdeadbeef 0x123456789abcdef ok",
-            "pci: 00:00.0 vendor 0xffff (no device)",
+            "pci: 00:00.0 vendor 0x8086 device 0x1237 class 0x600",
+            "pci: 00:01.0 vendor 0xffff (no device)",
             "rtc: 2025-01-01 00:00:00",
             "multiboot: all checks passed",
         ]
