@@ -94,21 +94,24 @@ public enum BootImage: Sendable {
     /// `--`); a multiboot kernel sees `IMAGE-NAME ARGS` with the image path
     /// as given, as QEMU passes it. Modules are for multiboot only, an
     /// initrd for Linux only.
+    /// With `acpi`, multiboot and Linux guests get ACPI tables for that
+    /// platform (vmrr-protocol guests never do: their replay rebuilds the
+    /// boot state from the image alone).
     public func plan(memorySize: UInt64, arguments: [String], modules: [MultibootModule],
-                     initrd: LinuxInitrd? = nil) throws -> BootPlan {
+                     initrd: LinuxInitrd? = nil, acpi: ACPIPlatform? = nil) throws -> BootPlan {
         if initrd != nil, case .linux = self {} else if let initrd {
             throw BootPlanError(reason: "--initrd \(initrd.path) needs a Linux kernel; this image boots with the \(bootProtocol.name) protocol")
         }
         switch self {
         case .linux(let l):
             guard modules.isEmpty else { throw BootPlanError(reason: "--module needs a multiboot guest; this image boots with the Linux protocol (use --initrd)") }
-            return try BootPlan.linux(image: l, memorySize: memorySize, commandLine: guestCommandLine(arguments: arguments), initrd: initrd)
+            return try BootPlan.linux(image: l, memorySize: memorySize, commandLine: guestCommandLine(arguments: arguments), initrd: initrd, acpi: acpi)
         case .vmrr(let g):
             guard modules.isEmpty else { throw BootPlanError(reason: "--module needs a multiboot guest; this image boots with the vmrr protocol") }
             return try BootPlan.make(image: g, memorySize: memorySize, commandLine: guestCommandLine(arguments: arguments))
         case .multiboot(let m):
             return try BootPlan.multiboot(image: m, memorySize: memorySize,
-                                          commandLine: guestCommandLine(arguments: arguments), modules: modules)
+                                          commandLine: guestCommandLine(arguments: arguments), modules: modules, acpi: acpi)
         }
     }
 

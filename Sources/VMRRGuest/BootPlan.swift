@@ -14,6 +14,8 @@ public struct BootPlan: Sendable {
     public let writes: [(gpa: UInt64, bytes: [UInt8])]
     public let regs: GPRegisters
     public let sregs: SpecialRegisters
+    /// The ACPI tables among `writes`, when the plan has them (multiboot and Linux).
+    public var acpi: ACPITables? = nil
 
     /// Builds the entry state of docs/GUEST.md for `image` on a machine with
     /// `memorySize` bytes of RAM, passing `commandLine` to the guest.

@@ -85,13 +85,15 @@ public struct GuestImage: Sendable {
     }
 
     /// Checks that the image fits a machine with `memorySize` bytes of RAM:
-    /// every segment inside RAM (see `Layout.ramRanges`) and at or above
-    /// `Layout.imageMinimumAddress`, and the entry point inside a segment.
+    /// every segment inside RAM (see `Layout.ramRanges`) and clear of
+    /// vmrr's boot structures (`Layout.vmrrBootStructures`), and the entry
+    /// point inside a segment.
     public func validate(memorySize: UInt64) throws {
         let ram = Layout.ramRanges(memorySize: memorySize)
         for seg in segments where seg.memsz > 0 {
-            guard seg.paddr >= Layout.imageMinimumAddress else {
-                throw GuestImageError(path: path, reason: "\(seg.summary) lies below 1 MiB (\(hex(Layout.imageMinimumAddress))), where vmrr keeps its boot structures")
+            let (end, overflow) = seg.paddr.addingReportingOverflow(seg.memsz)
+            if !overflow, let s = Layout.vmrrBootStructures.first(where: { $0.range.overlaps(seg.paddr..<end) }) {
+                throw GuestImageError(path: path, reason: "\(seg.summary) at \(hex(seg.paddr))-\(hex(end)) overlaps \(s.what) at \(hex(s.range.lowerBound))-\(hex(s.range.upperBound))")
             }
             guard ram.contains(where: { $0.lowerBound <= seg.paddr && seg.paddr + seg.memsz <= $0.upperBound }) else {
                 throw GuestImageError(path: path, reason: "\(seg.summary) does not fit in guest RAM (\(hex(memorySize)) bytes, RAM ranges \(ram.map { "\(hex($0.lowerBound))-\(hex($0.upperBound))" }.joined(separator: ", ")))")

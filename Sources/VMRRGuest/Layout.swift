@@ -15,6 +15,7 @@
 ///     0x0000_5000 - 0x0000_8fff  4 page directories (2 MiB pages, 0 - 4 GiB)
 ///     0x0000_9000 - 0x0000_9fff  command line, NUL-terminated
 ///     0x0002_0000 - 0x0007_ffff  boot stack (384 KiB, grows down from 0x8_0000)
+///     0x000e_0000 - 0x000f_ffff  ACPI tables, RSDP first (multiboot and Linux guests)
 ///     0x0010_0000 -              guest image (PT_LOAD segments), then free RAM
 ///     0xc000_0000 - 0xffff_ffff  hole: never RAM (devices live here)
 ///     0xfeb0_0000                paravirtual clock (8-byte read)
@@ -69,8 +70,31 @@ public enum Layout {
     /// (as it is just before a `call`).
     public static let bootStackTop: UInt64 = 0x8_0000
 
-    /// Every PT_LOAD segment must start at or above this address (1 MiB).
+    /// Where a vmrr-protocol image's segments start when they do not need to
+    /// be lower (1 MiB). Segments may lie below it where they leave vmrr's
+    /// boot structures free (`vmrrBootStructures`); a multiboot image's may lie
+    /// anywhere, vmrr's structures moving clear of it (`lowStructureWindow`).
     public static let imageMinimumAddress: UInt64 = 1 << 20
+
+    /// What a vmrr-protocol image may not overlap: the GDT, TSS and page
+    /// tables, the command line page, the boot stack.
+    public static let vmrrBootStructures: [(range: Range<UInt64>, what: String)] = [
+        (gdtAddress..<(pdAddress + UInt64(pdCount) * pageSize), "vmrr's GDT, TSS and boot page tables"),
+        (commandLineAddress..<(commandLineAddress + pageSize), "vmrr's command line page"),
+        (bootStackBottom..<bootStackTop, "vmrr's boot stack"),
+    ]
+
+    /// The window vmrr's low multiboot structures (GDT, TSS, multiboot
+    /// information) may move within when the image covers their usual
+    /// place: page 1 up to the end of conventional memory (page 0 is never written).
+    public static let lowStructureWindow: Range<UInt64> = pageSize..<conventionalMemoryEnd
+    /// The ACPI tables (RSDP first) start here when the image leaves it free,
+    /// in the BIOS area a kernel searches for the RSDP.
+    public static let acpiTablesAddress: UInt64 = 0xE_0000
+    /// The window the ACPI tables may move within: where a kernel searches for the RSDP (0xE0000 - 0xFFFFF).
+    public static let acpiSearchWindow: Range<UInt64> = 0xE_0000..<0x10_0000
+    /// The RSDP's alignment (a kernel searches on 16-byte boundaries).
+    public static let acpiRSDPAlignment: UInt64 = 16
 
     // MARK: RAM
 

@@ -12,6 +12,8 @@ public enum LinuxBootParams {
     /// Size of the zero page.
     public static let size = 4096
     // struct boot_params
+    /// acpi_rsdp_addr (u64): where the RSDP is, so the kernel need not search.
+    public static let acpiRSDPAddr = 0x070
     public static let extRamdiskImage = 0x0C0, extRamdiskSize = 0x0C4, extCmdLinePtr = 0x0C8
     public static let e820Entries = 0x1E8
     public static let e820Table = 0x2D0
@@ -310,8 +312,11 @@ extension BootPlan {
     /// RSI = zero page (64-bit entry), or protected mode with paging off and
     /// ESI = zero page (32-bit entry). Both use __BOOT_CS 0x10 and __BOOT_DS
     /// 0x18, IF = 0.
+    /// With `acpi`, the ACPI tables go at `Layout.acpiTablesAddress` (the
+    /// kernel, at or above 1 MiB, never covers it) and the zero page's
+    /// acpi_rsdp_addr points at the RSDP.
     public static func linux(image: LinuxImage, memorySize: UInt64, commandLine: String,
-                             initrd: LinuxInitrd?) throws -> BootPlan {
+                             initrd: LinuxInitrd?, acpi: ACPIPlatform? = nil) throws -> BootPlan {
         try image.validate(memorySize: memorySize)
         let cmdline = Array(commandLine.utf8)
         let max = min(image.commandLineMax, Layout.linuxCommandLineArea - 1)
@@ -334,7 +339,13 @@ extension BootPlan {
         writes.append((Layout.gdtAddress, linuxGDTBytes(longMode: image.longMode)))
         writes.append((Layout.tssAddress, [UInt8](repeating: 0, count: Int(Layout.tssSize))))
         if image.longMode { writes.append(contentsOf: identityMapTables()) }
-        writes.append((Layout.linuxZeroPageAddress, linuxZeroPage(image: image, memorySize: memorySize, initrd: placed)))
+        let tables = acpi.map { ACPITables.build(platform: $0, base: Layout.acpiTablesAddress) }
+        var zeroPage = linuxZeroPage(image: image, memorySize: memorySize, initrd: placed)
+        if let tables {
+            writes.append((tables.base, tables.bytes))
+            zeroPage.replaceSubrange(LinuxBootParams.acpiRSDPAddr..<(LinuxBootParams.acpiRSDPAddr + 8), with: littleEndianBytes(tables.rsdp))
+        }
+        writes.append((Layout.linuxZeroPageAddress, zeroPage))
         writes.append((Layout.linuxCommandLineAddress, cmdline + [0]))
         for seg in image.image.segments where seg.memsz > 0 {
             var bytes = seg.fileBytes
@@ -348,7 +359,9 @@ extension BootPlan {
         regs.rflags = GuestArch.RFlags.reserved1.rawValue
         regs.rsi = Layout.linuxZeroPageAddress
         regs.rsp = Layout.bootStackTop
-        return BootPlan(writes: writes, regs: regs, sregs: linuxSpecialRegisters(longMode: image.longMode))
+        var plan = BootPlan(writes: writes, regs: regs, sregs: linuxSpecialRegisters(longMode: image.longMode))
+        plan.acpi = tables
+        return plan
     }
 
     /// __BOOT_CS for the 64-bit entry.

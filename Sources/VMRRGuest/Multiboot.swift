@@ -255,13 +255,11 @@ public struct MultibootImage: Sendable {
     }
 
     /// Checks that the image fits a machine with `memorySize` bytes of RAM:
-    /// every segment in RAM, at or above 1 MiB and below 4 GiB.
+    /// every segment in RAM and below 4 GiB. Segments below 1 MiB are
+    /// allowed: vmrr's structures move clear of them (`BootPlan.multiboot`).
     public func validate(memorySize: UInt64) throws {
         let ram = Layout.ramRanges(memorySize: memorySize)
         for seg in image.segments where seg.memsz > 0 {
-            guard seg.paddr >= Layout.imageMinimumAddress else {
-                throw GuestImageError(path: image.path, reason: "\(seg.summary) lies below 1 MiB (\(hex(Layout.imageMinimumAddress))), where vmrr keeps the multiboot information and its boot structures")
-            }
             guard seg.paddr + seg.memsz <= Layout.identityMapSize else {
                 throw GuestImageError(path: image.path, reason: "\(seg.summary) extends above 4 GiB, out of reach of a 32-bit multiboot loader")
             }
@@ -311,7 +309,9 @@ public struct MultibootInfo: Sendable {
     /// Size of one module entry.
     public static let moduleEntrySize = 16
 
-    /// Bytes to write at `Layout.multibootInfoAddress`.
+    /// Where `bytes` go: `Layout.multibootInfoAddress` unless the image covers it.
+    public let base: UInt64
+    /// Bytes to write at `base`.
     public let bytes: [UInt8]
     public let memoryMap: [MemoryRegion]
     /// Where each module's bytes go, in order.
@@ -339,10 +339,11 @@ public struct MultibootInfo: Sendable {
         return map
     }
 
-    /// Builds the structure for `image` on `memorySize` bytes of RAM, with
-    /// the command line `commandLine` and `modules` placed page-aligned after the image.
+    /// Builds the structure for `image` on `memorySize` bytes of RAM, at
+    /// `base`, with the command line `commandLine` and `modules` placed
+    /// page-aligned after the image (and at or above 1 MiB).
     public static func make(image: MultibootImage, memorySize: UInt64, commandLine: String,
-                            modules: [MultibootModule]) throws -> MultibootInfo {
+                            modules: [MultibootModule], base: UInt64 = Layout.multibootInfoAddress) throws -> MultibootInfo {
         let map = memoryMap(memorySize: memorySize)
         let lowRAMEnd = Layout.ramRanges(memorySize: memorySize)[0].upperBound
         let memLower = UInt32(Layout.conventionalMemoryEnd / 1024)
@@ -350,7 +351,7 @@ public struct MultibootInfo: Sendable {
 
         // Modules: page-aligned, one after another, after the image, in low RAM.
         var placements: [(gpa: UInt64, bytes: [UInt8])] = []
-        var next = alignUp(image.end, Layout.multibootModuleAlignment)
+        var next = alignUp(max(image.end, Layout.legacyHoleEnd), Layout.multibootModuleAlignment)
         for m in modules {
             let end = next + UInt64(m.bytes.count)
             guard end <= lowRAMEnd else {
@@ -361,7 +362,6 @@ public struct MultibootInfo: Sendable {
         }
 
         // The area: structure, memory map, module list, then strings.
-        let base = Layout.multibootInfoAddress
         var area = [UInt8](repeating: 0, count: structureSize)
         func put32(_ offset: Int, _ v: UInt32) {
             for i in 0..<4 { area[offset + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) }
@@ -397,8 +397,8 @@ public struct MultibootInfo: Sendable {
                 for k in 0..<4 { area[e + 4 * j + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
             }
         }
-        guard base + UInt64(area.count) <= Layout.multibootInfoAreaEnd else {
-            throw BootPlanError(reason: "the multiboot information (\(area.count) bytes: command line, \(modules.count) modules and their strings) does not fit in \(hex(base))-\(hex(Layout.multibootInfoAreaEnd))")
+        guard UInt64(area.count) <= Layout.multibootInfoAreaEnd - Layout.multibootInfoAddress else {
+            throw BootPlanError(reason: "the multiboot information (\(area.count) bytes: command line, \(modules.count) modules and their strings) does not fit in \(hex(Layout.multibootInfoAddress))-\(hex(Layout.multibootInfoAreaEnd))")
         }
         let flags: Flags = [.memory, .commandLine, .modules, .memoryMap, .bootLoaderName]
         put32(Offset.flags, flags.rawValue)
@@ -410,80 +410,8 @@ public struct MultibootInfo: Sendable {
         put32(Offset.mmapLength, UInt32(map.count * memoryMapEntrySize))
         put32(Offset.mmapAddr, mmapAddr)
         put32(Offset.bootLoaderName, loaderName)
-        return MultibootInfo(bytes: area, memoryMap: map, modulePlacements: placements,
+        return MultibootInfo(base: base, bytes: area, memoryMap: map, modulePlacements: placements,
                              memLowerKiB: memLower, memUpperKiB: memUpper)
-    }
-}
-
-extension BootPlan {
-    /// The multiboot entry state for `image`: 32-bit protected mode, paging
-    /// off, flat 4 GiB segments, IF = 0, EAX = 0x2BADB002, EBX = the
-    /// multiboot information. `commandLine` is the whole string the kernel
-    /// sees (vmrr passes `IMAGE-NAME ARGS`, as QEMU does).
-    public static func multiboot(image: MultibootImage, memorySize: UInt64, commandLine: String,
-                                 modules: [MultibootModule]) throws -> BootPlan {
-        try image.validate(memorySize: memorySize)
-        let info = try MultibootInfo.make(image: image, memorySize: memorySize, commandLine: commandLine, modules: modules)
-        var writes: [(gpa: UInt64, bytes: [UInt8])] = []
-        writes.append((Layout.gdtAddress, multibootGDTBytes()))
-        writes.append((Layout.tssAddress, [UInt8](repeating: 0, count: Int(Layout.tss32Size))))
-        writes.append((Layout.multibootInfoAddress, info.bytes))
-        for seg in image.image.segments where seg.memsz > 0 {
-            var bytes = seg.fileBytes
-            bytes.append(contentsOf: repeatElement(0, count: Int(seg.memsz) - seg.fileBytes.count))
-            writes.append((seg.paddr, bytes))
-        }
-        writes.append(contentsOf: info.modulePlacements)
-
-        var regs = GPRegisters()
-        regs.rip = image.image.entry
-        regs.rflags = GuestArch.RFlags.reserved1.rawValue
-        regs.rax = UInt64(Layout.multibootBootloaderMagic)
-        regs.rbx = Layout.multibootInfoAddress
-        regs.rsp = Layout.bootStackTop
-        return BootPlan(writes: writes, regs: regs, sregs: multibootSpecialRegisters())
-    }
-
-    /// CR0 at a multiboot entry: PE and ET only (paging off).
-    public static let multibootCR0: GuestArch.CR0 = [.pe, .et]
-
-    /// The 32-bit flat code segment at a multiboot entry (selector 0x08).
-    public static let multibootCodeSegment = SegmentRegister(
-        base: 0, limit: 0xFFFF_FFFF, selector: Layout.codeSelector,
-        type: GuestArch.SegmentType.codeExecuteReadAccessed, present: true, dpl: 0,
-        db: true, s: true, l: false, g: true)
-    /// The flat data segment at a multiboot entry (selector 0x10): the same as the vmrr protocol's.
-    public static let multibootDataSegment = dataSegment
-    /// TR at a multiboot entry: a busy 32-bit TSS at `Layout.tssAddress` (selector 0x18).
-    public static let multibootTaskSegment = SegmentRegister(
-        base: Layout.tssAddress, limit: UInt32(Layout.tss32Size - 1), selector: Layout.tssSelector,
-        type: GuestArch.SegmentType.tss32Busy, present: true, dpl: 0,
-        db: false, s: false, l: false, g: false)
-
-    /// The special registers at a multiboot entry.
-    public static func multibootSpecialRegisters() -> SpecialRegisters {
-        var s = SpecialRegisters()
-        s.cs = multibootCodeSegment
-        s.ds = multibootDataSegment; s.es = multibootDataSegment; s.fs = multibootDataSegment
-        s.gs = multibootDataSegment; s.ss = multibootDataSegment
-        s.tr = multibootTaskSegment
-        s.ldt = unusableLDT
-        s.gdt = DescriptorTableRegister(base: Layout.gdtAddress, limit: Layout.multibootGDTLimit)
-        s.idt = DescriptorTableRegister(base: 0, limit: 0)
-        s.cr0 = multibootCR0.rawValue
-        s.cr3 = 0
-        s.cr4 = 0
-        s.efer = 0
-        s.apicBase = Layout.apicBaseAtEntry
-        return s
-    }
-
-    /// The GDT at a multiboot entry: null, 32-bit code, data, 32-bit TSS.
-    public static func multibootGDTBytes() -> [UInt8] {
-        let entries: [UInt64] = [0, SegmentDescriptor.pack(multibootCodeSegment),
-                                 SegmentDescriptor.pack(multibootDataSegment), SegmentDescriptor.pack(multibootTaskSegment)]
-        precondition(entries.count == Layout.multibootGDTEntryCount)
-        return entries.flatMap(littleEndianBytes)
     }
 }
 

@@ -97,6 +97,9 @@ public struct JournalHeader: Sendable, Equatable {
     /// A Linux bzImage whose LZ4 payload vmrr decompressed on the host (the
     /// vmlinux inside was loaded); false when the kernel's own decompressor ran.
     public var linuxPayloadOnHost: Bool = false
+    /// CPUID features KVM offered that vmrr hid from the guest, one line
+    /// each: "name (where): why" (`vmrr dump --summary` lists them).
+    public var cpuidHidden: [String] = []
 
     public init() {}
 }

@@ -27,6 +27,7 @@ enum HeaderTag: UInt64, CaseIterable {
     case commandLine = 17
     case vmrrVersion = 18
     case linuxPayloadOnHost = 19
+    case cpuidHidden = 20
 
     /// Tags a v1 reader refuses to do without: what replay needs to rebuild the machine.
     static let required: [HeaderTag] = [.memorySize, .vcpuCount, .clock, .bootProtocol]
@@ -71,6 +72,7 @@ enum HeaderCodec {
         field(.commandLine, Array(h.commandLine.utf8))
         field(.vmrrVersion, Array(h.vmrrVersion.utf8))
         if h.linuxPayloadOnHost { number(.linuxPayloadOnHost, 1) }   // written only when set: older files stay byte-identical
+        if !h.cpuidHidden.isEmpty { field(.cpuidHidden, Array(h.cpuidHidden.joined(separator: "\n").utf8)) }
 
         var out = ByteSink()
         out.raw(JournalFormat.fileMagic)
@@ -214,6 +216,8 @@ enum HeaderCodec {
                 let n = try number()
                 guard n <= 1 else { throw r.error("linux payload flag \(n) is not 0 or 1", at: valueOffset) }
                 h.linuxPayloadOnHost = n == 1
+            case .cpuidHidden:
+                h.cpuidHidden = text().split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
             }
         }
         for t in HeaderTag.required where !seen.contains(t.rawValue) {

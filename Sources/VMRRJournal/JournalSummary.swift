@@ -55,6 +55,7 @@ public struct JournalSummary {
         config += ", strict \(h.strict ? "yes" : "no"), cpuid \(h.cpuidSet.count) leaves (\(h.cpuidEffective.count) effective)"
         config += ", checkpoint every \(h.checkpointInterval) events"
         lines.append(("config", config))
+        for line in h.cpuidHidden { lines.append(("cpuid hidden", safe(line))) }
         lines.append(("guest cmdline", h.guestCommandLine.isEmpty ? "-" : safe(h.guestCommandLine)))
         var host = "\(h.hostKernel.isEmpty ? "-" : safe(h.hostKernel)); cpu \(h.hostCPU.isEmpty ? "-" : safe(h.hostCPU)); MMU \(h.hostMMU.name)"
         if !h.hostMMUDetail.isEmpty { host += " (\(safe(h.hostMMUDetail)))" }
@@ -88,6 +89,7 @@ public struct JournalSummary {
             ("clock", .string(h.clock.name)), ("boot", .string(h.bootProtocol.name)),
             ("linuxPayloadOnHost", .bool(h.linuxPayloadOnHost)), ("strict", .bool(h.strict)),
             ("cpuidLeaves", .integer(UInt64(h.cpuidSet.count))), ("cpuidEffectiveLeaves", .integer(UInt64(h.cpuidEffective.count))),
+            ("cpuidHidden", .array(h.cpuidHidden.map { .string($0) })),
             ("checkpointInterval", .integer(UInt64(h.checkpointInterval))), ("guestCommandLine", .string(h.guestCommandLine)),
             ("hostKernel", .string(h.hostKernel)), ("hostCPU", .string(h.hostCPU)), ("hostMMU", .string(h.hostMMU.name)),
             ("hostMMUDetail", .string(h.hostMMUDetail)), ("recordedAt", h.recordedAt == 0 ? .null : .integer(h.recordedAt)),

@@ -2,6 +2,8 @@
 public enum CPUIDBits {
     /// CPUID.1:ECX bit 21: x2APIC.
     public static let x2apic: UInt32 = 1 << 21
+    /// CPUID.1:ECX bit 24: TSC-deadline mode of the local APIC timer.
+    public static let tscDeadline: UInt32 = 1 << 24
     /// CPUID.1:ECX bit 13: CMPXCHG16B.
     public static let cmpxchg16b: UInt32 = 1 << 13
     /// `KVM_CPUID_FLAG_SIGNIFCANT_INDEX` in an entry's flags: the entry is for

@@ -17,27 +17,67 @@ import VMRRJournal
 /// VMRRGuest nor a device model), and it is a pure function, so
 /// VMRRMachineTests test it on synthetic tables without `/dev/kvm`.
 ///
-/// KVM's paravirtual feature leaf (0x40000001) is left as KVM offers it:
-/// hiding kvmclock and the other paravirtual features changes what Linux
-/// guests do, and is issue 14's separate step.
+/// The hypervisor leaves are vmrr's own (`KVMParavirt`): 0x40000000 names
+/// vmrr, and KVM's leaves, moved to 0x40000100, offer only what vmrr
+/// replays. TSC-deadline mode is hidden: the local APIC model has no
+/// TSC-deadline timer, and the TSC cannot be trapped here (docs/HOST.md).
 public enum GuestCPUID {
     /// vmrr machines have one vCPU.
     public static let logicalProcessors: UInt32 = 1
 
-    /// The table a recording sets: `normalize`d, without x2APIC
-    /// (CPUID.1:ECX[21]) when `x2apic` is false; Linux guests also lose
-    /// CMPXCHG16B (CPUID.1:ECX[13]), which this host cannot emulate at CPL 0
-    /// and which SLUB uses when it is advertised. (XSAVE cannot be hidden that
-    /// way here: the kernel still sees it; the command line's `noxsave` does
-    /// it, docs/GUEST.md section 13.)
+    /// The table a recording sets and what it hides from KVM's supported table.
+    public struct Table: Sendable, Equatable {
+        public let entries: [CPUIDEntry]
+        public let hidden: [HiddenCPUIDFeature]
+    }
+
+    /// The table a recording sets (`build(...).entries`).
     public static func table(supported: [CPUIDEntry], boot: BootProtocol, x2apic: Bool, vcpuID: UInt32 = 0) -> [CPUIDEntry] {
-        normalize(supported, vcpuID: vcpuID).map { e in
-            guard e.function == CPUIDLeaf.features else { return e }
-            var e = e
-            if !x2apic { e.ecx &= ~CPUIDBits.x2apic }
-            if boot == .linux { e.ecx &= ~CPUIDBits.cmpxchg16b }
-            return e
+        build(supported: supported, boot: boot, x2apic: x2apic, vcpuID: vcpuID).entries
+    }
+
+    /// The table a recording sets: `normalize`d; the hypervisor leaves
+    /// replaced by vmrr's (`KVMParavirt`); without TSC-deadline
+    /// (CPUID.1:ECX[24]); without x2APIC (CPUID.1:ECX[21]) when `x2apic` is
+    /// false; Linux guests also lose CMPXCHG16B (CPUID.1:ECX[13]), which this
+    /// host cannot emulate at CPL 0 and which SLUB uses when it is
+    /// advertised. (XSAVE cannot be hidden that way here: the kernel still
+    /// sees it; the command line's `noxsave` does it, docs/GUEST.md section 13.)
+    /// `hidden` names every bit KVM offered that the table does not, with the reason.
+    public static func build(supported: [CPUIDEntry], boot: BootProtocol, x2apic: Bool, vcpuID: UInt32 = 0) -> Table {
+        var hidden: [HiddenCPUIDFeature] = []
+        var rules: [(bit: UInt32, name: String, reason: String)] = [
+            (CPUIDBits.tscDeadline, "tsc-deadline", "the local APIC timer has no TSC-deadline mode: the TSC cannot be trapped or replayed on this host"),
+        ]
+        if !x2apic { rules.append((CPUIDBits.x2apic, "x2apic", "vmrr record --x2apic off")) }
+        if boot == .linux {
+            rules.append((CPUIDBits.cmpxchg16b, "cx16", "ring 0 on this host cannot emulate CMPXCHG16B, and Linux's SLUB uses it when offered"))
         }
+        var out: [CPUIDEntry] = []
+        var hypervisorDone = false
+        let normalized = normalize(supported, vcpuID: vcpuID)
+        for e in normalized {
+            switch e.function {
+            case CPUIDLeaf.features:
+                var e = e
+                for r in rules where e.ecx & r.bit != 0 {
+                    e.ecx &= ~r.bit
+                    hidden.append(HiddenCPUIDFeature(name: r.name, location: "CPUID.1:ECX[\(r.bit.trailingZeroBitCount)]", reason: r.reason))
+                }
+                out.append(e)
+            case KVMParavirt.vmrrBase..<KVMParavirt.vmrrBase + 0x1_0000:
+                // KVM's hypervisor leaves, replaced where the first of them stood.
+                guard !hypervisorDone else { continue }
+                hypervisorDone = true
+                let (leaves, kvmHidden) = KVMParavirt.leaves(features: normalized.first { $0.function == KVMParavirt.kvmFeaturesLeaf })
+                out += leaves
+                hidden += kvmHidden
+            default:
+                out.append(e)
+            }
+        }
+        if !hypervisorDone { out += KVMParavirt.leaves(features: nil).0 }
+        return Table(entries: out, hidden: hidden)
     }
 
     /// `supported` with the APIC IDs set to `vcpuID` and the topology fields

@@ -72,13 +72,11 @@ public enum RecordSession {
         let (boot, plan) = try Self.bootPlan(o)
         let image = boot.image
         let cmdline = boot.guestCommandLine(arguments: o.guestArguments)
-        let machine: Machine
-        do { machine = try Machine(memorySize: o.memorySize, cpuid: try cpuidTable(for: boot.bootProtocol, x2apic: o.x2apic)) } catch {
-            throw VMRRError("creating the VM: \(error)")
-        }
+        let (machine, cpuid) = try Self.machine(o, boot: boot)
         do { try machine.load(plan) } catch { throw VMRRError("boot state for image \(o.imagePath): \(error)") }
 
-        let header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine, recordedAt: recordedAt)
+        var header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine, recordedAt: recordedAt)
+        header.cpuidHidden = cpuid.hidden.map(\.line)
 
         let journal: EventSink
         var writer: JournalWriter?
@@ -143,6 +141,16 @@ public enum RecordSession {
                             bootProtocol: boot.bootProtocol, details: details)
     }
 
+    /// The VM, with the CPUID table vmrr builds for `boot` (and what it hides).
+    static func machine(_ o: RecordOptions, boot: BootImage) throws -> (Machine, GuestCPUID.Table) {
+        do {
+            let cpuid = try cpuidTable(for: boot.bootProtocol, x2apic: o.x2apic)
+            return (try Machine(memorySize: o.memorySize, cpuid: cpuid.entries), cpuid)
+        } catch {
+            throw VMRRError("creating the VM: \(error)")
+        }
+    }
+
     /// Loads and checks the image, its modules or initrd, and plans its boot.
     static func bootPlan(_ o: RecordOptions) throws -> (BootImage, BootPlan) {
         let boot: BootImage
@@ -157,11 +165,16 @@ public enum RecordSession {
         let initrd: LinuxInitrd?
         do { initrd = try o.initrd.map(LinuxInitrd.load(path:)) } catch { throw VMRRError("boot plan for \(o.imagePath): \(error)") }
         let plan: BootPlan
-        do { plan = try boot.plan(memorySize: o.memorySize, arguments: o.guestArguments, modules: modules, initrd: initrd) } catch {
+        do { plan = try boot.plan(memorySize: o.memorySize, arguments: o.guestArguments, modules: modules, initrd: initrd, acpi: acpiPlatform) } catch {
             throw VMRRError("boot plan for \(o.imagePath): \(error)")
         }
         return (boot, plan)
     }
+
+    /// What the ACPI tables of multiboot and Linux guests describe: every
+    /// device of the PC platform `PCPlatform` models (I/O APIC, HPET, ACPI
+    /// PM block and timer, PCI host bridge).
+    static let acpiPlatform = ACPIPlatform.pc
 
     /// The journal header of a recording of `boot` on `machine`.
     static func header(_ o: RecordOptions, boot: BootImage, commandLine cmdline: String, machine: Machine,
@@ -230,7 +243,7 @@ public enum RecordSession {
 
     /// The CPUID table to give the guest: KVM's supported set, normalized
     /// and with vmrr's feature rules (`GuestCPUID.table`), for every boot protocol.
-    static func cpuidTable(for boot: BootProtocol, x2apic: Bool) throws -> [CPUIDEntry] {
-        GuestCPUID.table(supported: try KVMSystem().supportedCPUID(), boot: boot, x2apic: x2apic)
+    static func cpuidTable(for boot: BootProtocol, x2apic: Bool) throws -> GuestCPUID.Table {
+        GuestCPUID.build(supported: try KVMSystem().supportedCPUID(), boot: boot, x2apic: x2apic)
     }
 }

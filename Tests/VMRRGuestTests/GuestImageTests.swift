@@ -144,8 +144,10 @@ import Testing
 
     @Test func placementIsCheckedAgainstRAM() throws {
         let bytes = try fixtureBytes("demo")
-        expectError(bytes.patched(at: phdr(bytes, 0, pPaddr), 0x8_0000, size: 8),
-                    ["segment 0", "paddr 0x80000", "below 1 MiB"], memory: Layout.defaultMemorySize)
+        expectError(bytes.patched(at: phdr(bytes, 0, pPaddr), 0x7_F000, size: 8),
+                    ["segment 0", "paddr 0x7f000", "overlaps vmrr's boot stack at 0x20000-0x80000"], memory: Layout.defaultMemorySize)
+        expectError(bytes.patched(at: phdr(bytes, 0, pPaddr), 0x8000, size: 8),
+                    ["segment 0", "at 0x8000-", "overlaps vmrr's GDT, TSS and boot page tables at 0x1000-0x9000"], memory: Layout.defaultMemorySize)
         expectError(bytes.patched(at: phdr(bytes, 1, pPaddr), 0x3FF_FFF0, size: 8),
                     ["segment 1", "paddr 0x3fffff0", "does not fit in guest RAM"], memory: Layout.defaultMemorySize)
         expectError(bytes.patched(at: phdr(bytes, 1, pPaddr), 0xFEB0_0000, size: 8),

@@ -26,6 +26,8 @@ struct WrittenMemory {
         return 0
     }
 
+    func read32(_ gpa: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: read64(gpa)) }
+
     func read64(_ gpa: UInt64) -> UInt64 {
         (0..<8).reduce(UInt64(0)) { $0 | UInt64(byte(gpa + UInt64($1))) << (UInt64($1) * 8) }
     }

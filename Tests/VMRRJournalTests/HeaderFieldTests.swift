@@ -20,6 +20,25 @@ import VMRRTestSupport
         #expect(try JournalReader(bytes: plain, name: "h.vmrr").header.linuxPayloadOnHost == false)
     }
 
+    @Test func hiddenCPUIDFeaturesRoundTripAndAreListedByTheSummary() throws {
+        var h = Fixtures.header()
+        let plain = Build.header(h)
+        h.cpuidHidden = ["kvmclock (KVM 0x40000001:EAX[0]): reads the host TSC", "tsc-deadline (CPUID.1:ECX[24]): no such timer"]
+        let listed = Build.header(h)
+        #expect(listed.count > plain.count)
+        #expect(try JournalReader(bytes: listed, name: "h.vmrr").header == h)
+        #expect(try JournalReader(bytes: plain, name: "h.vmrr").header.cpuidHidden.isEmpty)
+        let path = Fixtures.tempPath("hidden")
+        defer { unlink(path) }
+        let w = try JournalWriter(path: path, header: h)
+        try w.append(.end(reason: .debugExit, status: 0), regs: GPRegisters())
+        try w.finish()
+        let summary = try JournalSummary(reader: try JournalReader(path: path))
+        let lines = summary.render().split(separator: "\n").filter { $0.hasPrefix("cpuid hidden:") }
+        #expect(lines.count == 2 && lines[0].hasSuffix("kvmclock (KVM 0x40000001:EAX[0]): reads the host TSC"))
+        #expect(summary.json().contains("\"kvmclock (KVM 0x40000001:EAX[0]): reads the host TSC\""))
+    }
+
     @Test func linuxPayloadFlagOtherThanZeroOrOneIsRefused() throws {
         var extra = ByteSink()
         extra.varint(19); extra.lengthPrefixed([2])

@@ -134,4 +134,55 @@ import VMRRMachine
         #expect(CPUIDTopology.initialAPICID.get(leaf1.ebx) == 3)
         #expect(machine.cpuidEffective.filter { $0.function == 0xb } == set.filter { $0.function == 0xb })
     }
+
+    @Test func theHypervisorLeavesNameVmrrAndOfferOnlyWhatReplays() throws {
+        let built = GuestCPUID.build(supported: Self.amdHost(apicID: 1), boot: .linux, x2apic: true)
+        let t = built.entries
+        let base = try #require(Self.find(t, 0x4000_0000))
+        let signature = [base.ebx, base.ecx, base.edx].flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        #expect(String(decoding: signature, as: UTF8.self) == "vmrrvmrrvmrr")
+        #expect(Self.find(t, 0x4000_0001) == nil, "KVM's raw feature leaf is gone")
+        let kvm = try #require(Self.find(t, 0x4000_0100))
+        #expect(kvm.eax == 0x4000_0101)
+        let kvmSignature = [kvm.ebx, kvm.ecx, kvm.edx].flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        #expect(kvmSignature == Array("KVMKVMKVM".utf8) + [0, 0, 0])
+        let features = try #require(Self.find(t, 0x4000_0101))
+        #expect(features.eax == KVMParavirt.nopIODelay, "host eax 0x01007efb: only NOP_IO_DELAY stays")
+        #expect(features.edx == 0)
+        let names = Set(built.hidden.map(\.name))
+        for n in ["kvmclock", "kvmclock2", "async-pf", "async-pf-int", "steal-time", "pv-eoi", "pv-send-ipi",
+                  "pv-sched-yield", "poll-control", "clocksource-stable", "tsc-deadline", "cx16"] {
+            #expect(names.contains(n), "\(n) is listed as hidden")
+        }
+        #expect(!names.contains("x2apic"))
+        #expect(built.hidden.allSatisfy { !$0.reason.isEmpty && $0.line.contains($0.location) })
+        let leaf1 = try #require(Self.find(t, 1))
+        #expect(leaf1.ecx & CPUIDBits.tscDeadline == 0)
+        #expect(leaf1.ecx & (1 << 31) != 0, "the hypervisor-present bit stays")
+    }
+
+    @Test func anUnknownKVMFeatureBitIsHiddenByName() {
+        var host = Self.amdHost(apicID: 0)
+        host.insert(Self.entry(0x4000_0000, 0x4000_0001, 0x4b4d_564b, 0x564b_4d56, 0x4d), at: 0)
+        host[host.count - 1].eax |= 1 << 20
+        host[host.count - 1].edx = 1
+        let hidden = GuestCPUID.build(supported: host, boot: .vmrr, x2apic: false).hidden
+        #expect(hidden.contains { $0.name == "bit 20" && $0.location == "KVM 0x40000001:EAX[20]" })
+        #expect(hidden.contains { $0.name == "kvm-hint-realtime" })
+        #expect(hidden.contains { $0.name == "x2apic" && $0.reason.contains("--x2apic off") })
+    }
+
+    /// Probe: the built table set on this host's KVM: the hidden bits stay
+    /// hidden in what KVM_GET_CPUID2 returns, and the hypervisor leaves are vmrr's.
+    @Test(.enabled(if: Fixtures.kvmAvailable, "requires /dev/kvm"))
+    func kvmKeepsTheHiddenBitsHidden() throws {
+        let built = GuestCPUID.build(supported: try KVMSystem().supportedCPUID(), boot: .linux, x2apic: true)
+        let machine = try Machine(memorySize: 16 << 20, cpuid: built.entries)
+        let leaf1 = try #require(Self.find(machine.cpuidEffective, 1))
+        #expect(leaf1.ecx & CPUIDBits.tscDeadline == 0)
+        #expect(Self.find(machine.cpuidEffective, 0x4000_0000)?.ebx == KVMParavirt.vmrrSignature.ebx)
+        #expect((Self.find(machine.cpuidEffective, 0x4000_0101)?.eax ?? 0) & ~KVMParavirt.offeredFeatures == 0)
+        #expect(Self.find(machine.cpuidEffective, 0x4000_0001) == nil)
+        #expect(built.hidden.contains { $0.name == "kvmclock" }, "this host's KVM offers kvmclock (docs/HOST.md)")
+    }
 }

@@ -28,6 +28,7 @@ extension KVMEndToEnd {
         Recording(guest: "assist", status: 0, options: ["--assist"]),
         Recording(guest: "pcdev", status: 0),
         Recording(guest: "lockstep", status: 0),
+        Recording(guest: "platform", status: 1),
     ]
     static let recordingsPerGuest = 10
     static let taskset = "/usr/bin/taskset"
