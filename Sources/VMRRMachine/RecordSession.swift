@@ -67,6 +67,7 @@ public enum RecordSession {
     /// `progress` is called on the recording thread a few times per second.
     public static func record(_ o: RecordOptions, input: ConsoleInput? = nil, output: ConsoleOutput? = nil,
                               journaling: Bool = true, progress: ((RecordProgress) -> Void)? = nil) throws -> RecordResult {
+        if journaling { try Self.checkOutputIsNotAnInput(o) }
         let recordedAt = try Self.recordedAt(clock: o.clock, sourceDateEpoch: Self.environment(Self.sourceDateEpochVariable),
                                              now: UInt64(max(0, time(nil))))
         let (boot, plan) = try Self.bootPlan(o)
@@ -81,9 +82,9 @@ public enum RecordSession {
         let header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine, recordedAt: recordedAt)
 
         let journal: EventSink
-        var writer: JournalWriter?
+        var writer: PublishedJournal?
         if journaling {
-            do { writer = try JournalWriter(path: o.journalPath, header: header) } catch { throw VMRRError("\(error)") }
+            do { writer = PublishedJournal(try JournalWriter(path: o.journalPath, header: header)) } catch { throw VMRRError("\(error)") }
             journal = writer!
         } else {
             journal = NullSink()
@@ -120,11 +121,14 @@ public enum RecordSession {
             let runner = Runner(machine: machine, regs: plan.regs)
             runner.symbolize = symbols.label
             clock.begin()
+            // Events reach the disk on a timer from here on, whatever the guest does.
+            writer?.start()
             if let limit {
                 end = try limit.run { try runner.run(recorder) }
             } else {
                 end = try runner.run(recorder)
             }
+            writer?.stop()
             if end.reason == .error, let failure = recorder.failure {
                 let sregs = try machine.vcpu.getSpecialRegisters()
                 details = ["guest registers at the failing instruction:"]
@@ -141,6 +145,39 @@ public enum RecordSession {
                             checkpointBytes: writer?.checkpointBytes ?? 0,
                             wallNanoseconds: monotonicNanoseconds() - started,
                             bootProtocol: boot.bootProtocol, details: details)
+    }
+
+    /// Refuses a journal path that names one of the recording's inputs or
+    /// its console file (the same file by device and inode, so another
+    /// spelling or a link is caught too): recording would replace it.
+    public static func checkOutputIsNotAnInput(_ o: RecordOptions) throws {
+        var out = stat()
+        let outExists = stat(o.journalPath, &out) == 0
+        let outName = outExists ? "" : Self.canonicalName(o.journalPath)
+        var named: [(String, String)] = [("the guest image", o.imagePath)]
+        named += o.modules.map { ("a --module", MultibootModule.parseSpec($0).path) }
+        if let p = o.initrd { named.append(("the --initrd", p)) }
+        if let p = o.inputPath { named.append(("the --input file", p)) }
+        if let p = o.consolePath { named.append(("the --console file", p)) }
+        for (what, path) in named {
+            var st = stat()
+            let same = outExists ? stat(path, &st) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino
+                                 : Self.canonicalName(path) == outName
+            if same {
+                throw VMRRError("\(o.journalPath): the journal would overwrite \(what) (\(path)); choose another -o")
+            }
+        }
+    }
+
+    /// A path that may not exist yet, made absolute with its directory's
+    /// links resolved (`realpath` of the directory, then the last name).
+    static func canonicalName(_ path: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard let resolved = realpath(dir, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved) + "/" + name
     }
 
     /// Loads and checks the image, its modules or initrd, and plans its boot.
