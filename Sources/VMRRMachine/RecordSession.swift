@@ -81,14 +81,8 @@ public enum RecordSession {
 
         let header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine, recordedAt: recordedAt)
 
-        let journal: EventSink
-        var writer: PublishedJournal?
-        if journaling {
-            do { writer = PublishedJournal(try JournalWriter(path: o.journalPath, header: header)) } catch { throw VMRRError("\(error)") }
-            journal = writer!
-        } else {
-            journal = NullSink()
-        }
+        let writer = try journaling ? Self.openJournal(o, header: header) : nil
+        let journal: EventSink = writer ?? NullSink()
 
         let clock: GuestClock = o.clock == .virtual ? VirtualClock() : HostClock()
         let consoleIn = try input ?? Self.consoleInput(o)
@@ -145,6 +139,11 @@ public enum RecordSession {
                             checkpointBytes: writer?.checkpointBytes ?? 0,
                             wallNanoseconds: monotonicNanoseconds() - started,
                             bootProtocol: boot.bootProtocol, details: details)
+    }
+
+    /// The journal file, locked and with its header, published on a timer once started.
+    static func openJournal(_ o: RecordOptions, header: JournalHeader) throws -> PublishedJournal {
+        do { return PublishedJournal(try JournalWriter(path: o.journalPath, header: header)) } catch { throw VMRRError("\(error)") }
     }
 
     /// Refuses a journal path that names one of the recording's inputs or
