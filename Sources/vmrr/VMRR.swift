@@ -12,7 +12,9 @@ struct VMRR: ParsableCommand {
         discussion: """
             Record a guest on KVM into a journal of everything nondeterministic, \
             then inspect the journal. See README.md and docs/.
-            """,
+
+            Exit statuses:
+            """ + "\n" + ExitStatus.helpText,
         version: VMRRVersion.string,
         subcommands: [Record.self, Replay.self, Debug.self, Dump.self, MMU.self, Pack.self, Unpack.self, Bench.self]
     )
