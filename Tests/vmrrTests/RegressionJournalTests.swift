@@ -26,6 +26,7 @@ struct RegressionJournal: Sendable, CustomTestStringConvertible {
         .init(name: "assist", guest: "assist", status: 0),
         .init(name: "noassist", guest: "assist", status: 131),
         .init(name: "pcdev", guest: "pcdev", status: 0),
+        .init(name: "spin", guest: "spin", status: 0),
     ]
 
     var journal: String { E2E.journalsDir.appendingPathComponent("\(name).vmrr").path }
