@@ -81,11 +81,12 @@ public enum RecordSession {
 
         let header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine, recordedAt: recordedAt)
 
+        // Inputs are read before the journal is created, so a refused one leaves no file behind.
+        let consoleIn = try input ?? Self.consoleInput(o)
         let writer = try journaling ? Self.openJournal(o, header: header) : nil
         let journal: EventSink = writer ?? NullSink()
 
         let clock: GuestClock = o.clock == .virtual ? VirtualClock() : HostClock()
-        let consoleIn = try input ?? Self.consoleInput(o)
         let consoleOut = try output ?? Self.consoleOutput(o)
         // The RTC shows the host's time when recording starts, or a fixed epoch with the virtual clock.
         let rtcEpoch = o.clock == .virtual ? Layout.virtualClockEpoch : UInt64(max(0, time(nil)))
@@ -252,9 +253,15 @@ public enum RecordSession {
     static func consoleInput(_ o: RecordOptions) throws -> ConsoleInput {
         guard let p = o.inputPath else { return DescriptorInput(fd: STDIN_FILENO) }
         let bytes: [UInt8]
-        do { bytes = try FileIO.read(p, regularOnly: false) } catch { throw VMRRError("\(p): cannot read console input file: \(error.errno)") }
+        do { bytes = try FileIO.read(p, regularOnly: false, maxBytes: Self.maxConsoleInput) } catch {
+            let why = error.errno == Errno(EFBIG) ? "longer than \(Self.maxConsoleInput >> 20) MiB (a device that never ends?)" : "\(error.errno)"
+            throw VMRRError("\(p): cannot read console input file: \(why)")
+        }
         return BufferedInput(bytes: bytes)
     }
+
+    /// The most console input read from `--input` (it is read whole before the run).
+    public static let maxConsoleInput = 64 << 20
 
     /// Console output: the `--console` file, else standard output.
     static func consoleOutput(_ o: RecordOptions) throws -> ConsoleOutput {

@@ -155,7 +155,18 @@ extension String {
     }
 }
 
+/// The most read from a journal or bundle that is a pipe (`<(...)`); a
+/// regular file is read whole, and a device is refused.
+let maxStreamedInput = 1 << 30
+
 /// A journal or bundle named on the command line, or a one-line error.
 func readInput(_ path: String) -> [UInt8] {
-    do { return try FileIO.read(path, regularOnly: false) } catch { fail("\(shown(path)): cannot read: \(error.errno)") }
+    // A journal is never a device: /dev/zero or /dev/urandom would be read without end.
+    var st = stat()
+    if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFCHR || (st.st_mode & S_IFMT) == S_IFBLK {
+        fail("\(shown(path)): cannot read: a device, not a journal or bundle")
+    }
+    do { return try FileIO.read(path, regularOnly: false, maxBytes: maxStreamedInput) } catch {
+        fail("\(shown(path)): cannot read: \(error.errno == Errno(EFBIG) ? "not a file, and longer than \(maxStreamedInput >> 20) MiB" : "\(error.errno)")")
+    }
 }

@@ -99,3 +99,16 @@ struct HostileUnpackTests {
         #expect(try FileIO.read(j) == (try FileIO.read(Self.journal)))
     }
 }
+
+/// Inputs that never end (issue 18: /dev/zero as a journal grew past 6 GB).
+struct EndlessInputTests {
+    @Test(arguments: ["/dev/zero", "/dev/urandom"])
+    func aDeviceIsNotAJournal(device: String) throws {
+        for args in [["dump", device], ["dump", "--json", device], ["debug", device, "--no-kvm", "--batch", "-x", "/dev/null"],
+                     ["mmu", device, "--no-kvm", "pt", "0"], ["unpack", device, "-d", "/nonexistent"], ["pack", device]] {
+            let r = try Fixtures.vmrr(args, timeout: 120)
+            #expect(r.status == ExitStatus.unusableInput && r.stderrLines.count == 1 && r.stderr.contains("a device, not a journal"),
+                    "\(args): \(r.status): \(r.stderr)")
+        }
+    }
+}

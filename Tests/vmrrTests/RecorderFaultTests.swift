@@ -135,4 +135,15 @@ extension KVMEndToEnd {
         #expect(try FileIO.readText(input) == "x")
         #expect(!FileManager.default.fileExists(atPath: fresh))
     }
+
+    @Test("--input /dev/zero is read to a stated limit, then refused on one line")
+    func endlessConsoleInputIsBounded() throws {
+        let dir = Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try Fixtures.vmrr(["record", Fixtures.guest("demo"), "-o", dir.appendingPathComponent("d.vmrr").path,
+                                   "--input", "/dev/zero"])
+        #expect(r.status == ExitStatus.unusableInput && r.stderrLines.count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("longer than 64 MiB"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("d.vmrr").path), "a refused input left a journal")
+    }
 }
