@@ -27,8 +27,9 @@ public enum FileIO {
     ///
     /// With `regularOnly: false`, FIFOs and character devices are read to
     /// their end too (`--input <(...)`); use that only where a person names
-    /// the file on the command line.
-    public static func read(_ path: String, regularOnly: Bool = true) throws(FileError) -> [UInt8] {
+    /// the file on the command line, with `maxBytes`: a device such as
+    /// /dev/zero never ends, and reading stops with EFBIG past that many bytes.
+    public static func read(_ path: String, regularOnly: Bool = true, maxBytes: Int = .max) throws(FileError) -> [UInt8] {
         let fd: Int32
         switch valueOrErrno({ open(path, O_RDONLY | O_CLOEXEC) }) {
         case .success(let d): fd = d
@@ -50,7 +51,11 @@ public enum FileIO {
             let r = valueOrErrno { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
             switch r {
             case .success(0): return out
-            case .success(let n): out.append(contentsOf: chunk[0..<n])
+            case .success(let n):
+                guard n <= maxBytes - out.count else {
+                    throw FileError(operation: "read (more than \(maxBytes) bytes)", errno: Errno(EFBIG), offset: UInt64(out.count))
+                }
+                out.append(contentsOf: chunk[0..<n])
             case .failure(let e): throw FileError(operation: "read", errno: e, offset: UInt64(out.count))
             }
         }

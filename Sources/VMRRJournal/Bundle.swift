@@ -22,6 +22,8 @@ public struct VMRRBundle: Sendable, Equatable {
     static let headerSize = 16
     static let entrySize = 64
     static let nameSize = 32
+    /// The entries of a version 1 bundle; others are checked and skipped.
+    static let entryNames: Set<String> = ["manifest.txt", "journal.vmrr", "image.elf"]
 
     public var manifest: String
     public var journal: [UInt8]
@@ -91,24 +93,39 @@ public struct VMRRBundle: Sendable, Equatable {
         guard count >= 1, count <= maxEntries else { throw err(10, "bundle claims \(count) entries (1 to \(maxEntries) allowed)") }
         guard bytes.count >= headerSize + count * entrySize else { throw err(headerSize, "bundle entry table is truncated") }
         var found: [String: [UInt8]] = [:]
+        var names = Set<[UInt8]>()
+        // Entry data lies after the table and no two entries share a byte, so
+        // the entries together are never larger than the file (a bundle whose
+        // entries all point at the same bytes cost 14 times its size to read).
+        var spans: [(start: UInt64, end: UInt64, name: String)] = []
+        let tableEnd = UInt64(headerSize + count * entrySize)
         for i in 0..<count {
             let base = headerSize + i * entrySize
-            let nameBytes = bytes[base..<(base + nameSize)].prefix { $0 != 0 }
-            let entryName = String(decoding: nameBytes, as: UTF8.self)
+            let rawName = Array(bytes[base..<(base + nameSize)].prefix { $0 != 0 })
             // Errors show the name escaped: it is untrusted bytes (found by fuzzing: a
             // newline or terminal escape in a damaged name broke the one-line error).
-            let shown = escapedForMessage(Array(nameBytes))
+            let shown = escapedForMessage(rawName)
+            guard names.insert(rawName).inserted else { throw err(base, "entry '\(shown)' appears twice") }
             let off = bytes.readLE64(base + nameSize)
             let size = bytes.readLE64(base + nameSize + 8)
             guard off <= UInt64(bytes.count), size <= UInt64(bytes.count) - off else {
                 throw err(base, "entry '\(shown)' (offset \(off), size \(size)) runs past the end of the \(bytes.count)-byte bundle")
             }
-            let data = Array(bytes[Int(off)..<Int(off + size)])
+            guard off >= tableEnd || size == 0 else {
+                throw err(base, "entry '\(shown)' (offset \(off)) overlaps the bundle's entry table, which ends at \(tableEnd)")
+            }
+            if let other = spans.first(where: { size > 0 && off < $0.end && $0.start < off + size }) {
+                throw err(base, "entry '\(shown)' (offset \(off), size \(size)) overlaps entry '\(other.name)'")
+            }
+            if size > 0 { spans.append((off, off + size, shown)) }
+            let data = bytes[Int(off)..<Int(off + size)]
             let want = Array(bytes[(base + nameSize + 16)..<(base + entrySize)])
             guard Array(SHA256.hash(data).prefix(16)) == want else {
                 throw err(Int(off), "entry '\(shown)' is corrupt (SHA-256 mismatch)")
             }
-            found[entryName] = data
+            // Only the entries vmrr knows are kept; their names are vmrr's, never the file's.
+            let entryName = String(decoding: rawName, as: UTF8.self)
+            if Self.entryNames.contains(entryName) { found[entryName] = Array(data) }
         }
         guard let m = found["manifest.txt"] else { throw err(headerSize, "bundle has no manifest.txt") }
         guard let j = found["journal.vmrr"] else { throw err(headerSize, "bundle has no journal.vmrr") }

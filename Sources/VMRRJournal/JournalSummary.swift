@@ -130,16 +130,6 @@ public struct JournalSummary {
 }
 
 /// Header strings come from the file: control characters (terminal
-/// escapes, newlines) are shown escaped; other Unicode text is kept.
-private func safe(_ s: String) -> String {
-    var out = ""
-    for u in s.unicodeScalars {
-        let v = u.value
-        if v < 0x20 || v == 0x7f || (0x80..<0xa0).contains(v) {
-            out += "\\x" + (v < 0x10 ? "0" : "") + String(v, radix: 16)
-        } else {
-            out.unicodeScalars.append(u)
-        }
-    }
-    return out
-}
+/// escapes, newlines) are shown escaped, other Unicode text is kept, and a
+/// string is cut at `displaySafeLimit` characters.
+private func safe(_ s: String) -> String { displaySafe(s) }

@@ -28,6 +28,9 @@ public final class JournalWriter {
     private var checkpointList: [CheckpointInfo] = []
     private var checkpointIDs = Set<UInt32>()
     private var finished = false
+    /// Bytes of the pending chunk (frame included) already on disk from a
+    /// `publish()`; the next publish or flush rewrites the chunk in place.
+    private var publishedBytes = 0
     /// Set after a failed write; the writer refuses further work.
     private var failure: JournalError?
     /// Where checkpoint chunks are encoded (see `checkpointBuffer`).
@@ -42,14 +45,14 @@ public final class JournalWriter {
         fileOffset + (pendingRecords > 0 ? UInt64(used) : 0)
     }
 
-    /// Creates or truncates `path` and writes the header.
+    /// Creates or truncates `path` and writes the header. The file is
+    /// locked (`flock`, exclusive) until the writer closes it, and truncated
+    /// only once the lock is held: a second writer on the same path is
+    /// refused and leaves the first one's journal alone. Only a regular file
+    /// (or a new one) is written; opening never blocks (a FIFO is refused).
     public init(path: String, header: JournalHeader) throws {
         self.path = path
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw JournalError(path: path, offset: nil, reason: "cannot create journal: \(String(cString: strerror(errno)))")
-        }
-        self.fd = fd
+        self.fd = try Self.openLocked(path)
         capacity = JournalFormat.chunkFrameSize + JournalFormat.eventsChunkFlushBytes + 2 * JournalFormat.maxRecordLength
         buffer = .allocate(capacity: capacity)
         used = JournalFormat.chunkFrameSize
@@ -60,6 +63,33 @@ public final class JournalWriter {
             self.fd = -1
             throw error
         }
+    }
+
+    /// Opens `path` for writing, locked and truncated, as `init` describes.
+    static func openLocked(_ path: String) throws -> Int32 {
+        func fail(_ why: String) -> JournalError { JournalError(path: path, offset: nil, reason: why) }
+        func errnoText() -> String { String(cString: strerror(errno)) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw fail("cannot create journal: \(errnoText())") }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw fail("cannot create journal: not a regular file")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let busy = errno == EWOULDBLOCK
+            let why = busy ? "another vmrr is writing this journal (it is locked); choose another -o" : "cannot lock journal: \(errnoText())"
+            close(fd)
+            throw fail(why)
+        }
+        // Blocking writes from here on (O_NONBLOCK was for the open only).
+        _ = fcntl(fd, F_SETFL, O_WRONLY)
+        guard ftruncate(fd, 0) == 0 else {
+            let why = "cannot truncate journal: \(errnoText())"
+            close(fd)
+            throw fail(why)
+        }
+        return fd
     }
 
     deinit {
@@ -109,22 +139,52 @@ public final class JournalWriter {
         return index
     }
 
-    /// Writes the pending events chunk, if any, with one write(2).
+    /// Writes the pending events chunk, if any, with one write(2), and
+    /// starts a new one.
     public func flush() throws {
         if let failure { throw failure }
         guard pendingRecords > 0 else { return }
+        // A chunk published whole is already on disk, and the file position after it.
+        if publishedBytes != used { try writePendingChunk() }
+        eventChunks.append((chunkFirst, pendingRecords, fileOffset))
+        fileOffset += UInt64(used)
+        used = JournalFormat.chunkFrameSize
+        pendingRecords = 0
+        publishedBytes = 0
+        chunkFirst = eventCount
+        codec.reset()
+    }
+
+    /// Puts the pending events on disk as a complete, checksummed events
+    /// chunk without ending it: the chunk stays open, and the next `publish`
+    /// or `flush` rewrites it in place, grown (a chunk's payload only grows at
+    /// its end, so the earlier bytes are rewritten unchanged). The finished
+    /// file is therefore the same however often, and whenever, this was
+    /// called: a recorder publishes on a wall-clock timer to bound what a
+    /// SIGKILL loses, and `--clock virtual` recordings stay byte-identical.
+    /// The file position is left after the chunk; nothing else moves.
+    public func publish() throws {
+        if let failure { throw failure }
+        guard !finished, pendingRecords > 0, used > publishedBytes else { return }
+        try writePendingChunk()
+        publishedBytes = used
+    }
+
+    /// Frames the pending chunk and writes it at `fileOffset` with one
+    /// write(2) (seeking back first when an earlier `publish` wrote part of it).
+    private func writePendingChunk() throws {
         let payload = UnsafeRawBufferPointer(start: buffer + JournalFormat.chunkFrameSize, count: used - JournalFormat.chunkFrameSize)
         let frame = ChunkFrame.encode(type: .events, payload: payload, first: chunkFirst, count: pendingRecords)
         frame.withUnsafeBufferPointer { f in
             // The frame is exactly chunkFrameSize bytes, the space reserved at the buffer's start.
             buffer.update(from: f.baseAddress!, count: JournalFormat.chunkFrameSize)
         }
-        try writeAll(UnsafeRawBufferPointer(start: buffer, count: used))
-        eventChunks.append((chunkFirst, pendingRecords, fileOffset - UInt64(used)))
-        used = JournalFormat.chunkFrameSize
-        pendingRecords = 0
-        chunkFirst = eventCount
-        codec.reset()
+        if publishedBytes > 0 && lseek(fd, off_t(fileOffset), SEEK_SET) < 0 {
+            let err = JournalError(path: path, offset: fileOffset, reason: "lseek: \(String(cString: strerror(errno)))")
+            failure = err
+            throw err
+        }
+        try writeAll(UnsafeRawBufferPointer(start: buffer, count: used), advance: false)
     }
 
     /// Flushes pending events, then writes the checkpoint as its own chunk:
@@ -226,12 +286,14 @@ public final class JournalWriter {
     }
 
     /// Everything out (FileIO retries EINTR and short writes), or the journal fails.
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+    /// With `advance: false` the bytes are the pending chunk, whose bytes
+    /// `flush` counts into `fileOffset` itself.
+    private func writeAll(_ bytes: UnsafeRawBufferPointer, advance: Bool = true) throws {
         do { try FileIO.writeAll(fd: fd, bytes) } catch {
             let err = JournalError(path: path, offset: fileOffset + (error.offset ?? 0), reason: "write: \(error.errno)")
             failure = err
             throw err
         }
-        fileOffset += UInt64(bytes.count)
+        if advance { fileOffset += UInt64(bytes.count) }
     }
 }

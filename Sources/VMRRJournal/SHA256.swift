@@ -16,10 +16,14 @@ public enum SHA256 {
     ]
 
     /// The 32-byte digest of `bytes`.
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] { hash(bytes[...]) }
+
+    /// The 32-byte digest of a slice, without copying it.
+    public static func hash(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
         var h = initial
+        let base = bytes.startIndex
         // Padding: 0x80, zeros to 56 mod 64, then the bit length big-endian.
-        var tail = Array(bytes[(bytes.count / 64 * 64)...])
+        var tail = Array(bytes[(base + bytes.count / 64 * 64)...])
         tail.append(0x80)
         while tail.count % 64 != 56 { tail.append(0) }
         let bitLength = UInt64(bytes.count) &* 8
@@ -52,7 +56,7 @@ public enum SHA256 {
         }
         var offset = 0
         while offset + 64 <= bytes.count {
-            compress(bytes[offset..<(offset + 64)])
+            compress(bytes[(base + offset)..<(base + offset + 64)])
             offset += 64
         }
         var t = 0

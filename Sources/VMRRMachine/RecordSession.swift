@@ -67,6 +67,7 @@ public enum RecordSession {
     /// `progress` is called on the recording thread a few times per second.
     public static func record(_ o: RecordOptions, input: ConsoleInput? = nil, output: ConsoleOutput? = nil,
                               journaling: Bool = true, progress: ((RecordProgress) -> Void)? = nil) throws -> RecordResult {
+        if journaling { try Self.checkOutputIsNotAnInput(o) }
         let recordedAt = try Self.recordedAt(clock: o.clock, sourceDateEpoch: Self.environment(Self.sourceDateEpochVariable),
                                              now: UInt64(max(0, time(nil))))
         let (boot, plan) = try Self.bootPlan(o)
@@ -78,17 +79,12 @@ public enum RecordSession {
         var header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine, recordedAt: recordedAt)
         header.cpuidHidden = cpuid.hidden.map(\.line)
 
-        let journal: EventSink
-        var writer: JournalWriter?
-        if journaling {
-            do { writer = try JournalWriter(path: o.journalPath, header: header) } catch { throw VMRRError("\(error)") }
-            journal = writer!
-        } else {
-            journal = NullSink()
-        }
+        // Inputs are read before the journal is created, so a refused one leaves no file behind.
+        let consoleIn = try input ?? Self.consoleInput(o)
+        let writer = try journaling ? Self.openJournal(o, header: header) : nil
+        let journal: EventSink = writer ?? NullSink()
 
         let clock: GuestClock = o.clock == .virtual ? VirtualClock() : HostClock()
-        let consoleIn = try input ?? Self.consoleInput(o)
         let consoleOut = try output ?? Self.consoleOutput(o)
         // The RTC shows the host's time when recording starts, or a fixed epoch with the virtual clock.
         let rtcEpoch = o.clock == .virtual ? Layout.virtualClockEpoch : UInt64(max(0, time(nil)))
@@ -118,11 +114,14 @@ public enum RecordSession {
             let runner = Runner(machine: machine, regs: plan.regs)
             runner.symbolize = symbols.label
             clock.begin()
+            // Events reach the disk on a timer from here on, whatever the guest does.
+            writer?.start()
             if let limit {
                 end = try limit.run { try runner.run(recorder) }
             } else {
                 end = try runner.run(recorder)
             }
+            writer?.stop()
             if end.reason == .error, let failure = recorder.failure {
                 let sregs = try machine.vcpu.getSpecialRegisters()
                 details = ["guest registers at the failing instruction:"]
@@ -149,6 +148,44 @@ public enum RecordSession {
         } catch {
             throw VMRRError("creating the VM: \(error)")
         }
+    }
+
+    /// The journal file, locked and with its header, published on a timer once started.
+    static func openJournal(_ o: RecordOptions, header: JournalHeader) throws -> PublishedJournal {
+        do { return PublishedJournal(try JournalWriter(path: o.journalPath, header: header)) } catch { throw VMRRError("\(error)") }
+    }
+
+    /// Refuses a journal path that names one of the recording's inputs or
+    /// its console file (the same file by device and inode, so another
+    /// spelling or a link is caught too): recording would replace it.
+    public static func checkOutputIsNotAnInput(_ o: RecordOptions) throws {
+        var out = stat()
+        let outExists = stat(o.journalPath, &out) == 0
+        let outName = outExists ? "" : Self.canonicalName(o.journalPath)
+        var named: [(String, String)] = [("the guest image", o.imagePath)]
+        named += o.modules.map { ("a --module", MultibootModule.parseSpec($0).path) }
+        if let p = o.initrd { named.append(("the --initrd", p)) }
+        if let p = o.inputPath { named.append(("the --input file", p)) }
+        if let p = o.consolePath { named.append(("the --console file", p)) }
+        for (what, path) in named {
+            var st = stat()
+            let same = outExists ? stat(path, &st) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino
+                                 : Self.canonicalName(path) == outName
+            if same {
+                throw VMRRError("\(o.journalPath): the journal would overwrite \(what) (\(path)); choose another -o")
+            }
+        }
+    }
+
+    /// A path that may not exist yet, made absolute with its directory's
+    /// links resolved (`realpath` of the directory, then the last name).
+    static func canonicalName(_ path: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard let resolved = realpath(dir, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved) + "/" + name
     }
 
     /// Loads and checks the image, its modules or initrd, and plans its boot.
@@ -229,9 +266,15 @@ public enum RecordSession {
     static func consoleInput(_ o: RecordOptions) throws -> ConsoleInput {
         guard let p = o.inputPath else { return DescriptorInput(fd: STDIN_FILENO) }
         let bytes: [UInt8]
-        do { bytes = try FileIO.read(p, regularOnly: false) } catch { throw VMRRError("\(p): cannot read console input file: \(error.errno)") }
+        do { bytes = try FileIO.read(p, regularOnly: false, maxBytes: Self.maxConsoleInput) } catch {
+            let why = error.errno == Errno(EFBIG) ? "longer than \(Self.maxConsoleInput >> 20) MiB (a device that never ends?)" : "\(error.errno)"
+            throw VMRRError("\(p): cannot read console input file: \(why)")
+        }
         return BufferedInput(bytes: bytes)
     }
+
+    /// The most console input read from `--input` (it is read whole before the run).
+    public static let maxConsoleInput = 64 << 20
 
     /// Console output: the `--console` file, else standard output.
     static func consoleOutput(_ o: RecordOptions) throws -> ConsoleOutput {

@@ -40,22 +40,40 @@ public struct ReplayImage: Sendable {
             return ReplayImage(boot: try BootImage.parse(bytes: bytes, path: h.imagePath, bootProtocol: boot,
                                                           linuxDecompressOnHost: onHost), origin: .bundle)
         }
-        guard access(h.imagePath, R_OK) == 0 else { return try beside(journalPath, header: h) }
+        // The recorded path is taken only when it is a readable regular file: a header naming a
+        // FIFO would block the open forever, and a directory is no image.
+        guard isRegularFile(h.imagePath), access(h.imagePath, R_OK) == 0 else { return try beside(journalPath, header: h) }
         return ReplayImage(boot: try BootImage.load(path: h.imagePath, bootProtocol: boot, linuxDecompressOnHost: onHost),
                            origin: .recordedPath)
     }
 
     /// The recorded image's file name in the journal's directory, when that
     /// file is the recorded image (same SHA-256); nil otherwise.
+    /// Also `BASE.image` beside `BASE.vmrr`: the name `vmrr unpack` gives the image.
     static func beside(_ journalPath: String?, header h: JournalHeader) throws -> ReplayImage? {
-        guard let journalPath, let name = h.imagePath.split(separator: "/").last else { return nil }
+        guard let journalPath else { return nil }
         let dir = journalPath.contains("/") ? String(journalPath[..<journalPath.lastIndex(of: "/")!]) : "."
-        let candidate = "\(dir)/\(name)"
-        guard candidate != h.imagePath, access(candidate, R_OK) == 0,
-              let boot = try? BootImage.load(path: candidate, bootProtocol: h.bootProtocol, linuxDecompressOnHost: h.linuxPayloadOnHost),
-              boot.image.sha256 == h.imageSHA256 else { return nil }
-        return ReplayImage(boot: boot, origin: .besideJournal(candidate))
+        var candidates: [String] = []
+        if let name = h.imagePath.split(separator: "/").last { candidates.append("\(dir)/\(name)") }
+        let stem = journalPath.hasSuffix(".vmrr") ? String(journalPath.dropLast(5)) : journalPath
+        candidates.append(stem + besideJournalSuffix)
+        for candidate in candidates {
+            // A regular file only: a FIFO with the recorded name would block the open.
+            guard candidate != h.imagePath, isRegularFile(candidate),
+                  let boot = try? BootImage.load(path: candidate, bootProtocol: h.bootProtocol, linuxDecompressOnHost: h.linuxPayloadOnHost),
+                  boot.image.sha256 == h.imageSHA256 else { continue }
+            return ReplayImage(boot: boot, origin: .besideJournal(candidate))
+        }
+        return nil
     }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// What `vmrr unpack` appends to a bundle's base name for the image.
+    public static let besideJournalSuffix = ".image"
 
     /// True when the image is the one the header recorded (by SHA-256).
     public func isRecorded(_ h: JournalHeader) -> Bool { image.sha256 == h.imageSHA256 }

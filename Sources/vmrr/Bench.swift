@@ -172,7 +172,7 @@ struct Bench: ParsableCommand {
         let reader = try JournalReader(path: journal)
         let s = try ReplaySession(reader: reader, options: ReplayOptions())
         let r = try s.run(console: nil)
-        if let d = r.divergence { fail("bench: replay diverged:\n\(d.render(journalName: journal))") }
+        if let d = r.divergence { warn(d.render(journalName: journal)); fail("bench: replay diverged") }
         return Double(r.wallNanoseconds)
     }
 
@@ -184,7 +184,7 @@ struct Bench: ParsableCommand {
         o.until = target
         let s = try ReplaySession(reader: reader, options: o)
         let r = try s.run(console: nil)
-        if let d = r.divergence { fail("bench: seek diverged:\n\(d.render(journalName: journal))") }
+        if let d = r.divergence { warn(d.render(journalName: journal)); fail("bench: seek diverged") }
         return Double(monotonicNanoseconds() - t0)
     }
 

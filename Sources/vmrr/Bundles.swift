@@ -46,20 +46,23 @@ struct Pack: ParsableCommand {
         do { reader = try JournalReader(bytes: jbytes, name: journal) } catch { fail("\(error)") }
         let imagePath = image ?? reader.header.imagePath
         let ibytes: [UInt8]
-        do { ibytes = try FileIO.read(imagePath, regularOnly: false) } catch {
-            fail("\(imagePath): cannot read the guest image: \(error.errno); pass --image PATH")
+        // Regular files only: a recorded path naming a FIFO would block the open.
+        do { ibytes = try FileIO.read(imagePath) } catch {
+            fail("\(shown(imagePath)): cannot read the guest image: \(error); pass --image PATH")
         }
         let sha = SHA256.hash(ibytes)
         guard sha == reader.header.imageSHA256 else {
-            fail("\(imagePath): SHA-256 \(SHA256.hex(sha)) is not the recorded image's \(SHA256.hex(reader.header.imageSHA256)); a bundle must hold the image the journal was recorded from")
+            fail("\(shown(imagePath)): SHA-256 \(SHA256.hex(sha)) is not the recorded image's \(SHA256.hex(reader.header.imageSHA256)); a bundle must hold the image the journal was recorded from")
         }
         let manifest = VMRRBundle.makeManifest(header: reader.header, journal: jbytes, image: ibytes,
                                                journalName: journal.split(separator: "/").last.map(String.init) ?? journal,
                                                vmrrVersion: VMRRVersion.string)
         let bundle = VMRRBundle(manifest: manifest, journal: jbytes, image: ibytes).encode()
         let out = output ?? Record.defaultJournalPath(journal).replacingSuffix(".vmrr", with: "") + ".vmrrpack"
+        refuseSameFile(out, as: journal, what: "the journal")
+        refuseSameFile(out, as: imagePath, what: "the guest image")
         writeFileOrFail(out, bundle)
-        warn("vmrr: packed \(journal) (\(jbytes.count) bytes) and \(imagePath) (\(ibytes.count) bytes) into \(out) (\(bundle.count) bytes)")
+        warn("vmrr: packed \(shown(journal)) (\(jbytes.count) bytes) and \(shown(imagePath)) (\(ibytes.count) bytes) into \(out) (\(bundle.count) bytes)")
     }
 }
 
@@ -79,16 +82,39 @@ struct Unpack: ParsableCommand {
         do { b = try VMRRBundle.decode(bytes, name: bundle) } catch { fail("\(error)") }
         let reader: JournalReader
         do { reader = try JournalReader(bytes: b.journal, name: "\(bundle) (journal.vmrr)") } catch { fail("\(error)") }
-        let base = (bundle.split(separator: "/").last.map(String.init) ?? bundle).replacingSuffix(".vmrrpack", with: "")
-        let imageName = reader.header.imagePath.split(separator: "/").last.map(String.init) ?? "image.elf"
+        let sha = SHA256.hash(b.image)
+        guard sha == reader.header.imageSHA256 else {
+            fail("\(bundle): the bundled image's SHA-256 \(SHA256.hex(sha)) is not the journal's \(SHA256.hex(reader.header.imageSHA256)); nothing unpacked")
+        }
         makeDirectories(directory)
-        let jpath = "\(directory)/\(base).vmrr", ipath = "\(directory)/\(imageName)", mpath = "\(directory)/\(base).manifest.txt"
+        // Every name is vmrr's: the bundle's own file name plus a fixed suffix, never a
+        // name from the bundle or the journal header, so nothing lands outside DIR and the
+        // three files are always distinct. A replay finds BASE.image beside BASE.vmrr.
+        let files = Self.unpackedNames(bundle: bundle).map { "\(directory)/\($0)" }
+        let (jpath, ipath, mpath) = (files[0], files[1], files[2])
+        for path in files { refuseSameFile(path, as: bundle, what: "the bundle") }
         writeFileOrFail(jpath, b.journal)
         writeFileOrFail(ipath, b.image)
         writeFileOrFail(mpath, Array(b.manifest.utf8))
-        warn("vmrr: unpacked \(jpath), \(ipath) and \(mpath)")
-        warn("vmrr: replay with: vmrr replay \(jpath) (the image beside it is found by its name and SHA-256)")
+        warn("vmrr: unpacked \(shown(jpath)), \(shown(ipath)) and \(shown(mpath))")
+        warn("vmrr: replay with: vmrr replay \(shown(jpath)) (the image beside it is found by its SHA-256)")
     }
+
+    /// The journal, image and manifest names for `bundle`: `BASE.vmrr`,
+    /// `BASE.image`, `BASE.manifest.txt`, BASE being the bundle's file name
+    /// without `.vmrrpack`.
+    static func unpackedNames(bundle: String) -> [String] {
+        var base = (bundle.split(separator: "/").last.map(String.init) ?? bundle).replacingSuffix(".vmrrpack", with: "")
+        if base.isEmpty || base == "." || base == ".." { base = "bundle" }
+        return ["\(base).vmrr", "\(base)\(ReplayImage.besideJournalSuffix)", "\(base).manifest.txt"]
+    }
+}
+
+/// Exits with a one-line error when `path` is the same file as `other` (by device and inode).
+func refuseSameFile(_ path: String, as other: String, what: String) {
+    var a = stat(), b = stat()
+    guard stat(path, &a) == 0, stat(other, &b) == 0, a.st_dev == b.st_dev, a.st_ino == b.st_ino else { return }
+    fail("\(shown(path)): is \(what) (\(shown(other))); refusing to write over it")
 }
 
 /// Creates `path` and its missing parents (as `mkdir -p`), or exits with a one-line error.
@@ -107,11 +133,20 @@ func makeDirectories(_ path: String) {
     }
 }
 
+/// Writes `bytes` to `path`, a regular file (created, or truncated): never
+/// through a symbolic link, never into a FIFO or device (opening does not
+/// block), or exits with a one-line error.
 func writeFileOrFail(_ path: String, _ bytes: [UInt8]) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { fail("\(path): cannot create: \(String(cString: strerror(errno)))") }
+    let fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0o644)
+    guard fd >= 0 else {
+        let why = errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno))
+        fail("\(shown(path)): cannot create: \(why)")
+    }
     defer { close(fd) }
-    do { try FileIO.writeAll(fd: fd, bytes) } catch { fail("\(path): write failed: \(error.errno)") }
+    var st = stat()
+    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { fail("\(shown(path)): cannot create: not a regular file") }
+    guard ftruncate(fd, 0) == 0 else { fail("\(shown(path)): cannot truncate: \(String(cString: strerror(errno)))") }
+    do { try FileIO.writeAll(fd: fd, bytes) } catch { fail("\(shown(path)): write failed: \(error.errno)") }
 }
 
 extension String {
@@ -120,7 +155,18 @@ extension String {
     }
 }
 
+/// The most read from a journal or bundle that is a pipe (`<(...)`); a
+/// regular file is read whole, and a device is refused.
+let maxStreamedInput = 1 << 30
+
 /// A journal or bundle named on the command line, or a one-line error.
 func readInput(_ path: String) -> [UInt8] {
-    do { return try FileIO.read(path, regularOnly: false) } catch { fail("\(path): cannot read: \(error.errno)") }
+    // A journal is never a device: /dev/zero or /dev/urandom would be read without end.
+    var st = stat()
+    if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFCHR || (st.st_mode & S_IFMT) == S_IFBLK {
+        fail("\(shown(path)): cannot read: a device, not a journal or bundle")
+    }
+    do { return try FileIO.read(path, regularOnly: false, maxBytes: maxStreamedInput) } catch {
+        fail("\(shown(path)): cannot read: \(error.errno == Errno(EFBIG) ? "not a file, and longer than \(maxStreamedInput >> 20) MiB" : "\(error.errno)")")
+    }
 }

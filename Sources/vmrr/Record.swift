@@ -155,11 +155,19 @@ func format1(_ v: Double) -> String {
     return "\(scaled)"
 }
 
-/// SIGINT and SIGTERM stop a recording cleanly: KVM_RUN returns EINTR, the
-/// recorder writes its final checkpoint and the `end` event.
+/// SIGINT, SIGTERM, SIGHUP (the terminal went away) and SIGPIPE (stdout's
+/// reader went away: `vmrr record ... | grep -m1 hello`) stop a recording
+/// cleanly: KVM_RUN returns EINTR (the journal's publishing thread kicks the
+/// vCPU thread when the signal landed elsewhere), the recorder writes its
+/// final checkpoint and the `end` event, and the exit status is 133. After
+/// SIGPIPE, console writes fail with EPIPE and are dropped. SIGXFSZ (a file
+/// size limit, `ulimit -f`) is ignored, so a write past it fails with EFBIG
+/// and the recording ends with a one-line error instead of dying silently.
 func installStopHandlers() {
-    signal(SIGINT) { _ in Recorder.stopRequested = 1 }
-    signal(SIGTERM) { _ in Recorder.stopRequested = 1 }
+    for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] {
+        signal(sig) { _ in Recorder.stopRequested = 1 }
+    }
+    signal(SIGXFSZ, SIG_IGN)
 }
 
 /// The progress line on a terminal: exits, events, journal size and time,

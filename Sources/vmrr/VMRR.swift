@@ -12,22 +12,29 @@ struct VMRR: ParsableCommand {
         discussion: """
             Record a guest on KVM into a journal of everything nondeterministic, \
             then inspect the journal. See README.md and docs/.
-            """,
+
+            Exit statuses:
+            """ + "\n" + ExitStatus.helpText,
         version: VMRRVersion.string,
         subcommands: [Record.self, Replay.self, Debug.self, Dump.self, MMU.self, Pack.self, Unpack.self, TimelineCommand.self, Bench.self]
     )
 }
 
-/// Prints one line to stderr.
+/// Prints a message to stderr: control characters escaped and lines capped
+/// (`displaySafe`), as messages quote file names and strings from files.
 func warn(_ s: String) {
-    writeAll(STDERR_FILENO, s + "\n")
+    writeAll(STDERR_FILENO, displaySafe(s, keepNewlines: true) + "\n")
 }
 
-/// Ends the process with a one-line error naming what went wrong.
+/// Ends the process with a one-line error naming what went wrong: any
+/// newline or control character in it is escaped, and its length capped.
 func fail(_ s: String, status: Int32 = ExitStatus.unusableInput) -> Never {
-    warn("vmrr: \(s)")
+    writeAll(STDERR_FILENO, "vmrr: " + displaySafe(s) + "\n")
     exit(status)
 }
+
+/// A path or string from outside, for a message (escaped and capped).
+func shown(_ s: String) -> String { displaySafe(s, limit: 300) }
 
 /// Writes a whole string to a file descriptor.
 func writeAll(_ fd: Int32, _ s: String) {

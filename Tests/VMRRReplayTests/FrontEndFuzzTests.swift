@@ -72,15 +72,17 @@ import VMRRBase
     }
 
     @Test func repairedChecksumsLetDamageThrough() throws {
-        // A flipped bit inside an events chunk is caught by its CRC; with the
-        // CRC repaired, the decoder itself has to catch (or accept) it.
+        // A flipped bit inside an events chunk is caught by its CRC, when the
+        // journal is opened (every chunk's CRC is checked then, so every command
+        // refuses it alike); with the CRC repaired, the decoder itself has to
+        // catch (or accept) it.
         let seeds = try Self.corpus()
         let journal = try #require(seeds.first { $0.name == "seed-every-kind.vmrr" }).bytes
         let chunk = try #require(Corruptor.chunkOffsets(journal).first)
         var b = journal
         b[chunk + ChecksumRepair.chunkFrameSize] ^= 0x7f   // the first record's length
         let unrepaired = try FrontEndCheck.check(b)
-        #expect(unrepaired == .badChunk)
+        #expect(unrepaired == .badJournal)
         ChecksumRepair.repair(&b)
         do {
             _ = try JournalReader(bytes: b, name: "r.vmrr").events()

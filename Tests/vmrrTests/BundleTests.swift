@@ -39,7 +39,7 @@ struct BundleTests {
         let unpack = try Fixtures.vmrr(["unpack", moved, "-d", out.path])
         #expect(unpack.status == 0, "\(unpack.stderr)")
         let j = try FileIO.read(out.appendingPathComponent("report.vmrr").path)
-        let i = try FileIO.read(out.appendingPathComponent("bug.elf").path)
+        let i = try FileIO.read(out.appendingPathComponent("report.image").path)
         #expect(i == (try FileIO.read(Fixtures.guest("bug"))))
         let reader = try JournalReader(bytes: Array(j), name: "unpacked")
         #expect(reader.header.imageSHA256 == SHA256.hash(Array(i)))
@@ -47,7 +47,7 @@ struct BundleTests {
         #expect(manifest.contains("journal-sha256: \(SHA256.hex(SHA256.hash(Array(j))))"))
         #expect(manifest.contains("image-sha256: \(SHA256.hex(SHA256.hash(Array(i))))"))
         let again = try Fixtures.vmrr(["replay", out.appendingPathComponent("report.vmrr").path,
-                                       "--image", out.appendingPathComponent("bug.elf").path, "--quiet", "--exit-with-guest-status"])
+                                       "--image", out.appendingPathComponent("report.image").path, "--quiet", "--exit-with-guest-status"])
         #expect(again.status == rec.status, "\(again.stderr)")
     }
 

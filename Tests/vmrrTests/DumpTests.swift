@@ -84,14 +84,14 @@ struct DumpTests {
         let r = try Fixtures.vmrr(["unpack", bundle, "-d", target])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(FileManager.default.fileExists(atPath: target + "/pcdev.vmrr"))
-        #expect(FileManager.default.fileExists(atPath: target + "/pcdev.elf"))
+        #expect(FileManager.default.fileExists(atPath: target + "/pcdev.image"))
         // The unpacked journal finds the unpacked image beside it (by name and SHA-256), not
         // only at the recorded path: its symbols are there with no --image.
         let moved = dir.appendingPathComponent("moved")
         try FileManager.default.createDirectory(at: moved, withIntermediateDirectories: true)
         let journal = moved.appendingPathComponent("pcdev.vmrr").path, image = moved.appendingPathComponent("pcdev.elf").path
         try FileManager.default.copyItem(atPath: target + "/pcdev.vmrr", toPath: journal)
-        try FileManager.default.copyItem(atPath: target + "/pcdev.elf", toPath: image)
+        try FileManager.default.copyItem(atPath: target + "/pcdev.image", toPath: image)
         // A header naming a path that does not exist, as on another machine.
         let reader = try JournalReader(path: journal)
         var header = reader.header

@@ -1,0 +1,66 @@
+import Foundation
+import VMRRBase
+
+/// One run of a program under a budget, as the whole-CLI fuzz run needs:
+/// address space and CPU seconds limited in the child (`ulimit -v`, `ulimit
+/// -t`, set by /bin/sh before it execs the program, so the limits hold from
+/// the first instruction), a wall-clock limit for hangs (a process blocked
+/// in `open` uses no CPU), and the child's peak resident memory and CPU
+/// time from wait4's rusage.
+public struct BudgetedRun {
+    public var status: Int32
+    /// The signal that ended it, if one did (a trap, SIGXCPU, the hang SIGKILL).
+    public var signal: Int32?
+    public var hung: Bool
+    public var stderr: String
+    public var wallSeconds: Double
+    public var cpuSeconds: Double
+    public var maxRSSKiB: Int
+
+    /// Runs `program args` with stdin from /dev/null (or `stdinPath`), stdout discarded.
+    public static func run(_ program: String, _ args: [String], memoryMiB: Int, cpuSeconds: Int, wallSeconds: Double,
+                           stdinPath: String = "/dev/null", scratch: URL) throws -> BudgetedRun {
+        let errPath = scratch.appendingPathComponent("stderr").path
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), defaults = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&defaults)
+        for s in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGXCPU, SIGXFSZ] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let script = "ulimit -v \(memoryMiB * 1024) && ulimit -t \(cpuSeconds) && exec \"$0\" \"$@\""
+        let argv = (["/bin/sh", "-c", script, program] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let started = Date()
+        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
+        var raw: Int32 = 0
+        var usage = rusage()
+        var hung = false
+        while wait4(pid, &raw, WNOHANG, &usage) == 0 {
+            if Date().timeIntervalSince(started) > wallSeconds {
+                hung = true
+                kill(pid, SIGKILL)
+                wait4(pid, &raw, 0, &usage)
+                break
+            }
+            usleep(2_000)
+        }
+        let wall = Date().timeIntervalSince(started)
+        let exited = raw & 0x7f == 0
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return BudgetedRun(status: exited ? (raw >> 8) & 0xff : -1, signal: exited ? nil : raw & 0x7f, hung: hung,
+                           stderr: (try? FileIO.readText(errPath)) ?? "", wallSeconds: wall, cpuSeconds: cpu,
+                           maxRSSKiB: Int(usage.ru_maxrss))
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+import VMRRBase
+import VMRRJournal
+import VMRRTestSupport
+
+/// fuzz/hostile: one reproducer for each hostile input of issue 18, and what
+/// every reading command must do with it: a one-line error with status 2, or
+/// a clean result, within a budget, with no control characters on stderr
+/// (fuzz/hostile/README.md lists them). The files are made by `generate`
+/// (VMRR_WRITE_HOSTILE_CORPUS=1) from the committed pcdev journal and guest.
+struct HostileCorpusTests {
+    static let dir = Fixtures.root.appendingPathComponent("fuzz/hostile")
+
+    /// What the reading commands must do with each file.
+    enum Outcome {
+        /// Every command refuses it: status 2, one line.
+        case refused
+        /// `dump` shows the header (and no events); every other command refuses it.
+        case shownByDumpOnly
+        /// Every command reads it cleanly (`unpack` refuses an image failing its SHA-256).
+        case readable
+    }
+    static let expectations: [String: Outcome] = [
+        "zero-events.vmrr": .shownByDumpOnly,
+        "ram-near-2e64.vmrr": .shownByDumpOnly,
+        "checkpoint-crc.vmrr": .refused,
+        "events-crc.vmrr": .refused,
+        "escapes-in-header.vmrr": .readable,
+        "overlapping-entries.vmrrpack": .refused,
+        "repeated-entry.vmrrpack": .refused,
+        "header-names.vmrrpack": .readable,
+        "image-sha-mismatch.vmrrpack": .readable,
+    ]
+
+    @Test func generate() throws {
+        guard ProcessInfo.processInfo.environment["VMRR_WRITE_HOSTILE_CORPUS"] == "1" else { return }
+        let reader = try JournalReader(path: Fixtures.root.appendingPathComponent("fuzz/corpus/seed-checkpoints.vmrr").path)
+        let image = Array(String(repeating: "the image of a hostile bundle\n", count: 8).utf8)
+        let tmp = Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        func rewritten(_ edit: (inout JournalHeader) -> Void) throws -> [UInt8] {
+            var h = reader.header
+            h.imageSHA256 = SHA256.hash(image)
+            edit(&h)
+            let p = tmp.appendingPathComponent("r.vmrr").path
+            try JournalRewrite.write(reader, header: h, to: p)
+            return try FileIO.read(p)
+        }
+        func put(_ name: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: Self.dir.appendingPathComponent(name)) }
+        let plain = try rewritten { $0.imagePath = "/nonexistent/image.elf" }
+        // A recorder killed right after the header.
+        let w = try JournalWriter(path: tmp.appendingPathComponent("z.vmrr").path, header: reader.header)
+        try w.flush()
+        try put("zero-events.vmrr", try FileIO.read(tmp.appendingPathComponent("z.vmrr").path))
+        try put("ram-near-2e64.vmrr", try rewritten { $0.memorySize = UInt64.max - 4095 })
+        try put("escapes-in-header.vmrr", try rewritten {
+            $0.imagePath = "/tmp/\u{1b}]0;owned\u{07}\u{1b}[2J\nfake.elf"; $0.hostCPU = String(repeating: "A", count: 10_000)
+        })
+        let chunks = OneJournalCheckTests.chunks(plain)
+        for (type, name) in [(UInt8(2), "checkpoint-crc.vmrr"), (1, "events-crc.vmrr")] {
+            var b = plain
+            let c = try #require(chunks.last { $0.type == type })
+            b[c.offset + 25 + c.length / 2] ^= 0x04
+            try put(name, b)
+        }
+        let bundle = VMRRBundle(manifest: "hostile\n", journal: plain, image: image).encode()
+        var overlapping = bundle
+        // Entry 2 (image.elf) points at entry 1's bytes.
+        for k in 0..<8 { overlapping[16 + 2 * 64 + 32 + k] = overlapping[16 + 64 + 32 + k] }
+        try put("overlapping-entries.vmrrpack", overlapping)
+        var repeated = bundle
+        for k in 0..<32 { repeated[16 + 2 * 64 + k] = repeated[16 + 64 + k] }
+        try put("repeated-entry.vmrrpack", repeated)
+        let named = try rewritten { $0.imagePath = "/x/../../.bashrc" }
+        try put("header-names.vmrrpack", VMRRBundle(manifest: "hostile\n", journal: named, image: image).encode())
+        var other = image
+        other[other.count / 2] ^= 1
+        try put("image-sha-mismatch.vmrrpack", VMRRBundle(manifest: "hostile\n", journal: plain, image: other).encode())
+    }
+
+    @Test func everyCommandEndsCleanlyOnEveryReproducer() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.dir.path).filter { !$0.hasSuffix(".md") }.sorted()
+        #expect(Set(files) == Set(Self.expectations.keys), "fuzz/hostile holds \(files)")
+        for name in files {
+            let outcome = try #require(Self.expectations[name])
+            let scratch = Fixtures.scratch()
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            let file = Self.dir.appendingPathComponent(name).path
+            try Data(CLIFuzzTests.debugScript.utf8).write(to: scratch.appendingPathComponent("script"))
+            for (command, args) in CLIFuzzTests.commands(replay: false) {
+                let r = try BudgetedRun.run(Fixtures.vmrrBinary, args(file, scratch), memoryMiB: 1024, cpuSeconds: 60,
+                                            wallSeconds: 300, scratch: scratch)
+                let what = "\(command) on \(name)"
+                #expect(r.signal == nil && !r.hung, "\(what): signal \(r.signal ?? 0): \(r.stderr.prefix(300))")
+                #expect(!r.stderr.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, "\(what): control characters")
+                #expect(!r.stderr.split(separator: "\n").contains { $0.count > 2100 }, "\(what): an overlong line")
+                let refused = outcome == .refused || (outcome == .shownByDumpOnly && !command.hasPrefix("dump"))
+                    || (command == "unpack" && name == "image-sha-mismatch.vmrrpack")
+                if refused {
+                    #expect(r.status == ExitStatus.unusableInput && r.stderr.split(separator: "\n").count == 1,
+                            "\(what): status \(r.status): \(r.stderr.prefix(500))")
+                } else {
+                    #expect(Set(ExitStatus.documented.map(\.status)).contains(r.status), "\(what): status \(r.status)")
+                }
+            }
+            let out = scratch.appendingPathComponent("out").path
+            let written = Set((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [])
+            #expect(written.isSubset(of: ["case.vmrr", "case.image", "case.manifest.txt", "\(name.split(separator: ".")[0]).vmrr",
+                                          "\(name.split(separator: ".")[0]).image", "\(name.split(separator: ".")[0]).manifest.txt"]),
+                    "unpack of \(name) wrote \(written.sorted())")
+        }
+    }
+}
