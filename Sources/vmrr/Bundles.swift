@@ -1,6 +1,7 @@
 import VMRRBase
 import ArgumentParser
 import Glibc
+import VMRRGuest
 import VMRRJournal
 import VMRRMachine
 
@@ -13,17 +14,24 @@ struct OpenedJournal {
 
 /// Opens `path` as a journal or a `.vmrrpack` bundle; exits with status 2
 /// and a one-line error when it cannot.
+/// A header whose RAM size no guest can have is refused here, so that every
+/// command refuses it the same way (`dump` included).
 func openJournal(_ path: String) -> OpenedJournal {
     let bytes = readInput(path)
+    let opened: OpenedJournal
     do {
         if VMRRBundle.looksLikeBundle(bytes) {
             let b = try VMRRBundle.decode(bytes, name: path)
-            return OpenedJournal(reader: try JournalReader(bytes: b.journal, name: "\(path) (journal.vmrr)"), bundledImage: b.image)
+            opened = OpenedJournal(reader: try JournalReader(bytes: b.journal, name: "\(path) (journal.vmrr)"), bundledImage: b.image)
+        } else {
+            opened = OpenedJournal(reader: try JournalReader(bytes: bytes, name: path), bundledImage: nil)
         }
-        return OpenedJournal(reader: try JournalReader(bytes: bytes, name: path), bundledImage: nil)
     } catch {
         fail("\(error)")
     }
+    let ram = opened.reader.header.memorySize
+    guard Layout.isValidMemorySize(ram) else { fail(Layout.memorySizeRefusal(ram, journal: opened.reader.path)) }
+    return opened
 }
 
 struct Pack: ParsableCommand {
