@@ -57,7 +57,7 @@ public enum Lockstep {
             try pair.takeBaseline()
             var firstDiffering: UInt64?
             for e in 0...last {
-                guard try run(a, to: e), try run(b, to: e) else {
+                guard try a.run(toEvent: e), try b.run(toEvent: e) else {
                     return unavailable("the two replays did not both reach event \(e) the way the journal says", e)
                 }
                 if try !pair.memoryEffects().isEmpty { firstDiffering = e; break }
@@ -68,7 +68,7 @@ public enum Lockstep {
                 console.clear()
                 (a, b) = try sessions(reader, recorded, replayed, console)
                 if let s = start {
-                    guard try run(a, to: s), try run(b, to: s) else {
+                    guard try a.run(toEvent: s), try b.run(toEvent: s) else {
                         return unavailable("the second replays did not reach event \(s) again", s)
                     }
                 }
@@ -143,16 +143,6 @@ public enum Lockstep {
         // Another build's code is in memory only when replayed from the boot.
         o.foreignImageAtCheckpoint = .startFromBoot
         return o
-    }
-
-    /// Runs `s` until it has handled event `e`; false if it ended or diverged first.
-    static func run(_ s: ReplaySession, to e: UInt64) throws -> Bool {
-        s.replayer.pauseAfter = { $0.index == e }
-        _ = try s.runForward()
-        guard s.replayer.paused != nil, s.replayer.divergence == nil, s.replayer.lastMatched?.index == e else { return false }
-        s.replayer.pauseAfter = nil
-        s.replayer.resume()
-        return true
     }
 
     /// The console's last bytes.

@@ -121,6 +121,18 @@ public final class ReplaySession {
         try runner.runUntilStop(replayer, watch: watch)
     }
 
+    /// Runs until event `e` has been handled and stays there, ready to run or
+    /// step on (a pending IN or MMIO read is completed by the next run or
+    /// step); false if the run ended, diverged or passed `e` first.
+    public func run(toEvent e: UInt64) throws -> Bool {
+        replayer.pauseAfter = { $0.index == e }
+        defer { replayer.pauseAfter = nil }
+        _ = try runForward()
+        guard replayer.paused != nil, replayer.divergence == nil, replayer.lastMatched?.index == e else { return false }
+        replayer.resume()
+        return true
+    }
+
     /// Executes at most one guest instruction, or the journal event that comes first.
     public func stepOnce() throws -> Runner.StepOutcome { try runner.stepOnce(replayer) }
 

@@ -71,16 +71,11 @@ public enum TSCCheck {
         // Another build's code is in memory only when replayed from the boot.
         o.foreignImageAtCheckpoint = .startFromBoot
         let session = try ReplaySession(reader: reader, options: o)
-        let replayer = session.replayer
         let runner = session.runner
         if let last = d.lastMatched, session.startEvent <= last.index {
-            replayer.pauseAfter = { $0.index == last.index }
-            _ = try session.runForward()
-            guard replayer.paused != nil, replayer.lastMatched?.index == last.index else {
+            guard try session.run(toEvent: last.index) else {
                 return .unknown("the second replay did not reach event \(last.index) the same way")
             }
-            replayer.pauseAfter = nil
-            replayer.resume()
         }
         guard let decoder = InstructionEffects() else { return .unknown("the Capstone disassembler could not be opened") }
         let vcpu = session.machine.vcpu

@@ -175,7 +175,8 @@ struct GDBCommandSessionTests {
     }
 
     func debug(_ journal: String, _ lines: [String]) throws -> String {
-        let r = try Fixtures.spawn(Fixtures.vmrrBinary, ["debug", Fixtures.journalPath(journal)],
+        // The header's image path is where it was recorded; name the committed ELF.
+        let r = try Fixtures.spawn(Fixtures.vmrrBinary, ["debug", Fixtures.journalPath(journal), "--image", Fixtures.guest(journal)],
                                     stdin: lines.joined(separator: "\n") + "\n", timeout: 300)
         #expect(r.stderr.isEmpty, "\(r.stderr)")
         return r.stdout
