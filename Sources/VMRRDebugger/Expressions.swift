@@ -116,7 +116,9 @@ struct EventQuery: Equatable {
     var kind: EventKind
     var filter: EventFilter
 
-    static let kinds = EventKind.allCases.map(\.name)
+    /// The kinds a one-vCPU journal has: the debugger refuses journals of more
+    /// than one vCPU until it shows threads (docs/SMP.md).
+    static let kinds = EventKind.allCases.filter { $0.sinceFormatVersion < JournalFormat.smpVersion }.map(\.name)
     static let filterKeys = ["port", "gva", "gpa", "vector", "msr", "value", "dir"]
     static let filterHelp = "port=0x3f8, gva=0x4000..0x8000, gpa=ADDR[..ADDR], vector=0x20, msr=0x1b, value=N[..M], "
         + "dir=in|out|read|write"

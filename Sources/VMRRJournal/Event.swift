@@ -27,11 +27,16 @@ public enum EventKind: UInt8, Sendable, CaseIterable, Equatable, Hashable {
     case msr = 14
     /// Format version 2.
     case assist = 15
+    /// Format version 3: the running vCPU changes (docs/SMP.md).
+    case switchVCPU = 17
+    /// Format version 3: a SIPI started an AP.
+    case startup = 18
 
     /// The first journal format version that has this kind.
     public var sinceFormatVersion: UInt16 {
         switch self {
         case .msr, .assist: return 2
+        case .switchVCPU, .startup: return 3
         default: return 1
         }
     }
@@ -53,6 +58,8 @@ public enum EventKind: UInt8, Sendable, CaseIterable, Equatable, Hashable {
         case .end: return "end"
         case .msr: return "msr"
         case .assist: return "assist"
+        case .switchVCPU: return "switch"
+        case .startup: return "startup"
         }
     }
 
@@ -175,6 +182,12 @@ public enum Event: Sendable, Equatable, Hashable {
     /// `--assist` emulated an instruction KVM could not: `length` bytes at
     /// the record's RIP. (Format v2.)
     case assist(action: AssistAction, length: UInt8)
+    /// From here on events belong to `vcpu`; the record's registers are
+    /// that vCPU's as it resumes. (Format v3.)
+    case switchVCPU(vcpu: UInt8)
+    /// The running vCPU's local APIC started `vcpu` with a SIPI: real mode at
+    /// CS = vector << 8, IP = 0. (Format v3.)
+    case startup(vcpu: UInt8, vector: UInt8)
 
     public var kind: EventKind {
         switch self {
@@ -193,6 +206,8 @@ public enum Event: Sendable, Equatable, Hashable {
         case .end: return .end
         case .msr: return .msr
         case .assist: return .assist
+        case .switchVCPU: return .switchVCPU
+        case .startup: return .startup
         }
     }
 
@@ -201,7 +216,7 @@ public enum Event: Sendable, Equatable, Hashable {
     public var isExit: Bool {
         switch self {
         case .io, .mmio, .hlt, .shutdown, .stage2Fault, .clock, .timer, .input, .error, .msr, .assist: return true
-        case .pageFault, .interrupt, .checkpoint, .end: return false
+        case .pageFault, .interrupt, .checkpoint, .end, .switchVCPU, .startup: return false
         }
     }
 }
@@ -213,8 +228,10 @@ public struct EventRecord: Sendable, Equatable {
     public var index: UInt64
     public var regs: GPRegisters
     public var event: Event
-    public init(index: UInt64, regs: GPRegisters, event: Event) {
-        self.index = index; self.regs = regs; self.event = event
+    /// The vCPU the event belongs to (0 in journals of one vCPU).
+    public var vcpu: UInt8
+    public init(index: UInt64, regs: GPRegisters, event: Event, vcpu: UInt8 = 0) {
+        self.index = index; self.regs = regs; self.event = event; self.vcpu = vcpu
     }
     public var rip: UInt64 { regs.rip }
 }

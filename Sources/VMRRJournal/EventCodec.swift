@@ -48,6 +48,8 @@ struct RecordFlags: OptionSet {
     /// The index equals ECX and, for a write, the value equals EDX:EAX (as
     /// RDMSR/WRMSR always have them); no index field, no write value field.
     static let operandsInRegisters = RecordFlags(rawValue: 1 << 7)
+    // switch (v3): the three flag bits are the vCPU number.
+    static let vcpuShift: UInt8 = 5
 
     /// The flags a kind may carry; anything else is corruption.
     static func allowed(for kind: EventKind) -> RecordFlags {
@@ -59,7 +61,8 @@ struct RecordFlags: OptionSet {
         case .pageFault: return [.sameCR3, .faultAtRIP]
         case .input: return [.portInRDX]
         case .msr: return [.write, .fault, .operandsInRegisters]
-        case .hlt, .shutdown, .interrupt, .checkpoint, .error, .end, .assist: return []
+        case .switchVCPU: return .all   // the vCPU number, 0-7
+        case .hlt, .shutdown, .interrupt, .checkpoint, .error, .end, .assist, .startup: return []
         }
     }
 }
@@ -84,10 +87,34 @@ struct EventCodec {
     var clock: UInt64 = 0
     /// Previous page_fault CR3.
     var cr3: UInt64 = 0
+    /// The vCPU the next record belongs to (v3; always 0 before).
+    var vcpu: UInt8 = 0
+    /// Decoding: vCPU numbers must lie below this (the header's vCPU count).
+    var vcpuCount: UInt8 = UInt8(JournalFormat.maxVCPUs)
+    /// The other vCPUs' previous registers in the chunk (v3: each vCPU's
+    /// records are delta-coded against its own; empty until the first switch).
+    var otherRegs: [GPRegisters] = []
 
-    init(formatVersion: UInt16 = JournalFormat.version) { self.formatVersion = formatVersion }
+    init(formatVersion: UInt16 = JournalFormat.version, vcpuCount: UInt32 = JournalFormat.maxVCPUs) {
+        self.formatVersion = formatVersion
+        self.vcpuCount = UInt8(clamping: vcpuCount)
+    }
 
-    mutating func reset() { self = EventCodec(formatVersion: formatVersion) }
+    /// Starts a new chunk; the running vCPU stays the same.
+    mutating func reset() {
+        let running = vcpu
+        self = EventCodec(formatVersion: formatVersion, vcpuCount: UInt32(vcpuCount))
+        vcpu = running
+    }
+
+    /// A `switch` record: later records (this one included) are `k`'s, delta-coded against its registers.
+    @inline(__always)
+    mutating func select(vcpu k: UInt8) {
+        if otherRegs.isEmpty { otherRegs = Array(repeating: GPRegisters(), count: Int(JournalFormat.maxVCPUs)) }
+        otherRegs[Int(vcpu)] = regs
+        regs = otherRegs[Int(k)]
+        vcpu = k
+    }
 
     /// The value WRMSR writes: EDX:EAX.
     @inline(__always) static func msrOperand(_ regs: GPRegisters) -> UInt64 {
@@ -111,6 +138,7 @@ struct EventCodec {
     mutating func encode(_ event: Event, regs new: GPRegisters, into e: inout RawEncoder) {
         let kindByte = e.p
         e.p += 1
+        if case let .switchVCPU(k) = event { select(vcpu: k) }
         encodeRegisters(new, into: &e)
         var flags = RecordFlags()
         switch event {
@@ -190,6 +218,11 @@ struct EventCodec {
         case let .assist(action, length):
             e.u8(action.rawValue)
             e.u8(length)
+        case let .switchVCPU(k):
+            flags = RecordFlags(rawValue: k << RecordFlags.vcpuShift)
+        case let .startup(k, vector):
+            e.u8(k)
+            e.u8(vector)
         }
         kindByte.pointee = event.kind.rawValue | flags.rawValue
     }
@@ -238,6 +271,13 @@ struct EventCodec {
             throw r.error("event \(index): flags \(hex(flags.rawValue)) are not defined for \(kind.name)", at: kindAt)
         }
 
+        if kind == .switchVCPU {
+            let k = flags.rawValue >> RecordFlags.vcpuShift
+            guard k < vcpuCount else {
+                throw r.error("event \(index): switch to vCPU \(k), but the journal has \(vcpuCount)", at: kindAt)
+            }
+            select(vcpu: k)
+        }
         let maskAt = r.pos
         let mask = try r.varint("event \(index) register mask")
         guard mask < Self.registerMaskLimit else {
@@ -256,7 +296,7 @@ struct EventCodec {
         guard r.atEnd else {
             throw r.error("event \(index): \(r.remaining) unexpected bytes at the end of a \(kind.name) record")
         }
-        return EventRecord(index: index, regs: regs, event: event)
+        return EventRecord(index: index, regs: regs, event: event, vcpu: vcpu)
     }
 
 // One piece: one switch over the event kinds, the mirror of encode above.
@@ -392,6 +432,13 @@ struct EventCodec {
                 throw r.error("event \(index): assist length \(length) is not an instruction length (1-15)", at: lAt)
             }
             return .assist(action: action, length: length)
+        case .switchVCPU:
+            return .switchVCPU(vcpu: vcpu)
+        case .startup:
+            let at = r.pos
+            let k = try r.u8("event \(index) startup vCPU")
+            guard k < vcpuCount else { throw r.error("event \(index): startup of vCPU \(k), but the journal has \(vcpuCount)", at: at) }
+            return .startup(vcpu: k, vector: try r.u8("event \(index) startup vector"))
         }
     }
 }

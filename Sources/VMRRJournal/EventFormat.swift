@@ -5,11 +5,13 @@ public enum EventFormat {
     static let kindWidth = EventKind.allCases.map { $0.name.count }.max() ?? 0
 
     /// One aligned line, e.g.
-    /// `#     12  rip=0x0000000000100034  io           out port=0x3f8 size=1 value=0x48 'H'`
-    public static func text(_ r: EventRecord) -> String {
+    /// `#     12  rip=0x0000000000100034  io           out port=0x3f8 size=1 value=0x48 'H'`;
+    /// with `vcpu` (journals of more than one vCPU) the event's vCPU follows the index: `#     12  vcpu=1  rip=...`.
+    public static func text(_ r: EventRecord, vcpu: Bool = false) -> String {
         let index = String(r.index)
         let name = r.event.kind.name
         var line = "#" + String(repeating: " ", count: max(0, 7 - index.count)) + index
+        if vcpu { line += "  vcpu=\(r.vcpu)" }
         line += "  rip=" + hex(r.rip, digits: 16) + "  "
         line += name
         let d = details(r.event)
@@ -50,6 +52,10 @@ public enum EventFormat {
             return op + " msr=\(hex(index)) value=\(hex(value))"
         case let .assist(action, length):
             return "\(action.name) length=\(length)" + (action == .breakpoint ? " (#BP injected)" : " (skipped)")
+        case let .switchVCPU(k):
+            return "to vcpu=\(k)"
+        case let .startup(k, vector):
+            return "vcpu=\(k) vector=\(hex(vector)) (real mode, cs=\(hex(UInt16(vector) << 8)) ip=0)"
         }
     }
 
@@ -67,9 +73,11 @@ public enum EventFormat {
 
     /// One JSON object, no newline. See the field list in docs/JOURNAL.md.
     /// With `registers`, a "regs" object holds the 18 registers the event carries.
-    public static func json(_ r: EventRecord, registers: Bool = false) -> String {
-        var f: [(String, JSONValue)] = [
-            ("index", .integer(r.index)),
+    /// With `vcpu` (journals of more than one vCPU) a "vcpu" field names the event's vCPU.
+    public static func json(_ r: EventRecord, registers: Bool = false, vcpu: Bool = false) -> String {
+        var f: [(String, JSONValue)] = [("index", .integer(r.index))]
+        if vcpu { f.append(("vcpu", .integer(UInt64(r.vcpu)))) }
+        f += [
             ("kind", .string(r.event.kind.name)),
             ("rip", .integer(r.rip)),
         ]
@@ -103,6 +111,10 @@ public enum EventFormat {
                   ("value", .integer(value)), ("fault", .bool(fault))]
         case let .assist(action, length):
             f += [("action", .string(action.name)), ("length", .integer(UInt64(length)))]
+        case let .switchVCPU(k):
+            f.append(("to", .integer(UInt64(k))))
+        case let .startup(k, vector):
+            f += [("target", .integer(UInt64(k))), ("vector", .integer(UInt64(vector)))]
         }
         if registers {
             f.append(("regs", .object(GPRegisters.names.indices.map { (GPRegisters.names[$0], .integer(r.regs[$0])) })))

@@ -76,8 +76,8 @@ enum HeaderCodec {
 
         var out = ByteSink()
         out.raw(JournalFormat.fileMagic)
-        out.u16(JournalFormat.version)
-        out.u16(JournalFormat.minReaderVersion)
+        out.u16(JournalFormat.version(vcpuCount: h.vcpuCount))
+        out.u16(JournalFormat.minReaderVersion(vcpuCount: h.vcpuCount))
         out.u32(UInt32(tlv.bytes.count))
         out.raw(tlv.bytes)
         out.u32(CRC32C.checksum(out.bytes))
@@ -132,6 +132,12 @@ enum HeaderCodec {
         }
         r.end = crcAt
         let h = try decodeTLV(&r)
+        guard h.vcpuCount >= 1, h.vcpuCount <= JournalFormat.maxVCPUs else {
+            throw r.error("header asks for \(h.vcpuCount) vCPUs (vmrr runs 1 to \(JournalFormat.maxVCPUs))", at: JournalFormat.headerPrefixSize)
+        }
+        guard h.vcpuCount == 1 || version >= JournalFormat.smpVersion else {
+            throw r.error("header asks for \(h.vcpuCount) vCPUs, which format version \(version) cannot record (version \(JournalFormat.smpVersion) can)", at: 8)
+        }
         return (h, version, crcAt + JournalFormat.headerCRCSize)
     }
 

@@ -133,7 +133,15 @@ public final class JournalReader {
         let f = layout.eventChunks[c]
         try f.verifyCRC(bytes, name: path)
         var r = ByteReader(bytes, name: path, from: f.payloadStart, to: f.end)
-        var codec = EventCodec(formatVersion: formatVersion)
+        var codec = EventCodec(formatVersion: formatVersion, vcpuCount: header.vcpuCount)
+        if header.vcpuCount > 1 {
+            let at = r.pos
+            let running = try r.u8("events chunk's running vCPU")
+            guard UInt32(running) < header.vcpuCount else {
+                throw r.error("events chunk at offset \(f.offset) starts on vCPU \(running), but the journal has \(header.vcpuCount)", at: at)
+            }
+            codec.vcpu = running
+        }
         var out: [EventRecord] = []
         out.reserveCapacity(Int(f.count))
         for k in 0..<UInt64(f.count) {

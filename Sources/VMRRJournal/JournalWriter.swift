@@ -21,7 +21,9 @@ public final class JournalWriter {
     private var used: Int
     private var pendingRecords: UInt32 = 0
     private var chunkFirst: UInt64 = 0
-    private var codec = EventCodec()
+    private var codec: EventCodec
+    /// Version 3 (more than one vCPU): every events chunk starts with the running vCPU.
+    private let smp: Bool
     /// Bytes on disk.
     private var fileOffset: UInt64 = 0
     private var eventChunks: [(first: UInt64, count: UInt32, offset: UInt64)] = []
@@ -56,6 +58,9 @@ public final class JournalWriter {
         capacity = JournalFormat.chunkFrameSize + JournalFormat.eventsChunkFlushBytes + 2 * JournalFormat.maxRecordLength
         buffer = .allocate(capacity: capacity)
         used = JournalFormat.chunkFrameSize
+        smp = header.vcpuCount > 1
+        codec = EventCodec(formatVersion: JournalFormat.version(vcpuCount: header.vcpuCount), vcpuCount: header.vcpuCount)
+        startChunk()
         do {
             try writeAll(HeaderCodec.encode(header))
         } catch {
@@ -114,6 +119,9 @@ public final class JournalWriter {
             throw JournalError(path: path, offset: nil,
                                reason: "error event data of \(data.count) bytes exceeds the limit \(JournalFormat.maxErrorDataLength)")
         }
+        if !smp, event.kind.sinceFormatVersion > JournalFormat.version {
+            throw JournalError(path: path, offset: nil, reason: "a \(event.kind.name) event needs a journal of more than one vCPU")
+        }
         let maxSize = EventCodec.maxRecordSize(event)
         if capacity - used < maxSize { try flush() }
         // The body goes one byte in, leaving room for a one-byte length.
@@ -148,11 +156,20 @@ public final class JournalWriter {
         if publishedBytes != used { try writePendingChunk() }
         eventChunks.append((chunkFirst, pendingRecords, fileOffset))
         fileOffset += UInt64(used)
-        used = JournalFormat.chunkFrameSize
         pendingRecords = 0
         publishedBytes = 0
         chunkFirst = eventCount
         codec.reset()
+        startChunk()
+    }
+
+    /// An empty pending chunk: its frame, then (version 3) the running vCPU.
+    private func startChunk() {
+        used = JournalFormat.chunkFrameSize
+        if smp {
+            buffer[used] = codec.vcpu
+            used += 1
+        }
     }
 
     /// Puts the pending events on disk as a complete, checksummed events

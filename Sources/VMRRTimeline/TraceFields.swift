@@ -28,6 +28,8 @@ public enum TraceFields {
         case .end: return Layout(address: "reason", addressFormat: .decimal, value: "status", valueFormat: .decimal)
         case .msr: return Layout(address: "msr", addressFormat: .hex, value: "value", valueFormat: .hex)
         case .assist: return Layout(address: "action", addressFormat: .decimal, value: "length", valueFormat: .decimal)
+        case .switchVCPU: return Layout(address: "vcpu", addressFormat: .decimal, value: "", valueFormat: .none)
+        case .startup: return Layout(address: "vcpu", addressFormat: .decimal, value: "vector", valueFormat: .hex)
         case .hlt, .shutdown: return Layout(address: "", addressFormat: .none, value: "", valueFormat: .none)
         }
     }

@@ -109,6 +109,8 @@ public struct TraceModel {
         case let .msr(index, direction, v, fault):
             address = UInt64(index); value = v; detail = TraceDetail(size: 8, direction: direction); detail.fault = fault
         case let .assist(action, length): address = UInt64(action.rawValue); value = UInt64(length)
+        case let .switchVCPU(k): address = UInt64(k)
+        case let .startup(k, vector): address = UInt64(k); value = UInt64(vector)
         }
         kinds.append(r.event.kind); rips.append(r.rip); addresses.append(address); values.append(value); details.append(detail)
         countsByKind[r.event.kind, default: 0] += 1

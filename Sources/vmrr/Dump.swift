@@ -55,10 +55,11 @@ struct Dump: ParsableCommand {
         }
         let kinds = Set(kind.compactMap(EventKind.init(name:)))
         var listed: UInt64 = 0
+        let vcpu = reader.header.vcpuCount > 1
         do {
             try reader.forEachEvent(from: from) { r in
                 if !kinds.isEmpty && !kinds.contains(r.event.kind) { return true }
-                out.line(json ? EventFormat.json(r, registers: registers) : EventFormat.text(r))
+                out.line(json ? EventFormat.json(r, registers: registers, vcpu: vcpu) : EventFormat.text(r, vcpu: vcpu))
                 listed += 1
                 if let count, listed >= count { return false }
                 return true

@@ -69,8 +69,8 @@ import VMRRTestSupport
         #expect(r.usedIndexTail)
         #expect(r.eventCount == UInt64(written.count))
         #expect(try r.events() == written)
-        // Every kind is covered by the fixture.
-        #expect(Set(written.map { $0.event.kind }) == Set(EventKind.allCases))
+        // Every kind of a one-vCPU journal is covered by the fixture (version 3's are in SMPJournalTests).
+        #expect(Set(written.map { $0.event.kind }) == Set(EventKind.allCases.filter { $0.sinceFormatVersion <= JournalFormat.version }))
     }
 
     @Test func registersRoundTripWithWildChanges() throws {

@@ -220,24 +220,24 @@ func maxRSSKiB() -> Int {
     @Test func futureVersionsAreRefusedWithAUsefulMessage() throws {
         var h = Fixtures.header()
         h.vmrrVersion = "3.1.4"
-        let named = Build.header(version: 3, minReader: 3)
+        let named = Build.header(version: 4, minReader: 4)
         let (_, _, err) = openAndReadAll(named, name: "new.vmrr")
         let e = try #require(err as? JournalError)
-        #expect(e.description == "new.vmrr: offset 8: journal format version 3 needs vmrr 0.1.0 or newer; this vmrr reads versions up to 2")
+        #expect(e.description == "new.vmrr: offset 8: journal format version 4 needs vmrr 0.1.0 or newer; this vmrr reads versions up to 3")
         let broken = Build.header(version: 7, minReader: 5, breakTLV: true)
         let (_, _, err2) = openAndReadAll(broken, name: "new.vmrr")
         let e2 = try #require(err2 as? JournalError)
-        #expect(e2.reason == "journal format version 7 needs a newer vmrr; this vmrr reads versions up to 2")
+        #expect(e2.reason == "journal format version 7 needs a newer vmrr; this vmrr reads versions up to 3")
     }
 
     @Test func newerCompatibleVersionsSkipUnknownFields() throws {
-        // A future version 3 that older readers may read (minimum reader 1), with a field they do not know (tag 99).
+        // A future version 4 that older readers may read (minimum reader 1), with a field they do not know (tag 99).
         var extra = ByteSink()
         extra.varint(99); extra.lengthPrefixed([1, 2, 3, 4, 5])
-        var bytes = Build.header(version: 3, minReader: 1, extraTLV: extra.bytes)
+        var bytes = Build.header(version: 4, minReader: 1, extraTLV: extra.bytes)
         bytes += Build.chunk(type: ChunkType.events.rawValue, first: 0, count: 2, payload: Build.records([.hlt, .clock(ns: 9)]))
-        let r = try JournalReader(bytes: bytes, name: "v3.vmrr")
-        #expect(r.formatVersion == 3)
+        let r = try JournalReader(bytes: bytes, name: "v4.vmrr")
+        #expect(r.formatVersion == 4)
         #expect(r.header == Fixtures.header())
         #expect(try r.events().map(\.event) == [.hlt, .clock(ns: 9)])
     }

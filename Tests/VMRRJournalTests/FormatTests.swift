@@ -28,6 +28,8 @@ import VMRRTestSupport
         case .end: return ["status", "reason"]
         case .msr: return ["msr", "dir", "value", "fault"]
         case .assist: return ["action", "length"]
+        case .switchVCPU: return ["to"]
+        case .startup: return ["target", "vector"]
         case .hlt, .shutdown: return []
         }
     }
@@ -89,7 +91,7 @@ import VMRRTestSupport
         let line = EventFormat.text(EventRecord(index: 12, regs: regs, event: .io(port: 0x3f8, size: 1, direction: .write, value: 0x48)))
         #expect(line.hasPrefix("#     12  rip=0x0000000000100034  io "))
         #expect(line.hasSuffix("out port=0x3f8 size=1 value=0x48 'H'"))
-        let lines = Self.records().map(EventFormat.text)
+        let lines = Self.records().map { EventFormat.text($0) }
         // The kind starts at column 34 and the details at the same column on every line.
         let detailColumn = 34 + EventKind.allCases.map { $0.name.count }.max()! + 1
         for (l, r) in zip(lines, Self.records()) {
