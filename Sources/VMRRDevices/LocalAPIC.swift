@@ -58,7 +58,7 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         static let deliveryModeShift: UInt32 = 8, deliveryModeMask: UInt32 = 0x7
         static let shorthandShift: UInt32 = 18, shorthandMask: UInt32 = 0x3
         static let fixedDelivery: UInt32 = 0, nmiDelivery: UInt32 = 4, initDelivery: UInt32 = 5, startupDelivery: UInt32 = 6
-        static let noShorthand: UInt32 = 0, selfShorthand: UInt32 = 1, allIncludingSelf: UInt32 = 2
+        static let noShorthand: UInt32 = 0, selfShorthand: UInt32 = 1, allIncludingSelf: UInt32 = 2, allExcludingSelf: UInt32 = 3
         /// xAPIC destination: ICR high bits 31:24.
         static let xapicDestinationShift: UInt32 = 24
         /// Bit 11: logical (1) or physical (0) destination mode.
@@ -94,9 +94,16 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
 
     /// Whether CPUID offers x2APIC mode.
     let x2apicAvailable: Bool
+    /// The APIC ID: the vCPU's index (0 is the BSP).
+    public let id: UInt32
+    /// Carries IPIs that name other APICs to them (`PCPlatform`'s APIC
+    /// bus, docs/SMP.md); nil with one vCPU, where they are dropped.
+    var interProcessor: ((InterProcessorInterrupt) -> Void)?
 
-    public init(x2apicAvailable: Bool = true) {
+    public init(x2apicAvailable: Bool = true, id: UInt32 = 0) {
         self.x2apicAvailable = x2apicAvailable
+        self.id = id
+        if id != 0 { apicBase &= ~Base.bsp }
         registers[Register.dfr] = 0xFFFF_FFFF
         registers[Register.spiv] = 0xFF
         for lvt in Register.lvts { registers[lvt] = Self.lvtMasked }
@@ -132,10 +139,10 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
 
     func value(of register: Int) -> UInt32 {
         switch register {
-        case Register.id: return 0
+        case Register.id: return x2apicMode ? id : id << ICR.xapicDestinationShift
         case Register.version: return Layout.apicVersion
         case Register.ppr: return processorPriority
-        case Register.ldr where x2apicMode: return 1   // cluster 0, bit (ID & 0xF) = bit 0
+        case Register.ldr where x2apicMode: return (id >> 4) << 16 | 1 << (id & 0xF)   // cluster, bit (ID & 0xF)
         case Register.isr..<(Register.isr + 0x80): return isr.word((register - Register.isr) >> 4)
         case Register.irr..<(Register.irr + 0x80): return irr.word((register - Register.irr) >> 4)
         case Register.tmr..<(Register.tmr + 0x80): return tmr.word((register - Register.tmr) >> 4)
@@ -195,8 +202,18 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         let physical = low & ICR.logicalDestination == 0
         let broadcast = physical && destination == (x2apicMode ? ICR.x2apicBroadcast : ICR.xapicBroadcast)
         let toSelf = shorthand == ICR.selfShorthand || shorthand == ICR.allIncludingSelf
-            || (shorthand == ICR.noShorthand && (destination == 0 || broadcast))
-        guard toSelf else { droppedIPIs += 1; return }
+            || (shorthand == ICR.noShorthand && (destination == id || broadcast))
+        let toOthers = shorthand == ICR.allIncludingSelf || shorthand == ICR.allExcludingSelf
+            || (shorthand == ICR.noShorthand && (destination != id || broadcast))
+        if toOthers, let interProcessor {
+            interProcessor(InterProcessorInterrupt(source: id, mode: mode, vector: UInt8(low & ICR.vectorMask),
+                                                   destination: destination, physical: physical,
+                                                   allButSource: shorthand != ICR.noShorthand || broadcast))
+        }
+        guard toSelf else {
+            if interProcessor == nil { droppedIPIs += 1 }
+            return
+        }
         switch mode {
         case ICR.fixedDelivery: accept(vector: UInt8(low & ICR.vectorMask))
         case ICR.nmiDelivery: nmiPending = true
@@ -233,7 +250,7 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
     /// physical mode ID 0 or the broadcast 0xFF; in logical mode a bit of
     /// the logical ID (flat model) or the cluster and a bit (cluster model).
     func isDestination(_ destination: UInt8, logical: Bool) -> Bool {
-        guard logical else { return destination == 0 || UInt32(destination) == ICR.xapicBroadcast }
+        guard logical else { return UInt32(destination) == id || UInt32(destination) == ICR.xapicBroadcast }
         if x2apicMode { return destination & 1 != 0 }
         let ldr = UInt8(truncatingIfNeeded: (registers[Register.ldr] ?? 0) >> 24)
         if (registers[Register.dfr] ?? 0) >> 28 == Self.dfrFlatModel { return destination & ldr != 0 }

@@ -29,7 +29,14 @@ public final class PCPlatform {
     let fwCfg: FwCfg
     let testDev: PCTestDev
     let testDevMemory = PCTestDevMemory()
+    /// The BSP's local APIC; `aps` holds the others (docs/SMP.md).
     let apic: LocalAPIC
+    let aps: [LocalAPIC]
+    /// The vCPU whose accesses are being answered (`selectCPU`).
+    var currentCPU = 0
+    /// INIT and SIPI IPIs to APs, for the scheduler (`takeStartRequests`).
+    var startRequests: [CPUStartRequest] = []
+    let apicWindow = LocalAPICWindow()
     let paravirtualClock = ParavirtualClock()
     let ioapic = IOAPIC()
     let router: PCInterruptRouter
@@ -62,6 +69,7 @@ public final class PCPlatform {
         fwCfg = FwCfg(config: config)
         testDev = PCTestDev(interrupts: router)
         apic = LocalAPIC(x2apicAvailable: config.x2apicAvailable)
+        aps = (1..<max(1, Int(config.vcpuCount))).map { LocalAPIC(x2apicAvailable: config.x2apicAvailable, id: UInt32($0)) }
         hpet = HPET(interrupts: router)
         acpiPM = ACPIPM(sci: InterruptLine(router, irq: Layout.sciIRQ))
         warmReset = WarmReset(cmos: cmos)
@@ -71,11 +79,12 @@ public final class PCPlatform {
         apic.onINIT = { [unowned warmReset] in warmReset.outcome(cause: "INIT IPI to the local APIC") }
         mapPorts()
         memory.insert(paravirtualClock, at: Layout.paravirtPageGPA, count: Layout.pageSize)
-        memory.insert(apic, at: Layout.apicGPA, count: Layout.pageSize)
+        memory.insert(apicWindow, at: Layout.apicGPA, count: Layout.pageSize)
         memory.insert(ioapic, at: Layout.ioapicGPA, count: Layout.ioapicSize)
         memory.insert(hpet, at: Layout.hpetGPA, count: Layout.hpetSize)
         memory.insert(testDevMemory, at: Layout.testDevMemoryGPA, count: Layout.testDevMemorySize)
-        for range in LocalAPIC.msrRanges { msrs.append((range, apic)) }
+        for range in LocalAPIC.msrRanges { msrs.append((range, apicWindow)) }
+        connectAPICs()
     }
 
     func mapPorts() {
@@ -202,7 +211,7 @@ public final class PCPlatform {
         case .read: return device.readMSR(index, now: now).map { MSRResult(value: $0, fault: false) } ?? .generalProtection
         case .write:
             let ok = device.writeMSR(index, value: value, now: now)
-            return MSRResult(value: 0, fault: !ok, outcome: apic.takeOutcome())
+            return MSRResult(value: 0, fault: !ok, outcome: currentAPIC.takeOutcome())
         }
     }
 
@@ -221,6 +230,7 @@ public final class PCPlatform {
         hpet.advance(to: now)
         acpiPM.advance(to: now)
         apic.advance(to: now)
+        for ap in aps { ap.advance(to: now) }
         uart.syncInterruptLine()
     }
 
@@ -231,6 +241,11 @@ public final class PCPlatform {
     /// Call `acknowledgeInterrupt` once it is injected.
     public func pendingInterrupt() -> UInt8? {
         advanceSources(to: clock.now())
+        if currentCPU != 0 {
+            // An AP takes only what its own APIC delivers (IPIs, its timer).
+            pendingSource = currentAPIC.deliverable.map { _ in .localAPIC }
+            return currentAPIC.deliverable
+        }
         if timerExpired { pendingSource = .paravirtualTimer; return Layout.timerVector }
         if let v = apic.deliverable { pendingSource = .localAPIC; return v }
         if apic.acceptsPICInterrupts, let v = pic.pendingVector { pendingSource = .pic; return v }
@@ -249,7 +264,7 @@ public final class PCPlatform {
     public func acknowledgeInterrupt(_ vector: UInt8) {
         switch pendingSource {
         case .paravirtualTimer?: paravirtualClock.acknowledge()
-        case .localAPIC?: apic.acknowledge(vector)
+        case .localAPIC?: currentAPIC.acknowledge(vector)
         case .pic?: pic.acknowledge()
         case nil: break
         }
@@ -265,7 +280,7 @@ public final class PCPlatform {
         let throughPIC = !pic.isMasked(Layout.pitIRQ) && apic.acceptsPICInterrupts
         let throughIOAPIC = !ioapic.isMasked(Int(Layout.pitGSI))
         let pitEdge = throughPIC || throughIOAPIC ? pit.nextRisingEdge(after: now) : nil
-        return [timerDeadline, pitEdge, apic.nextTimerInterrupt, hpet.nextInterruptTime(), acpiPM.nextInterruptTime()]
-            .compactMap { $0 }.min()
+        return ([timerDeadline, pitEdge, apic.nextTimerInterrupt, hpet.nextInterruptTime(), acpiPM.nextInterruptTime()]
+                + aps.map(\.nextTimerInterrupt)).compactMap { $0 }.min()
     }
 }

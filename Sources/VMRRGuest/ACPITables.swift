@@ -16,6 +16,8 @@ public struct ACPIPlatform: Sendable, Equatable {
     public var pmBlock: Bool
     /// The PCI host bridge at 00:00.0 (a PNP0A03 device in the DSDT; configuration mechanism 1, no MCFG).
     public var pciHostBridge: Bool
+    /// The processors (local APICs, IDs 0 to `cpus` - 1) the MADT lists (`vmrr record --cpus`, docs/SMP.md).
+    public var cpus: UInt8 = 1
 
     public init(ioapic: Bool, hpet: Bool, pmBlock: Bool, pciHostBridge: Bool) {
         self.ioapic = ioapic; self.hpet = hpet; self.pmBlock = pmBlock; self.pciHostBridge = pciHostBridge
@@ -122,7 +124,9 @@ public struct ACPITables: Sendable {
         let pcatCompat: UInt64 = 1
         var b = ACPIBytes.le(Layout.apicGPA, 4) + ACPIBytes.le(pcatCompat, 4)
         let enabled: UInt64 = 1
-        b += [0, 8, 0, 0] + ACPIBytes.le(enabled, 4)   // processor local APIC: UID 0, APIC ID 0
+        for k in 0..<max(1, platform.cpus) {
+            b += [0, 8, k, k] + ACPIBytes.le(enabled, 4)   // processor local APIC: UID k, APIC ID k
+        }
         if platform.ioapic {
             b += [1, 12, Layout.ioapicID, 0] + ACPIBytes.le(Layout.ioapicGPA, 4) + ACPIBytes.le(UInt64(Layout.ioapicGSIBase), 4)
             let conforming: UInt64 = 0

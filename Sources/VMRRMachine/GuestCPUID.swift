@@ -22,7 +22,8 @@ import VMRRJournal
 /// replays. TSC-deadline mode is hidden: the local APIC model has no
 /// TSC-deadline timer, and the TSC cannot be trapped here (docs/HOST.md).
 public enum GuestCPUID {
-    /// vmrr machines have one vCPU.
+    /// The logical processors of a machine of one vCPU; `--cpus N` passes N
+    /// (one thread per core, N cores in the package, docs/SMP.md).
     public static let logicalProcessors: UInt32 = 1
 
     /// The table a recording sets and what it hides from KVM's supported table.
@@ -44,7 +45,8 @@ public enum GuestCPUID {
     /// advertised. (XSAVE cannot be hidden that way here: the kernel still
     /// sees it; the command line's `noxsave` does it, docs/GUEST.md section 13.)
     /// `hidden` names every bit KVM offered that the table does not, with the reason.
-    public static func build(supported: [CPUIDEntry], boot: BootProtocol, x2apic: Bool, vcpuID: UInt32 = 0) -> Table {
+    public static func build(supported: [CPUIDEntry], boot: BootProtocol, x2apic: Bool, vcpuID: UInt32 = 0,
+                             processors: UInt32 = logicalProcessors) -> Table {
         var hidden: [HiddenCPUIDFeature] = []
         var rules: [(bit: UInt32, name: String, reason: String)] = [
             (CPUIDBits.tscDeadline, "tsc-deadline", "the local APIC timer has no TSC-deadline mode: the TSC cannot be trapped or replayed on this host"),
@@ -55,7 +57,7 @@ public enum GuestCPUID {
         }
         var out: [CPUIDEntry] = []
         var hypervisorDone = false
-        let normalized = normalize(supported, vcpuID: vcpuID)
+        let normalized = normalize(supported, vcpuID: vcpuID, processors: processors)
         for e in normalized {
             switch e.function {
             case CPUIDLeaf.features:
@@ -91,7 +93,10 @@ public enum GuestCPUID {
     /// - AMD 0x8000_001E: EAX (extended APIC ID) = `vcpuID`, EBX = `vcpuID` as
     ///   the compute unit of one thread, ECX = node 0 of one.
     /// Other leaves and every feature bit are kept; the order of leaves is kept.
-    public static func normalize(_ supported: [CPUIDEntry], vcpuID: UInt32 = 0) -> [CPUIDEntry] {
+    /// With `processors` above 1 the package has that many cores of one
+    /// thread each; normalizing the BSP's table again with another `vcpuID`
+    /// gives an AP's (the function is idempotent).
+    public static func normalize(_ supported: [CPUIDEntry], vcpuID: UInt32 = 0, processors: UInt32 = logicalProcessors) -> [CPUIDEntry] {
         var out: [CPUIDEntry] = []
         var topologyWritten = Set<UInt32>()
         for e in supported {
@@ -99,31 +104,32 @@ public enum GuestCPUID {
             case CPUIDLeaf.extendedTopology, CPUIDLeaf.extendedTopologyV2:
                 // All of a topology leaf's subleaves are replaced at its first entry.
                 if topologyWritten.insert(e.function).inserted {
-                    out += topologyLevels(leaf: e.function, flags: e.flags, vcpuID: vcpuID)
+                    out += topologyLevels(leaf: e.function, flags: e.flags, vcpuID: vcpuID, processors: processors)
                 }
             default:
-                out.append(normalized(e, vcpuID: vcpuID))
+                out.append(normalized(e, vcpuID: vcpuID, processors: processors))
             }
         }
         return out
     }
 
-    static func normalized(_ entry: CPUIDEntry, vcpuID: UInt32) -> CPUIDEntry {
+    static func normalized(_ entry: CPUIDEntry, vcpuID: UInt32, processors: UInt32 = logicalProcessors) -> CPUIDEntry {
         typealias T = CPUIDTopology
-        let minusOne = logicalProcessors - 1
+        let minusOne = processors - 1
         var e = entry
         switch e.function {
         case CPUIDLeaf.features:
             e.ebx = T.initialAPICID.set(e.ebx, vcpuID)
-            e.ebx = T.logicalProcessorCount.set(e.ebx, logicalProcessors)
+            e.ebx = T.logicalProcessorCount.set(e.ebx, processors)
         case CPUIDLeaf.cacheParameters:
             e.eax = T.coresPerPackageMinusOne.set(e.eax, minusOne)
-            e.eax = T.cacheSharingMinusOne.set(e.eax, minusOne)
+            // Caches are per core: no thread shares one with another.
+            e.eax = T.cacheSharingMinusOne.set(e.eax, 0)
         case CPUIDLeaf.amdSizes:
             e.ecx = T.amdThreadsMinusOne.set(e.ecx, minusOne)
             e.ecx = T.amdAPICIDSize.set(e.ecx, 0)
         case CPUIDLeaf.amdCacheTopology:
-            e.eax = T.cacheSharingMinusOne.set(e.eax, minusOne)
+            e.eax = T.cacheSharingMinusOne.set(e.eax, 0)
         case CPUIDLeaf.amdExtendedAPIC:
             e.eax = vcpuID
             e.ebx = T.amdComputeUnitID.set(0, vcpuID)
@@ -138,14 +144,16 @@ public enum GuestCPUID {
     /// level (one thread), subleaf 1 the core level (one core's worth of
     /// threads, the package), subleaf 2 the first invalid level. The x2APIC
     /// ID shifts by 0 at both levels, since no bits are needed for one.
-    static func topologyLevels(leaf: UInt32, flags: UInt32, vcpuID: UInt32) -> [CPUIDEntry] {
+    /// With N processors the core level's shift is the bits N - 1 needs.
+    static func topologyLevels(leaf: UInt32, flags: UInt32, vcpuID: UInt32, processors count: UInt32 = logicalProcessors) -> [CPUIDEntry] {
         typealias T = CPUIDTopology
-        let levels: [(T.LevelType, UInt32)] = [(.smt, 1), (.core, logicalProcessors), (.invalid, 0)]
+        let coreShift = count > 1 ? UInt32(32 - (count - 1).leadingZeroBitCount) : 0
+        let levels: [(T.LevelType, UInt32, UInt32)] = [(.smt, 1, 0), (.core, count, coreShift), (.invalid, 0, 0)]
         return levels.enumerated().map { number, level in
-            let (type, processors) = level
+            let (type, processors, shift) = level
             let ecx = T.levelType.set(T.levelNumber.set(0, UInt32(number)), type.rawValue)
             return CPUIDEntry(function: leaf, index: UInt32(number), flags: flags | CPUIDBits.significantIndexFlag,
-                              eax: T.levelShift.set(0, 0), ebx: T.levelProcessors.set(0, processors), ecx: ecx, edx: vcpuID)
+                              eax: T.levelShift.set(0, shift), ebx: T.levelProcessors.set(0, processors), ecx: ecx, edx: vcpuID)
         }
     }
 }

@@ -6,12 +6,18 @@ import VMRRJournal
 import VMRRKVM
 import VMRRReplay
 
-/// A one-vCPU KVM virtual machine with vmrr's memory map: RAM slots with
-/// dirty logging, nothing else (every device access exits to userspace).
+/// A KVM virtual machine with vmrr's memory map: RAM slots with dirty
+/// logging, nothing else (every device access exits to userspace), and one
+/// or more vCPUs of which exactly one runs at a time (docs/SMP.md).
 public final class Machine: MachineStateSource {
     public let kvm: KVMSystem
     public let vm: VirtualMachine
-    public let vcpu: VCPU
+    /// Every vCPU; index k has APIC ID k, and 0 is the BSP.
+    public let vcpus: [VCPU]
+    /// The vCPU that runs next (`select`).
+    public private(set) var current = 0
+    /// The running vCPU: every vCPU operation of the run loop goes to it.
+    public var vcpu: VCPU { vcpus[current] }
     public let ram: GuestRAM
     public let memorySize: UInt64
     /// The CPUID table given to KVM_SET_CPUID2 and the one KVM_GET_CPUID2 returned.
@@ -39,7 +45,8 @@ public final class Machine: MachineStateSource {
     /// Creates the VM. `cpuid` is the table to set (from a journal), or nil
     /// to take KVM's supported set normalized (`GuestCPUID.normalize`). `userspaceMSRs` is false only to replay
     /// a format-1 journal, recorded before MSR exits existed.
-    public init(memorySize: UInt64, cpuid: [CPUIDEntry]? = nil, userspaceMSRs: Bool = true) throws {
+    /// With `vcpuCount` above 1 the APs get the BSP's table normalized to their APIC IDs.
+    public init(memorySize: UInt64, cpuid: [CPUIDEntry]? = nil, userspaceMSRs: Bool = true, vcpuCount: Int = 1) throws {
         let kvm = try KVMSystem()
         self.kvm = kvm
         self.memorySize = memorySize
@@ -56,15 +63,43 @@ public final class Machine: MachineStateSource {
                                        hostAddress: ram.hostAddress(ofRange: i), flags: [.logDirtyPages])
         }
         dirtyBitmaps = ranges.map { _ in [] }
-        vcpu = try vm.createVCPU()
+        let bsp = try vm.createVCPU()
         let table = try cpuid ?? GuestCPUID.normalize(kvm.supportedCPUID())
-        try vcpu.setCPUID(table)
+        try bsp.setCPUID(table)
         cpuidSet = table
-        cpuidEffective = try vcpu.getCPUID()
+        cpuidEffective = try bsp.getCPUID()
         xsaveComponents = XSaveArea.components(cpuid: cpuidEffective)
         xsavePermitted = XSaveArea.permittedFeatures(cpuid: cpuidEffective)
         msrIndices = try kvm.msrIndexList().filter { !Self.msrsNotCheckpointed.contains($0) }
-        vcpu.enableSyncRegs()
+        bsp.enableSyncRegs()
+        var all = [bsp]
+        for k in 1..<max(1, vcpuCount) {
+            let ap = try vm.createVCPU(id: UInt32(k))
+            try ap.setCPUID(GuestCPUID.normalize(table, vcpuID: UInt32(k), processors: UInt32(vcpuCount)))
+            ap.enableSyncRegs()
+            all.append(ap)
+        }
+        vcpus = all
+    }
+
+    /// Makes vCPU `k` the running one.
+    public func select(_ k: Int) {
+        precondition(k >= 0 && k < vcpus.count, "vCPU \(k) of \(vcpus.count)")
+        current = k
+    }
+
+    /// Starts AP `k` as a SIPI with `vector` does (SDM vol. 3, 9.4.4.1):
+    /// real mode at CS = vector << 8 (base vector << 12), IP = 0, the rest
+    /// of its state as KVM's reset left it.
+    public func startAP(_ k: Int, vector: UInt8) throws {
+        let ap = vcpus[k]
+        var sregs = try ap.getSpecialRegisters()
+        sregs.cs.selector = UInt16(vector) << 8
+        sregs.cs.base = UInt64(vector) << 12
+        try ap.setSpecialRegisters(sregs)
+        var regs = try ap.getRegisters()
+        regs.rip = 0
+        try ap.setRegisters(regs)
     }
 
     /// Writes a boot plan into fresh RAM and sets the entry registers.

@@ -20,6 +20,8 @@ public struct RecordOptions: Sendable {
     /// `--x2apic on|off`: whether CPUID.1:ECX offers x2APIC (off clears the
     /// bit, which takes effect on this host; the guest then stays in xAPIC mode).
     public var x2apic = true
+    /// `--cpus N`: the vCPUs (1 to 8), one running at a time (docs/SMP.md).
+    public var cpus = 1
     public var checkpointInterval: UInt64 = RecordOptions.defaultCheckpointInterval
     public var guestArguments: [String] = []
     /// Console output file; nil means stdout.
@@ -77,6 +79,7 @@ public enum RecordSession {
         do { try machine.load(plan) } catch { throw VMRRError("boot state for image \(o.imagePath): \(error)") }
 
         var header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine, recordedAt: recordedAt)
+        header.vcpuCount = UInt32(o.cpus)
         header.cpuidHidden = cpuid.hidden.map(\.line)
 
         // Inputs are read before the journal is created, so a refused one leaves no file behind.
@@ -89,11 +92,13 @@ public enum RecordSession {
         // The RTC shows the host's time when recording starts, or a fixed epoch with the virtual clock.
         let rtcEpoch = o.clock == .virtual ? Layout.virtualClockEpoch : UInt64(max(0, time(nil)))
         var pc = PCDeviceConfig(memorySize: o.memorySize, commandLine: o.guestArguments.joined(separator: " "), rtcEpoch: rtcEpoch)
+        pc.vcpuCount = UInt16(o.cpus)
         // x2APIC mode can be entered only when the CPUID the guest sees offers it.
         pc.x2apicAvailable = machine.cpuidEffective.contains { $0.function == 1 && $0.ecx & CPUIDBits.x2apic != 0 }
         let devices = PCPlatform(clock: clock, input: consoleIn, output: consoleOut, strict: o.strict, pc: pc)
         let recorder = Recorder(devices: devices, journal: journal, checkpointInterval: o.checkpointInterval, maxExits: o.maxExits)
         recorder.assistEnabled = o.assist
+        if o.cpus > 1 { recorder.scheduler = Scheduler(vcpus: o.cpus) }
         if o.clock == .virtual { recorder.flushPolicy = .eventCount(Recorder.virtualClockFlushEvents) }
         if let progress {
             recorder.progress = { p in
@@ -143,8 +148,8 @@ public enum RecordSession {
     /// The VM, with the CPUID table vmrr builds for `boot` (and what it hides).
     static func machine(_ o: RecordOptions, boot: BootImage) throws -> (Machine, GuestCPUID.Table) {
         do {
-            let cpuid = try cpuidTable(for: boot.bootProtocol, x2apic: o.x2apic)
-            return (try Machine(memorySize: o.memorySize, cpuid: cpuid.entries), cpuid)
+            let cpuid = try cpuidTable(for: boot.bootProtocol, x2apic: o.x2apic, processors: o.cpus)
+            return (try Machine(memorySize: o.memorySize, cpuid: cpuid.entries, vcpuCount: o.cpus), cpuid)
         } catch {
             throw VMRRError("creating the VM: \(error)")
         }
@@ -202,7 +207,7 @@ public enum RecordSession {
         let initrd: LinuxInitrd?
         do { initrd = try o.initrd.map(LinuxInitrd.load(path:)) } catch { throw VMRRError("boot plan for \(o.imagePath): \(error)") }
         let plan: BootPlan
-        do { plan = try boot.plan(memorySize: o.memorySize, arguments: o.guestArguments, modules: modules, initrd: initrd, acpi: acpiPlatform) } catch {
+        do { plan = try boot.plan(memorySize: o.memorySize, arguments: o.guestArguments, modules: modules, initrd: initrd, acpi: acpiPlatform(cpus: o.cpus)) } catch {
             throw VMRRError("boot plan for \(o.imagePath): \(error)")
         }
         return (boot, plan)
@@ -211,7 +216,11 @@ public enum RecordSession {
     /// What the ACPI tables of multiboot and Linux guests describe: every
     /// device of the PC platform `PCPlatform` models (I/O APIC, HPET, ACPI
     /// PM block and timer, PCI host bridge).
-    static let acpiPlatform = ACPIPlatform.pc
+    static func acpiPlatform(cpus: Int) -> ACPIPlatform {
+        var p = ACPIPlatform.pc
+        p.cpus = UInt8(cpus)
+        return p
+    }
 
     /// The journal header of a recording of `boot` on `machine`.
     static func header(_ o: RecordOptions, boot: BootImage, commandLine cmdline: String, machine: Machine,
@@ -286,7 +295,7 @@ public enum RecordSession {
 
     /// The CPUID table to give the guest: KVM's supported set, normalized
     /// and with vmrr's feature rules (`GuestCPUID.table`), for every boot protocol.
-    static func cpuidTable(for boot: BootProtocol, x2apic: Bool) throws -> GuestCPUID.Table {
-        GuestCPUID.build(supported: try KVMSystem().supportedCPUID(), boot: boot, x2apic: x2apic)
+    static func cpuidTable(for boot: BootProtocol, x2apic: Bool, processors: Int = 1) throws -> GuestCPUID.Table {
+        GuestCPUID.build(supported: try KVMSystem().supportedCPUID(), boot: boot, x2apic: x2apic, processors: UInt32(processors))
     }
 }

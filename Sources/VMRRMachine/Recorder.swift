@@ -76,6 +76,10 @@ public final class Recorder: ExitResponder {
     public private(set) var failure: (regs: GPRegisters, description: String)?
     /// `--assist`: emulate int3, fwait, clac and stac when KVM cannot.
     public var assistEnabled = false
+    /// The scheduling policy of a machine of more than one vCPU (nil: one vCPU).
+    public var scheduler: Scheduler?
+    /// SIPIs the scheduler accepted, journaled and applied one per step.
+    var pendingStartups: [(UInt8, UInt8)] = []
 
     public init(devices: PCPlatform, journal: EventSink, checkpointInterval: UInt64, maxExits: UInt64? = nil) {
         self.devices = devices
@@ -145,7 +149,10 @@ public final class Recorder: ExitResponder {
             try append(ev, regs); apply(outcome, regs)
         case let .halt(interruptsEnabled):
             try append(.hlt, regs)
-            if interruptsEnabled && devices.pendingInterrupt() != nil {
+            if let scheduler {
+                // Another vCPU may run: the scheduler decides at the switch point that follows.
+                scheduler.halted(interruptsEnabled: interruptsEnabled)
+            } else if interruptsEnabled && devices.pendingInterrupt() != nil {
                 // An interrupt is already due: it is injected before the guest runs on.
             } else if interruptsEnabled, let deadline = devices.nextInterruptTime() {
                 devices.clock.waitUntil(deadline)
@@ -165,6 +172,7 @@ public final class Recorder: ExitResponder {
             finish(.error, ExitStatus.kvmError, description)
         case .interrupted:
             exits &-= 1
+            scheduler?.notAnExit()   // a kick comes from host time: it must not move a switch
             if Self.stopRequested != 0 { finish(.interrupted, ExitStatus.interrupted, "recording interrupted by a signal") }
             if let timeLimit, timeLimit.isReached {
                 finish(.limit, 0, "stopped after \(timeLimit.text) (--max-time); the vCPU made no exit, so a signal stopped it between exits at rip \(hex(regs.rip))")
@@ -176,6 +184,7 @@ public final class Recorder: ExitResponder {
 
     /// The bookkeeping after every access: limits, progress, periodic flushes.
     func afterAccess(_ regs: GPRegisters) throws {
+        scheduler?.exited()
         if let maxExits, exits >= maxExits, end == nil {
             finish(.limit, 0, "stopped after \(exits) exits (--max-exits)")
         }

@@ -74,7 +74,13 @@ public final class ReplaySession {
             }
         }
 
-        do { machine = try Machine(memorySize: h.memorySize, cpuid: h.cpuidSet, userspaceMSRs: reader.formatVersion >= 2) } catch {
+        if h.vcpuCount > 1, let cp = startCheckpoint, !fromBoot {
+            throw VMRRError("\(reader.path): checkpoint \(cp.id) holds one vCPU's state of \(h.vcpuCount); a replay of more than one vCPU starts at the boot (docs/SMP.md)")
+        }
+        do {
+            machine = try Machine(memorySize: h.memorySize, cpuid: h.cpuidSet, userspaceMSRs: reader.formatVersion >= 2,
+                                  vcpuCount: Int(h.vcpuCount))
+        } catch {
             throw VMRRError("creating the VM for \(reader.path): \(error)")
         }
         let start: UInt64
@@ -142,7 +148,9 @@ public final class ReplaySession {
         guard Layout.isValidMemorySize(h.memorySize) else {
             throw VMRRError(Layout.memorySizeRefusal(h.memorySize, journal: name))
         }
-        guard h.vcpuCount == 1 else { throw VMRRError("\(name): header asks for \(h.vcpuCount) vCPUs; vmrr runs 1") }
+        guard h.vcpuCount >= 1, h.vcpuCount <= JournalFormat.maxVCPUs else {
+            throw VMRRError("\(name): header asks for \(h.vcpuCount) vCPUs; vmrr runs 1 to \(JournalFormat.maxVCPUs)")
+        }
         guard !h.cpuidSet.isEmpty, h.cpuidSet.count <= 256 else {
             throw VMRRError("\(name): header holds \(h.cpuidSet.count) CPUID leaves; expected 1 to 256")
         }

@@ -9,7 +9,10 @@ import VMRRReplay
 /// breakpoint armed, and takes checkpoints at clean boundaries.
 public final class Runner {
     public let machine: Machine
-    let trap = PageFaultTrap()
+    /// One #PF trap per vCPU: each has its own IDT, CR3 and debug registers.
+    let traps: [PageFaultTrap]
+    /// The running vCPU's trap.
+    var trap: PageFaultTrap { traps[machine.current] }
     /// The registers at the most recent exit (or as last restored).
     public private(set) var regs: GPRegisters
     /// Names a guest address (`main+0x12`) in error reports, when the image has symbols.
@@ -18,13 +21,14 @@ public final class Runner {
     public init(machine: Machine, regs: GPRegisters) {
         self.machine = machine
         self.regs = regs
+        traps = machine.vcpus.map { _ in PageFaultTrap() }
     }
 
     /// Call after restoring a checkpoint into the machine.
     public func didRestore(regs: GPRegisters) {
         self.regs = regs
         pendingRead = false
-        trap.reset()
+        for t in traps { t.reset() }
     }
 
     /// True after an IN or MMIO-read exit whose data KVM has not yet put in
@@ -84,7 +88,6 @@ public final class Runner {
     /// Runs until the responder ends the run, a debugger breakpoint fires, or
     /// `watch` (called after each handled exit) returns true.
     public func runUntilStop(_ responder: ExitResponder, watch: (() -> Bool)? = nil) throws -> Stop {
-        let vcpu = machine.vcpu
         try trap.refresh(machine: machine)
         // A replay that starts at the boot checkpoint checks it before the first instruction.
         if responder.wantsCheckpoint { try responder.checkpoint(state: machine, regs: regs) }
@@ -96,8 +99,15 @@ public final class Runner {
             if case let .ended(end) = try stepOnce(responder) { return .ended(end) }
             if let w = watch, w() { return .watch }
         }
+        let scheduler = machine.vcpus.count > 1 ? responder as? VCPUScheduling : nil
         while true {
             if let end = responder.end { return .ended(end) }
+            // Switch points are exits (docs/SMP.md); never inside a step over the #PF handler.
+            if let scheduler, !trap.steppingOver {
+                try schedule(scheduler)
+                if let end = responder.end { return .ended(end) }
+            }
+            let vcpu = machine.vcpu
             // Interrupts are injected only here, at exits: an interrupt that
             // cannot be taken yet waits for a later exit (docs/DETERMINISM.md).
             if let vector = try responder.interruptBeforeRun(regs: regs, ready: vcpu.readyForInterruptInjection) {
@@ -120,6 +130,25 @@ public final class Runner {
             }
             try afterExit(exit, responder)
             if let w = watch, responder.end == nil, w() { return .watch }
+        }
+    }
+
+    /// Takes the scheduler's steps at a switch point: AP start-ups, then at
+    /// most a switch, after which the new vCPU's registers are reported.
+    /// The running vCPU's pending read is completed before it is left.
+    func schedule(_ scheduler: VCPUScheduling) throws {
+        while let step = try scheduler.nextSchedulingStep(vcpu: UInt8(machine.current), regs: regs) {
+            switch step {
+            case let .startup(k, vector):
+                try machine.startAP(Int(k), vector: vector)
+            case let .switchTo(k):
+                try completePendingRead()
+                machine.select(Int(k))
+                regs = try machine.vcpu.getRegisters()
+                trap.forceArm()
+                try trap.refresh(machine: machine)
+                try scheduler.switched(to: k, regs: regs)
+            }
         }
     }
 

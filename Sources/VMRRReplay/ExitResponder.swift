@@ -88,3 +88,21 @@ public protocol ExitResponder: AnyObject {
     /// Set when the run must end.
     var end: RunEnd? { get }
 }
+
+/// A scheduling decision at a switch point (docs/SMP.md), made before a KVM_RUN.
+public enum SchedulingStep: Equatable, Sendable {
+    /// Start AP `vcpu` as a SIPI with `vector` does; the running vCPU stays.
+    case startup(vcpu: UInt8, vector: UInt8)
+    /// Run `vcpu` from here on.
+    case switchTo(vcpu: UInt8)
+}
+
+/// Scheduling between vCPUs, asked only of machines with more than one:
+/// the recorder decides and journals, the replayer follows the journal.
+public protocol VCPUScheduling: AnyObject {
+    /// The next step before running again (nil: run the running vCPU).
+    /// `vcpu` is the running vCPU, `regs` its registers.
+    func nextSchedulingStep(vcpu: UInt8, regs: GPRegisters) throws -> SchedulingStep?
+    /// The run loop has switched to `vcpu`, whose registers are `regs`.
+    func switched(to vcpu: UInt8, regs: GPRegisters) throws
+}

@@ -73,6 +73,9 @@ struct Record: ParsableCommand {
     @Option(help: "Whether CPUID offers x2APIC to the guest: on, or off (CPUID.1:ECX.x2APIC cleared; the guest stays in xAPIC mode).")
     var x2apic: String = "on"
 
+    @Option(help: "vCPUs, 1 to 8: every one is created, exactly one runs at a time, and every switch is journaled (docs/SMP.md).")
+    var cpus: Int = 1
+
     @Flag(name: .shortAndLong, help: "Print nothing but the guest's console output.")
     var quiet = false
 
@@ -87,6 +90,9 @@ struct Record: ParsableCommand {
         }
         guard x2apic == "on" || x2apic == "off" else {
             throw ValidationError("--x2apic must be 'on' or 'off', not '\(x2apic)'")
+        }
+        guard cpus >= 1, cpus <= Int(JournalFormat.maxVCPUs) else {
+            throw ValidationError("--cpus must be 1 to \(JournalFormat.maxVCPUs), not \(cpus)")
         }
         guard BootSelection(rawValue: boot) != nil else {
             throw ValidationError("--boot must be 'auto', 'vmrr', 'multiboot' or 'linux', not '\(boot)'")
@@ -107,6 +113,7 @@ struct Record: ParsableCommand {
         o.assist = assist
         o.linuxDecompressOnHost = linuxDecompress == "host"
         o.x2apic = x2apic == "on"
+        o.cpus = cpus
         o.checkpointInterval = checkpointEvery
         o.guestArguments = guestArguments
         o.consolePath = console

@@ -1,0 +1,54 @@
+import VMRRBase
+import VMRRDevices
+import VMRRJournal
+import VMRRReplay
+
+/// The recorder's side of scheduling (docs/SMP.md): it applies the APICs'
+/// INIT and SIPI requests, asks the `Scheduler` what runs next, and
+/// journals every decision (`startup`, `switch`), so that replay follows it.
+extension Recorder: VCPUScheduling {
+    public func nextSchedulingStep(vcpu: UInt8, regs: GPRegisters) throws -> SchedulingStep? {
+        guard let scheduler, end == nil else { return nil }
+        for request in devices.takeStartRequests() {
+            if let vector = scheduler.apply(request), case let .startup(k, _) = request {
+                pendingStartups.append((UInt8(k), vector))
+            }
+        }
+        if !pendingStartups.isEmpty {
+            let (k, vector) = pendingStartups.removeFirst()
+            try append(.startup(vcpu: k, vector: vector), regs)
+            return .startup(vcpu: k, vector: vector)
+        }
+        var waited = false
+        while true {
+            switch scheduler.decide(interruptWaits: devices.interruptWaits(cpu:)) {
+            case .stay:
+                return nil
+            case .switchTo(let k):
+                return .switchTo(vcpu: UInt8(k))
+            case .allHalted:
+                // As with one vCPU: the guest clock runs on to the next interrupt source, once.
+                if !waited, let deadline = devices.nextInterruptTime() {
+                    devices.clock.waitUntil(deadline)
+                    waited = true
+                    continue
+                }
+                if devices.nextInterruptTime() == nil {
+                    finish(.halted, ExitStatus.halted, "every vCPU halted and no timer is armed: nothing can wake the guest")
+                    return nil
+                }
+                scheduler.resumeRunning()
+                return nil
+            case .noneCanRun:
+                finish(.halted, ExitStatus.halted, "every vCPU halted with interrupts disabled or waits for a SIPI: nothing can wake the guest")
+                return nil
+            }
+        }
+    }
+
+    public func switched(to vcpu: UInt8, regs: GPRegisters) throws {
+        scheduler?.switched(to: Int(vcpu))
+        devices.selectCPU(Int(vcpu))
+        try append(.switchVCPU(vcpu: vcpu), regs)
+    }
+}

@@ -1,0 +1,104 @@
+import VMRRDevices
+
+/// The recording's scheduling policy for machines of more than one vCPU
+/// (docs/SMP.md): one vCPU runs at a time, switch points are exits, and a
+/// vCPU yields when it halts or when it has made `sliceExits` exits since it
+/// was scheduled. Pure logic (no KVM, no devices): the recorder feeds it
+/// exits, halts and APIC start requests, and asks it what runs next.
+public final class Scheduler {
+    public enum State: Equatable, Sendable {
+        case runnable
+        /// HLT with IF=1: an interrupt its APIC can deliver wakes it.
+        case halted
+        /// HLT with IF=0: only INIT (then a SIPI) restarts it.
+        case stopped
+        /// An AP at power-on or after INIT.
+        case waitingForSIPI
+    }
+
+    /// What runs next.
+    public enum Decision: Equatable, Sendable {
+        /// The running vCPU goes on.
+        case stay
+        case switchTo(Int)
+        /// Nothing is runnable, but a vCPU halted with interrupts enabled: the guest clock may wake it.
+        case allHalted
+        /// Nothing is runnable and nothing can ever wake a vCPU.
+        case noneCanRun
+    }
+
+    /// The exit budget of a slice: counted in exits, never in time, so the
+    /// same guest with the same answers is switched at the same exits.
+    public static let sliceExits: UInt64 = 64
+
+    public private(set) var states: [State]
+    public private(set) var running = 0
+    public private(set) var exitsInSlice: UInt64 = 0
+
+    /// vCPU 0 runs; the APs wait for a SIPI.
+    public init(vcpus: Int) {
+        precondition(vcpus >= 1)
+        states = [.runnable] + Array(repeating: .waitingForSIPI, count: vcpus - 1)
+    }
+
+    /// The running vCPU made an exit.
+    public func exited() { exitsInSlice &+= 1 }
+
+    /// Takes back the count of the exit just reported (`exited`, called for
+    /// every access): a signal's kick is not a guest exit.
+    public func notAnExit() { exitsInSlice &-= 1 }
+
+    /// The running vCPU executed HLT.
+    public func halted(interruptsEnabled: Bool) {
+        states[running] = interruptsEnabled ? .halted : .stopped
+    }
+
+    /// Applies an INIT or SIPI; returns the vector when a SIPI starts a
+    /// waiting AP (a SIPI to any other vCPU is ignored, as on hardware).
+    public func apply(_ request: CPUStartRequest) -> UInt8? {
+        switch request {
+        case let .initialize(k):
+            guard k > 0, k < states.count else { return nil }
+            states[k] = .waitingForSIPI
+            return nil
+        case let .startup(k, vector):
+            guard k > 0, k < states.count, states[k] == .waitingForSIPI else { return nil }
+            states[k] = .runnable
+            return vector
+        }
+    }
+
+    /// The decision at a switch point. Halted vCPUs with an interrupt
+    /// waiting (`interruptWaits`) become runnable first. The running vCPU
+    /// stays while it is runnable and within its slice; otherwise the first
+    /// runnable vCPU after it in round-robin order runs (itself last).
+    public func decide(interruptWaits: (Int) -> Bool) -> Decision {
+        for k in states.indices where states[k] == .halted && interruptWaits(k) { states[k] = .runnable }
+        if states[running] == .runnable && exitsInSlice < Self.sliceExits { return .stay }
+        let n = states.count
+        for step in 1...n {
+            let k = (running + step) % n
+            guard states[k] == .runnable else { continue }
+            if k == running {
+                exitsInSlice = 0
+                return .stay
+            }
+            return .switchTo(k)
+        }
+        return states.contains(.halted) ? .allHalted : .noneCanRun
+    }
+
+    /// vCPU `k` runs from here, with a fresh slice.
+    public func switched(to k: Int) {
+        running = k
+        exitsInSlice = 0
+        if states[k] == .halted { states[k] = .runnable }
+    }
+
+    /// The guest clock moved on and still nothing woke: the running vCPU
+    /// resumes after its HLT, as one vCPU does (it halts again if it must).
+    public func resumeRunning() {
+        if states[running] == .halted { states[running] = .runnable }
+        exitsInSlice = 0
+    }
+}
