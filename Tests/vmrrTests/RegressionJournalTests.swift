@@ -12,6 +12,8 @@ struct RegressionJournal: Sendable, CustomTestStringConvertible {
     let guest: String
     /// The guest's documented exit status for that recording.
     let status: Int32
+    /// `--cpus` of the recording (docs/SMP.md).
+    var vcpus = 1
     var testDescription: String { name }
 
     static let all: [RegressionJournal] = [
@@ -30,6 +32,8 @@ struct RegressionJournal: Sendable, CustomTestStringConvertible {
         .init(name: "tsc", guest: "tsc", status: 0),
         .init(name: "platform", guest: "platform", status: 1),
         .init(name: "spin", guest: "spin", status: 0),
+        .init(name: "smp2", guest: "smp", status: 1, vcpus: 2),
+        .init(name: "smp4", guest: "smp", status: 1, vcpus: 4),
     ]
 
     var journal: String { E2E.journalsDir.appendingPathComponent("\(name).vmrr").path }
@@ -49,8 +53,9 @@ extension KVMEndToEnd {
                             extra: ["--image", Fixtures.guest(j.guest)])
     }
 
+    /// (A replay of more than one vCPU starts only at the boot: its checkpoints hold one vCPU's state, docs/SMP.md.)
     @Test("committed regression journals replay identically from their first checkpoint",
-          arguments: RegressionJournal.all)
+          arguments: RegressionJournal.all.filter { $0.vcpus == 1 })
     func regressionJournalReplaysFromCheckpoint(_ j: RegressionJournal) throws {
         // Old checkpoints hold XSAVE areas from before their header was
         // normalized; restoring them must still work (KVM_SET_XSAVE).
@@ -98,7 +103,7 @@ struct RegressionFixtureTests {
         }
     }
 
-    @Test("fixtures/journals stays under 2 MB")
+    @Test("fixtures/journals stays under 2.5 MB")
     func journalsAreSmall() throws {
         let fm = FileManager.default
         let files = try #require(fm.enumerator(atPath: E2E.journalsDir.path)).compactMap { $0 as? String }
@@ -107,7 +112,7 @@ struct RegressionFixtureTests {
             total += (try fm.attributesOfItem(atPath: E2E.journalsDir.appendingPathComponent(f).path))[.size] as? Int ?? 0
         }
         #expect(files.contains("v1/demo.vmrr"))
-        #expect(total > 0 && total < 2_000_000, "fixtures/journals holds \(total) bytes")
+        #expect(total > 0 && total < 2_500_000, "fixtures/journals holds \(total) bytes")
     }
 }
 
