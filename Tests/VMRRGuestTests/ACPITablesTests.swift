@@ -68,6 +68,21 @@ import VMRRBase
         #expect(dsdt.count > 36 && dsdt[36] == 0x10, "a Scope(\\_SB) with the PCI root bridge")
     }
 
+    /// `--cpus N`: one processor local APIC entry per vCPU, UID and APIC ID k, enabled.
+    @Test func theMADTListsEveryProcessor() throws {
+        var p = ACPIPlatform.pc
+        p.cpus = 4
+        let madt = try #require(Self.table(ACPITables.build(platform: p, base: Self.base), "APIC"))
+        var entries: [[UInt8]] = []
+        var o = 44
+        while o < madt.count { entries.append(Array(madt[o..<(o + Int(madt[o + 1]))])); o += Int(madt[o + 1]) }
+        let processors = entries.filter { $0[0] == 0 }
+        #expect(processors.map { [$0[2], $0[3]] } == [[0, 0], [1, 1], [2, 2], [3, 3]])
+        #expect(processors.allSatisfy { Self.le($0, 4, 4) == 1 })
+        #expect(Self.sums(madt) == 0)
+        #expect(ACPITables.build(platform: p, base: Self.base).bytes.count == Int(ACPITables.size(platform: p)))
+    }
+
     @Test func absentDevicesAreAbsentFromTheTables() throws {
         let t = ACPITables.build(platform: .legacy, base: Self.base)
         #expect(Self.table(t, "HPET") == nil)

@@ -186,3 +186,26 @@ import VMRRMachine
         #expect(built.hidden.contains { $0.name == "kvmclock" }, "this host's KVM offers kvmclock (docs/HOST.md)")
     }
 }
+
+/// `--cpus N` (docs/SMP.md): N cores of one thread, each vCPU with its own APIC ID.
+@Suite struct GuestCPUIDSMPTests {
+    @Test func fourProcessorsAreFourCoresAndEachAPHasItsOwnID() throws {
+        let bsp = GuestCPUID.normalize(GuestCPUIDTests.intelHost(apicID: 5), processors: 4)
+        let leaf1 = try #require(GuestCPUIDTests.find(bsp, 1))
+        #expect(CPUIDTopology.initialAPICID.get(leaf1.ebx) == 0 && CPUIDTopology.logicalProcessorCount.get(leaf1.ebx) == 4)
+        let levels = bsp.filter { $0.function == 0xb }
+        #expect(levels.map { CPUIDTopology.levelProcessors.get($0.ebx) } == [1, 4, 0])
+        #expect(levels.map { CPUIDTopology.levelShift.get($0.eax) } == [0, 2, 0], "two bits name four cores")
+        #expect(bsp.filter { $0.function == 4 }.allSatisfy { CPUIDTopology.coresPerPackageMinusOne.get($0.eax) == 3 })
+        // An AP's table is the BSP's normalized again with its ID: only the ID fields differ.
+        let ap = GuestCPUID.normalize(bsp, vcpuID: 3, processors: 4)
+        #expect(CPUIDTopology.initialAPICID.get(try #require(GuestCPUIDTests.find(ap, 1)).ebx) == 3)
+        #expect(ap.filter { $0.function == 0xb || $0.function == 0x1f }.allSatisfy { $0.edx == 3 })
+        #expect(GuestCPUID.normalize(ap, vcpuID: 0, processors: 4) == bsp, "normalizing is idempotent")
+        let idLeaves: Set<UInt32> = [1, 0xb, 0x1f]
+        let differing: [CPUIDEntry] = zip(ap, bsp).filter { pair in pair.0 != pair.1 }.map { pair in pair.0 }
+        #expect(differing.allSatisfy { idLeaves.contains($0.function) })
+        // One processor is what it always was.
+        #expect(GuestCPUID.normalize(GuestCPUIDTests.intelHost(apicID: 5), processors: 1) == GuestCPUID.normalize(GuestCPUIDTests.intelHost(apicID: 5)))
+    }
+}

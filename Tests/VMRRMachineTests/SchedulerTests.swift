@@ -1,0 +1,61 @@
+import Testing
+import VMRRDevices
+import VMRRMachine
+
+/// The recording's scheduling policy on its own (docs/SMP.md): no KVM.
+@Suite struct SchedulerTests {
+    @Test func apsWaitForASIPIAndRunAfterIt() {
+        let s = Scheduler(vcpus: 3)
+        #expect(s.states == [.runnable, .waitingForSIPI, .waitingForSIPI])
+        #expect(s.apply(.startup(cpu: 1, vector: 8)) == 8)
+        #expect(s.apply(.startup(cpu: 1, vector: 9)) == nil, "a second SIPI to a started AP is ignored")
+        #expect(s.apply(.startup(cpu: 0, vector: 8)) == nil, "the BSP takes no SIPI")
+        #expect(s.states == [.runnable, .runnable, .waitingForSIPI])
+        #expect(s.apply(.initialize(cpu: 1)) == nil)
+        #expect(s.states[1] == .waitingForSIPI)
+    }
+
+    @Test func aSliceIsABudgetOfExitsThenRoundRobin() {
+        let s = Scheduler(vcpus: 3)
+        _ = s.apply(.startup(cpu: 1, vector: 8))
+        _ = s.apply(.startup(cpu: 2, vector: 8))
+        for _ in 0..<(Scheduler.sliceExits - 1) { s.exited() }
+        #expect(s.decide { _ in false } == .stay)
+        s.exited()
+        #expect(s.decide { _ in false } == .switchTo(1))
+        s.switched(to: 1)
+        #expect(s.exitsInSlice == 0 && s.decide { _ in false } == .stay)
+        for _ in 0..<Scheduler.sliceExits { s.exited() }
+        #expect(s.decide { _ in false } == .switchTo(2))
+        s.switched(to: 2)
+        for _ in 0..<Scheduler.sliceExits { s.exited() }
+        #expect(s.decide { _ in false } == .switchTo(0), "round robin wraps to the BSP")
+        // A kick is not an exit.
+        s.switched(to: 0)
+        s.exited(); s.notAnExit()
+        #expect(s.exitsInSlice == 0)
+    }
+
+    @Test func haltYieldsAndAnInterruptWakes() {
+        let s = Scheduler(vcpus: 2)
+        _ = s.apply(.startup(cpu: 1, vector: 8))
+        s.halted(interruptsEnabled: true)
+        #expect(s.decide { _ in false } == .switchTo(1))
+        s.switched(to: 1)
+        s.halted(interruptsEnabled: true)
+        #expect(s.decide { _ in false } == .allHalted)
+        // An IPI to the BSP wakes it.
+        #expect(s.decide { $0 == 0 } == .switchTo(0))
+        s.switched(to: 0)
+        #expect(s.states == [.runnable, .halted])
+        // The only runnable vCPU keeps running past its slice.
+        for _ in 0..<(2 * Scheduler.sliceExits) { s.exited() }
+        #expect(s.decide { _ in false } == .stay)
+        s.halted(interruptsEnabled: false)
+        #expect(s.decide { _ in false } == .allHalted, "vCPU 1 may still be woken")
+        #expect(s.decide { $0 == 1 } == .switchTo(1))
+        s.switched(to: 1)
+        s.halted(interruptsEnabled: false)
+        #expect(s.decide { _ in true } == .noneCanRun, "HLT with IF=0 waits for INIT, not interrupts")
+    }
+}
