@@ -14,7 +14,9 @@ extension KVMEndToEnd {
         var status: Int32
         var options: [String] = []
         var guestArgs: [String] = []
-        var description: String { guest }
+        var description: String { rec.isEmpty ? guest : guest + " " + rec }
+        /// `--cpus N` when given (docs/SMP.md), to tell the smp recordings apart.
+        var rec: String { options.first == "--cpus" ? options.joined(separator: " ") : "" }
     }
 
     static let reproducibleRecordings: [Recording] = [
@@ -29,13 +31,15 @@ extension KVMEndToEnd {
         Recording(guest: "pcdev", status: 0),
         Recording(guest: "lockstep", status: 0),
         Recording(guest: "platform", status: 1),
+        Recording(guest: "smp", status: 1, options: ["--cpus", "2"]),
+        Recording(guest: "smp", status: 1, options: ["--cpus", "4"]),
     ]
     static let recordingsPerGuest = 10
     static let taskset = "/usr/bin/taskset"
 
     @Test("--clock virtual recordings are byte-identical on every host CPU", arguments: reproducibleRecordings)
     func reproducibleRecording(_ rec: Recording) throws {
-        let dir = Fixtures.scratch("reproducible-\(rec.guest)")
+        let dir = Fixtures.scratch("reproducible-\(rec.guest)\(rec.options.first == "--cpus" ? rec.options[1] : "")")
         defer { try? FileManager.default.removeItem(at: dir) }
         let pinned = FileManager.default.isExecutableFile(atPath: Self.taskset)
         if !pinned {
