@@ -192,10 +192,8 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
     func sendIPI(low: UInt32, destination: UInt32) {
         let mode = (low >> ICR.deliveryModeShift) & ICR.deliveryModeMask
         let shorthand = (low >> ICR.shorthandShift) & ICR.shorthandMask
-        let physical = low & ICR.logicalDestination == 0
-        let broadcast = physical && destination == (x2apicMode ? ICR.x2apicBroadcast : ICR.xapicBroadcast)
         let toSelf = shorthand == ICR.selfShorthand || shorthand == ICR.allIncludingSelf
-            || (shorthand == ICR.noShorthand && (destination == 0 || broadcast))
+            || (shorthand == ICR.noShorthand && icrNamesSelf(destination, logical: low & ICR.logicalDestination != 0))
         guard toSelf else { droppedIPIs += 1; return }
         switch mode {
         case ICR.fixedDelivery: accept(vector: UInt8(low & ICR.vectorMask))
@@ -203,6 +201,17 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         case ICR.initDelivery: requestedOutcome = onINIT?() ?? .proceed
         default: droppedIPIs += 1
         }
+    }
+
+    /// Whether an ICR destination (no shorthand) names this APIC: physically
+    /// its ID (0) or the broadcast (which includes the sender, SDM 11.6.2.1);
+    /// logically its logical ID: in x2APIC mode cluster 0, bit 0 (the LDR
+    /// reads 1); in xAPIC mode by the DFR's model (`isDestination`). Linux's
+    /// flat logical mode sends its NMI IPIs this way.
+    func icrNamesSelf(_ destination: UInt32, logical: Bool) -> Bool {
+        guard logical else { return destination == 0 || destination == (x2apicMode ? ICR.x2apicBroadcast : ICR.xapicBroadcast) }
+        if x2apicMode { return destination >> 16 == 0 && destination & 1 != 0 || destination == ICR.x2apicBroadcast }
+        return isDestination(UInt8(truncatingIfNeeded: destination), logical: true)
     }
 
     /// A fixed interrupt arrives: vectors 0-15 are illegal and dropped.
@@ -323,14 +332,27 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         if !wasEnabled && en && extd { return false }
         // The BSP flag is the hardware's to set: keep it.
         apicBase = (value & ~Base.bsp) | (apicBase & Base.bsp)
-        if !en {
-            // Disabling resets the APIC's state (SDM 11.4.3).
-            irr = VectorSet(); isr = VectorSet(); tmr = VectorSet()
-            registers[Register.spiv] = 0xFF
-            timer = APICTimer()
-            for lvt in Register.lvts { registers[lvt] = Self.lvtMasked }
-        }
+        // Disabling resets the APIC's state (SDM 11.4.3).
+        if !en { resetState() }
         return true
+    }
+
+    /// IRR, ISR, TMR, SPIV, the timer and the LVTs as after a reset.
+    func resetState() {
+        irr = VectorSet(); isr = VectorSet(); tmr = VectorSet()
+        registers[Register.spiv] = 0xFF
+        timer = APICTimer()
+        for lvt in Register.lvts { registers[lvt] = Self.lvtMasked }
+    }
+
+    /// An INIT reset (a warm reset, `WarmReset`): the state as at power-up
+    /// except the APIC ID and IA32_APIC_BASE (SDM 11.4.7.3); a pending NMI is
+    /// dropped, and LINT0/LINT1 are as firmware leaves them.
+    func initReset() {
+        resetState()
+        nmiPending = false
+        registers[Register.lvtLINT0] = Layout.apicLINT0AtEntry
+        registers[Register.lvtLINT1] = Layout.apicLINT1AtEntry
     }
 
     // MARK: MSRDevice

@@ -27,11 +27,15 @@ public enum EventKind: UInt8, Sendable, CaseIterable, Equatable, Hashable {
     case msr = 14
     /// Format version 2.
     case assist = 15
+    /// Format version 2, added later (docs/JOURNAL.md, "Versioning"): an NMI injected.
+    case nmi = 16
+    /// Format version 2, added later: a warm reset through the CMOS shutdown byte.
+    case warmReset = 19
 
     /// The first journal format version that has this kind.
     public var sinceFormatVersion: UInt16 {
         switch self {
-        case .msr, .assist: return 2
+        case .msr, .assist, .nmi, .warmReset: return 2
         default: return 1
         }
     }
@@ -53,6 +57,8 @@ public enum EventKind: UInt8, Sendable, CaseIterable, Equatable, Hashable {
         case .end: return "end"
         case .msr: return "msr"
         case .assist: return "assist"
+        case .nmi: return "nmi"
+        case .warmReset: return "warm_reset"
         }
     }
 
@@ -175,6 +181,15 @@ public enum Event: Sendable, Equatable, Hashable {
     /// `--assist` emulated an instruction KVM could not: `length` bytes at
     /// the record's RIP. (Format v2.)
     case assist(action: AssistAction, length: UInt8)
+    /// An NMI injected (KVM_NMI) before the next guest instruction: an NMI
+    /// IPI or an I/O APIC entry in NMI mode made one pending. (Format v2,
+    /// added later: docs/JOURNAL.md, "Versioning".)
+    case nmi
+    /// A reset with CMOS shutdown code 0x05 or 0x0A: the vCPU re-entered
+    /// real mode at `segment:offset`, the far pointer at 0x467 (as a BIOS
+    /// does). The record's registers are the ones before the reset.
+    /// (Format v2, added later.)
+    case warmReset(segment: UInt16, offset: UInt16)
 
     public var kind: EventKind {
         switch self {
@@ -193,6 +208,8 @@ public enum Event: Sendable, Equatable, Hashable {
         case .end: return .end
         case .msr: return .msr
         case .assist: return .assist
+        case .nmi: return .nmi
+        case .warmReset: return .warmReset
         }
     }
 
@@ -201,7 +218,7 @@ public enum Event: Sendable, Equatable, Hashable {
     public var isExit: Bool {
         switch self {
         case .io, .mmio, .hlt, .shutdown, .stage2Fault, .clock, .timer, .input, .error, .msr, .assist: return true
-        case .pageFault, .interrupt, .checkpoint, .end: return false
+        case .pageFault, .interrupt, .checkpoint, .end, .nmi, .warmReset: return false
         }
     }
 }

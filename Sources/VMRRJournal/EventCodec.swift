@@ -59,7 +59,7 @@ struct RecordFlags: OptionSet {
         case .pageFault: return [.sameCR3, .faultAtRIP]
         case .input: return [.portInRDX]
         case .msr: return [.write, .fault, .operandsInRegisters]
-        case .hlt, .shutdown, .interrupt, .checkpoint, .error, .end, .assist: return []
+        case .hlt, .shutdown, .interrupt, .checkpoint, .error, .end, .assist, .nmi, .warmReset: return []
         }
     }
 }
@@ -190,6 +190,11 @@ struct EventCodec {
         case let .assist(action, length):
             e.u8(action.rawValue)
             e.u8(length)
+        case .nmi:
+            break
+        case let .warmReset(segment, offset):
+            e.varint(UInt64(segment))
+            e.varint(UInt64(offset))
         }
         kindByte.pointee = event.kind.rawValue | flags.rawValue
     }
@@ -392,6 +397,15 @@ struct EventCodec {
                 throw r.error("event \(index): assist length \(length) is not an instruction length (1-15)", at: lAt)
             }
             return .assist(action: action, length: length)
+        case .nmi:
+            return .nmi
+        case .warmReset:
+            let at = r.pos
+            guard let segment = UInt16(exactly: try r.varint("event \(index) warm reset segment")),
+                  let offset = UInt16(exactly: try r.varint("event \(index) warm reset offset")) else {
+                throw r.error("event \(index): warm reset vector out of range (16-bit segment and offset)", at: at)
+            }
+            return .warmReset(segment: segment, offset: offset)
         }
     }
 }

@@ -50,6 +50,10 @@ public enum EventFormat {
             return op + " msr=\(hex(index)) value=\(hex(value))"
         case let .assist(action, length):
             return "\(action.name) length=\(length)" + (action == .breakpoint ? " (#BP injected)" : " (skipped)")
+        case .nmi:
+            return ""
+        case let .warmReset(segment, offset):
+            return "vector=\(hex(segment)):\(hex(offset)) (real mode)"
         }
     }
 
@@ -103,6 +107,10 @@ public enum EventFormat {
                   ("value", .integer(value)), ("fault", .bool(fault))]
         case let .assist(action, length):
             f += [("action", .string(action.name)), ("length", .integer(UInt64(length)))]
+        case .nmi:
+            break
+        case let .warmReset(segment, offset):
+            f += [("segment", .integer(UInt64(segment))), ("offset", .integer(UInt64(offset)))]
         }
         if registers {
             f.append(("regs", .object(GPRegisters.names.indices.map { (GPRegisters.names[$0], .integer(r.regs[$0])) })))

@@ -28,7 +28,8 @@ public enum TraceFields {
         case .end: return Layout(address: "reason", addressFormat: .decimal, value: "status", valueFormat: .decimal)
         case .msr: return Layout(address: "msr", addressFormat: .hex, value: "value", valueFormat: .hex)
         case .assist: return Layout(address: "action", addressFormat: .decimal, value: "length", valueFormat: .decimal)
-        case .hlt, .shutdown: return Layout(address: "", addressFormat: .none, value: "", valueFormat: .none)
+        case .warmReset: return Layout(address: "segment", addressFormat: .hex, value: "offset", valueFormat: .hex)
+        case .hlt, .shutdown, .nmi: return Layout(address: "", addressFormat: .none, value: "", valueFormat: .none)
         }
     }
 

@@ -109,6 +109,8 @@ public struct TraceModel {
         case let .msr(index, direction, v, fault):
             address = UInt64(index); value = v; detail = TraceDetail(size: 8, direction: direction); detail.fault = fault
         case let .assist(action, length): address = UInt64(action.rawValue); value = UInt64(length)
+        case .nmi: break
+        case let .warmReset(segment, offset): address = UInt64(segment); value = UInt64(offset)
         }
         kinds.append(r.event.kind); rips.append(r.rip); addresses.append(address); values.append(value); details.append(detail)
         countsByKind[r.event.kind, default: 0] += 1

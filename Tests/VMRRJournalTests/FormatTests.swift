@@ -28,7 +28,8 @@ import VMRRTestSupport
         case .end: return ["status", "reason"]
         case .msr: return ["msr", "dir", "value", "fault"]
         case .assist: return ["action", "length"]
-        case .hlt, .shutdown: return []
+        case .warmReset: return ["segment", "offset"]
+        case .hlt, .shutdown, .nmi: return []
         }
     }
 
