@@ -43,6 +43,9 @@ public final class CMOSRTC: DeviceModel {
         ram[0x5F] = 0                                                      // vCPUs - 1
     }
 
+    /// The BIOS clears the shutdown status byte when it acts on it.
+    func clearShutdownStatus() { ram[Int(Layout.cmosShutdownStatus)] = 0 }
+
     /// Port 0x70: bit 7 masks NMI and is not part of the index.
     func select(_ value: UInt8) { index = value & 0x7F }
 

@@ -202,7 +202,7 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         let physical = low & ICR.logicalDestination == 0
         let broadcast = physical && destination == (x2apicMode ? ICR.x2apicBroadcast : ICR.xapicBroadcast)
         let toSelf = shorthand == ICR.selfShorthand || shorthand == ICR.allIncludingSelf
-            || (shorthand == ICR.noShorthand && (destination == id || broadcast))
+            || (shorthand == ICR.noShorthand && icrNamesSelf(destination, logical: !physical))
         let toOthers = shorthand == ICR.allIncludingSelf || shorthand == ICR.allExcludingSelf
             || (shorthand == ICR.noShorthand && (destination != id || broadcast))
         if toOthers, let interProcessor {
@@ -220,6 +220,21 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         case ICR.initDelivery: requestedOutcome = onINIT?() ?? .proceed
         default: droppedIPIs += 1
         }
+    }
+
+    /// Whether an ICR destination (no shorthand) names this APIC: physically
+    /// its ID or the broadcast (which includes the sender, SDM 11.6.2.1);
+    /// logically its logical ID: in x2APIC mode cluster ID >> 4, bit ID & 15
+    /// (the LDR's derivation, SDM 10.12.10.2); in xAPIC mode by the DFR's
+    /// model (`isDestination`). Linux's flat logical mode sends its NMI IPIs
+    /// this way.
+    func icrNamesSelf(_ destination: UInt32, logical: Bool) -> Bool {
+        guard logical else { return destination == id || destination == (x2apicMode ? ICR.x2apicBroadcast : ICR.xapicBroadcast) }
+        if x2apicMode {
+            return destination == ICR.x2apicBroadcast
+                || (destination >> 16 == id >> 4 && destination & (1 << (id & 15)) != 0)
+        }
+        return isDestination(UInt8(truncatingIfNeeded: destination), logical: true)
     }
 
     /// A fixed interrupt arrives: vectors 0-15 are illegal and dropped.
@@ -340,14 +355,27 @@ public final class LocalAPIC: DeviceModel, MSRDevice {
         if !wasEnabled && en && extd { return false }
         // The BSP flag is the hardware's to set: keep it.
         apicBase = (value & ~Base.bsp) | (apicBase & Base.bsp)
-        if !en {
-            // Disabling resets the APIC's state (SDM 11.4.3).
-            irr = VectorSet(); isr = VectorSet(); tmr = VectorSet()
-            registers[Register.spiv] = 0xFF
-            timer = APICTimer()
-            for lvt in Register.lvts { registers[lvt] = Self.lvtMasked }
-        }
+        // Disabling resets the APIC's state (SDM 11.4.3).
+        if !en { resetState() }
         return true
+    }
+
+    /// IRR, ISR, TMR, SPIV, the timer and the LVTs as after a reset.
+    func resetState() {
+        irr = VectorSet(); isr = VectorSet(); tmr = VectorSet()
+        registers[Register.spiv] = 0xFF
+        timer = APICTimer()
+        for lvt in Register.lvts { registers[lvt] = Self.lvtMasked }
+    }
+
+    /// An INIT reset (a warm reset, `WarmReset`): the state as at power-up
+    /// except the APIC ID and IA32_APIC_BASE (SDM 11.4.7.3); a pending NMI is
+    /// dropped, and LINT0/LINT1 are as firmware leaves them.
+    func initReset() {
+        resetState()
+        nmiPending = false
+        registers[Register.lvtLINT0] = Layout.apicLINT0AtEntry
+        registers[Register.lvtLINT1] = Layout.apicLINT1AtEntry
     }
 
     // MARK: MSRDevice

@@ -43,7 +43,7 @@ public final class PCPlatform {
     let hpet: HPET
     let acpiPM: ACPIPM
     let pciHost = PCIHost()
-    let resetPorts = ResetPorts()
+    let resetPorts: ResetPorts
     let portA: SystemControlPortA
     let warmReset: WarmReset
 
@@ -74,6 +74,8 @@ public final class PCPlatform {
         acpiPM = ACPIPM(sci: InterruptLine(router, irq: Layout.sciIRQ))
         warmReset = WarmReset(cmos: cmos)
         portA = SystemControlPortA(reset: warmReset)
+        resetPorts = ResetPorts(reset: warmReset)
+        warmReset.pic = pic; warmReset.apic = apic; warmReset.portA = portA
         ioapic.bus = apic
         apic.eoiBroadcast = { [unowned ioapic] in ioapic.endOfInterrupt(vector: $0) }
         apic.onINIT = { [unowned warmReset] in warmReset.outcome(cause: "INIT IPI to the local APIC") }
@@ -253,8 +255,8 @@ public final class PCPlatform {
         return nil
     }
 
-    /// Whether an NMI waits (an NMI IPI, or an I/O APIC entry in NMI mode).
-    /// The recorder does not inject NMIs yet: nothing calls this outside tests.
+    /// Whether an NMI waits (an NMI IPI, or an I/O APIC entry in NMI mode);
+    /// the recorder injects it at the next exit (`Recorder.nmiBeforeRun`).
     public var pendingNMI: Bool { apic.nmiPending }
 
     /// The pending NMI was injected.

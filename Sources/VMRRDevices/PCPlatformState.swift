@@ -28,7 +28,7 @@ extension PCPlatform {
     /// Every device with its record tag and layout version (bump a
     /// device's version whenever its `saveState` layout changes).
     var checkpointedDevices: [(tag: DeviceStateRecord.Tag, version: UInt8, name: String, device: CheckpointedDevice)] {
-        [(.pic, 1, "the PIC pair", pic), (.pit, 1, "the PIT", pit), (.uart, 1, "COM1", uart),
+        [(.pic, 1, "the PIC pair", pic), (.pit, 2, "the PIT", pit), (.uart, 1, "COM1", uart),
          (.cmos, 1, "the CMOS RTC", cmos), (.localAPIC, 1, "the local APIC", apic), (.ioapic, 1, "the I/O APIC", ioapic),
          (.hpet, 1, "the HPET", hpet), (.acpiPM, 1, "the ACPI PM registers", acpiPM), (.pciHost, 1, "the PCI host bridge", pciHost),
          (.systemControl, 1, "port 0x92", portA), (.systemControlB, 1, "port 0x61", systemControl),

@@ -178,6 +178,16 @@ public final class PICPair: DeviceModel, InterruptController {
         return master.vectorBase | UInt8(irq)
     }
 
+    /// The EOIs a BIOS sends before jumping through 40:67 for CMOS shutdown
+    /// code 0x05 (SeaBIOS `eoi_pic2`): a non-specific EOI to the slave, then the master.
+    func endOfInterruptForReset() {
+        slave.writeCommand(Self.nonSpecificEOICommand)
+        master.writeCommand(Self.nonSpecificEOICommand)
+        updateCascade()
+    }
+    /// OCW2 with EOI set and no level: a non-specific EOI.
+    static let nonSpecificEOICommand: UInt8 = 0x20
+
     /// INTA for the vector `pendingVector` gave.
     public func acknowledge() {
         guard let irq = master.pending else { return }

@@ -20,6 +20,11 @@ struct PITChannel {
     var loadTime: UInt64 = 0
     var gate = true
     var loaded = false
+    /// The read-back status's NULL COUNT: set by a control word, cleared
+    /// when a count is loaded (8254 datasheet). Clear at power-up, as
+    /// QEMU's PIT has it: no firmware programs channel 0 here, and Linux's
+    /// `i8254()` entropy loop waits for a clear NULL COUNT.
+    var nullCount = false
     var writeHigh = false
     var writeLatch: UInt8 = 0
     var readHigh = false
@@ -125,7 +130,7 @@ public final class PIT8254: DeviceModel, ClockedInterruptSource {
                 if v & Control.readBackNoCount == 0 { latch(c, now: now) }
                 if v & Control.readBackNoStatus == 0 && channels[c].status == nil {
                     let ch = channels[c]
-                    channels[c].status = (ch.out(now) ? Control.statusOut : 0) | (ch.loaded ? 0 : Control.statusNullCount)
+                    channels[c].status = (ch.out(now) ? Control.statusOut : 0) | (ch.nullCount ? Control.statusNullCount : 0)
                         | (ch.access << Control.accessShift) | (ch.mode << Control.modeShift) | (ch.bcd ? Control.bcd : 0)
                 }
             }
@@ -141,6 +146,7 @@ public final class PIT8254: DeviceModel, ClockedInterruptSource {
         channels[channel].writeHigh = false
         channels[channel].readHigh = false
         channels[channel].loaded = false
+        channels[channel].nullCount = true
     }
 
     func latch(_ c: Int, now: UInt64) {
@@ -153,6 +159,7 @@ public final class PIT8254: DeviceModel, ClockedInterruptSource {
         channels[c].count = value == 0 ? 0x10000 : value
         channels[c].loadTime = now
         channels[c].loaded = true
+        channels[c].nullCount = false
     }
 
     func writeData(_ c: Int, _ v: UInt8, now: UInt64) {
@@ -236,7 +243,8 @@ public final class PIT8254: DeviceModel, ClockedInterruptSource {
 extension PIT8254 {
     /// Up to where IRQ 0 has been advanced, then per channel: mode, access,
     /// BCD, count, load time, gate, loaded, write-high, write latch,
-    /// read-high, latched count (presence, value, high flag), status latch.
+    /// read-high, latched count (presence, value, high flag), status latch,
+    /// null count (record version 2).
     func saveState(_ s: inout DeviceStateWriter) {
         s.u64(advancedTo)
         for c in channels {
@@ -244,6 +252,7 @@ extension PIT8254 {
             s.bool(c.gate); s.bool(c.loaded); s.bool(c.writeHigh); s.u8(c.writeLatch); s.bool(c.readHigh)
             s.bool(c.latched != nil); s.u16(c.latched ?? 0); s.bool(c.latchedHigh)
             s.bool(c.status != nil); s.u8(c.status ?? 0)
+            s.bool(c.nullCount)
         }
     }
 
@@ -259,6 +268,7 @@ extension PIT8254 {
             c.latchedHigh = try r.bool()
             let hasStatus = try r.bool(), status = try r.u8()
             c.status = hasStatus ? status : nil
+            c.nullCount = try r.bool()
             guard c.count >= 1 && c.count <= 0x10000 else {
                 throw JournalError(path: "device state of the PIT", offset: nil, reason: "count \(c.count) of channel \(k) is not 1-65536")
             }

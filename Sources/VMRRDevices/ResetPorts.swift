@@ -3,7 +3,8 @@ import VMRRGuest
 import VMRRJournal
 
 /// The two ways a PC guest resets the machine (docs/GUEST.md, "PC devices"),
-/// both ending the run with status 134 (`ExitStatus.reset`):
+/// both a warm reset through 40:67 when the CMOS shutdown byte asks for one
+/// (`WarmReset`), otherwise ending the run with status 134 (`ExitStatus.reset`):
 /// - the reset control register at 0xCF9, byte accesses only: a write with
 ///   bit 2 set resets, other values are stored and read back (wider
 ///   accesses belong to PCI's CONFIG_ADDRESS, `PCIHost`);
@@ -14,8 +15,16 @@ import VMRRJournal
 public final class ResetPorts: DeviceModel {
     /// The reset control register's last value (without the reset bit).
     private(set) var resetControl: UInt8 = 0
+    /// Decides whether a reset is a warm one (nil: every reset ends the run).
+    let reset: WarmReset?
 
-    public init() {}
+    public init(reset: WarmReset? = nil) { self.reset = reset }
+
+    /// A reset through this device: warm when the CMOS says so, else the end of the run.
+    func resetOutcome(_ cause: String) -> DeviceOutcome {
+        if let reset, reset.isWarm { return reset.outcome(cause: cause) }
+        return .end(.shutdown, status: ExitStatus.reset, message: "reset requested: " + cause)
+    }
 
     public func read(_ access: DeviceAccess) -> DeviceAnswer? {
         switch access.port {
@@ -30,15 +39,13 @@ public final class ResetPorts: DeviceModel {
         case Layout.resetControlPort:
             guard access.size == 1 else { return nil }
             if v & Layout.resetControlCPUReset != 0 {
-                return .end(.shutdown, status: ExitStatus.reset,
-                            message: "reset requested: \(hex(v)) written to port 0xcf9 (reset control, bit 2)")
+                return DeviceAnswer(outcome: resetOutcome("\(hex(v)) written to port 0xcf9 (reset control, bit 2)"))
             }
             resetControl = v
             return .handled
         default:
             if v == Layout.keyboardControllerReset {
-                return .end(.shutdown, status: ExitStatus.reset,
-                            message: "reset requested: 0xfe written to port 0x64 (keyboard controller)")
+                return DeviceAnswer(outcome: resetOutcome("0xfe written to port 0x64 (keyboard controller)"))
             }
             return .handled
         }

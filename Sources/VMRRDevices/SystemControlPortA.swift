@@ -23,22 +23,30 @@ public final class SystemControlPortA: DeviceModel {
         return DeviceAnswer(outcome: reset.outcome(cause: "fast reset: \(hex(access.byte)) written to port 0x92"))
     }
 
+    /// A reset clears the fast-reset bit (A20 stays as it was), so that the next rising edge resets again.
+    func clearFastReset() { value &= ~Layout.portAFastReset }
+
     func saveState(_ s: inout DeviceStateWriter) { s.u8(value) }
     func restoreState(_ r: inout DeviceStateReader) throws { value = try r.u8() }
 }
 
-/// What a CPU reset through INIT does (docs/GUEST.md, "Resets"): the
-/// firmware that runs after it reads the CMOS shutdown status byte (0x0F);
-/// codes 0x05 and 0x0A mean "jump through the warm-reset vector at 40:67"
-/// (an AP-style start that test kernels use), anything else is a cold boot.
-/// vmrr cannot re-enter real mode after an INIT: its executor loads only
-/// the long- or protected-mode entry state of its boot protocols, there is
-/// no firmware to run the real-mode path through 40:67, and a replay could
-/// not reproduce a register reload the journal does not hold. So every
-/// reset ends the run with `ExitStatus.reset`, and the message says which
-/// kind it was and, for a warm reset, which code the CMOS held.
+/// What a CPU reset does (docs/GUEST.md, "Resets"): the firmware that runs
+/// after it reads the CMOS shutdown status byte (0x0F). Codes 0x05 and 0x0A
+/// mean "jump through the warm-reset vector at 40:67" (an AP-style restart
+/// that test kernels and old protected-mode software use): vmrr does what a
+/// BIOS does then, without running one. It clears the shutdown byte, sends
+/// the PIC pair an EOI for code 0x05, resets the local APIC as INIT does,
+/// and asks the run loop to put the vCPU in real mode at the far pointer at
+/// 0x467 (`DeviceOutcome.warmReset`; the recorder journals it as a
+/// `warm_reset` event, so a replay does the same). Any other code is a cold
+/// boot, which vmrr cannot run (there is no firmware): the run ends with
+/// `ExitStatus.reset`, and the message says which code the CMOS held.
 public final class WarmReset {
     let cmos: CMOSRTC
+    /// The devices a warm reset touches besides the CMOS (set by `PCPlatform`).
+    var pic: PICPair?
+    var apic: LocalAPIC?
+    var portA: SystemControlPortA?
 
     public init(cmos: CMOSRTC) { self.cmos = cmos }
 
@@ -48,12 +56,17 @@ public final class WarmReset {
     /// Whether a reset now would jump through the 40:67 vector.
     var isWarm: Bool { shutdownCode == Layout.shutdownJumpNoEOI || shutdownCode == Layout.shutdownJumpWithEOI }
 
-    /// The end of the run for a reset caused by `cause`.
+    /// What a reset caused by `cause` does: a warm reset through 40:67, or the end of the run.
     func outcome(cause: String) -> DeviceOutcome {
         let code = shutdownCode
-        let kind = isWarm
-            ? "warm reset (CMOS shutdown code \(hex(code)): jump through the 40:67 vector); vmrr cannot re-enter real mode, so the run ends"
-            : "reset (CMOS shutdown code \(hex(code)): cold boot)"
-        return .end(.shutdown, status: ExitStatus.reset, message: "\(cause): \(kind)")
+        guard isWarm else {
+            return .end(.shutdown, status: ExitStatus.reset, message: "\(cause): reset (CMOS shutdown code \(hex(code)): cold boot)")
+        }
+        // What the BIOS's resume path does before the far jump (SeaBIOS handle_resume).
+        cmos.clearShutdownStatus()
+        if code == Layout.shutdownJumpWithEOI { pic?.endOfInterruptForReset() }
+        apic?.initReset()
+        portA?.clearFastReset()
+        return .warmReset
     }
 }

@@ -431,6 +431,8 @@ public enum Layout {
 
     /// Where the warm-reset vector lives: offset (16 bits) at 0x467, segment at 0x469.
     public static let warmResetVectorGPA: UInt64 = 0x467
+    /// The data segment a BIOS jumps through 40:67 with (DS = 0x40, the BIOS data area).
+    public static let biosDataSegment: UInt16 = 0x40
 
     // MARK: Other entry state
 

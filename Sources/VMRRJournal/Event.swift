@@ -31,12 +31,16 @@ public enum EventKind: UInt8, Sendable, CaseIterable, Equatable, Hashable {
     case switchVCPU = 17
     /// Format version 3: a SIPI started an AP.
     case startup = 18
+    /// Format version 2, added later (docs/JOURNAL.md, "Versioning"): an NMI injected.
+    case nmi = 16
+    /// Format version 2, added later: a warm reset through the CMOS shutdown byte.
+    case warmReset = 19
 
     /// The first journal format version that has this kind.
     public var sinceFormatVersion: UInt16 {
         switch self {
-        case .msr, .assist: return 2
         case .switchVCPU, .startup: return 3
+        case .msr, .assist, .nmi, .warmReset: return 2
         default: return 1
         }
     }
@@ -60,6 +64,8 @@ public enum EventKind: UInt8, Sendable, CaseIterable, Equatable, Hashable {
         case .assist: return "assist"
         case .switchVCPU: return "switch"
         case .startup: return "startup"
+        case .nmi: return "nmi"
+        case .warmReset: return "warm_reset"
         }
     }
 
@@ -188,6 +194,15 @@ public enum Event: Sendable, Equatable, Hashable {
     /// The running vCPU's local APIC started `vcpu` with a SIPI: real mode at
     /// CS = vector << 8, IP = 0. (Format v3.)
     case startup(vcpu: UInt8, vector: UInt8)
+    /// An NMI injected (KVM_NMI) before the next guest instruction: an NMI
+    /// IPI or an I/O APIC entry in NMI mode made one pending. (Format v2,
+    /// added later: docs/JOURNAL.md, "Versioning".)
+    case nmi
+    /// A reset with CMOS shutdown code 0x05 or 0x0A: the vCPU re-entered
+    /// real mode at `segment:offset`, the far pointer at 0x467 (as a BIOS
+    /// does). The record's registers are the ones before the reset.
+    /// (Format v2, added later.)
+    case warmReset(segment: UInt16, offset: UInt16)
 
     public var kind: EventKind {
         switch self {
@@ -208,6 +223,8 @@ public enum Event: Sendable, Equatable, Hashable {
         case .assist: return .assist
         case .switchVCPU: return .switchVCPU
         case .startup: return .startup
+        case .nmi: return .nmi
+        case .warmReset: return .warmReset
         }
     }
 
@@ -216,7 +233,7 @@ public enum Event: Sendable, Equatable, Hashable {
     public var isExit: Bool {
         switch self {
         case .io, .mmio, .hlt, .shutdown, .stage2Fault, .clock, .timer, .input, .error, .msr, .assist: return true
-        case .pageFault, .interrupt, .checkpoint, .end, .switchVCPU, .startup: return false
+        case .pageFault, .interrupt, .checkpoint, .end, .switchVCPU, .startup, .nmi, .warmReset: return false
         }
     }
 }

@@ -62,7 +62,7 @@ struct RecordFlags: OptionSet {
         case .input: return [.portInRDX]
         case .msr: return [.write, .fault, .operandsInRegisters]
         case .switchVCPU: return .all   // the vCPU number, 0-7
-        case .hlt, .shutdown, .interrupt, .checkpoint, .error, .end, .assist, .startup: return []
+        case .hlt, .shutdown, .interrupt, .checkpoint, .error, .end, .assist, .startup, .nmi, .warmReset: return []
         }
     }
 }
@@ -223,6 +223,11 @@ struct EventCodec {
         case let .startup(k, vector):
             e.u8(k)
             e.u8(vector)
+        case .nmi:
+            break
+        case let .warmReset(segment, offset):
+            e.varint(UInt64(segment))
+            e.varint(UInt64(offset))
         }
         kindByte.pointee = event.kind.rawValue | flags.rawValue
     }
@@ -439,6 +444,15 @@ struct EventCodec {
             let k = try r.u8("event \(index) startup vCPU")
             guard k < vcpuCount else { throw r.error("event \(index): startup of vCPU \(k), but the journal has \(vcpuCount)", at: at) }
             return .startup(vcpu: k, vector: try r.u8("event \(index) startup vector"))
+        case .nmi:
+            return .nmi
+        case .warmReset:
+            let at = r.pos
+            guard let segment = UInt16(exactly: try r.varint("event \(index) warm reset segment")),
+                  let offset = UInt16(exactly: try r.varint("event \(index) warm reset offset")) else {
+                throw r.error("event \(index): warm reset vector out of range (16-bit segment and offset)", at: at)
+            }
+            return .warmReset(segment: segment, offset: offset)
         }
     }
 }

@@ -56,6 +56,10 @@ public enum EventFormat {
             return "to vcpu=\(k)"
         case let .startup(k, vector):
             return "vcpu=\(k) vector=\(hex(vector)) (real mode, cs=\(hex(UInt16(vector) << 8)) ip=0)"
+        case .nmi:
+            return ""
+        case let .warmReset(segment, offset):
+            return "vector=\(hex(segment)):\(hex(offset)) (real mode)"
         }
     }
 
@@ -115,6 +119,10 @@ public enum EventFormat {
             f.append(("to", .integer(UInt64(k))))
         case let .startup(k, vector):
             f += [("target", .integer(UInt64(k))), ("vector", .integer(UInt64(vector)))]
+        case .nmi:
+            break
+        case let .warmReset(segment, offset):
+            f += [("segment", .integer(UInt64(segment))), ("offset", .integer(UInt64(offset)))]
         }
         if registers {
             f.append(("regs", .object(GPRegisters.names.indices.map { (GPRegisters.names[$0], .integer(r.regs[$0])) })))

@@ -366,6 +366,13 @@ public final class VCPU {
         }
     }
 
+    /// KVM_NMI: queues an NMI, which KVM delivers at the next entry unless
+    /// NMIs are blocked (in an NMI handler until IRET). Well defined without
+    /// an in-kernel irqchip, as vmrr runs.
+    public func nmi() throws {
+        guard ckvm_ioctl_val(fd, CKVM_NMI, 0) == 0 else { throw KVMError("KVM_NMI", errno: ckvm_errno()) }
+    }
+
     /// KVM_TRANSLATE: the guest-physical address of a guest-virtual one under
     /// the vCPU's current paging state, or nil when it is not mapped.
     public func translate(_ gva: UInt64) throws -> UInt64? {

@@ -97,9 +97,33 @@ public final class Recorder: ExitResponder {
     }
 
     func apply(_ outcome: DeviceOutcome, _ regs: GPRegisters) {
-        if case let .end(reason, status, message) = outcome {
+        switch outcome {
+        case .proceed: break
+        case let .end(reason, status, message):
             finish(reason, status, reason == .strict ? message.map { "--strict: \($0) at rip \(hex(regs.rip))" } : message)
+        case .warmReset: warmResetPending = true
         }
+    }
+
+    /// Set by a reset with CMOS shutdown code 0x05 or 0x0A; done before the next run.
+    var warmResetPending = false
+
+    /// The warm reset a device asked for: the far pointer at 0x467, journaled.
+    public func warmResetBeforeRun(regs: GPRegisters, vectorInMemory: () throws -> WarmResetVector) throws -> WarmResetVector? {
+        guard warmResetPending, end == nil else { return nil }
+        warmResetPending = false
+        let v = try vectorInMemory()
+        try append(.warmReset(segment: v.segment, offset: v.offset), regs)
+        return v
+    }
+
+    /// A pending NMI (an NMI IPI, an I/O APIC entry in NMI mode), injected at
+    /// this exit whatever the guest's state: KVM holds it while NMIs are blocked.
+    public func nmiBeforeRun(regs: GPRegisters) throws -> Bool {
+        guard end == nil, devices.pendingNMI else { return false }
+        devices.acknowledgeNMI()
+        try append(.nmi, regs)
+        return true
     }
 
     public func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8? {
@@ -116,7 +140,7 @@ public final class Recorder: ExitResponder {
         let result = devices.answerMSR(index: index, direction: direction, value: value)
         let answer = MSRAnswer(value: result.value, fault: result.fault)
         try append(.msr(index: index, direction: direction, value: direction == .read ? answer.value : value, fault: answer.fault), regs)
-        apply(result.outcome, regs)   // an x2APIC INIT IPI to itself ends the run (a warm reset)
+        apply(result.outcome, regs)   // an x2APIC INIT IPI to itself is a reset (warm through 40:67, or the end)
         try afterAccess(regs)
         return answer
     }

@@ -110,9 +110,7 @@ public final class Runner {
             let vcpu = machine.vcpu
             // Interrupts are injected only here, at exits: an interrupt that
             // cannot be taken yet waits for a later exit (docs/DETERMINISM.md).
-            if let vector = try responder.interruptBeforeRun(regs: regs, ready: vcpu.readyForInterruptInjection) {
-                try vcpu.interrupt(vector: vector)
-            }
+            try injectBeforeRun(responder)
             if !software.isEmpty && !trap.steppingOver { try software.insert(machine: machine) }
             let exit = try vcpu.run()
             pendingRead = false
@@ -150,6 +148,34 @@ public final class Runner {
                 try scheduler.switched(to: k, regs: regs)
             }
         }
+    }
+
+    /// What happens before a KVM_RUN, at an exit, each a journal event: a
+    /// warm reset the responder asks for (the vCPU re-enters real mode at the
+    /// far pointer at 0x467, `RealModeEntry`), then an NMI (KVM_NMI), or else
+    /// an interrupt. True when any of them happened.
+    @discardableResult
+    func injectBeforeRun(_ responder: ExitResponder) throws -> Bool {
+        let vcpu = machine.vcpu
+        var happened = false
+        if let v = try responder.warmResetBeforeRun(regs: regs, vectorInMemory: machine.warmResetVector) {
+            // KVM must finish the exit's instruction on the old state first.
+            try machine.completePendingIO()
+            pendingRead = false
+            regs = try vcpu.enterRealMode(segment: v.segment, offset: v.offset, dataSegment: Layout.biosDataSegment)
+            try trap.refresh(machine: machine)
+            if responder.end != nil { return true }
+            happened = true
+        }
+        if try responder.nmiBeforeRun(regs: regs) {
+            try vcpu.nmi()
+            return true
+        }
+        if let vector = try responder.interruptBeforeRun(regs: regs, ready: vcpu.readyForInterruptInjection) {
+            try vcpu.interrupt(vector: vector)
+            return true
+        }
+        return happened
     }
 
     /// Handles an exit, then re-arms the #PF breakpoint and takes a
@@ -195,10 +221,7 @@ public final class Runner {
     public func stepOnce(_ responder: ExitResponder) throws -> StepOutcome {
         let vcpu = machine.vcpu
         if let end = responder.end { return .ended(end) }
-        if let vector = try responder.interruptBeforeRun(regs: regs, ready: vcpu.readyForInterruptInjection) {
-            try vcpu.interrupt(vector: vector)
-            return responder.end.map { .ended($0) } ?? .event
-        }
+        if try injectBeforeRun(responder) { return responder.end.map { .ended($0) } ?? .event }
         if let end = responder.end { return .ended(end) }
         try completePendingRead()
         // KVM turns a single-stepped HLT into a debug exit and never halts,

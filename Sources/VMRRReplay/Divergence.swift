@@ -47,6 +47,12 @@ public struct Divergence: Sendable, Equatable {
         case registersDifferAtInjection(vector: UInt8)
         /// The recording injected an interrupt where the vCPU cannot take one.
         case interruptNotAccepted(vector: UInt8)
+        /// The registers differ where the recording injected an NMI.
+        case registersDifferAtNMI
+        /// The registers differ where the recording reset the vCPU through the CMOS shutdown byte.
+        case registersDifferAtWarmReset
+        /// The far pointer at 0x467 differs from the one the recording's warm reset jumped through.
+        case differentWarmResetVector(recorded: WarmResetVector, now: WarmResetVector)
         /// The memory digest at a checkpoint differs (`--verify`).
         case memoryDigestDiffers(recorded: UInt64, replayed: UInt64)
         /// Execution went on past the journal's last event.
@@ -73,6 +79,10 @@ public struct Divergence: Sendable, Equatable {
             case .registersDifferAtInjection(let v): return "registers differ where the recording injected vector \(hex(v))"
             case .interruptNotAccepted(let v):
                 return "the vCPU cannot take an interrupt here, but the recording injected vector \(hex(v))"
+            case .registersDifferAtNMI: return "registers differ where the recording injected an NMI"
+            case .registersDifferAtWarmReset: return "registers differ where the recording reset the vCPU (CMOS shutdown code, 40:67)"
+            case let .differentWarmResetVector(recorded, now):
+                return "the warm-reset vector at 0x467 is \(now), but the recording jumped to \(recorded)"
             case let .memoryDigestDiffers(recorded, replayed):
                 return "memory digest differs (recorded \(hex(recorded)), replayed \(hex(replayed)))"
             case .endOfJournal: return "the journal has no more events, but execution went on"

@@ -1,3 +1,4 @@
+import VMRRBase
 import VMRRJournal
 
 /// What a responder may ask of the machine at a clean boundary. `Machine`
@@ -59,6 +60,17 @@ public struct MSRAnswer: Equatable, Sendable {
     public init(value: UInt64, fault: Bool) { self.value = value; self.fault = fault }
 }
 
+/// The far pointer a warm reset jumps through (segment and offset, the
+/// 16-bit words at 0x469 and 0x467, as a BIOS reads them after a reset with
+/// CMOS shutdown code 0x05 or 0x0A).
+public struct WarmResetVector: Equatable, Sendable, CustomStringConvertible {
+    public var segment: UInt16
+    public var offset: UInt16
+    public init(segment: UInt16, offset: UInt16) { self.segment = segment; self.offset = offset }
+    /// `0x0000:0x7000`.
+    public var description: String { hex(segment, digits: 4) + ":" + hex(offset, digits: 4) }
+}
+
 /// How a run ended.
 public struct RunEnd: Equatable, Sendable {
     public var reason: EndReason
@@ -72,6 +84,14 @@ public struct RunEnd: Equatable, Sendable {
 /// The policy side of the run loop: recording answers from devices and
 /// writes the journal; replaying answers from the journal and checks.
 public protocol ExitResponder: AnyObject {
+    /// Called before each KVM_RUN, first: a warm reset to perform now (the
+    /// vCPU re-enters real mode at the vector), or nil. `vectorInMemory`
+    /// reads the far pointer at 0x467 from guest memory.
+    func warmResetBeforeRun(regs: GPRegisters, vectorInMemory: () throws -> WarmResetVector) throws -> WarmResetVector?
+    /// Called before each KVM_RUN, after `warmResetBeforeRun`: whether to
+    /// inject an NMI now (KVM_NMI). When it says yes, no interrupt is
+    /// injected before this run.
+    func nmiBeforeRun(regs: GPRegisters) throws -> Bool
     /// Called before each KVM_RUN: a vector to inject now, or nil.
     func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8?
     /// Handles one access. For reads, returns the value the guest receives.
@@ -105,4 +125,11 @@ public protocol VCPUScheduling: AnyObject {
     func nextSchedulingStep(vcpu: UInt8, regs: GPRegisters) throws -> SchedulingStep?
     /// The run loop has switched to `vcpu`, whose registers are `regs`.
     func switched(to vcpu: UInt8, regs: GPRegisters) throws
+}
+
+/// Responders that never reset the vCPU or inject NMIs (test doubles) need
+/// not say so.
+extension ExitResponder {
+    public func warmResetBeforeRun(regs: GPRegisters, vectorInMemory: () throws -> WarmResetVector) throws -> WarmResetVector? { nil }
+    public func nmiBeforeRun(regs: GPRegisters) throws -> Bool { false }
 }

@@ -66,6 +66,36 @@ public final class Replayer: ExitResponder {
 
     // MARK: ExitResponder
 
+    /// The recording's warm reset, when the next event is one: the registers
+    /// before it and the far pointer in memory must be the recorded ones.
+    public func warmResetBeforeRun(regs: GPRegisters, vectorInMemory: () throws -> WarmResetVector) throws -> WarmResetVector? {
+        guard end == nil, let expected = try peek(), case let .warmReset(segment, offset) = expected.event else { return nil }
+        let recorded = WarmResetVector(segment: segment, offset: offset)
+        if expected.regs != regs {
+            diverge(expected: expected, actual: "warm reset", actualRegs: regs, why: .registersDifferAtWarmReset)
+            return nil
+        }
+        let now = try vectorInMemory()
+        if now != recorded {
+            diverge(expected: expected, actual: "warm reset to \(now)", actualRegs: regs,
+                    why: .differentWarmResetVector(recorded: recorded, now: now))
+            return nil
+        }
+        accept(expected)
+        return recorded
+    }
+
+    /// The recording's NMI injection, when the next event is one.
+    public func nmiBeforeRun(regs: GPRegisters) throws -> Bool {
+        guard end == nil, let expected = try peek(), case .nmi = expected.event else { return false }
+        if expected.regs != regs {
+            diverge(expected: expected, actual: "NMI injection point", actualRegs: regs, why: .registersDifferAtNMI)
+            return false
+        }
+        accept(expected)
+        return true
+    }
+
     public func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8? {
         guard end == nil, let expected = try peek(), case let .interrupt(vector) = expected.event else { return nil }
         if expected.regs != regs {

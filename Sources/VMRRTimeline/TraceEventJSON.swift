@@ -118,7 +118,7 @@ public enum TraceEventJSON {
     static func category(_ m: TraceModel, _ k: EventKind) -> String {
         switch k {
         case .pageFault, .stage2Fault: return "fault"
-        case .interrupt: return "interrupt"
+        case .interrupt, .nmi: return "interrupt"
         case .checkpoint: return "checkpoint"
         case .assist: return "assist"
         default: return m.exitKinds.contains(k) ? "exit" : "run"

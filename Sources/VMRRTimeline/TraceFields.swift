@@ -30,7 +30,8 @@ public enum TraceFields {
         case .assist: return Layout(address: "action", addressFormat: .decimal, value: "length", valueFormat: .decimal)
         case .switchVCPU: return Layout(address: "vcpu", addressFormat: .decimal, value: "", valueFormat: .none)
         case .startup: return Layout(address: "vcpu", addressFormat: .decimal, value: "vector", valueFormat: .hex)
-        case .hlt, .shutdown: return Layout(address: "", addressFormat: .none, value: "", valueFormat: .none)
+        case .warmReset: return Layout(address: "segment", addressFormat: .hex, value: "offset", valueFormat: .hex)
+        case .hlt, .shutdown, .nmi: return Layout(address: "", addressFormat: .none, value: "", valueFormat: .none)
         }
     }
 

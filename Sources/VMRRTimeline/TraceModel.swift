@@ -111,6 +111,8 @@ public struct TraceModel {
         case let .assist(action, length): address = UInt64(action.rawValue); value = UInt64(length)
         case let .switchVCPU(k): address = UInt64(k)
         case let .startup(k, vector): address = UInt64(k); value = UInt64(vector)
+        case .nmi: break
+        case let .warmReset(segment, offset): address = UInt64(segment); value = UInt64(offset)
         }
         kinds.append(r.event.kind); rips.append(r.rip); addresses.append(address); values.append(value); details.append(detail)
         countsByKind[r.event.kind, default: 0] += 1

@@ -98,4 +98,19 @@ import VMRRJournal
         #expect(Int(hi) << 8 | Int(lo) == 0x1000)
     }
 
+
+    /// NULL COUNT (read-back status bit 6): clear at power-up (no firmware
+    /// programs channel 0 here; Linux's `i8254()` loop waits for it to be
+    /// clear), set by a control word, cleared by loading the count.
+    @Test func nullCountFollowsTheControlWordAndTheLoad() {
+        let f = PlatformFixture()
+        func status() -> UInt8 { f.out(0x43, 0xE2); return f.inb(0x40) }   // read-back: status of channel 0 only
+        #expect(status() & 0x40 == 0)
+        f.out(0x43, 0x34)                             // channel 0, mode 2, low then high
+        #expect(status() & 0x40 != 0)
+        f.out(0x40, 0x00)
+        #expect(status() & 0x40 != 0)                 // half a count is not loaded
+        f.out(0x40, 0x10)
+        #expect(status() & 0x40 == 0)
+    }
 }

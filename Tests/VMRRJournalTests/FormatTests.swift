@@ -30,7 +30,8 @@ import VMRRTestSupport
         case .assist: return ["action", "length"]
         case .switchVCPU: return ["to"]
         case .startup: return ["target", "vector"]
-        case .hlt, .shutdown: return []
+        case .warmReset: return ["segment", "offset"]
+        case .hlt, .shutdown, .nmi: return []
         }
     }
 

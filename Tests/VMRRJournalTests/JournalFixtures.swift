@@ -82,6 +82,10 @@ extension Fixtures {
         .assist(action: .skip, length: 1),
         .assist(action: .clearAC, length: 3),
         .assist(action: .setAC, length: 3),
+        // Added to format version 2 later (not in the golden v2 journal).
+        .nmi,
+        .warmReset(segment: 0, offset: 0x7000),
+        .warmReset(segment: UInt16.max, offset: UInt16.max),
     ]
 
     /// A page with some non-zero bytes.
