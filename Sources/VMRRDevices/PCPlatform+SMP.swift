@@ -97,7 +97,7 @@ extension PCPlatform {
     /// its APIC's, and for the BSP also the paravirtual timer and the PIC.
     public func interruptWaits(cpu k: Int) -> Bool {
         advanceSources(to: clock.now())
-        if localAPIC(k).deliverable != nil { return true }
+        if localAPIC(k).deliverable != nil || localAPIC(k).nmiPending { return true }
         guard k == 0 else { return false }
         return timerExpired || (apic.acceptsPICInterrupts && pic.pendingVector != nil)
     }

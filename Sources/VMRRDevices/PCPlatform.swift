@@ -257,10 +257,10 @@ public final class PCPlatform {
 
     /// Whether an NMI waits (an NMI IPI, or an I/O APIC entry in NMI mode);
     /// the recorder injects it at the next exit (`Recorder.nmiBeforeRun`).
-    public var pendingNMI: Bool { apic.nmiPending }
+    public var pendingNMI: Bool { currentAPIC.nmiPending }
 
     /// The pending NMI was injected.
-    public func acknowledgeNMI() { apic.acknowledgeNMI() }
+    public func acknowledgeNMI() { currentAPIC.acknowledgeNMI() }
 
     /// The vector `pendingInterrupt()` returned was injected.
     public func acknowledgeInterrupt(_ vector: UInt8) {
