@@ -65,3 +65,31 @@ extension KVMEndToEnd {
         }
     }
 }
+
+extension KVMEndToEnd {
+    /// The session docs/DEBUGGER.md shows: its `(gdb)` commands and the lines it says gdb prints.
+    static func documentedSession() throws -> (commands: [String], output: [String]) {
+        let doc = try String(contentsOf: Fixtures.root.appendingPathComponent("docs/DEBUGGER.md"), encoding: .utf8)
+        let start = "$ gdb -ex 'target remote | vmrr debug fixtures/journals/multiboot.vmrr --image fixtures/guests/multiboot/multiboot.elf --gdb -'\n"
+        let opening = try #require(doc.range(of: start), "docs/DEBUGGER.md has no multiboot gdb session")
+        let end = try #require(doc.range(of: "\n```", range: opening.upperBound..<doc.endIndex))
+        let lines = doc[opening.upperBound..<end.lowerBound].split(separator: "\n").map(String.init)
+        // The private directory's name changes with every session.
+        let output = lines.filter { !$0.hasPrefix("(gdb) ") && !$0.hasPrefix("Reading symbols from /tmp/vmrr-gdb-") }
+        return (lines.filter { $0.hasPrefix("(gdb) ") }.map { String($0.dropFirst(6)) }, output)
+    }
+
+    @Test("docs/DEBUGGER.md's gdb session on the multiboot kernel, from connect to a reverse watch, is what Debian's gdb prints")
+    func theDocumentedSessionIsWhatGDBPrints() throws {
+        let (commands, expected) = try Self.documentedSession()
+        #expect(commands.count >= 10 && commands.contains("reverse-continue") && commands.contains { $0.hasPrefix("watch") })
+        let r = try Self.multibootGDB("pipe", commands)
+        let all = r.stdout + r.stderr
+        #expect(r.exited && !r.timedOut, "\(all)")
+        let printed = Set(all.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+        for line in expected {
+            #expect(printed.contains(line.trimmingCharacters(in: .whitespaces)), "documented, not printed: \(line)\n\(all)")
+        }
+        #expect(all.contains("Reading symbols from /tmp/vmrr-gdb-") && all.contains("/multiboot.elf.elf64..."), "\(all)")
+    }
+}
