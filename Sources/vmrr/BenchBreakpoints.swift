@@ -68,6 +68,15 @@ extension Bench {
         let id = try target.addBreakpoint(.address(twice), mechanism: .software)
         let hit = try continueToEnd()
         let counted = try continueToEnd(askPosition: true)
+        // From the end, reverse-continue to each hit: a backward search runs
+        // forward from snapshots and checkpoints and single-steps the last window.
+        var runsBack: [UInt64] = []
+        while true {
+            let runs0 = target.vcpuRuns
+            let r = try target.reverseContinue()
+            runsBack.append(target.vcpuRuns - runs0)
+            guard case .breakpoint = r else { break }
+        }
         try target.deleteBreakpoint(id)
         let extraRuns = Double(hit.runs) - Double(runsNone)
         let extraCounted = Double(counted.runs) - Double(runsNone)
@@ -79,6 +88,8 @@ extension Bench {
                      "(\(hit.hits) hits of \(Self.calledTwice); the stop and the step over it; goal <= 2)"))
         out.line(row("... position asked", f2(extraCounted / Double(max(1, counted.hits))),
                      "(the instruction count counted at every hit: a snapshot restored, single-steps)"))
+        out.line(row("reverse-continue", runsBack.map(String.init).joined(separator: ", "),
+                     "(vCPU runs of each, from the end: \(runsBack.count - 1) hits, then the start)"))
         out.line("")
         out.flush()
     }
