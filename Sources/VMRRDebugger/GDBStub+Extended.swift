@@ -103,8 +103,12 @@ extension GDBStub {
                 let p = try checkpoint(n)
                 try target.goto(p)
                 lastStop = stopReply(.done)
-                return "At checkpoint \(n), position \(p). gdb keeps the registers it read before until `flushregs`; "
-                    + "over `target extended-remote`, `run c\(n)` moves and refreshes them.\n"
+                // gdb 13 re-reads registers only after a stop reply, and
+                // accepts no unsolicited one in all-stop mode (a `%Stop`
+                // notification there is an internal error): so a restart gdb
+                // follows is `run cN` (vRun), the `restart N` of scripts/vmrr.gdb.
+                return "At checkpoint \(n), position \(p). gdb keeps showing the registers it read before a monitor command; "
+                    + "over `target extended-remote`, `run c\(n)` (`restart \(n)` with scripts/vmrr.gdb) moves and gdb re-reads them.\n"
             } catch {
                 return "restart \(n): \(error)\n"
             }

@@ -15,33 +15,43 @@ extension KVMTarget {
     public func stepInstructions(_ n: UInt64) throws -> StopReason {
         Self.interruptRequested.store(false, ordering: .relaxed)
         try requireSteppable("stepi")
-        if position.instructions == 0 { try timeline.takeSnapshot() }
-        var startedAtEvent: UInt64? = position.instructions == 0 ? position.event : nil
+        if machinePosition.instructions == 0 { try timeline.takeSnapshot() }
+        var startedAtEvent: UInt64? = machinePosition.instructions == 0 ? machinePosition.event : nil
         var steps: UInt64 = 0
         for _ in 0..<n {
             if Self.interruptRequested.load(ordering: .relaxed) { return .interrupted }
             if replayer.final != nil { return .endOfHistory }
-            let before = position
+            let before = machinePosition, recipe = currentUncounted
             switch try session.stepOnce() {
             case .instruction:
-                // After a run-mode stop whose count is unknown, it stays unknown.
-                if position.instructions != Timeline.unknownInstructions { position.instructions += 1 }
+                // After a run-mode stop whose count is not counted yet, the recipe grows by a step.
+                if machinePosition.instructions != Timeline.unknownInstructions {
+                    machinePosition.instructions += 1
+                } else {
+                    noteStepWhileUncounted(startRecipe: recipe)
+                }
                 steps += 1
                 if let bp = table.atAddress(runner.regs.rip) {
                     return hit(bp)
                 }
             case .event:
                 try timeline.settlePosition()
-                if let s = startedAtEvent { timeline.recordInterval(from: s, steps: before.instructions, lands: position.event) }
-                startedAtEvent = position.event
-                if let bp = eventBreakpointMatching(from: before.event + 1, through: position.event) { return hit(bp) }
+                if let s = startedAtEvent { timeline.recordInterval(from: s, steps: before.instructions, lands: machinePosition.event) }
+                startedAtEvent = machinePosition.event
+                if let bp = eventBreakpointMatching(from: before.event + 1, through: machinePosition.event) { return hit(bp) }
             case .ended:
                 if replayer.paused?.reason == .interrupted {
                     // Ctrl-C arrived during this step's KVM_RUN: go back to the
                     // position before it, which is known exactly.
                     replayer.resume()
-                    position.instructions = Timeline.unknownInstructions
-                    try goto(before)
+                    machinePosition.instructions = Timeline.unknownInstructions
+                    if before.instructions != Timeline.unknownInstructions {
+                        try goto(before)
+                    } else if let r = recipe {
+                        try count(r)
+                    } else {
+                        try timeline.reach(event: before.event)
+                    }
                     return .interrupted
                 }
                 try timeline.settlePosition()
@@ -56,7 +66,8 @@ extension KVMTarget {
 
     public func reverseStepInstructions(_ n: UInt64) throws -> StopReason {
         Self.interruptRequested.store(false, ordering: .relaxed)
-        var target = position
+        try countInstructions()
+        var target = machinePosition
         var left = n
         while left > 0 {
             if target.instructions >= left {
@@ -81,9 +92,9 @@ extension KVMTarget {
     }
 
     public func nextEvents(_ n: UInt64) throws -> StopReason {
-        let target = min(lastEvent, position.event + n)
-        if target == position.event && position.instructions == 0 { return .endOfHistory }
-        let from = position.event
+        let target = min(lastEvent, machinePosition.event + n)
+        if target == machinePosition.event && machinePosition.instructions == 0 { return .endOfHistory }
+        let from = machinePosition.event
         try timeline.reach(event: target)
         if let bp = eventBreakpointMatching(from: from + 1, through: target), case let .event(kind, _) = bp.kind, kind != .end {
             _ = kind
@@ -92,10 +103,10 @@ extension KVMTarget {
     }
 
     public func previousEvents(_ n: UInt64) throws -> StopReason {
-        if position.event == 0 && position.instructions == 0 { return .startOfHistory }
-        let back = position.instructions > 0 ? n - 1 : n
-        let target = position.event >= back ? position.event - back : 0
+        if machinePosition.event == 0 && machinePosition.instructions == 0 { return .startOfHistory }
+        let back = machinePosition.instructions > 0 ? n - 1 : n
+        let target = machinePosition.event >= back ? machinePosition.event - back : 0
         try timeline.reach(event: target)
-        return position.event == 0 && n > 0 && back > 0 && target == 0 ? .startOfHistory : .done
+        return machinePosition.event == 0 && n > 0 && back > 0 && target == 0 ? .startOfHistory : .done
     }
 }

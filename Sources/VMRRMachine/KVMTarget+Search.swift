@@ -3,10 +3,12 @@ import VMRRReplay
 
 /// Continue and reverse-continue: searches for breakpoint hits. Event
 /// breakpoints come from the journal alone; address breakpoints and
-/// watchpoints are found by running forward (hardware breakpoints, watched
-/// bytes compared after every exit) and then landed on exactly by
-/// single-stepping; backward searches run forward over windows that end at
-/// the current position and take the last hit.
+/// watchpoints are found by running forward (debug registers and int3 bytes,
+/// watched bytes compared after every exit). A forward address hit stops the
+/// machine right there (its instruction count is counted only when asked:
+/// KVMTarget+Count.swift); a watched write is landed on by single-stepping;
+/// backward searches run forward over windows that end at the current
+/// position and take the last hit.
 extension KVMTarget {
     /// One hit found while running forward: where, and what.
     enum Hit {
@@ -30,9 +32,10 @@ extension KVMTarget {
         defer { runner.breakpoints = []; runner.softwareBreakpoints = [] }
         var lastValues = watchValues()
         // The last position at which the watched values were seen unchanged.
-        var quiet = position.instructions == Timeline.unknownInstructions ? Position(event: position.event) : position
+        var quiet = machinePosition.instructions == Timeline.unknownInstructions ? Position(event: machinePosition.event) : machinePosition
         while true {
             if Self.interruptRequested.load(ordering: .relaxed) { break }
+            let runStart = machinePosition, runRecipe = currentUncounted
             let stop = try session.runUntilStop { [unowned self] in
                 let matched = self.replayer.lastMatched?.index
                 // Ctrl-C stops at the first event boundary after it (an exit
@@ -47,15 +50,15 @@ extension KVMTarget {
             switch stop {
             case let .breakpoint(pc):
                 if let bp = table.atAddress(pc) {
-                    hits.append(.address(bp, event: position.event))
+                    hits.append(.address(bp, event: machinePosition.event))
                 }
-                // The machine is somewhere after (event, 0): an unknown number of instructions.
-                position.instructions = Timeline.unknownInstructions
+                // The machine is at the hit, an uncounted number of instructions after (event, 0).
+                noteBreakpointStop(at: pc, from: runStart, startRecipe: runRecipe)
             case .watch:
                 let v = watchValues()
                 for (i, w) in watches.enumerated() where i < v.count && i < lastValues.count && v[i] != lastValues[i] {
                     if let bp = table.breakpoint(id: w.id) {
-                        hits.append(.watch(bp, fromEvent: quiet, detectedAt: position.event, old: lastValues[i], new: v[i]))
+                        hits.append(.watch(bp, fromEvent: quiet, detectedAt: machinePosition.event, old: lastValues[i], new: v[i]))
                     }
                 }
                 lastValues = v
@@ -67,8 +70,8 @@ extension KVMTarget {
                     if replayer.paused?.reason == .interrupted {
                         // Stopped mid-interval by Ctrl-C: go back to the last event boundary.
                         replayer.resume()
-                        position.instructions = Timeline.unknownInstructions
-                        try timeline.reach(event: position.event)
+                        machinePosition.instructions = Timeline.unknownInstructions
+                        try timeline.reach(event: machinePosition.event)
                         return hits
                     }
                     replayer.resume()
@@ -76,36 +79,24 @@ extension KVMTarget {
             }
             // After a breakpoint stop the instruction count is unknown; the
             // watched values were last compared at (event, 0).
-            quiet = position.instructions == Timeline.unknownInstructions ? Position(event: position.event) : position
-            if let l = limit, position.event >= l.event { break }
+            quiet = machinePosition.instructions == Timeline.unknownInstructions ? Position(event: machinePosition.event) : machinePosition
+            if let l = limit, machinePosition.event >= l.event { break }
             if (firstOnly && !hits.isEmpty) || replayer.final != nil { break }
             if case .ended = stop, replayer.paused == nil, replayer.final != nil { break }
         }
         return hits
     }
 
-    /// Moves to the exact position of a hit found by a run-mode pass.
-    /// `after`: where the search started; an address hit in the same event
-    /// interval is the first occurrence past it (a loop or a recursion can
-    /// run the breakpoint's address several times between two exits).
-    func land(_ h: Hit, after start: Position? = nil) throws -> StopReason {
+    /// Moves to the exact position of a hit found by a run-mode pass. The
+    /// machine is at an address hit already (its instruction count waits
+    /// until asked: KVMTarget+Count.swift); a watched write is found by
+    /// single-stepping from where the values were last seen unchanged.
+    func land(_ h: Hit) throws -> StopReason {
         switch h {
         case let .event(bp, e):
             try timeline.reach(event: e)
             return hit(bp)
-        case let .address(bp, e):
-            guard case let .address(addr) = bp.kind else { return .done }
-            try timeline.reach(event: e)
-            try timeline.takeSnapshot()
-            var steps: UInt64 = 0
-            let skip = start.flatMap { $0.event == e && $0.instructions != Timeline.unknownInstructions ? $0.instructions : nil }
-            while runner.regs.rip != addr || skip.map({ steps <= $0 }) == true {
-                if try timeline.step() != .instruction {
-                    throw DebugError("lost breakpoint \(bp.id) at \(hex(addr)) while re-executing event \(e)")
-                }
-                steps += 1
-                if steps > stepLimit { throw DebugError("breakpoint \(bp.id) is more than \(stepLimit) instructions after event \(e)") }
-            }
+        case let .address(bp, _):
             return hit(bp)
         case let .watch(bp, from, _, old, new):
             guard case let .watch(gpa, len, _) = bp.kind else { return .done }
@@ -125,17 +116,19 @@ extension KVMTarget {
     public func continueForward() throws -> StopReason {
         Self.interruptRequested.store(false, ordering: .relaxed)
         if replayer.final != nil { return .endOfHistory }
+        // A watchpoint search compares values from an exact position.
+        if !watches.isEmpty { try countInstructions() }
         // An address breakpoint at the current RIP is stepped over first.
-        let start = position
         let hits = try runForward(until: nil, firstOnly: true)
         if Self.interruptRequested.load(ordering: .relaxed) && hits.isEmpty { return .interrupted }
         guard let h = hits.first else { return .endOfHistory }
-        return try land(h, after: start)
+        return try land(h)
     }
 
     public func reverseContinue() throws -> StopReason {
         Self.interruptRequested.store(false, ordering: .relaxed)
-        let here = position
+        try countInstructions()
+        let here = machinePosition
         var windowEnd = here
         while true {
             // Ctrl-C: stop at the earliest position searched so far.
@@ -177,18 +170,18 @@ extension KVMTarget {
                     try timeline.reach(event: windowEnd.event)
                 }
                 var values = watchValues()
-                while position < windowEnd {
-                    let before = position
+                while machinePosition < windowEnd {
+                    let before = machinePosition
                     try timeline.step()
-                    if position >= windowEnd || position == before { break }
+                    if machinePosition >= windowEnd || machinePosition == before { break }
                     if let bp = table.atAddress(runner.regs.rip) {
-                        candidates.append((position, .address(bp, event: position.event)))
+                        candidates.append((machinePosition, .address(bp, event: machinePosition.event)))
                     }
                     let v = watchValues()
                     if v != values {
                         for (i, w) in watches.enumerated() where v[i] != values[i] {
                             if let bp = table.breakpoint(id: w.id) {
-                                candidates.append((position, .watch(bp, fromEvent: before, detectedAt: position.event, old: values[i], new: v[i])))
+                                candidates.append((machinePosition, .watch(bp, fromEvent: before, detectedAt: machinePosition.event, old: values[i], new: v[i])))
                             }
                         }
                         values = v
@@ -226,13 +219,13 @@ extension KVMTarget {
             try timeline.reach(event: e)
             var best: Position?
             var steps: UInt64 = 0
-            while position < limit && position.event == e && replayer.final == nil {
-                if runner.regs.rip == addr { best = position }
+            while machinePosition < limit && machinePosition.event == e && replayer.final == nil {
+                if runner.regs.rip == addr { best = machinePosition }
                 try timeline.step()
                 steps += 1
                 if steps > stepLimit { break }
             }
-            if position < limit, runner.regs.rip == addr { best = position }
+            if machinePosition < limit, runner.regs.rip == addr { best = machinePosition }
             guard let p = best else { return nil }
             try goto(p)
             return hit(bp)
@@ -242,10 +235,10 @@ extension KVMTarget {
             var last: (Position, [UInt8], [UInt8])?
             var value = machine.ram.read(gpa, count: Int(len)) ?? []
             var steps: UInt64 = 0
-            while position < limit && position.event <= detectedAt && replayer.final == nil {
+            while machinePosition < limit && machinePosition.event <= detectedAt && replayer.final == nil {
                 try timeline.step()
                 let v = machine.ram.read(gpa, count: Int(len)) ?? []
-                if v != value, position < limit { last = (position, value, v) }
+                if v != value, machinePosition < limit { last = (machinePosition, value, v) }
                 value = v
                 steps += 1
                 if steps > stepLimit { break }

@@ -21,10 +21,23 @@ public final class KVMTarget: DebugTarget {
     var machine: Machine { timeline.machine }
     var runner: Runner { timeline.runner }
     var replayer: Replayer { timeline.replayer }
-    public internal(set) var position: Position {
+    /// The exact position. After a run-mode breakpoint stop the machine is
+    /// already there but its instruction count is not counted yet: asking
+    /// counts it (KVMTarget+Count.swift), so a `continue` that hits costs
+    /// only the breakpoint's exit and the step over it when it resumes.
+    public var position: Position {
+        try? countInstructions()
+        return timeline.position
+    }
+    /// Where the machine is, as the timeline knows it: after a run-mode
+    /// breakpoint stop, an event with `Timeline.unknownInstructions`, counted
+    /// from `uncounted` when a command needs it. Motion code moves it along.
+    var machinePosition: Position {
         get { timeline.position }
         set { timeline.position = newValue }
     }
+    /// How to count the instructions of the run-mode stop the machine is at.
+    var uncounted: UncountedStop?
     public var lastEvent: UInt64 { timeline.lastEvent }
     public var executionUnavailableReason: String? { nil }
     public var breakpoints: [Breakpoint] { table.all }
@@ -50,7 +63,7 @@ public final class KVMTarget: DebugTarget {
 
     public func settleAfterFailedMotion() { timeline.settleAfterFailedMotion() }
 
-    public func currentEvent() throws -> EventRecord { try journal.event(at: position.event) }
+    public func currentEvent() throws -> EventRecord { try journal.event(at: machinePosition.event) }
 
     // MARK: state
 
@@ -161,7 +174,7 @@ public final class KVMTarget: DebugTarget {
         table.recordHit(bp.id)
         switch bp.kind {
         case let .address(a): return .breakpoint(id: bp.id, address: a)
-        case .event: return .eventBreakpoint(id: bp.id, event: position.event)
+        case .event: return .eventBreakpoint(id: bp.id, event: machinePosition.event)
         case let .watch(g, _, _): return .watchpoint(id: bp.id, address: g, old: [], new: [])
         }
     }

@@ -86,8 +86,12 @@ public final class Timeline {
     }
 
     /// Snapshots the current position, if it is an event boundary without one.
+    /// Not at a page fault's event, where the run loop is stepping over the
+    /// #PF handler's breakpoint (a restore resets that, and the breakpoint
+    /// would fire again): journal checkpoints skip it for the same reason.
     func takeSnapshot() throws {
-        guard position.instructions == 0, !snapshots.contains(where: { $0.position == position }) else { return }
+        guard position.instructions == 0, !runner.trap.steppingOver,
+              !snapshots.contains(where: { $0.position == position }) else { return }
         try runner.completePendingRead()
         try refreshTouched()
         let state = try machine.captureState()
