@@ -179,6 +179,16 @@ public enum FrontEndCheck {
                 case let .interrupt(vector):
                     let got = try r.interruptBeforeRun(regs: regs, ready: true)
                     guard got == vector else { throw FrontEndViolation(description: "event \(i): injected \(String(describing: got)), recorded \(vector)") }
+                case .nmi:
+                    guard try r.nmiBeforeRun(regs: regs) else {
+                        throw FrontEndViolation(description: "event \(i): no NMI injected where the journal has one")
+                    }
+                case let .warmReset(segment, offset):
+                    let vector = WarmResetVector(segment: segment, offset: offset)
+                    let got = try r.warmResetBeforeRun(regs: regs, vectorInMemory: { vector })
+                    guard got == vector else {
+                        throw FrontEndViolation(description: "event \(i): warm reset to \(String(describing: got)), recorded \(vector)")
+                    }
                 case let .checkpoint(id):
                     guard r.wantsCheckpoint else { throw FrontEndViolation(description: "event \(i): checkpoint \(id) not wanted") }
                     machine.state.regs = regs
