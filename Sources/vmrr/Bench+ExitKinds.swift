@@ -1,0 +1,116 @@
+import Glibc
+import VMRRBase
+import VMRRDevices
+import VMRRJournal
+import VMRRMachine
+
+/// One exit kind's figures from one round: the reference C VMM, vmrr record
+/// and vmrr replay, each the run loop's time for the same guest run.
+struct ExitKindRound {
+    var reference: Double
+    var record: Double
+    var replay: Double
+}
+
+extension Bench {
+    /// The bench guest's modes (fixtures/guests/bench/bench.c), one per exit kind.
+    static let exitKinds = ["out", "in", "mmio-read", "mmio-write", "clock", "msr", "hlt"]
+
+    /// 6. The exit path against the floor: for every exit kind, the reference
+    /// C VMM (bench/refvmm.c: the same guest, the same answers, no journal),
+    /// vmrr record and vmrr replay, measured alternately in the same run,
+    /// `rounds` times; ratios are per round, reported as the median and the
+    /// spread (lowest-highest).
+    func exitKindFigures(_ out: StdoutBuffer) throws {
+        let reference = try buildReference()
+        defer { unlink(reference) }
+        let journal = "\(scratch)/vmrr-bench-kind-\(getpid()).vmrr"
+        defer { unlink(journal) }
+        out.line("exit path against the reference C VMM (\(referenceSource); \(kindIterations) iterations per run, \(rounds) alternating rounds):")
+        out.line("  " + "kind".padding(12) + "C VMM µs/exit".padding(15) + "record µs/exit".padding(16) + "replay µs/exit".padding(16)
+                 + "record/C [spread]".padding(22) + "replay/record [spread]".padding(25) + "bytes/event")
+        out.flush()
+        for kind in selectedKinds {
+            var rounds: [ExitKindRound] = []
+            var exits: UInt64 = 0
+            for _ in 0..<self.rounds {
+                let ref = try referenceOnce(reference, kind: kind)
+                let rec = try recordKind(kind, journal: journal)
+                let rep = try replayOnce(journal)
+                guard ref.exits == rec.exits else {
+                    fail("bench: \(kind): the C VMM took \(ref.exits) exits and vmrr \(rec.exits); they must answer the same exits")
+                }
+                exits = rec.exits
+                rounds.append(ExitKindRound(reference: ref.nanoseconds, record: Double(rec.loopNanoseconds), replay: rep))
+            }
+            let reader = try JournalReader(path: journal)
+            let perExit = { (xs: [Double]) in f2(median(xs) / Double(max(1, exits)) / 1000) }
+            let recordRatio = Spread(rounds.map { $0.record / $0.reference })
+            let replayRatio = Spread(rounds.map { $0.replay / $0.record })
+            let bytes = Double(reader.eventBytes) / Double(max(1, reader.eventCount))
+            out.line("  " + kind.padding(12) + perExit(rounds.map(\.reference)).padding(15) + perExit(rounds.map(\.record)).padding(16)
+                     + perExit(rounds.map(\.replay)).padding(16) + recordRatio.text.padding(22) + replayRatio.text.padding(25) + f2(bytes))
+            out.flush()
+        }
+        out.line("  (goals: record/C <= 1.10x, replay/record <= 1.0x, <= 10 bytes per I/O event)")
+        out.line("")
+        out.flush()
+    }
+
+    var selectedKinds: [String] {
+        kinds.isEmpty ? Self.exitKinds : kinds.split(separator: ",").map(String.init)
+    }
+
+    /// Compiles bench/refvmm.c with the system C compiler into the scratch directory.
+    func buildReference() throws -> String {
+        let binary = "\(scratch)/vmrr-refvmm-\(getpid())"
+        guard !referenceSource.contains("'"), !binary.contains("'") else { fail("bench: quote in \(referenceSource) or \(binary)") }
+        let cc = environmentValue("CC") ?? "cc"
+        let status = system("\(cc) -O2 -o '\(binary)' '\(referenceSource)'")
+        guard status == 0 else { fail("bench: building the reference VMM (\(cc) -O2 \(referenceSource)) failed with status \(status)") }
+        return binary
+    }
+
+    /// One run of the reference VMM: its exit count and its run loop's time,
+    /// from the line it prints ("refvmm: exits N loop_ns T status S").
+    func referenceOnce(_ binary: String, kind: String) throws -> (exits: UInt64, nanoseconds: Double) {
+        let report = "\(scratch)/vmrr-refvmm-\(getpid()).out"
+        defer { unlink(report) }
+        let status = system("'\(binary)' '\(benchGuest)' \(kind) \(kindIterations) >/dev/null 2>'\(report)'")
+        let text = (try? FileIO.readText(report)) ?? ""
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard status == 0, words.count >= 7, words[0] == "refvmm:", let exits = UInt64(words[2]), let ns = Double(words[4]) else {
+            fail("bench: the reference VMM on \(benchGuest) \(kind) failed (status \(status)): \(text)")
+        }
+        return (exits, ns)
+    }
+
+    func recordKind(_ kind: String, journal: String) throws -> RecordResult {
+        var o = RecordOptions(imagePath: benchGuest, journalPath: journal)
+        o.guestArguments = [kind, "\(kindIterations)"]
+        o.clock = .virtual
+        let r: RecordResult
+        do {
+            r = try RecordSession.record(o, input: BufferedInput(bytes: []), output: CapturedOutput(), journaling: true)
+        } catch { fail("bench: recording \(benchGuest) \(kind): \(error)") }
+        guard r.end.reason == .debugExit, r.end.status == 0 else {
+            fail("bench: \(benchGuest) \(kind) ended with reason \(r.end.reason.rawValue), status \(r.end.status)")
+        }
+        return r
+    }
+
+    func environmentValue(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+}
+
+/// The median of per-round ratios and their range.
+struct Spread {
+    let middle: Double, low: Double, high: Double
+    init(_ xs: [Double]) {
+        middle = median(xs)
+        low = xs.min() ?? 0
+        high = xs.max() ?? 0
+    }
+    var text: String { "\(f2(middle))x [\(f2(low))-\(f2(high))]" }
+}
