@@ -3,13 +3,21 @@ import VMRRBase
 import VMRRDevices
 import VMRRJournal
 import VMRRMachine
+import VMRRReplay
+
+/// One run loop's time: wall clock, and the vCPU thread's CPU time (guest
+/// included), which does not count waits for a core on a loaded machine.
+struct LoopTime {
+    var wall: Double
+    var cpu: Double
+}
 
 /// One exit kind's figures from one round: the reference C VMM, vmrr record
 /// and vmrr replay, each the run loop's time for the same guest run.
 struct ExitKindRound {
-    var reference: Double
-    var record: Double
-    var replay: Double
+    var reference: LoopTime
+    var record: LoopTime
+    var replay: LoopTime
 }
 
 extension Bench {
@@ -20,15 +28,17 @@ extension Bench {
     /// C VMM (bench/refvmm.c: the same guest, the same answers, no journal),
     /// vmrr record and vmrr replay, measured alternately in the same run,
     /// `rounds` times; ratios are per round, reported as the median and the
-    /// spread (lowest-highest).
+    /// spread (lowest-highest). Wall time and the vCPU thread's CPU time
+    /// are both shown: on a shared machine the wall time includes waits for
+    /// a core, the CPU time does not.
     func exitKindFigures(_ out: StdoutBuffer) throws {
         let reference = try buildReference()
         defer { unlink(reference) }
         let journal = "\(scratch)/vmrr-bench-kind-\(getpid()).vmrr"
         defer { unlink(journal) }
         out.line("exit path against the reference C VMM (\(referenceSource); \(kindIterations) iterations per run, \(rounds) alternating rounds):")
-        out.line("  " + "kind".padding(12) + "C VMM µs/exit".padding(15) + "record µs/exit".padding(16) + "replay µs/exit".padding(16)
-                 + "record/C [spread]".padding(22) + "replay/record [spread]".padding(25) + "bytes/event")
+        out.line("  " + "kind".padding(12) + "time".padding(6) + "C VMM µs/exit".padding(15) + "record µs/exit".padding(16)
+                 + "replay µs/exit".padding(16) + "record/C [spread]".padding(22) + "replay/record [spread]".padding(25) + "bytes/event")
         out.flush()
         for kind in selectedKinds {
             var rounds: [ExitKindRound] = []
@@ -36,25 +46,46 @@ extension Bench {
             for _ in 0..<self.rounds {
                 let ref = try referenceOnce(reference, kind: kind)
                 let rec = try recordKind(kind, journal: journal)
-                let rep = try replayOnce(journal)
+                let rep = try replayKind(journal)
                 guard ref.exits == rec.exits else {
                     fail("bench: \(kind): the C VMM took \(ref.exits) exits and vmrr \(rec.exits); they must answer the same exits")
                 }
                 exits = rec.exits
-                rounds.append(ExitKindRound(reference: ref.nanoseconds, record: Double(rec.loopNanoseconds), replay: rep))
+                rounds.append(ExitKindRound(reference: ref.time,
+                                            record: LoopTime(wall: Double(rec.loopNanoseconds), cpu: Double(rec.loopCPUNanoseconds)),
+                                            replay: rep))
             }
             let reader = try JournalReader(path: journal)
-            let perExit = { (xs: [Double]) in f2(median(xs) / Double(max(1, exits)) / 1000) }
-            let recordRatio = Spread(rounds.map { $0.record / $0.reference })
-            let replayRatio = Spread(rounds.map { $0.replay / $0.record })
-            let bytes = Double(reader.eventBytes) / Double(max(1, reader.eventCount))
-            out.line("  " + kind.padding(12) + perExit(rounds.map(\.reference)).padding(15) + perExit(rounds.map(\.record)).padding(16)
-                     + perExit(rounds.map(\.replay)).padding(16) + recordRatio.text.padding(22) + replayRatio.text.padding(25) + f2(bytes))
+            let bytes = f2(Double(reader.eventBytes) / Double(max(1, reader.eventCount)))
+            out.line(exitKindRow(kind, "wall", rounds.map { ($0.reference.wall, $0.record.wall, $0.replay.wall) }, exits: exits, bytes))
+            out.line(exitKindRow("", "cpu", rounds.map { ($0.reference.cpu, $0.record.cpu, $0.replay.cpu) }, exits: exits, ""))
             out.flush()
         }
         out.line("  (goals: record/C <= 1.10x, replay/record <= 1.0x, <= 10 bytes per I/O event)")
         out.line("")
         out.flush()
+    }
+
+    /// One row: per-exit medians of the three, and the per-round ratios.
+    func exitKindRow(_ kind: String, _ measure: String, _ rounds: [(reference: Double, record: Double, replay: Double)],
+                     exits: UInt64, _ bytes: String) -> String {
+        let perExit = { (xs: [Double]) in f2(median(xs) / Double(max(1, exits)) / 1000) }
+        let recordRatio = Spread(rounds.map { $0.record / $0.reference })
+        let replayRatio = Spread(rounds.map { $0.replay / $0.record })
+        return "  " + kind.padding(12) + measure.padding(6) + perExit(rounds.map(\.reference)).padding(15)
+            + perExit(rounds.map(\.record)).padding(16) + perExit(rounds.map(\.replay)).padding(16)
+            + recordRatio.text.padding(22) + replayRatio.text.padding(25) + bytes
+    }
+
+    /// One replay of `journal` to its end: the run loop's wall and CPU time.
+    func replayKind(_ journal: String) throws -> LoopTime {
+        let reader = try JournalReader(path: journal)
+        let s = try ReplaySession(reader: reader, options: ReplayOptions())
+        let cpu0 = threadCPUNanoseconds()
+        let r = try s.run(console: nil)
+        let cpu = threadCPUNanoseconds() - cpu0
+        if let d = r.divergence { warn(d.render(journalName: journal)); fail("bench: replay diverged") }
+        return LoopTime(wall: Double(r.wallNanoseconds), cpu: Double(cpu))
     }
 
     var selectedKinds: [String] {
@@ -71,18 +102,19 @@ extension Bench {
         return binary
     }
 
-    /// One run of the reference VMM: its exit count and its run loop's time,
-    /// from the line it prints ("refvmm: exits N loop_ns T status S").
-    func referenceOnce(_ binary: String, kind: String) throws -> (exits: UInt64, nanoseconds: Double) {
+    /// One run of the reference VMM: its exit count and its run loop's times,
+    /// from the line it prints ("refvmm: exits N loop_ns T cpu_ns C status S").
+    func referenceOnce(_ binary: String, kind: String) throws -> (exits: UInt64, time: LoopTime) {
         let report = "\(scratch)/vmrr-refvmm-\(getpid()).out"
         defer { unlink(report) }
         let status = system("'\(binary)' '\(benchGuest)' \(kind) \(kindIterations) >/dev/null 2>'\(report)'")
         let text = (try? FileIO.readText(report)) ?? ""
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard status == 0, words.count >= 7, words[0] == "refvmm:", let exits = UInt64(words[2]), let ns = Double(words[4]) else {
+        guard status == 0, words.count >= 9, words[0] == "refvmm:", let exits = UInt64(words[2]),
+              let wall = Double(words[4]), let cpu = Double(words[6]) else {
             fail("bench: the reference VMM on \(benchGuest) \(kind) failed (status \(status)): \(text)")
         }
-        return (exits, ns)
+        return (exits, LoopTime(wall: wall, cpu: cpu))
     }
 
     func recordKind(_ kind: String, journal: String) throws -> RecordResult {

@@ -189,13 +189,7 @@ struct Bench: ParsableCommand {
         } catch { fail("bench: \(error)") }
     }
 
-    func replayOnce(_ journal: String) throws -> Double {
-        let reader = try JournalReader(path: journal)
-        let s = try ReplaySession(reader: reader, options: ReplayOptions())
-        let r = try s.run(console: nil)
-        if let d = r.divergence { warn(d.render(journalName: journal)); fail("bench: replay diverged") }
-        return Double(r.wallNanoseconds)
-    }
+    func replayOnce(_ journal: String) throws -> Double { try replayKind(journal).wall }
 
     func seekOnce(_ journal: String, to target: UInt64) throws -> Double {
         let t0 = monotonicNanoseconds()

@@ -65,7 +65,7 @@ extension KVMEndToEnd {
             let r = try Fixtures.run(refvmm, [Fixtures.guest("bench"), m.mode, "\(n)"])
             #expect(r.status == 0, "refvmm \(m.mode): status \(r.status): \(r.stderr)")
             let words = r.stderr.split(separator: " ")
-            try #require(words.count >= 7 && words[0] == "refvmm:" && words[1] == "exits", "refvmm \(m.mode): \(r.stderr)")
+            try #require(words.count >= 9 && words[0] == "refvmm:" && words[1] == "exits", "refvmm \(m.mode): \(r.stderr)")
             #expect(UInt64(words[2]) == UInt64(n * m.exitsPerIteration + 1), "refvmm \(m.mode): \(r.stderr)")
         }
         // A guest with a wrong answer would exit 2; an unknown mode exits 1 and says so on COM1.
@@ -87,6 +87,7 @@ extension KVMEndToEnd {
         let rows = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  out ") || $0.hasPrefix("  hlt ") }
         #expect(rows.count == 2, "\(r.stdout)")
         for row in rows { #expect(row.split(separator: "x [").count == 3, "\(row)") }
+        #expect(r.stdout.split(separator: "\n").filter { $0.contains(" cpu ") }.count == 2, "\(r.stdout)")
         let unknown = try Fixtures.vmrr(["bench", "--exit-kinds-only", "--kinds", "out,cpuid"])
         #expect(unknown.status != 0 && unknown.stderr.contains("unknown exit kind 'cpuid'"), "\(unknown.stderr)")
         // Nothing is left in the scratch directory.
