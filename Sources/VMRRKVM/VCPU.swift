@@ -69,13 +69,14 @@ public final class VCPU {
             let size = rp.pointee.io.size
             let count = rp.pointee.io.count
             let dir: IODirection = rp.pointee.io.direction == CKVM_EXIT_IO_OUT ? .write : .read
-            var values: [UInt64] = []
+            var values: IOValues = []
             if dir == .write {
                 // data_offset points inside the mmapped run page, count*size bytes long.
                 let data = UnsafeRawPointer(ckvm_run_io_data(rp)!)
-                values.reserveCapacity(Int(count))
-                for i in 0..<Int(count) {
-                    values.append(Self.load(data + i * Int(size), size: Int(size)))
+                if count == 1 {
+                    values = IOValues(single: Self.load(data, size: Int(size)))
+                } else {
+                    values = IOValues((0..<Int(count)).map { Self.load(data + $0 * Int(size), size: Int(size)) })
                 }
             }
             return .io(port: rp.pointee.io.port, size: size, direction: dir, count: count, values: values)
@@ -139,7 +140,7 @@ public final class VCPU {
     }
 
     /// Supplies the data of a port IN exit (one value per element) before the next KVM_RUN.
-    public func completeIORead(_ values: [UInt64]) {
+    public func completeIORead(_ values: IOValues) {
         let size = Int(rp.pointee.io.size)
         let count = Int(rp.pointee.io.count)
         // data_offset points inside the run page, count*size bytes long.
