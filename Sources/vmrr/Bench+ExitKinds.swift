@@ -1,6 +1,7 @@
 import Glibc
 import VMRRBase
 import VMRRDevices
+import VMRRGuest
 import VMRRJournal
 import VMRRMachine
 import VMRRReplay
@@ -62,8 +63,36 @@ extension Bench {
             out.flush()
         }
         out.line("  (goals: record/C <= 1.10x, replay/record <= 1.0x, <= 10 bytes per I/O event)")
+        let append = try journalAppendCost(events: Self.appendCostEvents)
+        out.line(row("journal append, per event", "\(f2(append)) ns CPU", "(encode + registers + CRC32C + write(2) per chunk, on the vCPU thread)"))
         out.line("")
         out.flush()
+    }
+
+    static let appendCostEvents = 200_000
+
+    /// The journal's share of an exit: appending `n` port-write events with
+    /// their registers to a `JournalWriter` (encoding, the chunk's CRC32C, one
+    /// write(2) per chunk of 256 as under `--clock virtual`), as the calling
+    /// thread's CPU time per event. Handing events to another thread instead
+    /// would cost at least a copy of the same bytes and a cache-line transfer
+    /// per event, and on this 2-core machine that thread competes with the vCPU.
+    func journalAppendCost(events n: Int) throws -> Double {
+        let path = "\(scratch)/vmrr-bench-append-\(getpid()).vmrr"
+        defer { unlink(path) }
+        var header = JournalHeader()
+        header.memorySize = Layout.defaultMemorySize
+        let w = try JournalWriter(path: path, header: header)
+        var regs = GPRegisters()
+        let cpu0 = threadCPUNanoseconds()
+        for i in 0..<n {
+            regs.rip = Layout.imageMinimumAddress &+ UInt64(i & 0xF)
+            regs.rax = UInt64(i)
+            try w.append(.io(port: 0x80, size: 1, direction: .write, value: UInt64(i & 0xFF)), regs: regs)
+            if w.eventCount % Recorder.virtualClockFlushEvents == 0 { try w.flush() }
+        }
+        try w.finish()
+        return Double(threadCPUNanoseconds() - cpu0) / Double(n)
     }
 
     /// One row: per-exit medians of the three, and the per-round ratios.
