@@ -27,10 +27,14 @@ public final class VCPU {
 
     // MARK: running
 
-    /// Asks KVM to keep regs, sregs and events in the run page on every exit
-    /// (KVM_CAP_SYNC_REGS), which makes reading them at each exit nearly free.
+    /// Asks KVM to keep regs and sregs in the run page on every exit
+    /// (KVM_CAP_SYNC_REGS), which makes reading them at each exit nearly free:
+    /// the registers go into every journal event, and IDTR and CR3 (the #PF
+    /// trap's key) can change at any instruction without an exit. The vCPU
+    /// events are not asked for: nothing reads them at exits, and KVM would
+    /// fetch them at every one (`KVM_GET_VCPU_EVENTS` when a checkpoint needs them).
     public func enableSyncRegs() {
-        rp.pointee.kvm_valid_regs = CKVM_SYNC_X86_REGS | CKVM_SYNC_X86_SREGS | CKVM_SYNC_X86_EVENTS
+        rp.pointee.kvm_valid_regs = CKVM_SYNC_X86_REGS | CKVM_SYNC_X86_SREGS
         syncRegsEnabled = true
     }
 
