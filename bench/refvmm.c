@@ -22,7 +22,15 @@
  * vector (0x20) is injected before KVM_RUN when it is due, IF is set and KVM
  * is ready for an interrupt, as vmrr does.
  *
- *   usage: refvmm IMAGE.elf [GUEST ARGUMENTS...]
+ * With --like-vmrr it also sets KVM up as vmrr does, still doing no
+ * user-space work: registers and special registers synced into the run page
+ * at every exit (KVM_CAP_SYNC_REGS), dirty logging on guest RAM, and a
+ * hardware execution breakpoint on the guest's #PF handler (IDT entry 14,
+ * looked up after every exit, the way vmrr's page-fault trap keeps it armed).
+ * Its figures separate what vmrr's KVM set-up costs from what its user-space
+ * exit path costs.
+ *
+ *   usage: refvmm [--like-vmrr] IMAGE.elf [GUEST ARGUMENTS...]
  *   prints: "refvmm: exits N loop_ns T cpu_ns C status S" on stderr (T the
  *   run loop's wall time, C its CPU time, guest included), exits with S
  *
@@ -69,6 +77,9 @@
 #define TIMER_GPA           0xfeb00008ull
 #define TIMER_VECTOR        0x20
 #define NS_PER_EXIT         1000ull
+#define PF_VECTOR           14
+#define IDT_GATE_SIZE       16
+#define GATE_PRESENT        0x80
 
 static void die(const char *what)
 {
@@ -209,10 +220,37 @@ static uint64_t clock_ns(clockid_t clock)
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* --like-vmrr: arms DR0 on the #PF handler named by IDT entry 14 when it
+ * moved (the guest's tables identity-map low memory, so the IDT's linear
+ * address is its physical one). */
+static void follow_pf_handler(int vcpu, struct kvm_run *run, uint8_t *ram, uint64_t *armed)
+{
+    struct kvm_sregs *s = &run->s.regs.sregs;
+    uint64_t gate = s->idt.base + PF_VECTOR * IDT_GATE_SIZE, handler = 0;
+    if (s->idt.limit >= PF_VECTOR * IDT_GATE_SIZE + IDT_GATE_SIZE - 1 && gate + IDT_GATE_SIZE <= RAM_SIZE &&
+        (ram[gate + 5] & GATE_PRESENT)) {
+        uint64_t lo, hi;
+        memcpy(&lo, ram + gate, 8);
+        memcpy(&hi, ram + gate + 8, 8);
+        handler = (lo & 0xffff) | ((lo >> 48) & 0xffff) << 16 | (hi & 0xffffffff) << 32;
+    }
+    if (handler == *armed)
+        return;
+    *armed = handler;
+    struct kvm_guest_debug dbg = { .control = handler ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP : 0 };
+    dbg.arch.debugreg[0] = handler;
+    dbg.arch.debugreg[7] = handler ? 1 : 0;     /* L0, execute */
+    if (ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg) != 0)
+        die("KVM_SET_GUEST_DEBUG");
+}
+
 int main(int argc, char **argv)
 {
+    int like_vmrr = argc > 1 && strcmp(argv[1], "--like-vmrr") == 0;
+    if (like_vmrr)
+        argc--, argv++;
     if (argc < 2)
-        fail("usage: refvmm IMAGE.elf [GUEST ARGUMENTS...]");
+        fail("usage: refvmm [--like-vmrr] IMAGE.elf [GUEST ARGUMENTS...]");
     int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (kvm < 0)
         die("/dev/kvm");
@@ -224,7 +262,8 @@ int main(int argc, char **argv)
     if (ram == MAP_FAILED)
         die("mmap guest RAM");
     struct kvm_userspace_memory_region region = { .slot = 0, .guest_phys_addr = 0, .memory_size = RAM_SIZE,
-                                                  .userspace_addr = (uint64_t)(uintptr_t)ram };
+                                                  .userspace_addr = (uint64_t)(uintptr_t)ram,
+                                                  .flags = like_vmrr ? KVM_MEM_LOG_DIRTY_PAGES : 0 };
     if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) != 0)
         die("KVM_SET_USER_MEMORY_REGION");
     int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
@@ -252,8 +291,10 @@ int main(int argc, char **argv)
     if (used)
         cmdline = CMDLINE_GPA;
     set_entry_state(vcpu, entry, cmdline);
+    if (like_vmrr)
+        run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 
-    uint64_t now = 0, deadline = 0, exits = 0;
+    uint64_t now = 0, deadline = 0, exits = 0, armed = 0;
     int status = -1;
     uint64_t t0 = clock_ns(CLOCK_MONOTONIC), cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     while (status < 0) {
@@ -270,6 +311,8 @@ int main(int argc, char **argv)
         }
         exits++;
         now += NS_PER_EXIT;
+        if (like_vmrr)
+            follow_pf_handler(vcpu, run, ram, &armed);
         switch (run->exit_reason) {
         case KVM_EXIT_IO: {
             uint8_t *data = (uint8_t *)run + run->io.data_offset;

@@ -17,6 +17,8 @@ struct LoopTime {
 /// and vmrr replay, each the run loop's time for the same guest run.
 struct ExitKindRound {
     var reference: LoopTime
+    /// The reference with vmrr's KVM set-up (`refvmm --like-vmrr`).
+    var likeVMRR: LoopTime
     var record: LoopTime
     var replay: LoopTime
 }
@@ -27,7 +29,8 @@ extension Bench {
 
     /// 6. The exit path against the floor: for every exit kind, the reference
     /// C VMM (bench/refvmm.c: the same guest, the same answers, no journal),
-    /// vmrr record and vmrr replay, measured alternately in the same run,
+    /// the same with vmrr's KVM set-up (sync regs, dirty logging, the #PF
+    /// trap's breakpoint), vmrr record and vmrr replay, measured alternately in the same run,
     /// `rounds` times; ratios are per round, reported as the median and the
     /// spread (lowest-highest). Wall time and the vCPU thread's CPU time
     /// are both shown: on a shared machine the wall time includes waits for
@@ -38,28 +41,33 @@ extension Bench {
         let journal = "\(scratch)/vmrr-bench-kind-\(getpid()).vmrr"
         defer { unlink(journal) }
         out.line("exit path against the reference C VMM (\(referenceSource); \(kindIterations) iterations per run, \(rounds) alternating rounds):")
-        out.line("  " + "kind".padding(12) + "time".padding(6) + "C VMM µs/exit".padding(15) + "record µs/exit".padding(16)
-                 + "replay µs/exit".padding(16) + "record/C [spread]".padding(22) + "replay/record [spread]".padding(25) + "bytes/event")
+        out.line("  µs/exit of the C VMM (C), of the C VMM with vmrr's KVM set-up (C'), of record and replay; ratios per round:")
+        out.line("  " + "kind".padding(11) + "time".padding(5) + "C".padding(7) + "C'".padding(7) + "record".padding(7)
+                 + "replay".padding(7) + "record/C [spread]".padding(22) + "record/C' [spread]".padding(22)
+                 + "replay/record [spread]".padding(22) + "bytes/event")
         out.flush()
         for kind in selectedKinds {
             var rounds: [ExitKindRound] = []
             var exits: UInt64 = 0
             for _ in 0..<self.rounds {
                 let ref = try referenceOnce(reference, kind: kind)
+                let like = try referenceOnce(reference, kind: kind, likeVMRR: true)
                 let rec = try recordKind(kind, journal: journal)
                 let rep = try replayKind(journal)
                 guard ref.exits == rec.exits else {
                     fail("bench: \(kind): the C VMM took \(ref.exits) exits and vmrr \(rec.exits); they must answer the same exits")
                 }
                 exits = rec.exits
-                rounds.append(ExitKindRound(reference: ref.time,
+                rounds.append(ExitKindRound(reference: ref.time, likeVMRR: like.time,
                                             record: LoopTime(wall: Double(rec.loopNanoseconds), cpu: Double(rec.loopCPUNanoseconds)),
                                             replay: rep))
             }
             let reader = try JournalReader(path: journal)
             let bytes = f2(Double(reader.eventBytes) / Double(max(1, reader.eventCount)))
-            out.line(exitKindRow(kind, "wall", rounds.map { ($0.reference.wall, $0.record.wall, $0.replay.wall) }, exits: exits, bytes))
-            out.line(exitKindRow("", "cpu", rounds.map { ($0.reference.cpu, $0.record.cpu, $0.replay.cpu) }, exits: exits, ""))
+            out.line(exitKindRow(kind, "wall", rounds.map { ($0.reference.wall, $0.likeVMRR.wall, $0.record.wall, $0.replay.wall) },
+                                 exits: exits, bytes))
+            out.line(exitKindRow("", "cpu", rounds.map { ($0.reference.cpu, $0.likeVMRR.cpu, $0.record.cpu, $0.replay.cpu) },
+                                 exits: exits, ""))
             out.flush()
         }
         out.line("  (goals: record/C <= 1.10x, replay/record <= 1.0x, <= 10 bytes per I/O event)")
@@ -95,15 +103,18 @@ extension Bench {
         return Double(threadCPUNanoseconds() - cpu0) / Double(n)
     }
 
-    /// One row: per-exit medians of the three, and the per-round ratios.
-    func exitKindRow(_ kind: String, _ measure: String, _ rounds: [(reference: Double, record: Double, replay: Double)],
+    /// One row: per-exit medians of the four, and the per-round ratios.
+    func exitKindRow(_ kind: String, _ measure: String,
+                     _ rounds: [(reference: Double, likeVMRR: Double, record: Double, replay: Double)],
                      exits: UInt64, _ bytes: String) -> String {
         let perExit = { (xs: [Double]) in f2(median(xs) / Double(max(1, exits)) / 1000) }
         let recordRatio = Spread(rounds.map { $0.record / $0.reference })
+        let likeRatio = Spread(rounds.map { $0.record / $0.likeVMRR })
         let replayRatio = Spread(rounds.map { $0.replay / $0.record })
-        return "  " + kind.padding(12) + measure.padding(6) + perExit(rounds.map(\.reference)).padding(15)
-            + perExit(rounds.map(\.record)).padding(16) + perExit(rounds.map(\.replay)).padding(16)
-            + recordRatio.text.padding(22) + replayRatio.text.padding(25) + bytes
+        return "  " + kind.padding(11) + measure.padding(5) + perExit(rounds.map(\.reference)).padding(7)
+            + perExit(rounds.map(\.likeVMRR)).padding(7) + perExit(rounds.map(\.record)).padding(7)
+            + perExit(rounds.map(\.replay)).padding(7) + recordRatio.text.padding(22) + likeRatio.text.padding(22)
+            + replayRatio.text.padding(22) + bytes
     }
 
     /// One replay of `journal` to its end: the run loop's wall and CPU time.
@@ -133,10 +144,12 @@ extension Bench {
 
     /// One run of the reference VMM: its exit count and its run loop's times,
     /// from the line it prints ("refvmm: exits N loop_ns T cpu_ns C status S").
-    func referenceOnce(_ binary: String, kind: String) throws -> (exits: UInt64, time: LoopTime) {
+    /// With `likeVMRR`, the reference runs with vmrr's KVM set-up (`--like-vmrr`).
+    func referenceOnce(_ binary: String, kind: String, likeVMRR: Bool = false) throws -> (exits: UInt64, time: LoopTime) {
         let report = "\(scratch)/vmrr-refvmm-\(getpid()).out"
         defer { unlink(report) }
-        let status = system("'\(binary)' '\(benchGuest)' \(kind) \(kindIterations) >/dev/null 2>'\(report)'")
+        let flag = likeVMRR ? "--like-vmrr " : ""
+        let status = system("'\(binary)' \(flag)'\(benchGuest)' \(kind) \(kindIterations) >/dev/null 2>'\(report)'")
         let text = (try? FileIO.readText(report)) ?? ""
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard status == 0, words.count >= 9, words[0] == "refvmm:", let exits = UInt64(words[2]),
