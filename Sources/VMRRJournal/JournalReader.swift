@@ -46,6 +46,8 @@ public final class JournalReader {
     private let layout: ChunkMap
     private var cachedChunk = -1
     private var cachedRecords: [EventRecord] = []
+    /// The index of `cachedRecords[0]`.
+    private var cachedFirst: UInt64 = 0
 
     public convenience init(path: String) throws {
         try self.init(bytes: try JournalReader.readFile(path), name: path)
@@ -78,6 +80,10 @@ public final class JournalReader {
     public func event(at index: UInt64) throws -> EventRecord {
         guard index < eventCount else {
             throw JournalError(path: path, offset: nil, reason: "event \(index) is out of range (the journal has \(eventCount) events)")
+        }
+        // A replay reads the events in order: most are in the chunk decoded last.
+        if cachedChunk >= 0, index >= cachedFirst, index - cachedFirst < UInt64(cachedRecords.count) {
+            return cachedRecords[Int(index - cachedFirst)]
         }
         let c = chunkIndex(containing: index)
         let records = try decodeChunk(c)
@@ -151,6 +157,7 @@ public final class JournalReader {
             throw r.error("events chunk at offset \(f.offset): \(r.remaining) bytes after its \(f.count) records")
         }
         cachedChunk = c
+        cachedFirst = f.first
         cachedRecords = out
         return out
     }

@@ -27,10 +27,14 @@ public final class VCPU {
 
     // MARK: running
 
-    /// Asks KVM to keep regs, sregs and events in the run page on every exit
-    /// (KVM_CAP_SYNC_REGS), which makes reading them at each exit nearly free.
+    /// Asks KVM to keep regs and sregs in the run page on every exit
+    /// (KVM_CAP_SYNC_REGS), which makes reading them at each exit nearly free:
+    /// the registers go into every journal event, and IDTR and CR3 (the #PF
+    /// trap's key) can change at any instruction without an exit. The vCPU
+    /// events are not asked for: nothing reads them at exits, and KVM would
+    /// fetch them at every one (`KVM_GET_VCPU_EVENTS` when a checkpoint needs them).
     public func enableSyncRegs() {
-        rp.pointee.kvm_valid_regs = CKVM_SYNC_X86_REGS | CKVM_SYNC_X86_SREGS | CKVM_SYNC_X86_EVENTS
+        rp.pointee.kvm_valid_regs = CKVM_SYNC_X86_REGS | CKVM_SYNC_X86_SREGS
         syncRegsEnabled = true
     }
 
@@ -69,13 +73,14 @@ public final class VCPU {
             let size = rp.pointee.io.size
             let count = rp.pointee.io.count
             let dir: IODirection = rp.pointee.io.direction == CKVM_EXIT_IO_OUT ? .write : .read
-            var values: [UInt64] = []
+            var values: IOValues = []
             if dir == .write {
                 // data_offset points inside the mmapped run page, count*size bytes long.
                 let data = UnsafeRawPointer(ckvm_run_io_data(rp)!)
-                values.reserveCapacity(Int(count))
-                for i in 0..<Int(count) {
-                    values.append(Self.load(data + i * Int(size), size: Int(size)))
+                if count == 1 {
+                    values = IOValues(single: Self.load(data, size: Int(size)))
+                } else {
+                    values = IOValues((0..<Int(count)).map { Self.load(data + $0 * Int(size), size: Int(size)) })
                 }
             }
             return .io(port: rp.pointee.io.port, size: size, direction: dir, count: count, values: values)
@@ -139,7 +144,7 @@ public final class VCPU {
     }
 
     /// Supplies the data of a port IN exit (one value per element) before the next KVM_RUN.
-    public func completeIORead(_ values: [UInt64]) {
+    public func completeIORead(_ values: IOValues) {
         let size = Int(rp.pointee.io.size)
         let count = Int(rp.pointee.io.count)
         // data_offset points inside the run page, count*size bytes long.

@@ -7,7 +7,7 @@ public enum VMExit: Sendable, Equatable {
     /// Port I/O. For writes, `values` holds the `count` elements the guest wrote
     /// (more than one for `rep outs`). For reads, the handler must answer with
     /// `VCPU.completeIORead(_:)` before the next run.
-    case io(port: UInt16, size: UInt8, direction: IODirection, count: UInt32, values: [UInt64])
+    case io(port: UInt16, size: UInt8, direction: IODirection, count: UInt32, values: IOValues)
     /// An access to guest-physical memory with no memory slot.
     /// For reads, answer with `VCPU.completeMMIORead(_:)`.
     case mmio(gpa: UInt64, size: UInt8, direction: IODirection, value: UInt64)
@@ -66,5 +66,47 @@ public enum VMExit: Sendable, Equatable {
         for w in data[1...2] { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: w >> (8 * UInt64(i)))) } }
         let n = Int(bytes[0])
         return Array(bytes[1..<min(16, 1 + n)])
+    }
+}
+
+/// The values of a port I/O exit, or the answers to an IN: one value held
+/// inline (a plain IN or OUT, so the exit path allocates nothing), or
+/// several for `rep ins`/`rep outs`.
+public struct IOValues: RandomAccessCollection, ExpressibleByArrayLiteral, Equatable, Sendable {
+    enum Storage: Equatable, Sendable {
+        case none
+        case one(UInt64)
+        case many([UInt64])
+    }
+    let storage: Storage
+
+    public init(_ values: [UInt64]) {
+        switch values.count {
+        case 0: storage = .none
+        case 1: storage = .one(values[0])
+        default: storage = .many(values)
+        }
+    }
+
+    public init(single value: UInt64) { storage = .one(value) }
+    public init(arrayLiteral elements: UInt64...) { self.init(elements) }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int {
+        switch storage {
+        case .none: return 0
+        case .one: return 1
+        case .many(let a): return a.count
+        }
+    }
+
+    public subscript(i: Int) -> UInt64 {
+        switch storage {
+        case .none: preconditionFailure("IOValues: index \(i) of an empty list")
+        case .one(let v):
+            precondition(i == 0, "IOValues: index \(i) of one value")
+            return v
+        case .many(let a): return a[i]
+        }
     }
 }

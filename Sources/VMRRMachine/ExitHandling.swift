@@ -10,7 +10,7 @@ import VMRRReplay
 /// exit handling runs there with synthetic exits.
 public protocol ExitSite {
     /// Answers an IN (one value per element of a `rep ins`).
-    func completeIORead(_ values: [UInt64])
+    func completeIORead(_ values: IOValues)
     /// Answers an MMIO read.
     func completeMMIORead(_ value: UInt64)
     /// Answers an RDMSR or WRMSR: the value read, or a #GP.
@@ -54,13 +54,19 @@ public enum ExitHandling {
         switch exit {
         case let .io(port, size, direction, count, values):
             if direction == .read {
-                var answers: [UInt64] = []
-                answers.reserveCapacity(Int(count))
-                for _ in 0..<count {
-                    answers.append(try responder.respond(to: .portRead(port: port, size: size), regs: regs))
-                    if responder.end != nil { break }
+                let read = Access.portRead(port: port, size: size)
+                if count == 1 {
+                    // A plain IN: the answer stays inline, nothing is allocated.
+                    site.completeIORead(IOValues(single: try responder.respond(to: read, regs: regs)))
+                } else {
+                    var answers: [UInt64] = []
+                    answers.reserveCapacity(Int(count))
+                    for _ in 0..<count {
+                        answers.append(try responder.respond(to: read, regs: regs))
+                        if responder.end != nil { break }
+                    }
+                    site.completeIORead(IOValues(answers))
                 }
-                site.completeIORead(answers)
                 pendingRead = true
             } else {
                 for v in values {

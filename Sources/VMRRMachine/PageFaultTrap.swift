@@ -54,17 +54,26 @@ final class PageFaultTrap {
             }
         }
         var handler: UInt64?
-        if let g = gateGPA, let gate = machine.ram.read(g, count: Int(Self.gateSize)), gate[5] & Self.gatePresent != 0 {
-            let low = UInt64(gate[0]) | UInt64(gate[1]) << 8
-            let mid = UInt64(gate[6]) | UInt64(gate[7]) << 8
-            let high = UInt64(gate[8]) | UInt64(gate[9]) << 8 | UInt64(gate[10]) << 16 | UInt64(gate[11]) << 24
-            handler = low | mid << 16 | high << 32
+        // The gate as two little-endian words (no copy: this runs at every exit).
+        if let g = gateGPA, let low = machine.ram.read64(g), let high = machine.ram.read64(g &+ 8) {
+            handler = Self.handler(gateLow: low, gateHigh: high)
         }
         if handler != armedHandler || mustArm {
             armedHandler = handler
             mustArm = false
             try arm(machine)
         }
+    }
+
+    /// The handler address of a present 64-bit interrupt gate, given as its
+    /// two little-endian words; nil when the gate is not present.
+    static func handler(gateLow w0: UInt64, gateHigh w1: UInt64) -> UInt64? {
+        let attributes = UInt8(truncatingIfNeeded: w0 >> 40)   // byte 5: P, DPL, type
+        guard attributes & gatePresent != 0 else { return nil }
+        let offsetLow = w0 & 0xFFFF                             // bytes 0-1
+        let offsetMid = (w0 >> 48) & 0xFFFF                     // bytes 6-7
+        let offsetHigh = w1 & 0xFFFF_FFFF                       // bytes 8-11
+        return offsetLow | offsetMid << 16 | offsetHigh << 32
     }
 
     /// Debugger software breakpoints are in use: #BP exits to vmrr

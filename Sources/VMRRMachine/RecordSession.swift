@@ -56,6 +56,11 @@ public struct RecordResult: Sendable {
     public var journalBytes: UInt64
     public var checkpointBytes: UInt64
     public var wallNanoseconds: UInt64
+    /// The run loop alone (from the first KVM_RUN to the end), without the
+    /// boot and final checkpoints: what `vmrr bench` compares with a C VMM.
+    public var loopNanoseconds: UInt64 = 0
+    /// The vCPU thread's CPU time in the run loop (`threadCPUNanoseconds`).
+    public var loopCPUNanoseconds: UInt64 = 0
     /// The boot protocol the guest was started with.
     public var bootProtocol: BootProtocol = .vmrr
     /// More lines for the report: after a KVM error exit, the guest's registers.
@@ -113,12 +118,15 @@ public enum RecordSession {
         let started = monotonicNanoseconds()
         let end: RunEnd
         var details: [String] = []
+        var loopStarted: UInt64 = 0, loopNanoseconds: UInt64 = 0, loopCPUNanoseconds: UInt64 = 0
         do {
             let state = try machine.captureState()
             try recorder.bootCheckpoint(machine: machine, state: state)
             let runner = Runner(machine: machine, regs: plan.regs)
             runner.symbolize = symbols.label
             clock.begin()
+            loopStarted = monotonicNanoseconds()
+            let cpuStarted = threadCPUNanoseconds()
             // Events reach the disk on a timer from here on, whatever the guest does.
             writer?.start()
             if let limit {
@@ -126,6 +134,8 @@ public enum RecordSession {
             } else {
                 end = try runner.run(recorder)
             }
+            loopNanoseconds = monotonicNanoseconds() - loopStarted
+            loopCPUNanoseconds = threadCPUNanoseconds() - cpuStarted
             writer?.stop()
             if end.reason == .error, let failure = recorder.failure {
                 let sregs = try machine.vcpu.getSpecialRegisters()
@@ -141,7 +151,8 @@ public enum RecordSession {
         return RecordResult(end: end, events: journal.eventCount, exits: recorder.exits,
                             checkpoints: recorder.checkpointsTaken, journalBytes: writer?.bytesWritten ?? 0,
                             checkpointBytes: writer?.checkpointBytes ?? 0,
-                            wallNanoseconds: monotonicNanoseconds() - started,
+                            wallNanoseconds: monotonicNanoseconds() - started, loopNanoseconds: loopNanoseconds,
+                            loopCPUNanoseconds: loopCPUNanoseconds,
                             bootProtocol: boot.bootProtocol, details: details)
     }
 

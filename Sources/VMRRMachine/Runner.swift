@@ -270,7 +270,7 @@ struct KVMExitSite: ExitSite {
     let trap: PageFaultTrap
     let symbolizer: ((UInt64) -> String?)?
 
-    func completeIORead(_ values: [UInt64]) { machine.vcpu.completeIORead(values) }
+    func completeIORead(_ values: IOValues) { machine.vcpu.completeIORead(values) }
     func completeMMIORead(_ value: UInt64) { machine.vcpu.completeMMIORead(value) }
     func completeMSR(value: UInt64, fault: Bool) { machine.vcpu.completeMSR(value: value, fault: fault) }
 

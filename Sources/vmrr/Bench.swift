@@ -35,12 +35,31 @@ struct Bench: ParsableCommand {
     @Option(help: "The exit-heavy guest image.")
     var guest: String = "fixtures/guests/exits/exits.elf"
 
+    @Flag(help: "Only the exit path against the reference C VMM (bench/refvmm.c), one figure per exit kind.")
+    var exitKindsOnly = false
+
+    @Option(help: "Loop iterations of the bench guest per run, for the exit-kind figures.")
+    var kindIterations: UInt64 = 20_000
+
+    @Option(help: "Exit kinds to measure, comma-separated (default: out,in,mmio-read,mmio-write,clock,msr,hlt).")
+    var kinds: String = ""
+
+    @Option(help: "The exit-kind guest image (fixtures/guests/bench).")
+    var benchGuest: String = "fixtures/guests/bench/bench.elf"
+
+    @Option(help: "The reference C VMM's source, compiled with the system C compiler (cc, or $CC).")
+    var referenceSource: String = "bench/refvmm.c"
+
     @Option(help: "Directory for scratch journals.")
     var scratch: String = "/tmp"
 
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard exits >= 1000 else { throw ValidationError("--exits must be at least 1000") }
+        guard kindIterations >= 1 else { throw ValidationError("--kind-iterations must be at least 1") }
+        for k in selectedKinds where !Self.exitKinds.contains(k) {
+            throw ValidationError("--kinds: unknown exit kind '\(k)' (known: \(Self.exitKinds.joined(separator: ", ")))")
+        }
     }
 
     func run() throws {
@@ -50,7 +69,9 @@ struct Bench: ParsableCommand {
         out.line("")
         out.flush()
         if timelineOnly { try timelineFigures(out); return }
+        if exitKindsOnly { try exitKindFigures(out); return }
         try executorFigures(out)
+        try exitKindFigures(out)
         try checkpointFigures(out)
         mmuFigures(out)
         try breakpointFigures(out)
@@ -168,13 +189,7 @@ struct Bench: ParsableCommand {
         } catch { fail("bench: \(error)") }
     }
 
-    func replayOnce(_ journal: String) throws -> Double {
-        let reader = try JournalReader(path: journal)
-        let s = try ReplaySession(reader: reader, options: ReplayOptions())
-        let r = try s.run(console: nil)
-        if let d = r.divergence { warn(d.render(journalName: journal)); fail("bench: replay diverged") }
-        return Double(r.wallNanoseconds)
-    }
+    func replayOnce(_ journal: String) throws -> Double { try replayKind(journal).wall }
 
     func seekOnce(_ journal: String, to target: UInt64) throws -> Double {
         let t0 = monotonicNanoseconds()

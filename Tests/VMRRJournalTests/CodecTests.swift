@@ -150,6 +150,9 @@ import VMRRTestSupport
             let i = g.next() % 10_000
             #expect(try r.event(at: i) == written[Int(i)])
         }
+        // In order (a replay's pattern: the decoded chunk's fast path) and backward, across chunk boundaries.
+        for i in UInt64(700)..<1600 { #expect(try r.event(at: i) == written[Int(i)]) }
+        for i in stride(from: UInt64(2400), to: 1500, by: -1) { #expect(try r.event(at: i) == written[Int(i)]) }
         #expect(try r.events(from: 4000, count: 50) == Array(written[4000..<4050]))
         #expect(try r.events(from: 9990, count: 50) == Array(written[9990...]))
         var stoppedAt: UInt64 = 0

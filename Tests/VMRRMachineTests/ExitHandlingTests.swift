@@ -43,7 +43,7 @@ import VMRRReplay
         var assisted: [(AssistAction, UInt8)] = []
         var specialRegisters = SpecialRegisters()
 
-        func completeIORead(_ values: [UInt64]) { ioReads.append(values) }
+        func completeIORead(_ values: IOValues) { ioReads.append(Array(values)) }
         func completeMMIORead(_ value: UInt64) { mmioReads.append(value) }
         func completeMSR(value: UInt64, fault: Bool) { msrCompletions.append(MSRAnswer(value: value, fault: fault)) }
         func caughtPageFault(pc: UInt64, regs: GPRegisters) throws -> Event? {

@@ -34,6 +34,7 @@ struct RegressionJournal: Sendable, CustomTestStringConvertible {
         .init(name: "spin", guest: "spin", status: 0),
         .init(name: "smp2", guest: "smp", status: 1, vcpus: 2),
         .init(name: "smp4", guest: "smp", status: 1, vcpus: 4),
+        .init(name: "bench", guest: "bench", status: 0),
     ]
 
     var journal: String { E2E.journalsDir.appendingPathComponent("\(name).vmrr").path }
