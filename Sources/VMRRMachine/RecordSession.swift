@@ -94,13 +94,7 @@ public enum RecordSession {
 
         let clock: GuestClock = o.clock == .virtual ? VirtualClock() : HostClock()
         let consoleOut = try output ?? Self.consoleOutput(o)
-        // The RTC shows the host's time when recording starts, or a fixed epoch with the virtual clock.
-        let rtcEpoch = o.clock == .virtual ? Layout.virtualClockEpoch : UInt64(max(0, time(nil)))
-        var pc = PCDeviceConfig(memorySize: o.memorySize, commandLine: o.guestArguments.joined(separator: " "), rtcEpoch: rtcEpoch)
-        pc.vcpuCount = UInt16(o.cpus)
-        // x2APIC mode can be entered only when the CPUID the guest sees offers it.
-        pc.x2apicAvailable = machine.cpuidEffective.contains { $0.function == 1 && $0.ecx & CPUIDBits.x2apic != 0 }
-        let devices = PCPlatform(clock: clock, input: consoleIn, output: consoleOut, strict: o.strict, pc: pc)
+        let devices = Self.platform(o, machine: machine, clock: clock, input: consoleIn, output: consoleOut)
         let recorder = Recorder(devices: devices, journal: journal, checkpointInterval: o.checkpointInterval, maxExits: o.maxExits)
         recorder.assistEnabled = o.assist
         if o.cpus > 1 { recorder.scheduler = Scheduler(vcpus: o.cpus) }
@@ -154,6 +148,18 @@ public enum RecordSession {
                             wallNanoseconds: monotonicNanoseconds() - started, loopNanoseconds: loopNanoseconds,
                             loopCPUNanoseconds: loopCPUNanoseconds,
                             bootProtocol: boot.bootProtocol, details: details)
+    }
+
+    /// The devices the guest sees: N local APICs, the RTC's epoch, x2APIC as CPUID offers it.
+    static func platform(_ o: RecordOptions, machine: Machine, clock: GuestClock,
+                         input: ConsoleInput, output: ConsoleOutput) -> PCPlatform {
+        // The RTC shows the host's time when recording starts, or a fixed epoch with the virtual clock.
+        let rtcEpoch = o.clock == .virtual ? Layout.virtualClockEpoch : UInt64(max(0, time(nil)))
+        var pc = PCDeviceConfig(memorySize: o.memorySize, commandLine: o.guestArguments.joined(separator: " "), rtcEpoch: rtcEpoch)
+        pc.vcpuCount = UInt16(o.cpus)
+        // x2APIC mode can be entered only when the CPUID the guest sees offers it.
+        pc.x2apicAvailable = machine.cpuidEffective.contains { $0.function == 1 && $0.ecx & CPUIDBits.x2apic != 0 }
+        return PCPlatform(clock: clock, input: input, output: output, strict: o.strict, pc: pc)
     }
 
     /// The VM, with the CPUID table vmrr builds for `boot` (and what it hides).
