@@ -234,9 +234,7 @@ public final class ReplaySession {
     /// replace the recorded ones in the boot image, and RIP its entry.
     static func overlay(_ image: GuestImage, into machine: Machine) throws {
         for seg in image.segments where seg.memsz > 0 {
-            var bytes = seg.fileBytes
-            bytes.append(contentsOf: repeatElement(0, count: Int(seg.memsz) - seg.fileBytes.count))
-            guard machine.ram.write(seg.paddr, bytes) else {
+            guard machine.ram.zero(seg.paddr, count: seg.memsz), machine.ram.write(seg.paddr, seg.fileBytes) else {
                 throw VMRRError("segment \(seg.index) at \(hex(seg.paddr)) lies outside this machine's RAM")
             }
         }

@@ -31,7 +31,45 @@ struct HostileCorpusTests {
         "repeated-entry.vmrrpack": .refused,
         "header-names.vmrrpack": .readable,
         "image-sha-mismatch.vmrrpack": .readable,
+        "zero-runs-1tib.vmrr": .refused,
+        "zero-runs-10k.vmrr": .readable,
+        "zero-runs-100k.vmrr": .readable,
+        "zero-runs-64g-50.vmrr": .readable,
+        "zero-runs-many.vmrr": .readable,
     ]
+
+    /// Zero-run bombs: a minimal header declaring `memory` bytes of RAM,
+    /// checkpoint 0 full and empty, then `count` checkpoints each naming all
+    /// of RAM as zero runs (`runs` runs per RAM range, pieces with one-page
+    /// gaps when more than one), each after its checkpoint event.
+    static func zeroRunBomb(path: String, memory: UInt64, count: Int, runs: Int = 1) throws {
+        var h = JournalHeader()
+        h.memorySize = memory
+        // The spin guest, so that replay (given --image) gets as far as restoring checkpoints.
+        h.imagePath = "/nonexistent/spin.elf"
+        h.imageSHA256 = SHA256.hash(try FileIO.read(Fixtures.guest("spin")))
+        h.cpuidSet = [CPUIDEntry(function: 0, index: 0, flags: 0, eax: 1, ebx: 0, ecx: 0, edx: 0)]
+        h.clock = .virtual
+        let w = try JournalWriter(path: path, header: h)
+        let ranges: [Range<UInt64>] = memory <= 3 << 30 ? [0..<memory] : [0..<(3 << 30), (4 << 30)..<(memory + (1 << 30))]
+        for id in 0...count {
+            let at = try w.append(.checkpoint(id: UInt32(id)), regs: GPRegisters())
+            var zero: [ZeroRun] = []
+            if id > 0 {
+                for r in ranges {
+                    let pages = UInt64(r.count) / 4096
+                    let step = pages / UInt64(runs)
+                    for k in 0..<UInt64(runs) {
+                        let n = runs == 1 ? pages : 1
+                        zero.append(ZeroRun(gpa: r.lowerBound + k * step * 4096, count: n))
+                    }
+                }
+            }
+            try w.appendCheckpoint(Checkpoint(id: UInt32(id), eventIndex: at, full: id == 0, state: VCPUState(), pages: [],
+                                              zeroRuns: zero))
+        }
+        try w.finish()
+    }
 
     @Test func generate() throws {
         guard ProcessInfo.processInfo.environment["VMRR_WRITE_HOSTILE_CORPUS"] == "1" else { return }
@@ -74,9 +112,45 @@ struct HostileCorpusTests {
         try put("repeated-entry.vmrrpack", repeated)
         let named = try rewritten { $0.imagePath = "/x/../../.bashrc" }
         try put("header-names.vmrrpack", VMRRBundle(manifest: "hostile\n", journal: named, image: image).encode())
+        for (name, memory, count, runs) in [("zero-runs-1tib.vmrr", UInt64(1) << 40, 1, 1), ("zero-runs-10k.vmrr", 64 << 30, 20, 1),
+                                            ("zero-runs-100k.vmrr", 64 << 30, 200, 1), ("zero-runs-64g-50.vmrr", 64 << 30, 50, 1),
+                                            ("zero-runs-many.vmrr", 64 << 30, 1, 8_000)] {
+            let p = tmp.appendingPathComponent(name).path
+            try Self.zeroRunBomb(path: p, memory: memory, count: count, runs: runs)
+            try put(name, try FileIO.read(p))
+        }
         var other = image
         other[other.count / 2] ^= 1
         try put("image-sha-mismatch.vmrrpack", VMRRBundle(manifest: "hostile\n", journal: plain, image: other).encode())
+    }
+
+    /// Zero runs stay ranges: each bomb (up to 200 checkpoints each naming
+    /// 64 GiB of zero pages, or 16,000 runs) costs every command that reads
+    /// checkpoints less than 64 MiB resident, replay from a late checkpoint
+    /// included. (Before, 25 KB cost 3.4 GB and minutes; the CPU budget here
+    /// is a bound for a hang, not a timing.)
+    @Test func zeroRunBombsStayRanges() throws {
+        let scratch = Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        try Data("info registers\nnext-event\ngoto end\nx/4gx $rsp\ngoto 0\n".utf8).write(to: scratch.appendingPathComponent("script"))
+        var commands: [[String]] = [["debug", "--no-kvm", "--batch", "-x", scratch.appendingPathComponent("script").path],
+                                    ["mmu", "--no-kvm", "pt", "0x100000"], ["mmu", "--no-kvm", "--at", "3", "ptdump"],
+                                    ["dump", "--summary"]]
+        if Fixtures.kvmAvailable {
+            commands.append(["replay", "--image", Fixtures.guest("spin")])
+            commands.append(["replay", "--image", Fixtures.guest("spin"), "--from-event", "15"])
+        }
+        for name in ["zero-runs-10k.vmrr", "zero-runs-100k.vmrr", "zero-runs-64g-50.vmrr", "zero-runs-many.vmrr"] {
+            let file = Self.dir.appendingPathComponent(name).path
+            for args in commands {
+                // Address space is not the budget (a 64 GiB guest maps 64 GiB); resident memory is.
+                let r = try BudgetedRun.run(Fixtures.vmrrBinary, [args[0], file] + args.dropFirst(), memoryMiB: 1 << 20,
+                                            cpuSeconds: 30, wallSeconds: 300, scratch: scratch)
+                let what = "\(args.prefix(3).joined(separator: " ")) on \(name)"
+                #expect(r.signal == nil && !r.hung && [0, 2, 3].contains(r.status), "\(what): status \(r.status): \(r.stderr.prefix(300))")
+                #expect(r.maxRSSKiB < 64 << 10, "\(what): \(r.maxRSSKiB) KiB resident")
+            }
+        }
     }
 
     @Test func everyCommandEndsCleanlyOnEveryReproducer() throws {
