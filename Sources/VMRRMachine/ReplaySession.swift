@@ -20,6 +20,8 @@ public struct ReplayOptions: Sendable {
     /// What to do when the start is a checkpoint other than 0 and
     /// `imageOverride` is not the recorded image.
     public var foreignImageAtCheckpoint = ForeignImageAtCheckpoint.refuse
+    /// Host seconds without a new journal event before the replay watchdog stops the run.
+    public var watchdogSeconds = ReplayWatchdog.defaultSeconds
     public init() {}
 
     /// A checkpoint's memory replaces the image (its code, its data), so
@@ -113,7 +115,9 @@ public final class ReplaySession {
 
     /// Runs until the replayer ends the run (end of journal, `until`, a
     /// divergence) or pauses it.
-    public func runForward() throws -> RunEnd { try runner.run(replayer) }
+    public func runForward() throws -> RunEnd {
+        try ReplayWatchdog(seconds: options.watchdogSeconds).run(runner, replayer, journal: reader.path)
+    }
 
     /// Runs until the run ends, a debugger breakpoint fires, or `watch`
     /// (called after each handled exit) says stop.
@@ -249,7 +253,7 @@ public final class ReplaySession {
         replayer.consoleOutput = console
         let started = monotonicNanoseconds()
         var end: RunEnd
-        do { end = try runner.run(replayer) } catch {
+        do { end = try runForward() } catch let stalled as ReplayWatchdog.Stalled { throw stalled } catch {
             throw VMRRError("replaying \(reader.path) at event \(replayer.next): \(error)")
         }
         var divergence = replayer.divergence

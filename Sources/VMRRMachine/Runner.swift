@@ -12,6 +12,8 @@ public final class Runner {
     let trap = PageFaultTrap()
     /// The registers at the most recent exit (or as last restored).
     public private(set) var regs: GPRegisters
+    /// The most recent exit other than a kick (the replay watchdog names it).
+    public private(set) var lastExit: VMExit?
     /// Names a guest address (`main+0x12`) in error reports, when the image has symbols.
     public var symbolize: ((UInt64) -> String?)?
 
@@ -105,6 +107,7 @@ public final class Runner {
             }
             if !software.isEmpty && !trap.steppingOver { try software.insert(machine: machine) }
             let exit = try vcpu.run()
+            if exit != .interrupted { lastExit = exit }
             pendingRead = false
             regs = vcpu.syncedRegisters
             if !software.isEmpty {
@@ -178,6 +181,7 @@ public final class Runner {
             trap.forceArm()
             try trap.refresh(machine: machine)
             let exit = try vcpu.run()
+            if exit != .interrupted { lastExit = exit }
             pendingRead = false
             regs = vcpu.syncedRegisters
             if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc) { return .instruction }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VMRRBase
 import VMRRJournal
+import VMRRReplay
 import VMRRTestSupport
 
 /// fuzz/hostile: one reproducer for each hostile input of issue 18, and what
@@ -36,7 +37,33 @@ struct HostileCorpusTests {
         "zero-runs-100k.vmrr": .readable,
         "zero-runs-64g-50.vmrr": .readable,
         "zero-runs-many.vmrr": .readable,
+        "forged-checkpoint-spins.vmrr": .readable,
     ]
+
+    /// The committed timer journal with checkpoint 1 forged: the code page
+    /// at its RIP now holds `jmp .` there. Every checksum is right (the file
+    /// is written by the writer), the checkpoint's registers match its
+    /// event, and a replay started there never exits again.
+    static func forgedCheckpoint(path: String) throws {
+        let reader = try JournalReader(path: Fixtures.journalsDir.appendingPathComponent("timer.vmrr").path)
+        let w = try JournalWriter(path: path, header: reader.header)
+        try reader.forEachEvent { r in
+            try w.append(r.event, regs: r.regs)
+            if case let .checkpoint(id) = r.event {
+                var c = try reader.checkpoint(id: id)
+                if id == 1 {
+                    let rip = c.state.regs.rip, page = rip & ~(Checkpoint.pageSize - 1)
+                    var bytes = try #require(JournalMemory(reader: reader, checkpoint: 1).readBytes(page, count: Int(Checkpoint.pageSize)))
+                    bytes[Int(rip - page)] = 0xEB; bytes[Int(rip - page) + 1] = 0xFE   // jmp .
+                    c.pages.removeAll { $0.gpa == page }
+                    c.pages.append(PageRecord(gpa: page, bytes: bytes))
+                }
+                try w.appendCheckpoint(c)
+            }
+            return true
+        }
+        try w.finish()
+    }
 
     /// Zero-run bombs: a minimal header declaring `memory` bytes of RAM,
     /// checkpoint 0 full and empty, then `count` checkpoints each naming all
@@ -119,6 +146,9 @@ struct HostileCorpusTests {
             try Self.zeroRunBomb(path: p, memory: memory, count: count, runs: runs)
             try put(name, try FileIO.read(p))
         }
+        let forged = tmp.appendingPathComponent("forged.vmrr").path
+        try Self.forgedCheckpoint(path: forged)
+        try put("forged-checkpoint-spins.vmrr", try FileIO.read(forged))
         var other = image
         other[other.count / 2] ^= 1
         try put("image-sha-mismatch.vmrrpack", VMRRBundle(manifest: "hostile\n", journal: plain, image: other).encode())
@@ -151,6 +181,23 @@ struct HostileCorpusTests {
                 #expect(r.maxRSSKiB < 64 << 10, "\(what): \(r.maxRSSKiB) KiB resident")
             }
         }
+    }
+
+    /// The replay watchdog: a forged checkpoint that puts the guest in a
+    /// loop without exits used to replay forever. It ends with status 3 and
+    /// one line naming the event it waited for, RIP and the last exit.
+    @Test(.enabled(if: Fixtures.kvmAvailable)) func watchdogStopsAReplayThatMakesNoProgress() throws {
+        let scratch = Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = Self.dir.appendingPathComponent("forged-checkpoint-spins.vmrr").path
+        let r = try BudgetedRun.run(Fixtures.vmrrBinary, ["replay", file, "--image", Fixtures.guest("timer"), "--from-checkpoint", "1",
+                                                          "--watchdog", "2", "-q"],
+                                    memoryMiB: 1 << 20, cpuSeconds: 600, wallSeconds: 600, scratch: scratch)
+        #expect(r.signal == nil && !r.hung)
+        #expect(r.status == ExitStatus.divergence, "status \(r.status): \(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("replay watchdog: no journal event consumed for 2 s of host time: stopped after event 501, waiting for event 502 (io), at rip 0x10005d"),
+                "\(r.stderr)")
     }
 
     @Test func everyCommandEndsCleanlyOnEveryReproducer() throws {
