@@ -46,7 +46,7 @@ public enum ExitStatus {
         (shutdown, "record: triple fault; replay: interrupted by Ctrl-C"),
         (kvmError, "record: KVM could not run the guest"),
         (strict, "record: --strict stopped an access"),
-        (interrupted, "record: stopped by SIGINT, SIGTERM, SIGHUP or SIGPIPE"),
+        (interrupted, "record: stopped by SIGINT, SIGTERM, SIGQUIT, SIGHUP or SIGPIPE"),
         (reset, "record: the guest reset the machine"),
     ]
 

@@ -189,6 +189,9 @@ private struct ELFReader {
 
     func fail(_ reason: String) -> GuestImageError { GuestImageError(path: path, reason: reason) }
 
+    /// The longest symbol name kept as it is (a longer one is cut, saying how much was left out).
+    static let symbolNameLimit = 512
+
     /// True when `[offset, offset + size)` lies inside the file (no overflow).
     func inFile(_ offset: UInt64, _ size: UInt64) -> Bool {
         let (end, overflow) = offset.addingReportingOverflow(size)
@@ -342,7 +345,9 @@ private struct ELFReader {
                 // ELF64_ST_TYPE and ELF64_ST_BIND are macros: type in the low nibble, binding in the high.
                 let kind = Symbol.Kind(elfType: sym.st_info & 0xF)
                 let binding = Symbol.Binding(elfBinding: sym.st_info >> 4)
-                symbols.append(Symbol(name: String(cString: cname), value: sym.st_value, size: sym.st_size,
+                // A name is untrusted text bound for terminals (the debugger, mmu, replay reports):
+                // control characters escaped as \xNN and the length capped, once, here.
+                symbols.append(Symbol(name: displaySafe(String(cString: cname), limit: Self.symbolNameLimit), value: sym.st_value, size: sym.st_size,
                                       kind: kind, binding: binding, absolute: sym.st_shndx == ELF.shnAbs))
             }
         }
