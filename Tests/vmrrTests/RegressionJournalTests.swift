@@ -30,6 +30,7 @@ struct RegressionJournal: Sendable, CustomTestStringConvertible {
         .init(name: "tsc", guest: "tsc", status: 0),
         .init(name: "platform", guest: "platform", status: 1),
         .init(name: "spin", guest: "spin", status: 0),
+        .init(name: "hostile", guest: "hostile", status: 130),
     ]
 
     var journal: String { E2E.journalsDir.appendingPathComponent("\(name).vmrr").path }
