@@ -23,7 +23,9 @@ public final class ReplayWatchdog: Sendable {
     /// Host nanoseconds without a new event before the replay is stopped.
     public let nanoseconds: UInt64
     public static let defaultExitLimit: UInt64 = 1_000_000
-    public static let defaultSeconds: Double = 60
+    /// Ten minutes: a guest may compute long without an exit (CPL0 code is
+    /// emulated here, slower still on a loaded machine); the recording took as long.
+    public static let defaultSeconds: Double = 600
     static let pollNanoseconds: UInt64 = 50_000_000
 
     /// The replayer's next event as last seen, and when it changed.
@@ -112,8 +114,11 @@ public final class ReplayWatchdog: Sendable {
         func watch() {
             while !dog.finished.load(ordering: .relaxed) {
                 sleepNanoseconds(ReplayWatchdog.pollNanoseconds)
-                let idle = monotonicNanoseconds() &- dog.progressAt.load(ordering: .relaxed)
-                if idle >= dog.nanoseconds {
+                // The last progress first, then the time: the other order could see a progress
+                // newer than "now" (stored in between), and a wrapped difference would fire.
+                let at = dog.progressAt.load(ordering: .relaxed)
+                let now = monotonicNanoseconds()
+                if now > at, now - at >= dog.nanoseconds {
                     dog.expired.store(true, ordering: .relaxed)
                     pthread_kill(target, TimeLimit.kickSignal)
                 }

@@ -57,7 +57,7 @@ struct Replay: ParsableCommand {
                                valueName: "FILE"))
     var timeline: String?
 
-    @Option(help: ArgumentHelp("Stop (status 3) a replay that consumes no journal event for this many seconds of host time (default 60); it also stops after 1,000,000 exits without one.",
+    @Option(help: ArgumentHelp("Stop (status 3) a replay that consumes no journal event for this many seconds of host time (default 600); it also stops after 1,000,000 exits without one.",
                                valueName: "SECONDS"))
     var watchdog: Double = ReplayWatchdog.defaultSeconds
 
