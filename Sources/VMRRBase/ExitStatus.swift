@@ -40,13 +40,13 @@ public enum ExitStatus {
         (0, "success: the guest ended with 0, or the replay matched"),
         (commandFailed, "debug: command file unreadable, or the last batch command failed"),
         (unusableInput, "an input could not be used (journal, bundle, image): one-line error"),
-        (divergence, "replay diverged from the journal"),
+        (divergence, "replay diverged from the journal, or its watchdog saw no progress"),
         (verifyDigestOnly, "replay --verify: only a checkpoint's memory digest differs"),
         (usage, "the command line could not be parsed"),
         (shutdown, "record: triple fault; replay: interrupted by Ctrl-C"),
         (kvmError, "record: KVM could not run the guest"),
         (strict, "record: --strict stopped an access"),
-        (interrupted, "record: stopped by SIGINT, SIGTERM, SIGHUP or SIGPIPE"),
+        (interrupted, "record: stopped by SIGINT, SIGTERM, SIGQUIT, SIGHUP or SIGPIPE"),
         (reset, "record: the guest reset the machine"),
     ]
 

@@ -31,11 +31,15 @@ public enum FileIO {
     /// /dev/zero never ends, and reading stops with EFBIG past that many bytes.
     public static func read(_ path: String, regularOnly: Bool = true, maxBytes: Int = .max) throws(FileError) -> [UInt8] {
         let fd: Int32
-        switch valueOrErrno({ open(path, O_RDONLY | O_CLOEXEC) }) {
+        // Opened with O_NONBLOCK, so that a FIFO without a writer never blocks
+        // open(2) (it is refused below, or, when allowed, read as empty);
+        // reads are blocking again once the file is open.
+        switch valueOrErrno({ open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }) {
         case .success(let d): fd = d
         case .failure(let e): throw FileError(operation: "open", errno: e)
         }
         defer { close(fd) }
+        guard fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0 else { throw FileError(operation: "fcntl", errno: .current) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw FileError(operation: "fstat", errno: .current) }
         guard (st.st_mode & S_IFMT) == S_IFREG || (!regularOnly && (st.st_mode & S_IFMT) != S_IFDIR) else {

@@ -58,9 +58,11 @@ extension DebuggerSession {
     func imageCode(_ a: UInt64, count: Int) -> [UInt8]? {
         guard let image else { return nil }
         for s in image.segments where a >= s.vaddr && a - s.vaddr < s.memsz {
-            let off = Int(a - s.vaddr)
-            let n = min(count, Int(s.memsz) - off)
-            return (off..<(off + n)).map { $0 < s.fileBytes.count ? s.fileBytes[$0] : 0 }
+            let off = a - s.vaddr
+            let n = min(UInt64(max(count, 0)), s.memsz - off)
+            return (0..<n).map { k in
+                off + k < UInt64(s.fileBytes.count) ? s.fileBytes[s.fileBytes.startIndex + Int(off + k)] : 0
+            }
         }
         return nil
     }

@@ -10,8 +10,14 @@ public struct BootPlanError: Error, CustomStringConvertible, Equatable, Sendable
 /// zeroed RAM, and the initial vCPU registers. Pure data; nothing here touches KVM.
 public struct BootPlan: Sendable {
     /// GDT, TSS, page tables, command line (when not empty), then each image
-    /// segment (file bytes followed by the zeroed rest of memsz), in that order.
-    public let writes: [(gpa: UInt64, bytes: [UInt8])]
+    /// segment's file bytes, in that order. A segment's bytes share the
+    /// image file's storage: they are never copied per program header.
+    public let writes: [(gpa: UInt64, bytes: ArraySlice<UInt8>)]
+    /// RAM the executor zeroes before the writes: each segment's memsz beyond
+    /// its file bytes (its bss), as a range, never as bytes. Segments do not
+    /// overlap each other or vmrr's structures (`GuestImage.checkSegmentsDisjoint`),
+    /// so zeroing first is zeroing after.
+    public var zeroFills: [Range<UInt64>] = []
     public let regs: GPRegisters
     public let sregs: SpecialRegisters
     /// The ACPI tables among `writes`, when the plan has them (multiboot and Linux).
@@ -27,16 +33,13 @@ public struct BootPlan: Sendable {
         }
         guard !cmdline.contains(0) else { throw BootPlanError(reason: "command line contains a NUL byte") }
 
-        var writes: [(gpa: UInt64, bytes: [UInt8])] = []
-        writes.append((Layout.gdtAddress, gdtBytes()))
-        writes.append((Layout.tssAddress, [UInt8](repeating: 0, count: Int(Layout.tssSize))))
-        writes.append(contentsOf: identityMapTables())
-        if !cmdline.isEmpty { writes.append((Layout.commandLineAddress, cmdline + [0])) }
-        for seg in image.segments where seg.memsz > 0 {
-            var bytes = seg.fileBytes
-            bytes.append(contentsOf: repeatElement(0, count: Int(seg.memsz) - seg.fileBytes.count))
-            writes.append((seg.paddr, bytes))
-        }
+        var writes: [(gpa: UInt64, bytes: ArraySlice<UInt8>)] = []
+        writes.append((Layout.gdtAddress, gdtBytes()[...]))
+        writes.append((Layout.tssAddress, [UInt8](repeating: 0, count: Int(Layout.tssSize))[...]))
+        writes.append(contentsOf: identityMapTables().map { ($0.gpa, $0.bytes[...]) })
+        if !cmdline.isEmpty { writes.append((Layout.commandLineAddress, (cmdline + [0])[...])) }
+        let (segmentWrites, zeroFills) = segmentWrites(image)
+        writes += segmentWrites
 
         var regs = GPRegisters()
         regs.rip = image.entry
@@ -44,7 +47,20 @@ public struct BootPlan: Sendable {
         regs.rsp = Layout.bootStackTop
         regs.rdi = memorySize
         regs.rsi = cmdline.isEmpty ? 0 : Layout.commandLineAddress
-        return BootPlan(writes: writes, regs: regs, sregs: entrySpecialRegisters())
+        return BootPlan(writes: writes, zeroFills: zeroFills, regs: regs, sregs: entrySpecialRegisters())
+    }
+
+    /// Each non-empty segment's file bytes (sharing the file's storage) and
+    /// its bss as a range to zero.
+    static func segmentWrites(_ image: GuestImage) -> (writes: [(gpa: UInt64, bytes: ArraySlice<UInt8>)], zeroFills: [Range<UInt64>]) {
+        var writes: [(gpa: UInt64, bytes: ArraySlice<UInt8>)] = []
+        var zeroFills: [Range<UInt64>] = []
+        for seg in image.segments where seg.memsz > 0 {
+            if !seg.fileBytes.isEmpty { writes.append((seg.paddr, seg.fileBytes)) }
+            let bss = seg.paddr + UInt64(seg.fileBytes.count)
+            if bss < seg.paddr + seg.memsz { zeroFills.append(bss..<(seg.paddr + seg.memsz)) }
+        }
+        return (writes, zeroFills)
     }
 
     // MARK: Pieces, public so that the executor and tests can use them alone

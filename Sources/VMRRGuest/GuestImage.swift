@@ -33,7 +33,9 @@ public struct LoadSegment: Sendable, Equatable {
     public let paddr: UInt64
     public let vaddr: UInt64
     public let fileOffset: UInt64
-    public let fileBytes: [UInt8]
+    /// The segment's bytes of the file, sharing the file's storage (indices
+    /// are the slice's own: start at `fileBytes.startIndex`).
+    public let fileBytes: ArraySlice<UInt8>
     public let memsz: UInt64
     public let flags: SegmentFlags
 
@@ -89,6 +91,7 @@ public struct GuestImage: Sendable {
     /// vmrr's boot structures (`Layout.vmrrBootStructures`), and the entry
     /// point inside a segment.
     public func validate(memorySize: UInt64) throws {
+        try checkSegmentsDisjoint()
         let ram = Layout.ramRanges(memorySize: memorySize)
         for seg in segments where seg.memsz > 0 {
             let (end, overflow) = seg.paddr.addingReportingOverflow(seg.memsz)
@@ -101,6 +104,19 @@ public struct GuestImage: Sendable {
         }
         guard segments.contains(where: { $0.memsz > 0 && $0.vaddr <= entry && entry < $0.vaddr + $0.memsz }) else {
             throw GuestImageError(path: path, reason: "entry point \(hex(entry)) is not inside any PT_LOAD segment")
+        }
+    }
+}
+
+extension GuestImage {
+    /// Refuses non-empty segments whose guest-physical ranges overlap: each
+    /// is loaded once, its bss zeroed as a range, so none may cover another
+    /// (a file of overlapping headers once cost gigabytes). Sorting makes it
+    /// O(n log n) in the number of headers.
+    public func checkSegmentsDisjoint() throws {
+        let loaded = segments.filter { $0.memsz > 0 }.sorted { $0.paddr < $1.paddr }
+        for (a, b) in zip(loaded, loaded.dropFirst()) where b.paddr < a.paddr &+ a.memsz {
+            throw GuestImageError(path: path, reason: "\(b.summary) overlaps \(a.summary)")
         }
     }
 }
@@ -172,6 +188,9 @@ private struct ELFReader {
     }
 
     func fail(_ reason: String) -> GuestImageError { GuestImageError(path: path, reason: reason) }
+
+    /// The longest symbol name kept as it is (a longer one is cut, saying how much was left out).
+    static let symbolNameLimit = 512
 
     /// True when `[offset, offset + size)` lies inside the file (no overflow).
     func inFile(_ offset: UInt64, _ size: UInt64) -> Bool {
@@ -259,7 +278,7 @@ private struct ELFReader {
             let start = Int(ph.p_offset)
             segments.append(LoadSegment(
                 index: i, paddr: ph.p_paddr, vaddr: ph.p_vaddr, fileOffset: ph.p_offset,
-                fileBytes: Array(bytes[start..<(start + Int(ph.p_filesz))]), memsz: ph.p_memsz,
+                fileBytes: bytes[start..<(start + Int(ph.p_filesz))], memsz: ph.p_memsz,
                 flags: SegmentFlags(rawValue: ph.p_flags & (SegmentFlags.read.rawValue | SegmentFlags.write.rawValue | SegmentFlags.execute.rawValue))))
         }
         guard segments.contains(where: { $0.memsz > 0 }) else { throw fail("no non-empty PT_LOAD segment") }
@@ -326,7 +345,9 @@ private struct ELFReader {
                 // ELF64_ST_TYPE and ELF64_ST_BIND are macros: type in the low nibble, binding in the high.
                 let kind = Symbol.Kind(elfType: sym.st_info & 0xF)
                 let binding = Symbol.Binding(elfBinding: sym.st_info >> 4)
-                symbols.append(Symbol(name: String(cString: cname), value: sym.st_value, size: sym.st_size,
+                // A name is untrusted text bound for terminals (the debugger, mmu, replay reports):
+                // control characters escaped as \xNN and the length capped, once, here.
+                symbols.append(Symbol(name: displaySafe(String(cString: cname), limit: Self.symbolNameLimit), value: sym.st_value, size: sym.st_size,
                                       kind: kind, binding: binding, absolute: sym.st_shndx == ELF.shnAbs))
             }
         }

@@ -169,7 +169,7 @@ public struct LinuxImage: Sendable {
         let load = Layout.linuxKernelLoadAddress
         let run = relocatable ? max(alignUp(load, alignment.nonzeroBitCount == 1 ? alignment : 1), pref) : max(pref, load)
         let segment = LoadSegment(index: 0, paddr: load, vaddr: load, fileOffset: UInt64(kernelOffset),
-                                  fileBytes: kernel, memsz: UInt64(kernel.count), flags: [.read, .write, .execute])
+                                  fileBytes: kernel[...], memsz: UInt64(kernel.count), flags: [.read, .write, .execute])
         let entry = longMode ? load + Layout.linuxEntry64Offset : load
         let sha = SHA256.hash(bytes)
         let header = Array(bytes[P.setupHeaderStart..<headerEnd])
@@ -241,6 +241,7 @@ public struct LinuxImage: Sendable {
     /// Checks that the kernel, where it runs (init_size bytes from its run
     /// address), fits in RAM below the 3 GiB hole.
     public func validate(memorySize: UInt64) throws {
+        try image.checkSegmentsDisjoint()
         let lowEnd = Layout.ramRanges(memorySize: memorySize)[0].upperBound
         for seg in image.segments where seg.memsz > 0 {
             let (segEnd, segOverflow) = seg.paddr.addingReportingOverflow(seg.memsz)
@@ -335,31 +336,28 @@ extension BootPlan {
             }
             placed = ((top - size) & ~(Layout.pageSize - 1), size)
         }
-        var writes: [(gpa: UInt64, bytes: [UInt8])] = []
-        writes.append((Layout.gdtAddress, linuxGDTBytes(longMode: image.longMode)))
-        writes.append((Layout.tssAddress, [UInt8](repeating: 0, count: Int(Layout.tssSize))))
-        if image.longMode { writes.append(contentsOf: identityMapTables()) }
+        var writes: [(gpa: UInt64, bytes: ArraySlice<UInt8>)] = []
+        writes.append((Layout.gdtAddress, linuxGDTBytes(longMode: image.longMode)[...]))
+        writes.append((Layout.tssAddress, [UInt8](repeating: 0, count: Int(Layout.tssSize))[...]))
+        if image.longMode { writes.append(contentsOf: identityMapTables().map { ($0.gpa, $0.bytes[...]) }) }
         let tables = acpi.map { ACPITables.build(platform: $0, base: Layout.acpiTablesAddress) }
         var zeroPage = linuxZeroPage(image: image, memorySize: memorySize, initrd: placed)
         if let tables {
-            writes.append((tables.base, tables.bytes))
+            writes.append((tables.base, tables.bytes[...]))
             zeroPage.replaceSubrange(LinuxBootParams.acpiRSDPAddr..<(LinuxBootParams.acpiRSDPAddr + 8), with: littleEndianBytes(tables.rsdp))
         }
-        writes.append((Layout.linuxZeroPageAddress, zeroPage))
-        writes.append((Layout.linuxCommandLineAddress, cmdline + [0]))
-        for seg in image.image.segments where seg.memsz > 0 {
-            var bytes = seg.fileBytes
-            bytes.append(contentsOf: repeatElement(0, count: Int(seg.memsz) - seg.fileBytes.count))
-            writes.append((seg.paddr, bytes))
-        }
-        if let initrd, let placed { writes.append((placed.gpa, initrd.bytes)) }
+        writes.append((Layout.linuxZeroPageAddress, zeroPage[...]))
+        writes.append((Layout.linuxCommandLineAddress, (cmdline + [0])[...]))
+        let (segmentWrites, zeroFills) = segmentWrites(image.image)
+        writes += segmentWrites
+        if let initrd, let placed { writes.append((placed.gpa, initrd.bytes[...])) }
 
         var regs = GPRegisters()
         regs.rip = image.image.entry
         regs.rflags = GuestArch.RFlags.reserved1.rawValue
         regs.rsi = Layout.linuxZeroPageAddress
         regs.rsp = Layout.bootStackTop
-        var plan = BootPlan(writes: writes, regs: regs, sregs: linuxSpecialRegisters(longMode: image.longMode))
+        var plan = BootPlan(writes: writes, zeroFills: zeroFills, regs: regs, sregs: linuxSpecialRegisters(longMode: image.longMode))
         plan.acpi = tables
         return plan
     }

@@ -245,7 +245,7 @@ public struct MultibootImage: Sendable {
         }
         let start = Int(fileOffset)
         return LoadSegment(index: 0, paddr: UInt64(h.loadAddress), vaddr: UInt64(h.loadAddress), fileOffset: fileOffset,
-                           fileBytes: Array(bytes[start..<(start + Int(loadSize))]), memsz: memsz,
+                           fileBytes: bytes[start..<(start + Int(loadSize))], memsz: memsz,
                            flags: [.read, .write, .execute])
     }
 
@@ -258,6 +258,7 @@ public struct MultibootImage: Sendable {
     /// every segment in RAM and below 4 GiB. Segments below 1 MiB are
     /// allowed: vmrr's structures move clear of them (`BootPlan.multiboot`).
     public func validate(memorySize: UInt64) throws {
+        try image.checkSegmentsDisjoint()
         let ram = Layout.ramRanges(memorySize: memorySize)
         for seg in image.segments where seg.memsz > 0 {
             guard seg.paddr + seg.memsz <= Layout.identityMapSize else {

@@ -25,23 +25,20 @@ extension BootPlan {
                                      preferred: Layout.multibootInfoAddress, window: Layout.lowStructureWindow)
         let info = infoBase == sized.base ? sized
             : try MultibootInfo.make(image: image, memorySize: memorySize, commandLine: commandLine, modules: modules, base: infoBase)
-        var writes: [(gpa: UInt64, bytes: [UInt8])] = []
-        writes.append((gdt, multibootGDTBytes(tss: tss)))
-        writes.append((tss, [UInt8](repeating: 0, count: Int(Layout.tss32Size))))
-        writes.append((info.base, info.bytes))
+        var writes: [(gpa: UInt64, bytes: ArraySlice<UInt8>)] = []
+        writes.append((gdt, multibootGDTBytes(tss: tss)[...]))
+        writes.append((tss, [UInt8](repeating: 0, count: Int(Layout.tss32Size))[...]))
+        writes.append((info.base, info.bytes[...]))
         var tables: ACPITables?
         if let acpi {
             let at = try low.place("the ACPI tables", size: ACPITables.size(platform: acpi), alignment: Layout.acpiRSDPAlignment,
                                    preferred: Layout.acpiTablesAddress, window: Layout.acpiSearchWindow)
             tables = ACPITables.build(platform: acpi, base: at)
-            writes.append((at, tables!.bytes))
+            writes.append((at, tables!.bytes[...]))
         }
-        for seg in image.image.segments where seg.memsz > 0 {
-            var bytes = seg.fileBytes
-            bytes.append(contentsOf: repeatElement(0, count: Int(seg.memsz) - seg.fileBytes.count))
-            writes.append((seg.paddr, bytes))
-        }
-        writes.append(contentsOf: info.modulePlacements)
+        let (segmentWrites, zeroFills) = segmentWrites(image.image)
+        writes += segmentWrites
+        writes.append(contentsOf: info.modulePlacements.map { ($0.gpa, $0.bytes[...]) })
 
         var regs = GPRegisters()
         regs.rip = image.image.entry
@@ -49,7 +46,7 @@ extension BootPlan {
         regs.rax = UInt64(Layout.multibootBootloaderMagic)
         regs.rbx = info.base
         regs.rsp = Layout.bootStackTop
-        var plan = BootPlan(writes: writes, regs: regs, sregs: multibootSpecialRegisters(gdt: gdt, tss: tss))
+        var plan = BootPlan(writes: writes, zeroFills: zeroFills, regs: regs, sregs: multibootSpecialRegisters(gdt: gdt, tss: tss))
         plan.acpi = tables
         return plan
     }

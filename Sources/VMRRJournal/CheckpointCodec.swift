@@ -27,9 +27,6 @@ struct SegmentFlags: OptionSet {
 /// A page entry's head varint: (zigzag page-number delta << 1) | this bit.
 let pageEntryZeroRunBit: UInt64 = 1
 
-/// The bytes of an all-zero page; every decoded zero page shares this storage.
-let zeroPage = [UInt8](repeating: 0, count: Int(Checkpoint.pageSize))
-
 /// The fixed prefix readers peek at when opening a journal: u32 id, u64 event index, u8 flags.
 let checkpointPeekSize = 13
 
@@ -43,18 +40,31 @@ enum CheckpointCodec {
     struct Plan {
         /// Payload bytes.
         var size: Int
-        /// One per page entry, in order: 0 for a page stored raw, else the
-        /// length of a run of zero pages.
-        var entries: [UInt64]
+        /// The page entries, in order.
+        var entries: [Entry]
+    }
+
+    /// One page entry of a plan.
+    enum Entry {
+        /// The next page of `pages`, stored raw.
+        case raw
+        /// The next `n` pages of `pages`, all zero, as one run.
+        case zeroPages(UInt64)
+        /// `zeroRuns[k]`.
+        case run(Int)
     }
 
     /// The fixed part: id, event index, flags, 18 registers, 8 segments of 17 bytes,
     /// GDTR and IDTR, 7 control registers (the digest adds 8).
     static let fixedSize = 4 + 8 + 1 + 8 * GPRegisters.count + 8 * 17 + 2 * 10 + 7 * 8
 
+// One piece: the size of every field in the encoder's order, then the page entries, which
+// must be grouped exactly as `encode` writes them.
     /// Checks every page and groups the pages into entries, without copying
-    /// anything. Throws (naming `path`) when a page is not page-aligned or
-    /// not exactly one page.
+    /// anything: pages in the order given, adjacent zero pages coalesced into
+    /// runs, and each of `zeroRuns` placed before the first page above it.
+    /// Throws (naming `path`) when a page is not page-aligned or not exactly
+    /// one page, or a zero run is empty, unaligned or beyond 64 bits.
     static func plan(_ c: Checkpoint, path: String) throws -> Plan {
         var size = fixedSize + (c.memoryDigest == nil ? 0 : 8)
         size += varintSize(UInt64(c.state.msrs.count)) + 12 * c.state.msrs.count
@@ -65,9 +75,24 @@ enum CheckpointCodec {
         }
         size += varintSize(UInt64(c.deviceState.count)) + c.deviceState.count
 
-        // Pages, in the order given; adjacent zero pages coalesce into runs.
-        var entries: [UInt64] = []
+        var entries: [Entry] = []
         var nextPage: UInt64 = 0
+        var nextRun = 0
+        // The zero runs below `gpa` (nil: all that are left), in their order.
+        func addRuns(below gpa: UInt64?) throws {
+            while nextRun < c.zeroRuns.count, gpa.map({ c.zeroRuns[nextRun].gpa < $0 }) ?? true {
+                let z = c.zeroRuns[nextRun]
+                let page = z.gpa >> pageShift
+                guard z.gpa % Checkpoint.pageSize == 0, z.count >= 1, z.count - 1 <= maxPageNumber - page else {
+                    throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): zero run of \(z.count) pages at \(hex(z.gpa)) is not a run of whole pages within 64 bits")
+                }
+                let head = zigzagEncode(Int64(bitPattern: page &- nextPage)) << 1
+                size += varintSize(head | pageEntryZeroRunBit) + varintSize(z.count)
+                entries.append(.run(nextRun))
+                nextPage = page &+ z.count
+                nextRun += 1
+            }
+        }
         var i = 0
         let pages = c.pages
         let pageBytes = Int(Checkpoint.pageSize)
@@ -79,6 +104,7 @@ enum CheckpointCodec {
             guard p.bytes.count == pageBytes else {
                 throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): page \(hex(p.gpa)) has \(p.bytes.count) bytes, not \(Checkpoint.pageSize)")
             }
+            try addRuns(below: p.gpa)
             let page = p.gpa >> pageShift
             let head = zigzagEncode(Int64(bitPattern: page &- nextPage)) << 1
             if isZero(p.bytes) {
@@ -87,17 +113,18 @@ enum CheckpointCodec {
                       pages[i + Int(run)].bytes.count == pageBytes, isZero(pages[i + Int(run)].bytes) {
                     run += 1
                 }
-                entries.append(run)
+                entries.append(.zeroPages(run))
                 size += varintSize(head | pageEntryZeroRunBit) + varintSize(run)
                 nextPage = page &+ run
                 i += Int(run)
             } else {
-                entries.append(0)
+                entries.append(.raw)
                 size += varintSize(head) + pageBytes
                 nextPage = page &+ 1
                 i += 1
             }
         }
+        try addRuns(below: nil)
         size += varintSize(UInt64(entries.count))
         return Plan(size: size, entries: entries)
     }
@@ -147,8 +174,14 @@ enum CheckpointCodec {
         e.varint(UInt64(plan.entries.count))
         var nextPage: UInt64 = 0
         var i = 0
-        for run in plan.entries {
-            let page = c.pages[i].gpa >> pageShift
+        for entry in plan.entries {
+            let gpa: UInt64, run: UInt64
+            switch entry {
+            case .raw: gpa = c.pages[i].gpa; run = 0
+            case let .zeroPages(n): gpa = c.pages[i].gpa; run = n
+            case let .run(k): gpa = c.zeroRuns[k].gpa; run = c.zeroRuns[k].count
+            }
+            let page = gpa >> pageShift
             let head = zigzagEncode(Int64(bitPattern: page &- nextPage)) << 1
             if run == 0 {
                 e.varint(head)
@@ -159,7 +192,7 @@ enum CheckpointCodec {
                 e.varint(head | pageEntryZeroRunBit)
                 e.varint(run)
                 nextPage = page &+ run
-                i += Int(run)
+                if case .zeroPages = entry { i += Int(run) }
             }
         }
         let written = e.p - out
@@ -276,6 +309,8 @@ enum CheckpointCodec {
         // Each page entry takes at least two bytes.
         let entryCount = try r.length("checkpoint \(id) page entry count", limit: r.remaining / 2)
         var pages: [PageRecord] = []
+        var zeroRuns: [ZeroRun] = []
+        var listed: UInt64 = 0
         var nextPage: UInt64 = 0
         for _ in 0..<entryCount {
             let at = r.pos
@@ -288,30 +323,32 @@ enum CheckpointCodec {
             if head & pageEntryZeroRunBit != 0 {
                 let runAt = r.pos
                 run = try r.varint("checkpoint \(id) zero run length")
-                guard run >= 1, run <= pageLimit &- UInt64(pages.count), run - 1 <= maxPageNumber - page else {
+                guard run >= 1, run <= pageLimit &- listed, run - 1 <= maxPageNumber - page else {
                     throw r.error("checkpoint \(id): zero run of \(run) pages exceeds the \(pageLimit) pages the chunk declares", at: runAt)
                 }
-                for k in 0..<run { pages.append(PageRecord(gpa: (page + k) << pageShift, bytes: zeroPage)) }
+                // Kept as a range: never expanded into pages.
+                zeroRuns.append(ZeroRun(gpa: page << pageShift, count: run))
             } else {
-                guard UInt64(pages.count) < pageLimit else {
+                guard listed < pageLimit else {
                     throw r.error("checkpoint \(id): more pages than the \(pageLimit) the chunk declares", at: at)
                 }
                 run = 1
                 let bytes = try r.bytes(Int(Checkpoint.pageSize), "checkpoint \(id) page \(hex(page << pageShift))")
                 pages.append(PageRecord(gpa: page << pageShift, bytes: bytes))
             }
+            listed += run
             nextPage = page &+ run
         }
         guard r.atEnd else {
             throw r.error("checkpoint \(id): \(r.remaining) unexpected bytes after the pages")
         }
-        guard UInt64(pages.count) == pageLimit else {
-            throw r.error("checkpoint \(id): \(pages.count) pages, but the chunk declares \(pageLimit)")
+        guard listed == pageLimit else {
+            throw r.error("checkpoint \(id): \(listed) pages, but the chunk declares \(pageLimit)")
         }
         return Checkpoint(id: id, eventIndex: eventIndex, full: flags.contains(.full), state: state,
-                          pages: pages, deviceState: device, memoryDigest: digest)
+                          pages: pages, deviceState: device, memoryDigest: digest, zeroRuns: zeroRuns)
     }
 
     /// The number of pages a checkpoint lists (the chunk frame's count).
-    static func pageCount(_ c: Checkpoint) -> UInt32 { UInt32(clamping: c.pages.count) }
+    static func pageCount(_ c: Checkpoint) -> UInt32 { UInt32(clamping: c.pageCount) }
 }

@@ -113,6 +113,24 @@ public struct PageRecord: Sendable, Equatable {
     public init(gpa: UInt64, bytes: [UInt8]) { self.gpa = gpa; self.bytes = bytes }
 }
 
+/// A run of all-zero guest-physical pages in a checkpoint, kept as a range:
+/// `count` pages from `gpa` on. A journal's zero runs cost two bytes each in
+/// the file however many pages they name, so readers never expand them into
+/// pages (a 25 KB file can name 50 times 64 GiB).
+public struct ZeroRun: Sendable, Equatable {
+    /// Guest-physical address of the first page, page-aligned.
+    public var gpa: UInt64
+    /// Pages in the run, at least 1.
+    public var count: UInt64
+    public init(gpa: UInt64, count: UInt64) { self.gpa = gpa; self.count = count }
+    /// The guest-physical bytes the run covers (its end clamped at 2^64).
+    public var bytes: Range<UInt64> {
+        let (size, o1) = count.multipliedReportingOverflow(by: Checkpoint.pageSize)
+        let (end, o2) = gpa.addingReportingOverflow(size)
+        return gpa..<((o1 || o2) ? UInt64.max : end)
+    }
+}
+
 /// A checkpoint: full vCPU state plus the memory written since the previous one.
 /// Checkpoint 0 is the full boot image (all non-zero pages; pages not listed are zero).
 public struct Checkpoint: Sendable, Equatable {
@@ -124,7 +142,13 @@ public struct Checkpoint: Sendable, Equatable {
     /// True when `pages` is the full memory image (pages absent are zero).
     public var full: Bool
     public var state: VCPUState
+    /// Pages with their bytes. A checkpoint read from a journal holds only the
+    /// pages stored raw here; its zero pages are in `zeroRuns`.
     public var pages: [PageRecord]
+    /// Runs of zero pages, never expanded (a writer may also give zero pages
+    /// in `pages`; the encoder coalesces those into runs). Readers apply
+    /// `zeroRuns` first, then `pages`.
+    public var zeroRuns: [ZeroRun]
     /// The device state (timer deadline, EOT flag, clock, COM1's LCR and
     /// MCR) encoded by `DeviceState` (DeviceStateCodec.swift), so that a
     /// replay restored here filters console output as the recording did.
@@ -134,8 +158,39 @@ public struct Checkpoint: Sendable, Equatable {
     public var memoryDigest: UInt64?
 
     public init(id: UInt32, eventIndex: UInt64, full: Bool, state: VCPUState, pages: [PageRecord],
-                deviceState: [UInt8] = [], memoryDigest: UInt64? = nil) {
+                deviceState: [UInt8] = [], memoryDigest: UInt64? = nil, zeroRuns: [ZeroRun] = []) {
         self.id = id; self.eventIndex = eventIndex; self.full = full; self.state = state
         self.pages = pages; self.deviceState = deviceState; self.memoryDigest = memoryDigest
+        self.zeroRuns = zeroRuns
+    }
+
+    /// The pages the checkpoint lists, raw and in zero runs (saturating).
+    public var pageCount: UInt64 {
+        zeroRuns.reduce(UInt64(pages.count)) { $0.addingReportingOverflow($1.count).overflow ? .max : $0 + $1.count }
+    }
+
+    /// The same checkpoint as a reader gets it back from the journal: the
+    /// all-zero pages of `pages` moved into `zeroRuns`, adjacent ones (in
+    /// the order given, at consecutive addresses) coalesced as the encoder does.
+    public var compacted: Checkpoint {
+        var c = self
+        c.pages = []
+        var runs: [ZeroRun] = []
+        var lastWasZero = false
+        for p in pages {
+            if p.bytes.count == Int(Self.pageSize), CheckpointCodec.isZero(p.bytes) {
+                if lastWasZero, let last = runs.last, last.bytes.upperBound == p.gpa {
+                    runs[runs.count - 1].count += 1
+                } else {
+                    runs.append(ZeroRun(gpa: p.gpa, count: 1))
+                }
+                lastWasZero = true
+            } else {
+                c.pages.append(p)
+                lastWasZero = false
+            }
+        }
+        c.zeroRuns = zeroRuns + runs
+        return c
     }
 }

@@ -22,12 +22,17 @@ public struct JournalError: Error, CustomStringConvertible, Sendable, Equatable 
 /// cannot carry terminal escapes.
 func escapedForMessage(_ bytes: [UInt8]) -> String {
     var s = ""
-    for b in bytes {
+    // A name or version string in a message is capped: a 100 KB version string once gave a 100 KB error.
+    for b in bytes.prefix(messageFieldLimit) {
         if b >= 0x20 && b < 0x7f && b != UInt8(ascii: "\\") {
             s.unicodeScalars.append(Unicode.Scalar(b))
         } else {
             s += "\\x" + (b < 0x10 ? "0" : "") + String(b, radix: 16)
         }
     }
+    if bytes.count > messageFieldLimit { s += "... (\(bytes.count - messageFieldLimit) more bytes)" }
     return s
 }
+
+/// The most bytes of one untrusted field quoted in a message.
+let messageFieldLimit = 200

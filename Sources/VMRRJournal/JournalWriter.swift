@@ -212,7 +212,7 @@ public final class JournalWriter {
         guard !checkpointIDs.contains(checkpoint.id) else {
             throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) was already written")
         }
-        guard checkpoint.pages.count <= Int(UInt32.max) else {
+        guard checkpoint.pageCount <= UInt64(UInt32.max) else {
             throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) has too many pages")
         }
         let plan = try CheckpointCodec.plan(checkpoint, path: path)
@@ -227,7 +227,7 @@ public final class JournalWriter {
         let payload = chunk + JournalFormat.chunkFrameSize
         _ = CheckpointCodec.encode(checkpoint, plan: plan, into: payload)
         let frame = ChunkFrame.encode(type: .checkpoint, payload: UnsafeRawBufferPointer(start: payload, count: plan.size),
-                                      first: UInt64(checkpoint.id), count: UInt32(checkpoint.pages.count))
+                                      first: UInt64(checkpoint.id), count: UInt32(checkpoint.pageCount))
         frame.withUnsafeBufferPointer { f in
             // The frame is exactly chunkFrameSize bytes, the space reserved at the buffer's start.
             chunk.update(from: f.baseAddress!, count: JournalFormat.chunkFrameSize)

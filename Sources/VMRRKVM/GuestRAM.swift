@@ -68,6 +68,15 @@ public final class GuestRAM: @unchecked Sendable {
         return true
     }
 
+    public func write(_ gpa: UInt64, _ bytes: ArraySlice<UInt8>) -> Bool {
+        guard let off = offset(gpa, count: bytes.count) else { return false }
+        bytes.withUnsafeBytes { src in
+            // In range: checked by offset(); src holds exactly bytes.count bytes.
+            if let s = src.baseAddress { (base + Int(off)).copyMemory(from: s, byteCount: bytes.count) }
+        }
+        return true
+    }
+
     public func read64(_ gpa: UInt64) -> UInt64? {
         guard let off = offset(gpa, count: 8) else { return nil }
         return (base + Int(off)).loadUnaligned(as: UInt64.self).littleEndian
@@ -83,6 +92,28 @@ public final class GuestRAM: @unchecked Sendable {
         guard let off = offset(gpa, count: count) else { return nil }
         return try body(UnsafeRawBufferPointer(start: base + Int(off), count: count))
     }
+
+    /// Zeroes `count` bytes from `gpa` within one RAM range; false when they
+    /// are not all RAM. The whole pages of a large range are given back to
+    /// the kernel instead of being written (so a huge bss or zero run costs
+    /// no resident memory).
+    public func zero(_ gpa: UInt64, count: UInt64) -> Bool {
+        guard count <= UInt64(Int.max), let off = offset(gpa, count: Int(count)) else { return false }
+        let start = Int(off), end = start + Int(count)
+        let page = Int(getpagesize())
+        // base is page-aligned (mmap), so these offsets are page boundaries of the mapping.
+        let first = (start + page - 1) / page * page, last = end / page * page
+        if count >= Self.madviseThreshold, first < last, madvise(base + first, last - first, MADV_DONTNEED) == 0 {
+            memset(base + start, 0, first - start)
+            memset(base + last, 0, end - last)
+        } else {
+            memset(base + start, 0, Int(count))
+        }
+        return true
+    }
+
+    /// Below this many bytes, zeroing writes them (cheaper than faulting the pages back in).
+    static let madviseThreshold: UInt64 = 64 << 10
 
     /// Zeroes all of RAM (used before restoring a full checkpoint).
     public func zeroAll() {

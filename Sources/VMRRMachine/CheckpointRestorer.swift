@@ -17,7 +17,9 @@ public struct CheckpointRestorer {
 
     /// Restores memory and vCPU state as of checkpoint `id` into `machine`
     /// (over checkpoint `base` when given, else from zeroed RAM), and clears
-    /// the dirty log. Returns the guest-physical pages it wrote.
+    /// the dirty log. Returns the guest-physical pages it wrote with bytes
+    /// (not those of zero runs: a page a run zeroes was either zero already
+    /// or written before, so the caller knows it).
     @discardableResult
     public func restore(_ id: UInt32, into machine: Machine, over base: UInt32? = nil) throws -> [UInt64] {
         do {
@@ -33,6 +35,7 @@ public struct CheckpointRestorer {
             var state: VCPUState?
             for info in infos {
                 let cp = try reader.checkpoint(id: info.id)
+                try machine.zeroPages(cp.zeroRuns)
                 try machine.restorePages(cp.pages)
                 written += cp.pages.map(\.gpa)
                 state = cp.state

@@ -104,6 +104,11 @@ public final class Machine: MachineStateSource {
 
     /// Writes a boot plan into fresh RAM and sets the entry registers.
     public func load(_ plan: BootPlan) throws {
+        for z in plan.zeroFills {
+            guard ram.zero(z.lowerBound, count: z.upperBound - z.lowerBound) else {
+                throw KVMUnsupported("boot zero fill of \(z.count) bytes at \(hex(z.lowerBound)) lies outside RAM")
+            }
+        }
         for w in plan.writes {
             guard ram.write(w.gpa, w.bytes) else {
                 throw KVMUnsupported("boot write of \(w.bytes.count) bytes at \(hex(w.gpa)) lies outside RAM")
@@ -210,6 +215,16 @@ public final class Machine: MachineStateSource {
         for p in pages {
             guard p.bytes.count == Int(Layout.pageSize), ram.write(p.gpa, p.bytes) else {
                 throw KVMUnsupported("checkpoint page at guest-physical \(hex(p.gpa)) lies outside this machine's RAM")
+            }
+        }
+    }
+
+    /// Zeroes checkpoint zero runs in RAM, each as one range (never page by page).
+    public func zeroPages(_ runs: [ZeroRun]) throws {
+        for run in runs {
+            let r = run.bytes
+            guard r.upperBound - r.lowerBound == run.count &* Layout.pageSize, ram.zero(run.gpa, count: r.upperBound - r.lowerBound) else {
+                throw KVMUnsupported("checkpoint zero run of \(run.count) pages at guest-physical \(hex(run.gpa)) lies outside this machine's RAM")
             }
         }
     }

@@ -305,9 +305,11 @@ public enum RecordSession {
     /// Console output: the `--console` file, else standard output.
     static func consoleOutput(_ o: RecordOptions) throws -> ConsoleOutput {
         guard let p = o.consolePath else { return DescriptorOutput(fd: STDOUT_FILENO) }
-        let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        // O_NONBLOCK: a FIFO without a reader is refused (ENXIO) instead of blocking open(2).
+        let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0o644)
         guard fd >= 0 else { throw VMRRError("\(p): cannot open console file: \(String(cString: strerror(errno)))") }
-        return DescriptorOutput(fd: fd, ownsDescriptor: true)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return DescriptorOutput(fd: fd, ownsDescriptor: true, name: p)
     }
 
     /// The CPUID table to give the guest: KVM's supported set, normalized

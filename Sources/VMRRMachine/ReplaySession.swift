@@ -20,6 +20,8 @@ public struct ReplayOptions: Sendable {
     /// What to do when the start is a checkpoint other than 0 and
     /// `imageOverride` is not the recorded image.
     public var foreignImageAtCheckpoint = ForeignImageAtCheckpoint.refuse
+    /// Host seconds without a new journal event before the replay watchdog stops the run.
+    public var watchdogSeconds = ReplayWatchdog.defaultSeconds
     public init() {}
 
     /// A checkpoint's memory replaces the image (its code, its data), so
@@ -119,7 +121,9 @@ public final class ReplaySession {
 
     /// Runs until the replayer ends the run (end of journal, `until`, a
     /// divergence) or pauses it.
-    public func runForward() throws -> RunEnd { try runner.run(replayer) }
+    public func runForward() throws -> RunEnd {
+        try ReplayWatchdog(seconds: options.watchdogSeconds).run(runner, replayer, journal: reader.path)
+    }
 
     /// Runs until the run ends, a debugger breakpoint fires, or `watch`
     /// (called after each handled exit) says stop.
@@ -242,9 +246,7 @@ public final class ReplaySession {
     /// replace the recorded ones in the boot image, and RIP its entry.
     static func overlay(_ image: GuestImage, into machine: Machine) throws {
         for seg in image.segments where seg.memsz > 0 {
-            var bytes = seg.fileBytes
-            bytes.append(contentsOf: repeatElement(0, count: Int(seg.memsz) - seg.fileBytes.count))
-            guard machine.ram.write(seg.paddr, bytes) else {
+            guard machine.ram.zero(seg.paddr, count: seg.memsz), machine.ram.write(seg.paddr, seg.fileBytes) else {
                 throw VMRRError("segment \(seg.index) at \(hex(seg.paddr)) lies outside this machine's RAM")
             }
         }
@@ -259,7 +261,7 @@ public final class ReplaySession {
         replayer.consoleOutput = console
         let started = monotonicNanoseconds()
         var end: RunEnd
-        do { end = try runner.run(replayer) } catch {
+        do { end = try runForward() } catch let stalled as ReplayWatchdog.Stalled { throw stalled } catch {
             throw VMRRError("replaying \(reader.path) at event \(replayer.next): \(error)")
         }
         var divergence = replayer.divergence

@@ -15,6 +15,8 @@ public final class Runner {
     var trap: PageFaultTrap { traps[machine.current] }
     /// The registers at the most recent exit (or as last restored).
     public private(set) var regs: GPRegisters
+    /// The most recent exit other than a kick (the replay watchdog names it).
+    public private(set) var lastExit: VMExit?
     /// Names a guest address (`main+0x12`) in error reports, when the image has symbols.
     public var symbolize: ((UInt64) -> String?)?
 
@@ -113,6 +115,7 @@ public final class Runner {
             try injectBeforeRun(responder)
             if !software.isEmpty && !trap.steppingOver { try software.insert(machine: machine) }
             let exit = try vcpu.run()
+            if exit != .interrupted { lastExit = exit }
             pendingRead = false
             regs = vcpu.syncedRegisters
             if !software.isEmpty {
@@ -230,6 +233,7 @@ public final class Runner {
             trap.forceArm()
             try trap.refresh(machine: machine)
             let exit = try vcpu.run()
+            if exit != .interrupted { lastExit = exit }
             pendingRead = false
             regs = vcpu.syncedRegisters
             if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc) { return .instruction }

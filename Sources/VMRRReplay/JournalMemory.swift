@@ -25,10 +25,26 @@ public final class JournalMemory: GuestPhysicalMemory {
         var cp: Checkpoint?
         for info in infos {
             let c = try reader.checkpoint(id: info.id)
+            for run in c.zeroRuns { Self.forget(run, in: &pages) }
             for p in c.pages { pages[p.gpa] = p.bytes }
             cp = c
         }
         checkpoint = cp!
+    }
+
+    /// Zeroes a run's pages: only the pages held are visited, so a run of
+    /// 2^24 pages costs what the journal's raw pages cost, never its length.
+    static func forget(_ run: ZeroRun, in pages: inout [UInt64: [UInt8]]) {
+        let range = run.bytes
+        if run.count > UInt64(pages.count) {
+            for gpa in pages.keys where range.contains(gpa) { pages[gpa] = nil }
+        } else {
+            var gpa = run.gpa
+            for _ in 0..<run.count {
+                pages[gpa] = nil
+                gpa &+= pageSize
+            }
+        }
     }
 
     public func readBytes(_ gpa: UInt64, count: Int) -> [UInt8]? {

@@ -162,7 +162,7 @@ func format1(_ v: Double) -> String {
     return "\(scaled)"
 }
 
-/// SIGINT, SIGTERM, SIGHUP (the terminal went away) and SIGPIPE (stdout's
+/// SIGINT, SIGTERM, SIGQUIT, SIGHUP (the terminal went away) and SIGPIPE (stdout's
 /// reader went away: `vmrr record ... | grep -m1 hello`) stop a recording
 /// cleanly: KVM_RUN returns EINTR (the journal's publishing thread kicks the
 /// vCPU thread when the signal landed elsewhere), the recorder writes its
@@ -170,8 +170,10 @@ func format1(_ v: Double) -> String {
 /// SIGPIPE, console writes fail with EPIPE and are dropped. SIGXFSZ (a file
 /// size limit, `ulimit -f`) is ignored, so a write past it fails with EFBIG
 /// and the recording ends with a one-line error instead of dying silently.
+/// SIGQUIT is handled too because a shell starts background jobs with it
+/// ignored (and it would otherwise dump core, losing the end record).
 func installStopHandlers() {
-    for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] {
+    for sig in [SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGPIPE] {
         signal(sig) { _ in Recorder.stopRequested = 1 }
     }
     signal(SIGXFSZ, SIG_IGN)

@@ -57,7 +57,14 @@ struct Replay: ParsableCommand {
                                valueName: "FILE"))
     var timeline: String?
 
+    @Option(help: ArgumentHelp("Stop (status 3) a replay that consumes no journal event for this many seconds of host time (default 600); it also stops after 1,000,000 exits without one.",
+                               valueName: "SECONDS"))
+    var watchdog: Double = ReplayWatchdog.defaultSeconds
+
     func validate() throws {
+        guard watchdog.isFinite, watchdog > 0, watchdog <= TimeLimit.maximumSeconds else {
+            throw ValidationError("--watchdog must be a number of seconds above 0")
+        }
         if fromCheckpoint != nil && fromEvent != nil {
             throw ValidationError("give --from-checkpoint or --from-event, not both")
         }
@@ -70,6 +77,7 @@ struct Replay: ParsableCommand {
         if let note = reader.truncationNote { warn("vmrr: \(journal): \(note)") }
         var o = ReplayOptions()
         o.imageOverride = image
+        o.watchdogSeconds = watchdog
         o.bundledImage = opened.bundledImage
         o.until = until
         o.fromCheckpoint = fromCheckpoint
@@ -80,7 +88,10 @@ struct Replay: ParsableCommand {
         for w in session.warnings { warn("vmrr: warning: \(w)") }
         let console = quiet ? nil : StdoutBuffer()
         let result: ReplayResult
-        do { result = try session.run(console: console.map { c in { c.byte($0) } }) } catch { fail("\(error)") }
+        do { result = try session.run(console: console.map { c in { c.byte($0) } }) } catch let s as ReplayWatchdog.Stalled {
+            console?.flush()
+            fail(s.description, status: ExitStatus.divergence)
+        } catch { fail("\(error)") }
         console?.flush()
         let status = result.exitStatus(passThroughGuestStatus: exitWithGuestStatus)
         if let timeline { writeReplayTimeline(timeline, reader: reader, divergence: result.divergence, symbolize: session.configuration.symbolize) }

@@ -79,7 +79,7 @@ import Testing
         let address = try #require(image.symbols.lookup("fault_gvas"))
         let segment = try #require(image.segments.first { $0.vaddr <= address && address < $0.vaddr + UInt64($0.fileBytes.count) })
         let offset = Int(address - segment.vaddr)
-        let gvas = (0..<5).map { segment.fileBytes.le64(at: offset + 8 * $0) }
+        let gvas = (0..<5).map { Array(segment.fileBytes).le64(at: offset + 8 * $0) }
         #expect(gvas == [0x60_0000, 0x4000_0000, 0x4000_1008, 0x7F00_0000_0000, 0xFFFF_8000_0000_5000])
     }
 

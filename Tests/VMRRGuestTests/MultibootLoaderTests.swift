@@ -253,14 +253,14 @@ extension [UInt8] {
         let mb = try MultibootImage.parse(bytes: bytes, path: "flat.bin")
         #expect(mb.format == .addressFields)
         let seg = try #require(mb.image.segments.first)
-        #expect(seg.paddr == UInt64(load) && seg.fileBytes == bytes && seg.memsz == 0x3000)
+        #expect(seg.paddr == UInt64(load) && seg.fileBytes == bytes[...] && seg.memsz == 0x3000)
         #expect(mb.image.entry == UInt64(load) + 40)
         // With load_end_addr: only that much is loaded.
         var cut = [UInt8](repeating: 0x90, count: 8)
         cut += multibootHeader(flags: 0x1_0000, addresses: [load + 8, load, load + 16, 0, load])
         cut += [UInt8](repeating: 0xCD, count: 64)
         let mb2 = try MultibootImage.parse(bytes: cut, path: "cut.bin")
-        #expect(mb2.image.segments.first?.fileBytes == Array(cut[0..<16]) && mb2.image.segments.first?.memsz == 16)
+        #expect(mb2.image.segments.first?.fileBytes == cut[0..<16] && mb2.image.segments.first?.memsz == 16)
         // Flag 16 wins over the ELF program headers, as in GRUB and QEMU: the
         // header (file offset 0x1000) says it sits at 0x301000 and loading starts
         // 0x1000 bytes before it, at the file's first byte.
@@ -268,7 +268,7 @@ extension [UInt8] {
         let elf = TestELF(entry: 0x10_0020, segments: [.init(paddr: 0x10_0000, data: code)]).bytes()
         let mb3 = try MultibootImage.parse(bytes: elf, path: "both.elf")
         #expect(mb3.format == .addressFields)
-        #expect(mb3.image.segments.first?.paddr == 0x30_0000 && mb3.image.segments.first?.fileBytes == elf)
+        #expect(mb3.image.segments.first?.paddr == 0x30_0000 && mb3.image.segments.first?.fileBytes == elf[...])
         #expect(mb3.image.entry == 0x30_1020)
     }
 

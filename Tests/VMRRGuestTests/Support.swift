@@ -17,11 +17,11 @@ let fixtureNames = ["demo", "paging", "timer", "echo", "bug"]
 
 /// Guest-physical memory as a BootPlan's writes describe it (zero elsewhere).
 struct WrittenMemory {
-    let writes: [(gpa: UInt64, bytes: [UInt8])]
+    let writes: [(gpa: UInt64, bytes: ArraySlice<UInt8>)]
 
     func byte(_ gpa: UInt64) -> UInt8 {
         for w in writes where w.gpa <= gpa && gpa < w.gpa + UInt64(w.bytes.count) {
-            return w.bytes[Int(gpa - w.gpa)]
+            return w.bytes[w.bytes.startIndex + Int(gpa - w.gpa)]
         }
         return 0
     }

@@ -43,6 +43,21 @@ import VMRRTestSupport
         }
     }
 
+    @Test func aHugeVersionStringIsCappedInTheMessage() throws {
+        var tlv = ByteSink()
+        tlv.varint(18); tlv.lengthPrefixed(Array(String(repeating: "9", count: 100_000).utf8))
+        var s = ByteSink()
+        s.raw(JournalFormat.fileMagic)
+        s.u16(99); s.u16(99)
+        s.u32(UInt32(tlv.bytes.count))
+        s.raw(tlv.bytes)
+        s.u32(CRC32C.checksum(s.bytes))
+        #expect { try JournalReader(bytes: s.bytes, name: "f.vmrr") } throws: { e in
+            let reason = (e as? JournalError)?.reason ?? ""
+            return reason.count < 400 && reason.contains("(99800 more bytes)")
+        }
+    }
+
     @Test func checkpointBlobNamesAreEscaped() throws {
         var c = Fixtures.checkpoint(id: 1, eventIndex: 0)
         c.state.blobs = [Self.hostile: [1], "z": [2]]

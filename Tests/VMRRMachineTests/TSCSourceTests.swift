@@ -42,7 +42,7 @@ extension KVMEndToEnd {
         #expect(note.contains("(\(function)+0x\(String(rip - start, radix: 16)), at guests/tsc/\(line))"), "\(note)")
         let seg = try #require(loaded.segments.first { rip >= $0.vaddr && rip - $0.vaddr < UInt64($0.fileBytes.count) })
         let off = Int(rip - seg.vaddr)
-        let bytes = Array(seg.fileBytes[off..<min(off + 15, seg.fileBytes.count)])
+        let bytes = Array(Array(seg.fileBytes)[off..<min(off + 15, seg.fileBytes.count)])
         #expect(NondeterministicSource.recognize(bytes, rcx: source == .rdmsrTSC ? 0x10 : 0)?.0 == source)
     }
 }

@@ -41,6 +41,15 @@ struct CLIFuzzTests {
 
     struct Worst { var count = 0; var wall = 0.0; var cpu = 0.0; var rssKiB = 0 }
 
+    /// The per-command worst wall time, CPU time and resident memory, and the count.
+    static func report(_ worst: [String: Worst], cases: Int, seed: UInt64, failures: Int, progress: Bool = false) {
+        for (command, w) in worst.sorted(by: { $0.key < $1.key }) {
+            print("cli fuzz: \(command): \(w.count) cases, worst wall \(String(format: "%.2f", w.wall)) s, worst CPU \(String(format: "%.2f", w.cpu)) s, worst RSS \(w.rssKiB / 1024) MiB")
+        }
+        print("cli fuzz: \(progress ? "so far " : "")\(cases) cases (seed \(seed)), \(failures) failures")
+        fflush(nil)
+    }
+
     @Test func budgetedRunsOverMutatedJournalsAndBundles() throws {
         let cases = Self.setting("VMRR_CLI_FUZZ_CASES", 48)
         let seed = UInt64(Self.setting("VMRR_CLI_FUZZ_SEED", 18))
@@ -94,11 +103,10 @@ struct CLIFuzzTests {
                     Issue.record("case \(i) (\(command) on mutated \(name)): \(problems.joined(separator: "; ")); kept as \(keep.path); stderr: \(r.stderr.prefix(300))")
                 }
             }
+            // A long run (scripts/fuzz) says how far it got every 1,000 cases.
+            if (i + 1) % 1000 == 0 && i + 1 < cases { Self.report(worst, cases: i + 1, seed: seed, failures: failures, progress: true) }
         }
-        for (command, w) in worst.sorted(by: { $0.key < $1.key }) {
-            print("cli fuzz: \(command): \(w.count) cases, worst wall \(String(format: "%.2f", w.wall)) s, worst CPU \(String(format: "%.2f", w.cpu)) s, worst RSS \(w.rssKiB / 1024) MiB")
-        }
-        print("cli fuzz: \(cases) cases (seed \(seed)), \(failures) failures")
+        Self.report(worst, cases: cases, seed: seed, failures: failures)
         #expect(failures == 0)
     }
 }

@@ -35,6 +35,7 @@ struct RegressionJournal: Sendable, CustomTestStringConvertible {
         .init(name: "smp2", guest: "smp", status: 1, vcpus: 2),
         .init(name: "smp4", guest: "smp", status: 1, vcpus: 4),
         .init(name: "bench", guest: "bench", status: 0),
+        .init(name: "hostile", guest: "hostile", status: 130),
     ]
 
     var journal: String { E2E.journalsDir.appendingPathComponent("\(name).vmrr").path }
