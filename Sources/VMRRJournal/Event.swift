@@ -35,12 +35,15 @@ public enum EventKind: UInt8, Sendable, CaseIterable, Equatable, Hashable {
     case nmi = 16
     /// Format version 2, added later: a warm reset through the CMOS shutdown byte.
     case warmReset = 19
+    /// Formats 2 and 3, added later: a timer signal stopped the running vCPU
+    /// between exits (docs/SMP.md, "Preemption by a timer signal").
+    case preempt = 20
 
     /// The first journal format version that has this kind.
     public var sinceFormatVersion: UInt16 {
         switch self {
         case .switchVCPU, .startup: return 3
-        case .msr, .assist, .nmi, .warmReset: return 2
+        case .msr, .assist, .nmi, .warmReset, .preempt: return 2
         default: return 1
         }
     }
@@ -66,6 +69,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable, Equatable, Hashable {
         case .startup: return "startup"
         case .nmi: return "nmi"
         case .warmReset: return "warm_reset"
+        case .preempt: return "preempt"
         }
     }
 
@@ -203,6 +207,12 @@ public enum Event: Sendable, Equatable, Hashable {
     /// does). The record's registers are the ones before the reset.
     /// (Format v2, added later.)
     case warmReset(segment: UInt16, offset: UInt16)
+    /// A timer signal stopped the running vCPU between exits (`record
+    /// --preempt-ms`); the record's registers are where it stopped and
+    /// `digest` is FNV-1a over the pages dirtied since the last clean mark
+    /// (docs/SMP.md). Replay reaches the point with a hardware breakpoint at
+    /// RIP. (Formats 2 and 3, added later.)
+    case preempt(digest: UInt64)
 
     public var kind: EventKind {
         switch self {
@@ -225,6 +235,7 @@ public enum Event: Sendable, Equatable, Hashable {
         case .startup: return .startup
         case .nmi: return .nmi
         case .warmReset: return .warmReset
+        case .preempt: return .preempt
         }
     }
 
@@ -233,7 +244,7 @@ public enum Event: Sendable, Equatable, Hashable {
     public var isExit: Bool {
         switch self {
         case .io, .mmio, .hlt, .shutdown, .stage2Fault, .clock, .timer, .input, .error, .msr, .assist: return true
-        case .pageFault, .interrupt, .checkpoint, .end, .switchVCPU, .startup, .nmi, .warmReset: return false
+        case .pageFault, .interrupt, .checkpoint, .end, .switchVCPU, .startup, .nmi, .warmReset, .preempt: return false
         }
     }
 }

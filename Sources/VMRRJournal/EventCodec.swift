@@ -62,7 +62,7 @@ struct RecordFlags: OptionSet {
         case .input: return [.portInRDX]
         case .msr: return [.write, .fault, .operandsInRegisters]
         case .switchVCPU: return .all   // the vCPU number, 0-7
-        case .hlt, .shutdown, .interrupt, .checkpoint, .error, .end, .assist, .startup, .nmi, .warmReset: return []
+        case .hlt, .shutdown, .interrupt, .checkpoint, .error, .end, .assist, .startup, .nmi, .warmReset, .preempt: return []
         }
     }
 }
@@ -228,6 +228,8 @@ struct EventCodec {
         case let .warmReset(segment, offset):
             e.varint(UInt64(segment))
             e.varint(UInt64(offset))
+        case let .preempt(digest):
+            e.u64(digest)
         }
         kindByte.pointee = event.kind.rawValue | flags.rawValue
     }
@@ -453,6 +455,8 @@ struct EventCodec {
                 throw r.error("event \(index): warm reset vector out of range (16-bit segment and offset)", at: at)
             }
             return .warmReset(segment: segment, offset: offset)
+        case .preempt:
+            return .preempt(digest: try r.u64("event \(index) preempt digest"))
         }
     }
 }

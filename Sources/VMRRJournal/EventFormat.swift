@@ -60,6 +60,8 @@ public enum EventFormat {
             return ""
         case let .warmReset(segment, offset):
             return "vector=\(hex(segment)):\(hex(offset)) (real mode)"
+        case let .preempt(digest):
+            return "digest=\(hex(digest, digits: 16))"
         }
     }
 
@@ -123,6 +125,8 @@ public enum EventFormat {
             break
         case let .warmReset(segment, offset):
             f += [("segment", .integer(UInt64(segment))), ("offset", .integer(UInt64(offset)))]
+        case let .preempt(digest):
+            f.append(("digest", .integer(digest)))
         }
         if registers {
             f.append(("regs", .object(GPRegisters.names.indices.map { (GPRegisters.names[$0], .integer(r.regs[$0])) })))

@@ -30,6 +30,10 @@ public final class Machine: MachineStateSource {
     /// The XSTATE_BV bits KVM_SET_XSAVE accepts for this guest (nil: no leaf 0xD).
     let xsavePermitted: UInt64?
     var dirtyBitmaps: [[UInt64]]
+    /// The pages dirtied since the last clean mark (a checkpoint event, the
+    /// boot, a restore), whoever read the dirty log: the set a `preempt`
+    /// record's digest covers (docs/SMP.md).
+    public internal(set) var dirtySinceMark = Set<UInt64>()
 
     /// MSRs that KVM lists but refuses to restore on this host (docs/HOST.md).
     static let msrsNotRestored: Set<UInt32> = [0x4b56_4d06]  // MSR_KVM_ASYNC_PF_INT
@@ -163,9 +167,27 @@ public final class Machine: MachineStateSource {
 
     // MARK: memory
 
-    /// Forgets the pages dirtied so far.
+    /// Forgets the pages dirtied so far, and makes this a clean mark.
     public func clearDirtyLog() {
         _ = try? dirtyPages()
+        dirtySinceMark.removeAll(keepingCapacity: true)
+    }
+
+    /// A clean mark at a checkpoint event: recording and replay both make
+    /// one there, so the preemption digests cover the same pages.
+    public func markClean() throws {
+        _ = try dirtyPages()
+        dirtySinceMark.removeAll(keepingCapacity: true)
+    }
+
+    /// Puts back the set of a snapshot taken between marks (the debugger's).
+    public func restoreDirtyMark(_ pages: Set<UInt64>) { dirtySinceMark = pages }
+
+    /// The `preempt` record's digest: the pages dirtied since the last clean
+    /// mark, with their contents, in address order (`MemoryDigest.dirtyPages`).
+    public func preemptionDigest() throws -> UInt64 {
+        _ = try dirtyPages()
+        return MemoryDigest.dirtyPages(pages(dirtySinceMark.sorted()))
     }
 
     /// Guest-physical addresses of the pages written since the previous call.
@@ -183,6 +205,7 @@ public final class Machine: MachineStateSource {
                 }
             }
         }
+        dirtySinceMark.formUnion(out)
         return out
     }
 
@@ -251,6 +274,18 @@ public enum MemoryDigest {
         let words = buf.count / 8
         for i in 0..<words {
             h = (h ^ buf.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian) &* prime
+        }
+        return h
+    }
+
+    /// The digest of a `preempt` record: FNV-1a over each page's
+    /// guest-physical address, then its contents, pages in the order given
+    /// (ascending addresses, as `Machine.preemptionDigest` passes them).
+    public static func dirtyPages(_ pages: [PageRecord]) -> UInt64 {
+        var h = offsetBasis
+        for p in pages {
+            h = (h ^ p.gpa) &* prime
+            h = p.bytes.withUnsafeBytes { update(h, $0) }
         }
         return h
     }

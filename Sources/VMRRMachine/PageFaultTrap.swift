@@ -37,6 +37,9 @@ final class PageFaultTrap {
     static let debuggerBreakpointCapacity = hardwareBreakpoints - 1
     /// Other execution breakpoints a debugger wants armed as well (DR1-DR3).
     var extraBreakpoints: [UInt64] = []
+    /// Replay's breakpoint at the next `preempt` record's RIP (docs/SMP.md),
+    /// in a slot the debugger does not hold (`Runner.armPreemptionPoint`).
+    var preemptBreakpoint: UInt64?
 
     /// Re-reads IDT entry 14 if IDTR or CR3 changed, and re-arms the
     /// breakpoint if the handler moved. Cheap when nothing changed: one
@@ -81,7 +84,7 @@ final class PageFaultTrap {
     var useSoftwareBreakpoints = false
 
     func arm(_ machine: Machine) throws {
-        let bps = (armedHandler.map { [$0] } ?? []) + extraBreakpoints
+        let bps = (armedHandler.map { [$0] } ?? []) + (preemptBreakpoint.map { [$0] } ?? []) + extraBreakpoints
         let software: VCPU.GuestDebugFlags = useSoftwareBreakpoints ? [.enable, .useSoftwareBreakpoints] : []
         if bps.isEmpty {
             try machine.vcpu.setGuestDebug(software)
@@ -141,6 +144,7 @@ final class PageFaultTrap {
         key = nil
         gateGPA = nil
         armedHandler = nil
+        preemptBreakpoint = nil
         steppingOver = false
         mustArm = true
     }

@@ -31,6 +31,9 @@ public struct RecordOptions: Sendable {
     public var maxExits: UInt64?
     /// `--max-time`: stop cleanly after this many seconds of wall time.
     public var maxTime: Double?
+    /// `--preempt-ms`: a KVM_RUN that uses this many milliseconds of the
+    /// vCPU thread's CPU time without an exit is preempted (docs/SMP.md); 0: never.
+    public var preemptMilliseconds: UInt64 = Preemption.defaultMilliseconds
     /// `--boot`: the boot protocol, or `auto` to choose from the image.
     public var boot: BootSelection = .auto
     /// `--module FILE[,ARGS]` (multiboot only), in order.
@@ -61,6 +64,8 @@ public struct RecordResult: Sendable {
     public var loopNanoseconds: UInt64 = 0
     /// The vCPU thread's CPU time in the run loop (`threadCPUNanoseconds`).
     public var loopCPUNanoseconds: UInt64 = 0
+    /// `preempt` records journaled (`--preempt-ms`).
+    public var preemptions: UInt64 = 0
     /// The boot protocol the guest was started with.
     public var bootProtocol: BootProtocol = .vmrr
     /// More lines for the report: after a KVM error exit, the guest's registers.
@@ -108,6 +113,8 @@ public enum RecordSession {
         }
         let limit = o.maxTime.map(TimeLimit.init(seconds:))
         recorder.timeLimit = limit
+        let preemption = o.preemptMilliseconds > 0 ? Preemption(milliseconds: o.preemptMilliseconds) : nil
+        recorder.clockAdvancesAtPreemption = o.clock == .virtual
         let symbols = image.symbols
         let started = monotonicNanoseconds()
         let end: RunEnd
@@ -118,16 +125,13 @@ public enum RecordSession {
             try recorder.bootCheckpoint(machine: machine, state: state)
             let runner = Runner(machine: machine, regs: plan.regs)
             runner.symbolize = symbols.label
+            runner.preemption = preemption
             clock.begin()
             loopStarted = monotonicNanoseconds()
             let cpuStarted = threadCPUNanoseconds()
             // Events reach the disk on a timer from here on, whatever the guest does.
             writer?.start()
-            if let limit {
-                end = try limit.run { try runner.run(recorder) }
-            } else {
-                end = try runner.run(recorder)
-            }
+            end = try Self.runLoop(runner, recorder, limit: limit, preemption: preemption)
             loopNanoseconds = monotonicNanoseconds() - loopStarted
             loopCPUNanoseconds = threadCPUNanoseconds() - cpuStarted
             writer?.stop()
@@ -146,8 +150,14 @@ public enum RecordSession {
                             checkpoints: recorder.checkpointsTaken, journalBytes: writer?.bytesWritten ?? 0,
                             checkpointBytes: writer?.checkpointBytes ?? 0,
                             wallNanoseconds: monotonicNanoseconds() - started, loopNanoseconds: loopNanoseconds,
-                            loopCPUNanoseconds: loopCPUNanoseconds,
+                            loopCPUNanoseconds: loopCPUNanoseconds, preemptions: recorder.preemptions,
                             bootProtocol: boot.bootProtocol, details: details)
+    }
+
+    /// The run loop, under the `--max-time` watcher and the `--preempt-ms` one when they are on.
+    static func runLoop(_ runner: Runner, _ recorder: Recorder, limit: TimeLimit?, preemption: Preemption?) throws -> RunEnd {
+        let preempting = { try preemption.map { p in try p.run { try runner.run(recorder) } } ?? runner.run(recorder) }
+        return try limit.map { try $0.run(preempting) } ?? preempting()
     }
 
     /// The devices the guest sees: N local APICs, the RTC's epoch, x2APIC as CPUID offers it.

@@ -80,6 +80,14 @@ public final class Recorder: ExitResponder {
     public var scheduler: Scheduler?
     /// SIPIs the scheduler accepted, journaled and applied one per step.
     var pendingStartups: [(UInt8, UInt8)] = []
+    /// `--clock virtual` with `--preempt-ms`: guest time moves on at a
+    /// preemption (`preempted`), as it does at HLT.
+    public var clockAdvancesAtPreemption = false
+    /// `preempt` records journaled.
+    public private(set) var preemptions: UInt64 = 0
+    /// How far guest time moves at a preemption under `--clock virtual`
+    /// when no timer interrupt can end the wait (IF=0, or nothing armed): 1 ms.
+    public static let preemptionQuantumNanoseconds: UInt64 = 1_000_000
 
     public init(devices: PCPlatform, journal: EventSink, checkpointInterval: UInt64, maxExits: UInt64? = nil) {
         self.devices = devices
@@ -131,6 +139,26 @@ public final class Recorder: ExitResponder {
         devices.acknowledgeInterrupt(vector)
         try append(.interrupt(vector: vector), regs)
         return vector
+    }
+
+    /// A timer signal stopped the vCPU between exits: the stop is journaled
+    /// (`preempt`), the slice ends (more than one vCPU), and under `--clock
+    /// virtual` guest time moves on: to the next timer deadline when the
+    /// guest can take its interrupt (IF=1), as at HLT, else by a quantum.
+    /// So a guest that polls memory for a tick gets it, injected at this
+    /// exit like any other interrupt (docs/DETERMINISM.md).
+    public func preempted(regs: GPRegisters, digest: UInt64) throws {
+        guard end == nil else { return }
+        try append(.preempt(digest: digest), regs)
+        preemptions &+= 1
+        scheduler?.endSlice()
+        guard clockAdvancesAtPreemption else { return }
+        let now = devices.clock.now()
+        if regs.rflags & RFlags.interruptEnable != 0, let deadline = devices.nextInterruptTime() {
+            devices.clock.waitUntil(deadline)
+        } else {
+            devices.clock.waitUntil(now &+ Self.preemptionQuantumNanoseconds)
+        }
     }
 
     public func respondToMSR(_ access: MSRAccess, regs: GPRegisters) throws -> MSRAnswer {
@@ -255,6 +283,7 @@ public final class Recorder: ExitResponder {
     public func checkpoint(state source: MachineStateSource, regs: GPRegisters) throws {
         let state = try source.captureState()
         let pages = try source.dirtyPageRecords()
+        try source.markClean()
         let cp = Checkpoint(id: checkpointsTaken, eventIndex: journal.eventCount, full: false, state: state,
                             pages: pages, deviceState: devices.encodeState())
         try writeCheckpoint(cp, regs: state.regs)

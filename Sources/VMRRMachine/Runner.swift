@@ -114,6 +114,8 @@ public final class Runner {
             // cannot be taken yet waits for a later exit (docs/DETERMINISM.md).
             try injectBeforeRun(responder)
             if !software.isEmpty && !trap.steppingOver { try software.insert(machine: machine) }
+            try armPreemptionPoint(responder)
+            preemption?.willRun()
             let exit = try vcpu.run()
             if exit != .interrupted { lastExit = exit }
             pendingRead = false
@@ -123,11 +125,22 @@ public final class Runner {
                 try software.follow(machine: machine)
             }
             if trap.steppingOver {
-                try trap.endStepOver(machine: machine)
-                if case .debug = exit { try trap.refresh(machine: machine); continue }
+                // A kick before the step ran: the step is still to do (else the #PF breakpoint fires twice).
+                if exit == .interrupted { try trap.beginStepOver(machine: machine) } else {
+                    try trap.endStepOver(machine: machine)
+                    if case .debug = exit { try trap.refresh(machine: machine); continue }
+                }
+            }
+            if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc), pc == trap.preemptBreakpoint {
+                try preemptionHit(responder)
+                if let w = watch, responder.end == nil, w() { return .watch }
+                continue
             }
             if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc), trap.extraBreakpoints.contains(pc) {
                 return .breakpoint(pc)
+            }
+            if exit == .interrupted, !trap.steppingOver, let p = preemption, p.takeRequest() {
+                try responder.preempted(regs: regs, digest: machine.preemptionDigest())
             }
             try afterExit(exit, responder)
             if let w = watch, responder.end == nil, w() { return .watch }
@@ -187,13 +200,49 @@ public final class Runner {
         try handle(exit, responder)
         if responder.end == nil {
             try trap.refresh(machine: machine)
-            if responder.wantsCheckpoint && !trap.steppingOver {
-                try machine.completePendingIO()
-                pendingRead = false
-                // The checkpoint check compares memory: without software breakpoints.
-                software.remove(machine: machine)
-                try responder.checkpoint(state: machine, regs: regs)
-            }
+            try checkpointIfWanted(responder)
+        }
+    }
+
+    /// Takes the checkpoint the responder wants here, at a clean boundary.
+    func checkpointIfWanted(_ responder: ExitResponder) throws {
+        if responder.wantsCheckpoint && !trap.steppingOver {
+            try machine.completePendingIO()
+            pendingRead = false
+            // The checkpoint check compares memory: without software breakpoints.
+            software.remove(machine: machine)
+            try responder.checkpoint(state: machine, regs: regs)
+        }
+    }
+
+    /// `record --preempt-ms`: the watcher's kicks (nil: no preemption).
+    public var preemption: Preemption?
+
+    /// Replay: keeps a hardware breakpoint at the next `preempt` record's
+    /// RIP while that record is next (docs/SMP.md). It needs a debug
+    /// register of its own: with all the debugger's taken, the replay stops
+    /// with an error saying so.
+    func armPreemptionPoint(_ responder: ExitResponder) throws {
+        guard !trap.steppingOver else { return }
+        let point = try responder.preemptionPoint()
+        guard point != trap.preemptBreakpoint else { return }
+        if let point, trap.extraBreakpoints.count >= PageFaultTrap.debuggerBreakpointCapacity {
+            throw VMRRError("replay must reach a preemption point at rip \(hex(point)) with a hardware breakpoint, but the debugger holds all \(PageFaultTrap.debuggerBreakpointCapacity): delete one, or use a software breakpoint")
+        }
+        trap.preemptBreakpoint = point
+        trap.forceArm()
+        try trap.refresh(machine: machine)
+    }
+
+    /// The vCPU stopped at the preemption point's breakpoint: the responder
+    /// accepts it (registers, then the dirty-page digest) and the run goes on
+    /// from there, or it steps over the breakpoint and runs on.
+    func preemptionHit(_ responder: ExitResponder) throws {
+        if try responder.reachedPreemption(regs: regs, digest: { try self.machine.preemptionDigest() }) {
+            try armPreemptionPoint(responder)
+            try checkpointIfWanted(responder)
+        } else if responder.end == nil {
+            try trap.beginStepOver(machine: machine)
         }
     }
 
@@ -227,6 +276,13 @@ public final class Runner {
         if try injectBeforeRun(responder) { return responder.end.map { .ended($0) } ?? .event }
         if let end = responder.end { return .ended(end) }
         try completePendingRead()
+        // At the next preemption point: the record is taken here or not at all (docs/SMP.md).
+        if !trap.steppingOver, try responder.preemptionPoint() == regs.rip,
+           try responder.reachedPreemption(regs: regs, digest: { try self.machine.preemptionDigest() }) {
+            try checkpointIfWanted(responder)
+            return responder.end.map { .ended($0) } ?? .event
+        }
+        if let end = responder.end { return .ended(end) }
         // KVM turns a single-stepped HLT into a debug exit and never halts,
         // which would change the journal's events: run a HLT normally.
         if !trap.steppingOver && nextInstructionIsHalt() {

@@ -48,6 +48,11 @@ public final class Scheduler {
     /// every access): a signal's kick is not a guest exit.
     public func notAnExit() { exitsInSlice &-= 1 }
 
+    /// A timer signal preempted the running vCPU (`record --preempt-ms`):
+    /// its slice is over, so the next switch point switches when another
+    /// vCPU can run.
+    public func endSlice() { exitsInSlice = Self.sliceExits }
+
     /// The running vCPU executed HLT.
     public func halted(interruptsEnabled: Bool) {
         states[running] = interruptsEnabled ? .halted : .stopped

@@ -36,6 +36,8 @@ public final class Timeline {
         var state: VCPUState
         var pages: [UInt64: [UInt8]]
         var lastUsed: UInt64
+        /// The pages dirtied since the last clean mark (`Machine.dirtySinceMark`): preemption digests need them.
+        var dirtyMark: Set<UInt64> = []
     }
     private var snapshots: [Snapshot] = []
     /// Snapshots kept; the least recently used one goes first (never event 0's).
@@ -101,7 +103,7 @@ public final class Timeline {
             if let b = machine.ram.read(gpa, count: Int(Layout.pageSize)), b.contains(where: { $0 != 0 }) { pages[gpa] = b }
         }
         clock += 1
-        snapshots.append(Snapshot(position: position, state: state, pages: pages, lastUsed: clock))
+        snapshots.append(Snapshot(position: position, state: state, pages: pages, lastUsed: clock, dirtyMark: machine.dirtySinceMark))
         if snapshots.count > Self.maxSnapshots, let victim = snapshots.indices.filter({ snapshots[$0].position.event != 0 })
             .min(by: { snapshots[$0].lastUsed < snapshots[$1].lastUsed }) {
             snapshots.remove(at: victim)
@@ -117,6 +119,7 @@ public final class Timeline {
         try machine.restoreState(s.state)
         try machine.completePendingIO()
         machine.clearDirtyLog()
+        machine.restoreDirtyMark(s.dirtyMark)
         session.restart(atEvent: s.position.event + 1)
         position = s.position
     }

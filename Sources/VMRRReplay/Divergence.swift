@@ -57,6 +57,13 @@ public struct Divergence: Sendable, Equatable {
         case memoryDigestDiffers(recorded: UInt64, replayed: UInt64)
         /// Execution went on past the journal's last event.
         case endOfJournal
+        /// The vCPU made an exit before it reached the recorded preemption
+        /// point (a `preempt` record at `rip`).
+        case preemptionNotReached(rip: UInt64)
+        /// The preemption point's breakpoint fired `hits` times without the
+        /// registers and the dirty-page digest matching the record
+        /// (`matchedRegisters` of them had the registers).
+        case preemptionHitLimit(rip: UInt64, hits: UInt64, matchedRegisters: UInt64)
 
         public var description: String {
             switch self {
@@ -86,6 +93,10 @@ public struct Divergence: Sendable, Equatable {
             case let .memoryDigestDiffers(recorded, replayed):
                 return "memory digest differs (recorded \(hex(recorded)), replayed \(hex(replayed)))"
             case .endOfJournal: return "the journal has no more events, but execution went on"
+            case let .preemptionNotReached(rip):
+                return "the vCPU exited before it reached the recorded preemption point at rip \(hex(rip))"
+            case let .preemptionHitLimit(rip, hits, matched):
+                return "the recorded preemption point at rip \(hex(rip)) was hit \(hits) times without matching (registers matched \(matched) times, the dirty-page digest never)"
             }
         }
     }

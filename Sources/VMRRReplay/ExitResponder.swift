@@ -10,6 +10,14 @@ public protocol MachineStateSource: AnyObject {
     func dirtyPageRecords() throws -> [PageRecord]
     /// vmrr's digest of all of guest memory (docs/JOURNAL.md).
     func memoryDigest() -> UInt64
+    /// A clean mark: forgets the pages dirtied so far for the preemption
+    /// digest (docs/SMP.md). Recording and replay both mark at every checkpoint event.
+    func markClean() throws
+}
+
+extension MachineStateSource {
+    /// Sources without a dirty log (test doubles) have nothing to mark.
+    public func markClean() throws {}
 }
 
 /// What the guest did at an exit, as the run loop reports it to a
@@ -107,6 +115,18 @@ public protocol ExitResponder: AnyObject {
     func checkpoint(state: MachineStateSource, regs: GPRegisters) throws
     /// Set when the run must end.
     var end: RunEnd? { get }
+    /// Recording: a timer signal stopped the running vCPU between exits
+    /// (`record --preempt-ms`, docs/SMP.md) at `regs`, with `digest` over
+    /// the pages dirtied since the last clean mark. Journals a `preempt`.
+    func preempted(regs: GPRegisters, digest: UInt64) throws
+    /// Replay: the RIP of the next event when it is a `preempt` (the running
+    /// vCPU's: a `switch` comes first otherwise), where the run loop arms a
+    /// hardware breakpoint; nil otherwise.
+    func preemptionPoint() throws -> UInt64?
+    /// Replay: the vCPU is at the preemption point's RIP, before its
+    /// instruction. True when the registers and then `digest()` match the
+    /// record, which is then accepted; false to step over and run on.
+    func reachedPreemption(regs: GPRegisters, digest: () throws -> UInt64) throws -> Bool
 }
 
 /// A scheduling decision at a switch point (docs/SMP.md), made before a KVM_RUN.
@@ -132,4 +152,7 @@ public protocol VCPUScheduling: AnyObject {
 extension ExitResponder {
     public func warmResetBeforeRun(regs: GPRegisters, vectorInMemory: () throws -> WarmResetVector) throws -> WarmResetVector? { nil }
     public func nmiBeforeRun(regs: GPRegisters) throws -> Bool { false }
+    public func preempted(regs: GPRegisters, digest: UInt64) throws {}
+    public func preemptionPoint() throws -> UInt64? { nil }
+    public func reachedPreemption(regs: GPRegisters, digest: () throws -> UInt64) throws -> Bool { false }
 }

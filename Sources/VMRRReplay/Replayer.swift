@@ -50,6 +50,8 @@ public final class Replayer: ExitResponder {
     /// Set when the replay reached the journal's `end` record: the recorded
     /// guest's own end, with its status.
     public private(set) var reachedEndRecord = false
+    /// Breakpoint hits at the next preemption point so far, and how many had the recorded registers.
+    var preemptionHits: (all: UInt64, registersMatched: UInt64) = (0, 0)
 
 
     /// Starts replaying at event `start` (1 after the boot checkpoint, or one
@@ -139,7 +141,9 @@ public final class Replayer: ExitResponder {
             return nil
         }
         if let why = mismatch(expected.event) {
-            diverge(expected: expected, actual: actual(), actualRegs: regs, why: why)
+            let reason: Divergence.Reason
+            if case .preempt = expected.event { reason = .preemptionNotReached(rip: expected.regs.rip) } else { reason = why }
+            diverge(expected: expected, actual: actual(), actualRegs: regs, why: reason)
             return nil
         }
         if expected.regs != regs {
@@ -197,6 +201,7 @@ public final class Replayer: ExitResponder {
                 }
             }
         }
+        try source.markClean()   // as the recorder did here: the preemption digests cover the same pages
         accept(expected)
     }
 
@@ -214,6 +219,7 @@ public final class Replayer: ExitResponder {
     }
 
     func accept(_ r: EventRecord) {
+        preemptionHits = (0, 0)
         lastMatched = r
         matched += 1
         next = r.index + 1

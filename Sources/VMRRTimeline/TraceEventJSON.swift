@@ -119,6 +119,7 @@ public enum TraceEventJSON {
         switch k {
         case .pageFault, .stage2Fault: return "fault"
         case .interrupt, .nmi: return "interrupt"
+        case .preempt: return "preempt"
         case .checkpoint: return "checkpoint"
         case .assist: return "assist"
         default: return m.exitKinds.contains(k) ? "exit" : "run"

@@ -31,6 +31,7 @@ public enum TraceFields {
         case .switchVCPU: return Layout(address: "vcpu", addressFormat: .decimal, value: "", valueFormat: .none)
         case .startup: return Layout(address: "vcpu", addressFormat: .decimal, value: "vector", valueFormat: .hex)
         case .warmReset: return Layout(address: "segment", addressFormat: .hex, value: "offset", valueFormat: .hex)
+        case .preempt: return Layout(address: "", addressFormat: .none, value: "digest", valueFormat: .hex)
         case .hlt, .shutdown, .nmi: return Layout(address: "", addressFormat: .none, value: "", valueFormat: .none)
         }
     }

@@ -113,6 +113,7 @@ public struct TraceModel {
         case let .startup(k, vector): address = UInt64(k); value = UInt64(vector)
         case .nmi: break
         case let .warmReset(segment, offset): address = UInt64(segment); value = UInt64(offset)
+        case let .preempt(digest): value = digest
         }
         kinds.append(r.event.kind); rips.append(r.rip); addresses.append(address); values.append(value); details.append(detail)
         countsByKind[r.event.kind, default: 0] += 1

@@ -58,6 +58,9 @@ struct Record: ParsableCommand {
     @Option(help: "Stop cleanly after this many seconds (a vCPU that makes no exit is stopped by a signal).")
     var maxTime: Double?
 
+    @Option(help: ArgumentHelp("Preempt a vCPU whose KVM_RUN has used this many milliseconds of CPU time without an exit (a timer signal stops it; the stop is journaled as a preempt event and replay reaches it with a hardware breakpoint, docs/SMP.md); 0 turns preemption off.", valueName: "MS"))
+    var preemptMs: UInt64 = Preemption.defaultMilliseconds
+
     @Option(help: "Boot protocol: auto (linux for a bzImage or a vmlinux, multiboot when the image has a multiboot header), vmrr, multiboot or linux.")
     var boot: String = "auto"
 
@@ -97,6 +100,9 @@ struct Record: ParsableCommand {
         guard BootSelection(rawValue: boot) != nil else {
             throw ValidationError("--boot must be 'auto', 'vmrr', 'multiboot' or 'linux', not '\(boot)'")
         }
+        guard preemptMs <= Preemption.maximumMilliseconds else {
+            throw ValidationError("--preempt-ms must be 0 (off) to \(Preemption.maximumMilliseconds), not \(preemptMs)")
+        }
         if let maxTime {
             guard maxTime > 0, maxTime.isFinite else { throw ValidationError("--max-time must be a positive number of seconds") }
             guard maxTime <= TimeLimit.maximumSeconds else {
@@ -120,6 +126,7 @@ struct Record: ParsableCommand {
         o.inputPath = input
         o.maxExits = maxExits
         o.maxTime = maxTime
+        o.preemptMilliseconds = preemptMs
         o.boot = BootSelection(rawValue: boot) ?? .auto
         o.modules = modules
         o.initrd = initrd
@@ -144,6 +151,7 @@ struct Record: ParsableCommand {
             if let m = end.message { how += ": \(m)" }
             warn("vmrr: guest ended (\(how))")
             for d in result.details { warn("vmrr: \(d)") }
+            if result.preemptions > 0 { warn("vmrr: \(result.preemptions) preemptions (--preempt-ms \(preemptMs))") }
             warn("vmrr: recorded \(result.events) events (\(result.exits) exits, \(result.checkpoints) checkpoints) in \(String(format1(ms))) ms to \(o.journalPath) (\(result.journalBytes) bytes)")
             warn("vmrr: look at it with: vmrr dump \(o.journalPath)")
         }

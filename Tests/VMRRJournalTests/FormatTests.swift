@@ -31,6 +31,7 @@ import VMRRTestSupport
         case .switchVCPU: return ["to"]
         case .startup: return ["target", "vector"]
         case .warmReset: return ["segment", "offset"]
+        case .preempt: return ["digest"]
         case .hlt, .shutdown, .nmi: return []
         }
     }

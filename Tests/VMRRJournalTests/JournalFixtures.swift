@@ -86,6 +86,8 @@ extension Fixtures {
         .nmi,
         .warmReset(segment: 0, offset: 0x7000),
         .warmReset(segment: UInt16.max, offset: UInt16.max),
+        .preempt(digest: 0),
+        .preempt(digest: 0x8000_0000_dead_beef),
     ]
 
     /// A page with some non-zero bytes.

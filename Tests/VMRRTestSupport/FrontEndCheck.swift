@@ -292,7 +292,7 @@ public enum FrontEndCheck {
         case let .timer(deadline): return .mmioWrite(gpa: timerAddress, size: 8, value: deadline)
         case let .error(reason, suberror, data):
             return .kvmError(reason: reason, suberror: suberror, data: data, description: "KVM error \(reason)")
-        case .msr, .assist, .interrupt, .checkpoint, .end, .switchVCPU, .startup, .nmi, .warmReset: return nil
+        case .msr, .assist, .interrupt, .checkpoint, .end, .switchVCPU, .startup, .nmi, .warmReset, .preempt: return nil
         }
     }
 

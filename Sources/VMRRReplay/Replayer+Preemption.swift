@@ -1,0 +1,36 @@
+import VMRRBase
+import VMRRJournal
+
+/// Reaching a `preempt` record (docs/SMP.md, "Preemption by a timer
+/// signal"): the run loop arms a hardware execution breakpoint at the
+/// record's RIP and asks at every hit; the first hit whose registers and
+/// then dirty-page digest match is the recorded stop. State equal in the
+/// registers and in everything written since the last clean mark is the same
+/// state for all later execution, whichever loop iteration it was.
+extension Replayer {
+    /// Hits at one preemption point before the replay gives up with a divergence.
+    public static let preemptionHitLimit: UInt64 = 1_000_000
+
+    public func preemptionPoint() throws -> UInt64? {
+        guard end == nil, let e = try peek(), case .preempt = e.event else { return nil }
+        return e.regs.rip
+    }
+
+    public func reachedPreemption(regs: GPRegisters, digest: () throws -> UInt64) throws -> Bool {
+        guard end == nil, let e = try peek(), case let .preempt(want) = e.event else { return false }
+        preemptionHits.all += 1
+        if e.regs == regs {
+            preemptionHits.registersMatched += 1
+            if try digest() == want {
+                preemptionHits = (0, 0)
+                accept(e)
+                return true
+            }
+        }
+        if preemptionHits.all >= Self.preemptionHitLimit {
+            diverge(expected: e, actual: "preemption point", actualRegs: regs,
+                    why: .preemptionHitLimit(rip: e.regs.rip, hits: preemptionHits.all, matchedRegisters: preemptionHits.registersMatched))
+        }
+        return false
+    }
+}
