@@ -34,6 +34,9 @@ public final class Machine: MachineStateSource {
     /// boot, a restore), whoever read the dirty log: the set a `preempt`
     /// record's digest covers (docs/SMP.md).
     public internal(set) var dirtySinceMark = Set<UInt64>()
+    /// Pages `markClean` or `preemptionDigest` read from KVM that no
+    /// `dirtyPages()` caller (checkpoints, the debugger's snapshots) has had yet.
+    var unconsumed = Set<UInt64>()
 
     /// MSRs that KVM lists but refuses to restore on this host (docs/HOST.md).
     static let msrsNotRestored: Set<UInt32> = [0x4b56_4d06]  // MSR_KVM_ASYNC_PF_INT
@@ -169,14 +172,16 @@ public final class Machine: MachineStateSource {
 
     /// Forgets the pages dirtied so far, and makes this a clean mark.
     public func clearDirtyLog() {
-        _ = try? dirtyPages()
+        _ = try? readDirtyLog()
+        unconsumed.removeAll(keepingCapacity: true)
         dirtySinceMark.removeAll(keepingCapacity: true)
     }
 
     /// A clean mark at a checkpoint event: recording and replay both make
-    /// one there, so the preemption digests cover the same pages.
+    /// one there, so the preemption digests cover the same pages. The pages
+    /// read here are still handed to the next `dirtyPages()` caller.
     public func markClean() throws {
-        _ = try dirtyPages()
+        unconsumed.formUnion(try readDirtyLog())
         dirtySinceMark.removeAll(keepingCapacity: true)
     }
 
@@ -186,12 +191,24 @@ public final class Machine: MachineStateSource {
     /// The `preempt` record's digest: the pages dirtied since the last clean
     /// mark, with their contents, in address order (`MemoryDigest.dirtyPages`).
     public func preemptionDigest() throws -> UInt64 {
-        _ = try dirtyPages()
+        unconsumed.formUnion(try readDirtyLog())
         return MemoryDigest.dirtyPages(pages(dirtySinceMark.sorted()))
     }
 
-    /// Guest-physical addresses of the pages written since the previous call.
+    /// Guest-physical addresses of the pages written since the previous call,
+    /// in ascending order (whatever `markClean` or `preemptionDigest` read
+    /// from KVM in between included).
     public func dirtyPages() throws -> [UInt64] {
+        let fresh = try readDirtyLog()
+        guard !unconsumed.isEmpty else { return fresh }
+        unconsumed.formUnion(fresh)
+        defer { unconsumed.removeAll(keepingCapacity: true) }
+        return unconsumed.sorted()
+    }
+
+    /// KVM_GET_DIRTY_LOG over every slot (which clears it): the pages in
+    /// ascending order. They join the mark's set.
+    private func readDirtyLog() throws -> [UInt64] {
         var out: [UInt64] = []
         for (i, r) in ram.ranges.enumerated() {
             let pages = Int(UInt64(r.count) / Layout.pageSize)

@@ -100,7 +100,10 @@ public final class ReplayWatchdog: Sendable {
         let last = replayer.lastMatched.map { "after event \($0.index)" }
             ?? (replayer.next > 0 ? "after event \(replayer.next - 1)" : "before the first event")
         let exit = runner.lastExit.map { "the last exit was \($0.name)" } ?? "the guest made no exit"
-        let expected = (try? replayer.peek()).flatMap { $0 }.map { " (\($0.event.kind.name))" } ?? ""
+        let expected = (try? replayer.peek()).flatMap { $0 }.map { e in
+            if case .preempt = e.event { return " (preempt, never reached at rip \(hex(e.regs.rip)))" }
+            return " (\(e.event.kind.name))"
+        } ?? ""
         return Stalled(description: "\(journal): replay watchdog: \(why): stopped \(last), waiting for event \(replayer.next)\(expected), at rip \(hex(runner.regs.rip)); \(exit)")
     }
 
