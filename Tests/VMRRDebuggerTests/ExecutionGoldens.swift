@@ -449,9 +449,9 @@ let executionGoldens: [String: String] = [
         (vmrr 0) info registers rzz
         info registers: unknown register 'rzz': expected names such as rax, rip, eflags, cr3 or cs
         (vmrr 0) break-event foo
-        break-event: unknown event kind 'foo' (kinds: io, mmio, hlt, shutdown, page_fault, stage2_fault, clock, timer, interrupt, input, checkpoint, error, end, msr, assist, nmi, warm_reset)
+        break-event: unknown event kind 'foo' (kinds: io, mmio, hlt, shutdown, page_fault, stage2_fault, clock, timer, interrupt, input, checkpoint, error, end, msr, assist, nmi, warm_reset, preempt)
         (vmrr 0) break-event pagefault
-        break-event: unknown event kind 'pagefault': did you mean 'page_fault'? (kinds: io, mmio, hlt, shutdown, page_fault, stage2_fault, clock, timer, interrupt, input, checkpoint, error, end, msr, assist, nmi, warm_reset)
+        break-event: unknown event kind 'pagefault': did you mean 'page_fault'? (kinds: io, mmio, hlt, shutdown, page_fault, stage2_fault, clock, timer, interrupt, input, checkpoint, error, end, msr, assist, nmi, warm_reset, preempt)
         (vmrr 0) break-event io gva=1
         break-event: gva= does not apply to io events: it filters page_fault events
         (vmrr 0) break-event io port=zz
@@ -459,7 +459,7 @@ let executionGoldens: [String: String] = [
         (vmrr 0) break-event io port
         break-event: bad filter 'port': expected KEY=VALUE such as port=0x3f8, gva=0x4000..0x8000, gpa=ADDR[..ADDR], vector=0x20, msr=0x1b, value=N[..M], dir=in|out|read|write
         (vmrr 0) break-event
-        break-event: missing event kind: usage: break-event KIND [FILTER...], KIND one of io, mmio, hlt, shutdown, page_fault, stage2_fault, clock, timer, interrupt, input, checkpoint, error, end, msr, assist, nmi, warm_reset
+        break-event: missing event kind: usage: break-event KIND [FILTER...], KIND one of io, mmio, hlt, shutdown, page_fault, stage2_fault, clock, timer, interrupt, input, checkpoint, error, end, msr, assist, nmi, warm_reset, preempt
         (vmrr 0) delete 7
         no breakpoint number 7
         (vmrr 0) delete x

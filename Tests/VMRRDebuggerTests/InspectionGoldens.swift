@@ -113,10 +113,10 @@ let inspectionGoldens: [String: String] = [
         (vmrr 0) help break-event
         break-event KIND [FILTER...]
           Stop at journal events of a kind, narrowed by filters. KIND: io, mmio, hlt, shutdown, page_fault,
-          stage2_fault, clock, timer, interrupt, input, checkpoint, error, end, msr, assist, nmi, warm_reset.
-          FILTER: port=0x3f8, gva=0x4000..0x8000, gpa=ADDR[..ADDR], vector=0x20, msr=0x1b, value=N[..M],
-          dir=in|out|read|write. Stops forward (continue, next-event) and backward (reverse-continue,
-          prev-event), without KVM too. Example: break-event io port=0x3f8 dir=out
+          stage2_fault, clock, timer, interrupt, input, checkpoint, error, end, msr, assist, nmi, warm_reset,
+          preempt. FILTER: port=0x3f8, gva=0x4000..0x8000, gpa=ADDR[..ADDR], vector=0x20, msr=0x1b,
+          value=N[..M], dir=in|out|read|write. Stops forward (continue, next-event) and backward
+          (reverse-continue, prev-event), without KVM too. Example: break-event io port=0x3f8 dir=out
         (vmrr 0) help watch
         watch [-p] ADDR [LEN]
           Stop where memory is written, forward or backward. Watches LEN bytes (default 8, within one page) at

@@ -81,3 +81,45 @@ import VMRRTestSupport
         #expect(r.divergence?.reason == .differentKind)
     }
 }
+
+/// Reaching a `preempt` record (docs/SMP.md): the first breakpoint hit whose
+/// registers and then dirty-page digest match is the recorded stop; an exit
+/// before it is a divergence that names the point.
+@Suite struct PreemptionReplayTests {
+    static let out = Event.io(port: TestLayout.thr, size: 1, direction: .write, value: 0x41)
+    static let digest: UInt64 = 0x1234_5678_9abc_def0
+    static let steps: [Step] = [
+        Step(event: out, regs: regs(1)),
+        Step(event: .preempt(digest: digest), regs: regs(2)),
+        Step(event: out, regs: regs(3)),
+    ]
+
+    @Test func theFirstHitWithTheRecordedRegistersAndDigestIsTheStop() throws {
+        let r = newReplayer(try makeJournal(Self.steps))
+        #expect(try r.preemptionPoint() == nil, "the next event is an exit")
+        _ = try r.respond(to: .portWrite(port: TestLayout.thr, size: 1, value: 0x41), regs: regs(1))
+        #expect(try r.preemptionPoint() == regs(2).rip)
+        var other = regs(2)
+        other.rcx &+= 1
+        var digestAsked = 0
+        #expect(try !r.reachedPreemption(regs: other, digest: { digestAsked += 1; return Self.digest }))
+        #expect(digestAsked == 0, "the digest is computed only when the registers match")
+        #expect(try !r.reachedPreemption(regs: regs(2), digest: { Self.digest ^ 1 }), "another loop iteration: memory differs")
+        #expect(r.divergence == nil && r.next == 1)
+        #expect(try r.reachedPreemption(regs: regs(2), digest: { Self.digest }))
+        #expect(r.next == 2 && r.divergence == nil)
+        #expect(try r.preemptionPoint() == nil)
+        _ = try r.respond(to: .portWrite(port: TestLayout.thr, size: 1, value: 0x41), regs: regs(3))
+        #expect(r.divergence == nil)
+    }
+
+    @Test func anExitBeforeThePointIsADivergenceNamingIt() throws {
+        let r = newReplayer(try makeJournal(Self.steps))
+        _ = try r.respond(to: .portWrite(port: TestLayout.thr, size: 1, value: 0x41), regs: regs(1))
+        _ = try r.respond(to: .portWrite(port: TestLayout.thr, size: 1, value: 0x41), regs: regs(3))
+        let d = try #require(r.divergence)
+        #expect(d.index == 1)
+        #expect(d.reason == .preemptionNotReached(rip: regs(2).rip))
+        #expect(d.reason.description == "the vCPU exited before it reached the recorded preemption point at rip \(hex(regs(2).rip))")
+    }
+}
