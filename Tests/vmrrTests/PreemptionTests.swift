@@ -8,19 +8,22 @@ import VMRRTestSupport
 /// that runs without exits is stopped by a timer signal, the stop is
 /// journaled as a `preempt` event, and replay reaches it with a hardware
 /// breakpoint, registers and a dirty-page digest. Guests: `poll` (one vCPU
-/// polls memory for timer ticks) and `smpspin` (two vCPUs, a lock waited
-/// for without exits). A 5 ms slice keeps them quick; where the stops fall
+/// polls memory for timer ticks; fixtures/guests/timer/poll.c) and `smpspin`
+/// (the smp guest with its lock waited for without exits, built by
+/// fixtures/guests/smp/build.sh). A 5 ms slice keeps them quick; where the stops fall
 /// depends on host time, so these recordings differ run to run, and each
 /// must replay identically.
 extension KVMEndToEnd {
     static let preemptSlice = ["--preempt-ms", "5"]
+    static var poll: String { Fixtures.guestsDir.appendingPathComponent("timer/poll.elf").path }
+    static var smpspin: String { Fixtures.guestsDir.appendingPathComponent("smp/smpspin.elf").path }
 
     @Test("a vCPU polling memory for timer ticks gets them through preemption, and replays", arguments: ["virtual", "host"])
     func pollGetsItsTicks(clock: String) throws {
         let dir = Fixtures.scratch("poll-\(clock)")
         defer { try? FileManager.default.removeItem(at: dir) }
         for run in 0..<3 {
-            let (r, journal) = try E2E.record(Fixtures.guest("poll"), in: dir, name: "poll\(run)",
+            let (r, journal) = try E2E.record(Self.poll, in: dir, name: "poll\(run)",
                                               options: ["--clock", clock, "--checkpoint-every", "8", "--quiet"] + Self.preemptSlice)
             #expect(r.status == 0, "status \(r.status): \(r.stderr)")
             #expect(r.stdout == "poll: 5 ticks\n", "\(r.stdout)")
@@ -39,11 +42,11 @@ extension KVMEndToEnd {
         let dir = Fixtures.scratch("smpspin-\(clock)")
         defer { try? FileManager.default.removeItem(at: dir) }
         for run in 0..<3 {
-            let (r, journal) = try E2E.record(Fixtures.guest("smpspin"), in: dir, name: "smpspin\(run)",
+            let (r, journal) = try E2E.record(Self.smpspin, in: dir, name: "smpspin\(run)",
                                               options: ["--cpus", "2", "--clock", clock, "--quiet"] + Self.preemptSlice)
             #expect(r.status == 1, "status \(r.status): \(r.stderr)")
-            #expect(r.stdout.contains("smpspin: counter 80 (expected 80), ipis to the bsp 1\n"), "\(r.stdout)")
-            #expect(r.stdout.hasSuffix("smpspin: all checks passed\n"), "\(r.stdout)")
+            #expect(r.stdout.contains("smp: counter 80 (expected 80), ipis to the bsp 1\n"), "\(r.stdout)")
+            #expect(r.stdout.hasSuffix("smp: all checks passed\n"), "\(r.stdout)")
             let d = try E2E.dump(journal)
             E2E.checkShape(d, status: 1)
             #expect(d.of("preempt").count >= 1, "no preempt event")
@@ -60,7 +63,7 @@ extension KVMEndToEnd {
     func debuggerCrossesPreemptions() throws {
         let dir = Fixtures.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (r, journal) = try E2E.record(Fixtures.guest("poll"), in: dir, name: "poll",
+        let (r, journal) = try E2E.record(Self.poll, in: dir, name: "poll",
                                           options: ["--clock", "virtual", "--quiet"] + Self.preemptSlice)
         #expect(r.status == 0, "\(r.stderr)")
         let preempts = try E2E.dump(journal).of("preempt").map(\.index)
@@ -97,7 +100,7 @@ extension KVMEndToEnd {
     func forgedPreemptionsDiverge() throws {
         let dir = Fixtures.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (r, journal) = try E2E.record(Fixtures.guest("poll"), in: dir, name: "poll",
+        let (r, journal) = try E2E.record(Self.poll, in: dir, name: "poll",
                                           options: ["--clock", "virtual", "--quiet"] + Self.preemptSlice)
         #expect(r.status == 0, "\(r.stderr)")
         let first = try #require(try E2E.dump(journal).of("preempt").first)
