@@ -2,6 +2,7 @@ import VMRRBase
 import VMRRGuest
 import VMRRJournal
 import VMRRKVM
+import VMRRMMU
 import VMRRReplay
 
 /// The one run loop shared by record and replay: it runs the vCPU, turns
@@ -139,7 +140,7 @@ public final class Runner {
             if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc), trap.extraBreakpoints.contains(pc) {
                 return .breakpoint(pc)
             }
-            if exit == .interrupted, !trap.steppingOver, let p = preemption, p.takeRequest() {
+            if exit == .interrupted, !trap.steppingOver, inRingZero, let p = preemption, p.takeRequest() {
                 try responder.preempted(regs: regs, digest: machine.preemptionDigest())
             }
             try afterExit(exit, responder)
@@ -217,6 +218,15 @@ public final class Runner {
 
     /// `record --preempt-ms`: the watcher's kicks (nil: no preemption).
     public var preemption: Preemption?
+
+    /// True when the vCPU runs ring-0 code (or real mode), the only code a
+    /// hardware breakpoint stops at a chosen instruction on this host
+    /// (docs/HOST.md): a stop elsewhere is not journaled, since replay could
+    /// never reach it, and the request waits for a stop in ring 0.
+    var inRingZero: Bool {
+        let s = machine.vcpu.syncedSpecialRegisters
+        return s.cr0 & CR0Flags.protectionEnable.rawValue == 0 || s.ss.dpl == 0
+    }
 
     /// Replay: keeps a hardware breakpoint at the next `preempt` record's
     /// RIP while that record is next (docs/SMP.md). It needs a debug
