@@ -10,6 +10,17 @@ public protocol MachineStateSource: AnyObject {
     func dirtyPageRecords() throws -> [PageRecord]
     /// vmrr's digest of all of guest memory (docs/JOURNAL.md).
     func memoryDigest() -> UInt64
+    /// The number of vCPUs and the running one (docs/SMP.md).
+    var vcpuCount: Int { get }
+    var runningVCPU: Int { get }
+    /// vCPU `k`'s complete state.
+    func captureState(vcpu k: Int) throws -> VCPUState
+}
+
+extension MachineStateSource {
+    public var vcpuCount: Int { 1 }
+    public var runningVCPU: Int { 0 }
+    public func captureState(vcpu k: Int) throws -> VCPUState { try captureState() }
 }
 
 /// What the guest did at an exit, as the run loop reports it to a
