@@ -78,7 +78,7 @@ public final class JournalTarget: DebugTarget {
             }
             e -= 1
         }
-        throw DebugError("vCPU \(k) has no event at or before event \(position.event): it has not run yet (its registers are known from its first event on)")
+        throw DebugError("vCPU \(k) has not run by event \(position.event) (its registers are known from its first event on)")
     }
 
     public func specialRegisters() throws -> SpecialRegisters {
