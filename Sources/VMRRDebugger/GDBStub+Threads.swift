@@ -53,7 +53,7 @@ extension GDBStub {
         if p == "qsThreadInfo" { return "l" }
         if p.hasPrefix("qThreadExtraInfo,") {
             guard let k = try? vcpu(threadID: p.dropFirst("qThreadExtraInfo,".count)) else { return "E01" }
-            let words = "vCPU \(k)" + (k == target.runningVCPU ? " (running)" : "")
+            let words = "vCPU \(k)" + (k == target.runningVCPU ? ", running" : "")
             return GDBPacket.hex(Array(words.utf8))
         }
         return nil
