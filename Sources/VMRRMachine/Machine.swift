@@ -91,17 +91,16 @@ public final class Machine: MachineStateSource {
         current = k
     }
 
-    /// Starts AP `k` as a SIPI with `vector` does (SDM vol. 3, 9.4.4.1):
-    /// real mode at CS = vector << 8 (base vector << 12), IP = 0, the rest
-    /// of its state as KVM's reset left it.
+    /// Starts AP `k` as a SIPI with `vector` does (SDM vol. 3, 9.4.4.1 and
+    /// table 10-1): the state INIT leaves (`RealModeEntry`: real mode, paging
+    /// off, EFER 0, general registers 0), then CS = vector << 8 (base
+    /// vector << 12), IP = 0. So an AP that has run, then been sent INIT,
+    /// starts again in real mode, not where it stopped. EDX holds the
+    /// signature KVM gives every vCPU it creates (`RealModeEntry.apSignature`).
     public func startAP(_ k: Int, vector: UInt8) throws {
         let ap = vcpus[k]
-        var sregs = try ap.getSpecialRegisters()
-        sregs.cs.selector = UInt16(vector) << 8
-        sregs.cs.base = UInt64(vector) << 12
-        try ap.setSpecialRegisters(sregs)
-        var regs = try ap.getRegisters()
-        regs.rip = 0
+        var regs = try ap.enterRealMode(segment: UInt16(vector) << 8, offset: 0, dataSegment: 0)
+        regs.rdx = RealModeEntry.apSignature
         try ap.setRegisters(regs)
     }
 

@@ -87,3 +87,27 @@ extension KVMEndToEnd {
         #expect(!r.stderr.contains("Remote connection closed") && !r.stderr.contains("protocol error"), "\(r.stderr)")
     }
 }
+
+extension KVMEndToEnd {
+    @Test("INIT of an AP that has run, then a second SIPI: it starts again in real mode, recorded and replayed identically, from a checkpoint too")
+    func anAPStartedAgain() throws {
+        let dir = Fixtures.scratch("smpinit")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let guest = E2E.guestsDir.appendingPathComponent("smp/smpinit.elf").path
+        let (r, journal) = try E2E.record(guest, in: dir, name: "smpinit",
+                                          options: ["--cpus", "2", "--clock", "virtual", "--quiet", "--checkpoint-every", "500"])
+        #expect(r.status == 1, "status \(r.status): \(r.stderr)")
+        #expect(r.stdout.components(separatedBy: "cpu 1: up, own page tables, per-cpu page ok\n").count - 1 == 2, "\(r.stdout)")
+        #expect(r.stdout.hasSuffix("smpinit: AP 1 started again, counter 120\nsmpinit: all checks passed\n"), "\(r.stdout)")
+        let d = try E2E.dump(journal)
+        #expect(d.of("startup").compactMap { $0.u("target") } == [1, 1], "AP 1 started twice")
+        try E2E.checkReplay(journal, status: 1, console: r.stdout)
+        // Each checkpoint after the boot holds every vCPU: a replay from any of them is identical.
+        let ids = d.of("checkpoint").compactMap { $0.u("id") }.filter { $0 > 0 }
+        #expect(ids.count >= 2, "\(ids)")
+        for id in ids {
+            let from = try Fixtures.vmrr(["replay", "--from-checkpoint", "\(id)", journal])
+            #expect(from.status == ExitStatus.replayedIdentically, "checkpoint \(id): \(from.stderr)")
+        }
+    }
+}
