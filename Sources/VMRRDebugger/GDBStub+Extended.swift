@@ -17,12 +17,14 @@ extension GDBStub {
         return ""   // vMustReplyEmpty, vFile, ...: not supported
     }
 
-    /// `vCont;ACTION[:THREAD][;ACTION[:THREAD]]...`: the one thread takes the
-    /// first action that names it or no thread.
+    /// `vCont;ACTION[:THREAD][;ACTION[:THREAD]]...`: the first action that
+    /// names a thread of the recording (or none) moves the one history: a
+    /// step is one instruction of the vCPU running there, whichever thread
+    /// it names (the recording decides which vCPU runs).
     func vCont(_ actions: Substring) -> String {
         for action in actions.split(separator: ";") {
             let parts = action.split(separator: ":", maxSplits: 1)
-            if parts.count == 2, !["-1", "1", "01", "p1.1", "p1.-1", "p01.01"].contains(String(parts[1])) { continue }
+            if parts.count == 2, !namesAThread(parts[1]) { continue }
             switch parts.first?.first {
             case "c", "C": return continueMotion()
             case "s", "S": return motion { [target] in try target.stepInstructions(1) }

@@ -8,7 +8,7 @@ import VMRRReplay
 /// replay (docs/DEBUGGER.md, "gdb"). Transport-free: `handle` takes one
 /// packet's payload and returns the replies, so it is tested without sockets.
 ///
-/// The replay is one thread (thread 1) of an x86-64 machine. Registers and
+/// Each vCPU is a thread (thread k+1 is vCPU k: GDBStub+Threads.swift) of an x86-64 machine. Registers and
 /// memory are read-only, as in rr: a recorded execution cannot be changed.
 /// Forward and reverse motions (`c`, `s`, `bc`, `bs`) move the replay;
 /// `Z0`/`Z1` set hardware execution breakpoints, `Z2` write watchpoints;
@@ -60,7 +60,7 @@ public final class GDBStub {
 
     /// The stop reply for a motion's outcome.
     func stopReply(_ r: StopReason) -> String {
-        let thread = "thread:01;"
+        let thread = stopThread
         switch r {
         case .done, .eventBreakpoint: return "T05" + thread
         case let .breakpoint(id, _): return (softwareIDs.contains(id) ? "T05swbreak:;" : "T05hwbreak:;") + thread
@@ -91,6 +91,8 @@ public final class GDBStub {
         holdNextContinue = false
         do {
             let r = try runMotion(body)
+            // The selected thread follows the vCPU running at the stop, as gdb's does.
+            target.selectedVCPU = nil
             lastStop = stopReply(r)
         } catch {
             motionFailure = "vmrr: \(error)\n"
@@ -182,7 +184,8 @@ public final class GDBStub {
             if p == "bs" { return .packet(motion { [target] in try target.reverseStepInstructions(1) }) }
             return .packet("")
         case "Z", "z": return .packet(breakpoint(p))
-        case "H", "T": return .packet("OK")
+        case "H": return .packet(setThread(p))
+        case "T": return .packet(threadAlive(p))
         case "k": return extendedMode ? .packet("OK") : .close(nil)
         case "D": return .close("OK")
         case "!": extendedMode = true; return .packet("OK")
@@ -217,11 +220,9 @@ public final class GDBStub {
             return Self.xferChunk(Array(path.utf8), offset: off, length: len)
         }
         if p.hasPrefix("qXfer:") { return "E00" }
+        if let threads = threadQuery(p) { return threads }
         switch p {
-        case "qC": return "QC01"
         case "qAttached": return "1"
-        case "qfThreadInfo": return "m01"
-        case "qsThreadInfo": return "l"
         case "qSymbol::": return "OK"
         default: return ""
         }

@@ -45,6 +45,15 @@ extension Grammar {
         CommandHelp(name: "clear", synopsis: "clear [ADDR|SYMBOL[+OFF]]",
                     summary: "Delete the breakpoints at an address (default: the selected frame's pc).",
                     section: .breakpoints),
+        CommandHelp(name: "info threads", synopsis: "info threads",
+                    summary: "List the vCPUs as threads (thread N is vCPU N-1), each at its rip.",
+                    details: "* marks the selected thread, whose registers, memory and MMU views (its own CR3) "
+                        + "the other commands show; (running) marks the vCPU the recording runs at this position.",
+                    section: .state),
+        CommandHelp(name: "thread", synopsis: "thread [N]",
+                    summary: "Select thread N (vCPU N-1), or show the selected thread.",
+                    details: "Breakpoints and watchpoints stop on any vCPU. After a motion the selected thread "
+                        + "is the vCPU that runs where it stopped, as in gdb.", section: .state),
     ]
 
     /// Numbers and ranges (`2`, `3-5`), as delete and undisplay take them.
@@ -106,6 +115,16 @@ extension Grammar {
             guard !args.isEmpty else { throw fail("missing address") }
             return .tbreak(try expression(args[...]))
         case "clear": return .clear(args.isEmpty ? nil : try expression(args[...]))
+        case "info threads":
+            if let extra = args.first { throw fail("unexpected '\(extra)'") }
+            return .infoThreads
+        case "thread":
+            guard args.count <= 1 else { throw fail("unexpected '\(args[1])'") }
+            guard let word = args.first else { return .thread(nil) }
+            guard let n = parseNumber(word), n >= 1, n <= UInt64(JournalFormat.maxVCPUs) else {
+                throw fail("bad thread number '\(word)': threads are numbered from 1")
+            }
+            return .thread(Int(n))
         default:
             // Reached only if the command table names a command no switch parses.
             throw DebugError("\(name): not implemented")

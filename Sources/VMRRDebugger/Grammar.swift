@@ -53,6 +53,10 @@ enum Command: Equatable {
     /// Nil: the selected frame's pc.
     case clear(AddressExpression?)
     case infoAllRegisters
+    // Threads, one per vCPU (Commands+Threads.swift).
+    case infoThreads
+    /// Nil: show the selected thread.
+    case thread(Int?)
 
     /// Commands an empty line repeats, as gdb does.
     var repeats: Bool {

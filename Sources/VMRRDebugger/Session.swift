@@ -134,8 +134,10 @@ public final class DebuggerSession {
         case .prevEvent(let n): try motion { try target.previousEvents(n) }
         case .reverseContinue: try motion { try target.reverseContinue() }
         case .goto(let p):
+            let shown = target.shownVCPU
             try target.goto(position(p))
             selectedFrame = 0
+            followRunningVCPU(shown: shown)
             try showPosition()
             showDisplays()
         case .breakAddress(let e):
@@ -190,6 +192,8 @@ public final class DebuggerSession {
         case .infoDisplay: infoDisplay()
         case .clear(let e): try clear(e)
         case .infoAllRegisters: try infoAllRegisters()
+        case .infoThreads: try infoThreads()
+        case .thread(let n): try thread(n)
         }
     }
 
@@ -214,7 +218,9 @@ public final class DebuggerSession {
     func motion(_ move: () throws -> StopReason) throws {
         let before = target.position.event
         selectedFrame = 0
+        let shown = target.shownVCPU
         let reason = try move()
+        followRunningVCPU(shown: shown)
         try stopped(reason, eventChanged: target.position.event != before)
         showDisplays()
     }

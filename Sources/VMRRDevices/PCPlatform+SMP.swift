@@ -1,3 +1,5 @@
+import VMRRJournal
+
 /// The multi-vCPU side of the platform (docs/SMP.md): one local APIC per
 /// vCPU, the APIC page and x2APIC MSRs answered by the running vCPU's APIC,
 /// IPIs carried between APICs, and the INIT and SIPI requests the
@@ -100,5 +102,30 @@ extension PCPlatform {
         if localAPIC(k).deliverable != nil || localAPIC(k).nmiPending { return true }
         guard k == 0 else { return false }
         return timerExpired || (apic.acceptsPICInterrupts && pic.pendingVector != nil)
+    }
+}
+
+/// The checkpoint record of a platform of more than one vCPU (tag 17): the
+/// vCPU whose accesses the platform answers, then each AP's local APIC in
+/// the BSP's record layout (tag 5), in vCPU order.
+final class APICsOfAPs: CheckpointedDevice {
+    unowned let platform: PCPlatform
+    init(platform: PCPlatform) { self.platform = platform }
+
+    func saveState(_ s: inout DeviceStateWriter) {
+        s.u8(UInt8(platform.currentCPU))
+        s.u8(UInt8(platform.aps.count))
+        for ap in platform.aps { ap.saveState(&s) }
+    }
+
+    func restoreState(_ r: inout DeviceStateReader) throws {
+        let current = Int(try r.u8())
+        let n = Int(try r.u8())
+        guard n == platform.aps.count, current < platform.cpuCount else {
+            throw JournalError(path: "device state of the APs' local APICs", offset: nil,
+                               reason: "\(n) APs with vCPU \(current) running; this machine has \(platform.aps.count) APs")
+        }
+        for ap in platform.aps { try ap.restoreState(&r) }
+        platform.currentCPU = current
     }
 }

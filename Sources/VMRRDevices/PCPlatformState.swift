@@ -35,6 +35,7 @@ extension PCPlatform {
          (.testDev, 1, "pc-testdev", testDev), (.testDevMemory, 1, "pc-testdev memory", testDevMemory),
          (.fwCfg, 1, "fw_cfg", fwCfg), (.resetPorts, 1, "the reset ports", resetPorts),
          (.paravirtualClock, 1, "the paravirtual timer", paravirtualClock)]
+            + (aps.isEmpty ? [] : [(.apLocalAPICs, 1, "the APs' local APICs", APICsOfAPs(platform: self))])
     }
 
     /// Device state for checkpoints (VMRRJournal's `DeviceState`): the

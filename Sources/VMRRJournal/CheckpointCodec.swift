@@ -8,7 +8,9 @@ struct CheckpointFlags: OptionSet {
     static let full = CheckpointFlags(rawValue: 1 << 0)
     /// A u64 memory digest follows the flags.
     static let hasDigest = CheckpointFlags(rawValue: 1 << 1)
-    static let all: CheckpointFlags = [.full, .hasDigest]
+    /// Every vCPU's state follows the device state (`Checkpoint.allVCPUs`; format 3 only).
+    static let allVCPUs = CheckpointFlags(rawValue: 1 << 2)
+    static let all: CheckpointFlags = [.full, .hasDigest, .allVCPUs]
 }
 
 /// The boolean attributes of a segment register, one byte.
@@ -67,13 +69,9 @@ enum CheckpointCodec {
     /// one page, or a zero run is empty, unaligned or beyond 64 bits.
     static func plan(_ c: Checkpoint, path: String) throws -> Plan {
         var size = fixedSize + (c.memoryDigest == nil ? 0 : 8)
-        size += varintSize(UInt64(c.state.msrs.count)) + 12 * c.state.msrs.count
-        size += varintSize(UInt64(c.state.blobs.count))
-        for (name, value) in c.state.blobs {
-            let n = name.utf8.count
-            size += varintSize(UInt64(n)) + n + varintSize(UInt64(value.count)) + value.count
-        }
+        size += variableStateSize(c.state)
         size += varintSize(UInt64(c.deviceState.count)) + c.deviceState.count
+        size += try vcpusSize(c, path: path)
 
         var entries: [Entry] = []
         var nextPage: UInt64 = 0
@@ -140,36 +138,17 @@ enum CheckpointCodec {
         var flags = CheckpointFlags()
         if c.full { flags.insert(.full) }
         if c.memoryDigest != nil { flags.insert(.hasDigest) }
+        if c.allVCPUs != nil { flags.insert(.allVCPUs) }
         e.u8(flags.rawValue)
         if let d = c.memoryDigest { e.u64(d) }
-
-        for i in 0..<GPRegisters.count { e.u64(c.state.regs[i]) }
-        let sr = c.state.sregs
-        for seg in [sr.cs, sr.ds, sr.es, sr.fs, sr.gs, sr.ss, sr.tr, sr.ldt] {
-            e.u64(seg.base); e.u32(seg.limit); e.u16(seg.selector); e.u8(seg.type); e.u8(seg.dpl)
-            var f = SegmentFlags()
-            if seg.present { f.insert(.present) }
-            if seg.db { f.insert(.db) }
-            if seg.s { f.insert(.s) }
-            if seg.l { f.insert(.l) }
-            if seg.g { f.insert(.g) }
-            if seg.avl { f.insert(.avl) }
-            if seg.unusable { f.insert(.unusable) }
-            e.u8(f.rawValue)
-        }
-        for dt in [sr.gdt, sr.idt] { e.u64(dt.base); e.u16(dt.limit) }
-        for v in [sr.cr0, sr.cr2, sr.cr3, sr.cr4, sr.cr8, sr.efer, sr.apicBase] { e.u64(v) }
-
-        e.varint(UInt64(c.state.msrs.count))
-        for m in c.state.msrs { e.u32(m.index); e.u64(m.value) }
-
-        let names = c.state.blobs.keys.sorted()
-        e.varint(UInt64(names.count))
-        for n in names {
-            e.lengthPrefixed(Array(n.utf8))
-            e.lengthPrefixed(c.state.blobs[n] ?? [])
-        }
+        encodeState(c.state, into: &e)
         e.lengthPrefixed(c.deviceState)
+        if let all = c.allVCPUs {
+            e.u8(UInt8(all.running))
+            e.u8(UInt8(all.vcpus.count))
+            for v in all.vcpus { e.u8(v.runState.rawValue) }
+            for (k, v) in all.vcpus.enumerated() where k != all.running { encodeState(v.state, into: &e) }
+        }
 
         e.varint(UInt64(plan.entries.count))
         var nextPage: UInt64 = 0
@@ -198,6 +177,63 @@ enum CheckpointCodec {
         let written = e.p - out
         precondition(written == plan.size, "checkpoint \(c.id): encoded \(written) bytes, planned \(plan.size)")
         return written
+    }
+
+    /// The bytes of a vCPU state after its fixed part (registers, segments,
+    /// tables, control registers): the MSRs and the blobs.
+    static func variableStateSize(_ s: VCPUState) -> Int {
+        var size = varintSize(UInt64(s.msrs.count)) + 12 * s.msrs.count
+        size += varintSize(UInt64(s.blobs.count))
+        for (name, value) in s.blobs {
+            let n = name.utf8.count
+            size += varintSize(UInt64(n)) + n + varintSize(UInt64(value.count)) + value.count
+        }
+        return size
+    }
+
+    /// The fixed part of a vCPU state: 18 registers, 8 segments, GDTR and IDTR, 7 control registers.
+    static let fixedStateSize = 8 * GPRegisters.count + 8 * 17 + 2 * 10 + 7 * 8
+
+    /// The bytes of `allVCPUs` (0 without it); checks it is consistent with the checkpoint.
+    static func vcpusSize(_ c: Checkpoint, path: String) throws -> Int {
+        guard let all = c.allVCPUs else { return 0 }
+        guard all.vcpus.count >= 2, all.vcpus.count <= Int(JournalFormat.maxVCPUs), all.running >= 0, all.running < all.vcpus.count,
+              all.vcpus[all.running].state == c.state else {
+            throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): \(all.vcpus.count) vCPUs with vCPU \(all.running) running is not a checkpoint of 2 to \(JournalFormat.maxVCPUs) vCPUs whose running vCPU holds its state")
+        }
+        var size = 2 + all.vcpus.count
+        for (k, v) in all.vcpus.enumerated() where k != all.running { size += fixedStateSize + variableStateSize(v.state) }
+        return size
+    }
+
+    /// One vCPU state in docs/JOURNAL.md's order.
+    static func encodeState(_ state: VCPUState, into e: inout RawEncoder) {
+        for i in 0..<GPRegisters.count { e.u64(state.regs[i]) }
+        let sr = state.sregs
+        for seg in [sr.cs, sr.ds, sr.es, sr.fs, sr.gs, sr.ss, sr.tr, sr.ldt] {
+            e.u64(seg.base); e.u32(seg.limit); e.u16(seg.selector); e.u8(seg.type); e.u8(seg.dpl)
+            var f = SegmentFlags()
+            if seg.present { f.insert(.present) }
+            if seg.db { f.insert(.db) }
+            if seg.s { f.insert(.s) }
+            if seg.l { f.insert(.l) }
+            if seg.g { f.insert(.g) }
+            if seg.avl { f.insert(.avl) }
+            if seg.unusable { f.insert(.unusable) }
+            e.u8(f.rawValue)
+        }
+        for dt in [sr.gdt, sr.idt] { e.u64(dt.base); e.u16(dt.limit) }
+        for v in [sr.cr0, sr.cr2, sr.cr3, sr.cr4, sr.cr8, sr.efer, sr.apicBase] { e.u64(v) }
+
+        e.varint(UInt64(state.msrs.count))
+        for m in state.msrs { e.u32(m.index); e.u64(m.value) }
+
+        let names = state.blobs.keys.sorted()
+        e.varint(UInt64(names.count))
+        for n in names {
+            e.lengthPrefixed(Array(n.utf8))
+            e.lengthPrefixed(state.blobs[n] ?? [])
+        }
     }
 
     /// Encodes a checkpoint payload into a new array.
@@ -252,59 +288,9 @@ enum CheckpointCodec {
         }
         let digest = flags.contains(.hasDigest) ? try r.u64("checkpoint memory digest") : nil
 
-        var state = VCPUState()
-        for i in 0..<GPRegisters.count { state.regs[i] = try r.u64("checkpoint \(id) \(GPRegisters.names[i])") }
-        var segs: [SegmentRegister] = []
-        for name in ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] {
-            var seg = SegmentRegister()
-            seg.base = try r.u64("checkpoint \(id) \(name).base")
-            seg.limit = try r.u32("checkpoint \(id) \(name).limit")
-            seg.selector = try r.u16("checkpoint \(id) \(name).selector")
-            seg.type = try r.u8("checkpoint \(id) \(name).type")
-            seg.dpl = try r.u8("checkpoint \(id) \(name).dpl")
-            let at = r.pos
-            let f = SegmentFlags(rawValue: try r.u8("checkpoint \(id) \(name) flags"))
-            guard SegmentFlags.all.isSuperset(of: f) else {
-                throw r.error("checkpoint \(id): \(name) has unknown flags \(hex(f.rawValue))", at: at)
-            }
-            seg.present = f.contains(.present); seg.db = f.contains(.db); seg.s = f.contains(.s)
-            seg.l = f.contains(.l); seg.g = f.contains(.g); seg.avl = f.contains(.avl); seg.unusable = f.contains(.unusable)
-            segs.append(seg)
-        }
-        var sr = SpecialRegisters()
-        sr.cs = segs[0]; sr.ds = segs[1]; sr.es = segs[2]; sr.fs = segs[3]
-        sr.gs = segs[4]; sr.ss = segs[5]; sr.tr = segs[6]; sr.ldt = segs[7]
-        sr.gdt = DescriptorTableRegister(base: try r.u64("checkpoint \(id) gdt.base"), limit: try r.u16("checkpoint \(id) gdt.limit"))
-        sr.idt = DescriptorTableRegister(base: try r.u64("checkpoint \(id) idt.base"), limit: try r.u16("checkpoint \(id) idt.limit"))
-        sr.cr0 = try r.u64("checkpoint \(id) cr0")
-        sr.cr2 = try r.u64("checkpoint \(id) cr2")
-        sr.cr3 = try r.u64("checkpoint \(id) cr3")
-        sr.cr4 = try r.u64("checkpoint \(id) cr4")
-        sr.cr8 = try r.u64("checkpoint \(id) cr8")
-        sr.efer = try r.u64("checkpoint \(id) efer")
-        sr.apicBase = try r.u64("checkpoint \(id) apic base")
-        state.sregs = sr
-
-        let msrEntrySize = 12
-        let msrCount = try r.length("checkpoint \(id) MSR count", limit: r.remaining / msrEntrySize)
-        state.msrs.reserveCapacity(msrCount)
-        for _ in 0..<msrCount {
-            state.msrs.append(MSREntry(index: try r.u32("checkpoint \(id) MSR index"), value: try r.u64("checkpoint \(id) MSR value")))
-        }
-
-        // Each blob takes at least two length bytes.
-        let blobCount = try r.length("checkpoint \(id) blob count", limit: r.remaining / 2)
-        for _ in 0..<blobCount {
-            let at = r.pos
-            let raw = try r.lengthPrefixed("checkpoint \(id) blob name")
-            let name = String(decoding: raw, as: UTF8.self)
-            let value = try r.lengthPrefixed("checkpoint \(id) blob \(escapedForMessage(raw))")
-            guard state.blobs[name] == nil else {
-                throw r.error("checkpoint \(id): blob \(escapedForMessage(raw)) appears twice", at: at)
-            }
-            state.blobs[name] = value
-        }
+        let state = try decodeState(&r, label: "checkpoint \(id)")
         let device = try r.lengthPrefixed("checkpoint \(id) device state")
+        let all = flags.contains(.allVCPUs) ? try decodeVCPUs(&r, id: id, running: state) : nil
 
         // Each page entry takes at least two bytes.
         let entryCount = try r.length("checkpoint \(id) page entry count", limit: r.remaining / 2)
@@ -346,7 +332,90 @@ enum CheckpointCodec {
             throw r.error("checkpoint \(id): \(listed) pages, but the chunk declares \(pageLimit)")
         }
         return Checkpoint(id: id, eventIndex: eventIndex, full: flags.contains(.full), state: state,
-                          pages: pages, deviceState: device, memoryDigest: digest, zeroRuns: zeroRuns)
+                          pages: pages, deviceState: device, memoryDigest: digest, zeroRuns: zeroRuns, allVCPUs: all)
+    }
+
+    /// Decodes `allVCPUs`: the running vCPU, the count, each run state, then
+    /// every other vCPU's state (the running one's is `running`).
+    static func decodeVCPUs(_ r: inout ByteReader, id: UInt32, running state: VCPUState) throws -> CheckpointVCPUs {
+        let at = r.pos
+        let running = Int(try r.u8("checkpoint \(id) running vCPU"))
+        let n = Int(try r.u8("checkpoint \(id) vCPU count"))
+        guard n >= 2, n <= Int(JournalFormat.maxVCPUs), running < n else {
+            throw r.error("checkpoint \(id): \(n) vCPUs with vCPU \(running) running; expected 2 to \(JournalFormat.maxVCPUs) vCPUs, one of them running", at: at)
+        }
+        var runStates: [VCPURunState] = []
+        for k in 0..<n {
+            let sat = r.pos
+            let raw = try r.u8("checkpoint \(id) vCPU \(k) run state")
+            guard let rs = VCPURunState(rawValue: raw) else {
+                throw r.error("checkpoint \(id): vCPU \(k) has unknown run state \(raw)", at: sat)
+            }
+            runStates.append(rs)
+        }
+        var vcpus: [CheckpointVCPU] = []
+        for k in 0..<n {
+            let s = k == running ? state : try decodeState(&r, label: "checkpoint \(id) vCPU \(k)")
+            vcpus.append(CheckpointVCPU(runState: runStates[k], state: s))
+        }
+        return CheckpointVCPUs(running: running, vcpus: vcpus)
+    }
+
+    /// Decodes one vCPU state in docs/JOURNAL.md's order; `label` starts every error.
+    static func decodeState(_ r: inout ByteReader, label: String) throws -> VCPUState {
+        var state = VCPUState()
+        for i in 0..<GPRegisters.count { state.regs[i] = try r.u64("\(label) \(GPRegisters.names[i])") }
+        var segs: [SegmentRegister] = []
+        for name in ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] {
+            var seg = SegmentRegister()
+            seg.base = try r.u64("\(label) \(name).base")
+            seg.limit = try r.u32("\(label) \(name).limit")
+            seg.selector = try r.u16("\(label) \(name).selector")
+            seg.type = try r.u8("\(label) \(name).type")
+            seg.dpl = try r.u8("\(label) \(name).dpl")
+            let at = r.pos
+            let f = SegmentFlags(rawValue: try r.u8("\(label) \(name) flags"))
+            guard SegmentFlags.all.isSuperset(of: f) else {
+                throw r.error("\(label): \(name) has unknown flags \(hex(f.rawValue))", at: at)
+            }
+            seg.present = f.contains(.present); seg.db = f.contains(.db); seg.s = f.contains(.s)
+            seg.l = f.contains(.l); seg.g = f.contains(.g); seg.avl = f.contains(.avl); seg.unusable = f.contains(.unusable)
+            segs.append(seg)
+        }
+        var sr = SpecialRegisters()
+        sr.cs = segs[0]; sr.ds = segs[1]; sr.es = segs[2]; sr.fs = segs[3]
+        sr.gs = segs[4]; sr.ss = segs[5]; sr.tr = segs[6]; sr.ldt = segs[7]
+        sr.gdt = DescriptorTableRegister(base: try r.u64("\(label) gdt.base"), limit: try r.u16("\(label) gdt.limit"))
+        sr.idt = DescriptorTableRegister(base: try r.u64("\(label) idt.base"), limit: try r.u16("\(label) idt.limit"))
+        sr.cr0 = try r.u64("\(label) cr0")
+        sr.cr2 = try r.u64("\(label) cr2")
+        sr.cr3 = try r.u64("\(label) cr3")
+        sr.cr4 = try r.u64("\(label) cr4")
+        sr.cr8 = try r.u64("\(label) cr8")
+        sr.efer = try r.u64("\(label) efer")
+        sr.apicBase = try r.u64("\(label) apic base")
+        state.sregs = sr
+
+        let msrEntrySize = 12
+        let msrCount = try r.length("\(label) MSR count", limit: r.remaining / msrEntrySize)
+        state.msrs.reserveCapacity(msrCount)
+        for _ in 0..<msrCount {
+            state.msrs.append(MSREntry(index: try r.u32("\(label) MSR index"), value: try r.u64("\(label) MSR value")))
+        }
+
+        // Each blob takes at least two length bytes.
+        let blobCount = try r.length("\(label) blob count", limit: r.remaining / 2)
+        for _ in 0..<blobCount {
+            let at = r.pos
+            let raw = try r.lengthPrefixed("\(label) blob name")
+            let name = String(decoding: raw, as: UTF8.self)
+            let value = try r.lengthPrefixed("\(label) blob \(escapedForMessage(raw))")
+            guard state.blobs[name] == nil else {
+                throw r.error("\(label): blob \(escapedForMessage(raw)) appears twice", at: at)
+            }
+            state.blobs[name] = value
+        }
+        return state
     }
 
     /// The number of pages a checkpoint lists (the chunk frame's count).

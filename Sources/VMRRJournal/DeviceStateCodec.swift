@@ -112,6 +112,8 @@ public struct DeviceStateRecord: Equatable, Sendable {
         case pic = 1, pit = 2, uart = 3, cmos = 4, localAPIC = 5, ioapic = 6, hpet = 7
         case acpiPM = 8, pciHost = 9, systemControl = 10, testDev = 11, fwCfg = 12, resetPorts = 13
         case testDevMemory = 14, paravirtualClock = 15, systemControlB = 16
+        /// More than one vCPU: the running vCPU and the APs' local APICs (docs/SMP.md).
+        case apLocalAPICs = 17
     }
 }
 

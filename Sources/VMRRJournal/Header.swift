@@ -156,12 +156,18 @@ public struct Checkpoint: Sendable, Equatable {
     /// A digest of all of guest memory at this point (FNV-1a 64 over RAM),
     /// or nil when not computed.
     public var memoryDigest: UInt64?
+    /// With more than one vCPU (format 3, flag `allVCPUs`): every vCPU's
+    /// state and scheduling state, and which one runs (whose state is
+    /// `state`). Nil for one vCPU, and in format-3 journals written before
+    /// 2026-12-02, whose checkpoints hold the running vCPU only.
+    public var allVCPUs: CheckpointVCPUs?
 
     public init(id: UInt32, eventIndex: UInt64, full: Bool, state: VCPUState, pages: [PageRecord],
-                deviceState: [UInt8] = [], memoryDigest: UInt64? = nil, zeroRuns: [ZeroRun] = []) {
+                deviceState: [UInt8] = [], memoryDigest: UInt64? = nil, zeroRuns: [ZeroRun] = [],
+                allVCPUs: CheckpointVCPUs? = nil) {
         self.id = id; self.eventIndex = eventIndex; self.full = full; self.state = state
         self.pages = pages; self.deviceState = deviceState; self.memoryDigest = memoryDigest
-        self.zeroRuns = zeroRuns
+        self.zeroRuns = zeroRuns; self.allVCPUs = allVCPUs
     }
 
     /// The pages the checkpoint lists, raw and in zero runs (saturating).

@@ -177,7 +177,23 @@ public final class JournalReader {
             throw JournalError(path: path, offset: UInt64(f.offset),
                                reason: "checkpoint \(c.id) at event \(c.eventIndex) does not match the index entry (checkpoint \(info.id) at event \(info.eventIndex))")
         }
+        if let all = c.allVCPUs, all.vcpus.count != Int(header.vcpuCount) {
+            throw JournalError(path: path, offset: UInt64(f.offset),
+                               reason: "checkpoint \(c.id) holds \(all.vcpus.count) vCPUs, but the header says \(header.vcpuCount)")
+        }
         return c
+    }
+
+    /// Whether checkpoint `id` holds every vCPU's state (`Checkpoint.allVCPUs`):
+    /// always for one vCPU; for more, only in journals written since
+    /// 2026-12-02 (the flags byte says; the payload is not decoded).
+    public func checkpointRestoresEveryVCPU(id: UInt32) -> Bool {
+        guard header.vcpuCount > 1 else { return true }
+        guard let k = layout.checkpoints.firstIndex(where: { $0.id == id }) else { return false }
+        let f = layout.checkpointFrames[k]
+        let flagsAt = f.payloadStart + checkpointPeekSize - 1
+        guard flagsAt < f.end else { return false }
+        return CheckpointFlags(rawValue: bytes[flagsAt]).contains(.allVCPUs)
     }
 
     /// The last checkpoint taken at or before `eventIndex`.

@@ -29,6 +29,10 @@ public enum RealModeEntry {
     /// Segment types: code execute/read accessed; data read/write accessed;
     /// an LDT; a busy 32-bit TSS (what KVM and the SDM give TR after INIT).
     static let codeType: UInt8 = 0xB, dataType: UInt8 = 0x3, ldtType: UInt8 = 0x2, busyTSSType: UInt8 = 0xB
+    /// EDX of an AP at its start-up: 0x600 (family 6), what KVM puts there
+    /// when it creates a vCPU, before any CPUID is set, on every host; so an
+    /// AP starts with the same registers the first time and after an INIT.
+    public static let apSignature: UInt64 = 0x600
     /// Real-mode segment limit and descriptor-table limits after INIT.
     static let limit: UInt32 = 0xFFFF
     static let tableLimit: UInt16 = 0xFFFF

@@ -32,19 +32,41 @@ public struct CheckpointRestorer {
                 machine.ram.zeroAll()
             }
             var written: [UInt64] = []
-            var state: VCPUState?
+            var last: Checkpoint?
             for info in infos {
                 let cp = try reader.checkpoint(id: info.id)
                 try machine.zeroPages(cp.zeroRuns)
                 try machine.restorePages(cp.pages)
                 written += cp.pages.map(\.gpa)
-                state = cp.state
+                last = cp
             }
-            if let state { try machine.restoreState(state) }
+            if let last { try restoreVCPUs(last, into: machine) }
             machine.clearDirtyLog()
             return written
         } catch let e as VMRRError { throw e } catch {
             throw VMRRError("\(reader.path): restoring checkpoint \(id): \(error)")
         }
+    }
+
+    /// Puts back the vCPUs of checkpoint `cp`: every vCPU's state and the
+    /// running one for a machine of more than one vCPU (refused, in one line,
+    /// for a checkpoint written before checkpoints held them all, except the
+    /// boot's into a fresh machine), else the one.
+    func restoreVCPUs(_ cp: Checkpoint, into machine: Machine) throws {
+        guard machine.vcpus.count > 1 else { return try machine.restoreState(cp.state) }
+        guard let all = cp.allVCPUs else {
+            // The boot: into a fresh machine, whose APs wait for a SIPI in KVM's reset state.
+            if cp.id == 0 {
+                machine.select(0)
+                return try machine.restoreState(cp.state)
+            }
+            throw VMRRError(Self.onlyRunningVCPU(reader, id: cp.id))
+        }
+        try machine.restoreStates(all.vcpus.map(\.state), running: all.running)
+    }
+
+    /// Why checkpoint `id` of a journal of more than one vCPU cannot be restored: one line.
+    public static func onlyRunningVCPU(_ reader: JournalReader, id: UInt32) -> String {
+        "\(reader.path): checkpoint \(id) holds only the running vCPU's state of \(reader.header.vcpuCount) (a format-3 journal written before 2026-12-02); replay it from the start, or record it again (docs/SMP.md)"
     }
 }

@@ -14,9 +14,6 @@ public enum DebugTargets {
     public static func open(reader: JournalReader, options: ReplayOptions, useKVM: Bool) throws -> DebugTarget {
         // No position exists in a journal without events (a recorder killed right after the header).
         guard reader.eventCount > 0 else { throw DebugError("\(reader.path): the journal has no events") }
-        guard reader.header.vcpuCount == 1 else {
-            throw DebugError("\(reader.path): the journal has \(reader.header.vcpuCount) vCPUs; the debugger shows one-vCPU journals only for now (docs/SMP.md)")
-        }
         guard useKVM, kvmUsable else { return try journalOnly(reader: reader, kvmRefused: !useKVM) }
         return try KVMTarget(reader: reader, options: options)
     }

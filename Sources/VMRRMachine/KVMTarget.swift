@@ -67,9 +67,18 @@ public final class KVMTarget: DebugTarget {
 
     // MARK: state
 
-    public func registers() throws -> GPRegisters { runner.regs }
+    public var selectedVCPU: Int?
 
-    public func specialRegisters() throws -> SpecialRegisters { try machine.vcpu.getSpecialRegisters() }
+    public var runningVCPU: Int { machine.current }
+
+    public func registers() throws -> GPRegisters { try registers(vcpu: shownVCPU) }
+
+    /// The running vCPU's registers are the run loop's; another's are where its last switch left them.
+    public func registers(vcpu k: Int) throws -> GPRegisters {
+        k == machine.current ? runner.regs : try machine.vcpus[k].getRegisters()
+    }
+
+    public func specialRegisters() throws -> SpecialRegisters { try machine.vcpus[shownVCPU].getSpecialRegisters() }
 
     public func readPhysical(_ gpa: UInt64, count: Int) throws -> [UInt8] {
         guard let b = machine.ram.read(gpa, count: count) else {
@@ -79,7 +88,7 @@ public final class KVMTarget: DebugTarget {
     }
 
     func pagingContext() throws -> PagingContext {
-        PagingContext(sregs: try specialRegisters(), rflags: runner.regs.rflags, cpuid: journal.header.cpuidEffective)
+        PagingContext(sregs: try specialRegisters(), rflags: try registers().rflags, cpuid: journal.header.cpuidEffective)
     }
 
     public func readVirtual(_ gva: UInt64, count: Int) throws -> [UInt8] {

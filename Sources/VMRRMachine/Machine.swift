@@ -89,23 +89,25 @@ public final class Machine: MachineStateSource {
         vcpus = all
     }
 
+    public var vcpuCount: Int { vcpus.count }
+    public var runningVCPU: Int { current }
+
     /// Makes vCPU `k` the running one.
     public func select(_ k: Int) {
         precondition(k >= 0 && k < vcpus.count, "vCPU \(k) of \(vcpus.count)")
         current = k
     }
 
-    /// Starts AP `k` as a SIPI with `vector` does (SDM vol. 3, 9.4.4.1):
-    /// real mode at CS = vector << 8 (base vector << 12), IP = 0, the rest
-    /// of its state as KVM's reset left it.
+    /// Starts AP `k` as a SIPI with `vector` does (SDM vol. 3, 9.4.4.1 and
+    /// table 10-1): the state INIT leaves (`RealModeEntry`: real mode, paging
+    /// off, EFER 0, general registers 0), then CS = vector << 8 (base
+    /// vector << 12), IP = 0. So an AP that has run, then been sent INIT,
+    /// starts again in real mode, not where it stopped. EDX holds the
+    /// signature KVM gives every vCPU it creates (`RealModeEntry.apSignature`).
     public func startAP(_ k: Int, vector: UInt8) throws {
         let ap = vcpus[k]
-        var sregs = try ap.getSpecialRegisters()
-        sregs.cs.selector = UInt16(vector) << 8
-        sregs.cs.base = UInt64(vector) << 12
-        try ap.setSpecialRegisters(sregs)
-        var regs = try ap.getRegisters()
-        regs.rip = 0
+        var regs = try ap.enterRealMode(segment: UInt16(vector) << 8, offset: 0, dataSegment: 0)
+        regs.rdx = RealModeEntry.apSignature
         try ap.setRegisters(regs)
     }
 
@@ -131,7 +133,12 @@ public final class Machine: MachineStateSource {
     /// The complete vCPU state. Call only at a clean boundary (no pending IN
     /// or MMIO read: see `completePendingIO()`). The XSAVE area's header is
     /// normalized, so that equal register contents give equal bytes.
-    public func captureState() throws -> VCPUState {
+    public func captureState() throws -> VCPUState { try captureState(vcpu: current) }
+
+    /// vCPU `k`'s complete state (`captureState()`): a vCPU that is not
+    /// running has no pending read (a switch completes it).
+    public func captureState(vcpu k: Int) throws -> VCPUState {
+        let vcpu = vcpus[k]
         var state = VCPUState(regs: try vcpu.getRegisters(), sregs: try vcpu.getSpecialRegisters(),
                               msrs: try vcpu.getMSRs(msrIndices), blobs: try vcpu.getStateBlobs())
         if let xsave = state.blobs[Self.xsaveBlob] {
@@ -143,8 +150,21 @@ public final class Machine: MachineStateSource {
     /// The name of the XSAVE area among `VCPU.blobNames`.
     static let xsaveBlob = "xsave"
 
-    /// Restores a vCPU state captured by `captureState()`.
-    public func restoreState(_ s: VCPUState) throws {
+    /// Restores a vCPU state captured by `captureState()` into the running vCPU.
+    public func restoreState(_ s: VCPUState) throws { try restoreState(s, vcpu: current) }
+
+    /// Every vCPU's state, the running one's first restored last (so that
+    /// callers reading the run page see it), and selects `running`.
+    public func restoreStates(_ states: [VCPUState], running: Int) throws {
+        precondition(states.count == vcpus.count && running < vcpus.count, "\(states.count) states for \(vcpus.count) vCPUs")
+        for k in states.indices where k != running { try restoreState(states[k], vcpu: k) }
+        select(running)
+        try restoreState(states[running], vcpu: running)
+    }
+
+    /// Restores a vCPU state captured by `captureState(vcpu:)` into vCPU `k`.
+    public func restoreState(_ s: VCPUState, vcpu k: Int) throws {
+        let vcpu = vcpus[k]
         try vcpu.setSpecialRegisters(s.sregs)
         try vcpu.setRegisters(s.regs)
         let msrs = s.msrs.filter { !Self.msrsNotRestored.contains($0.index) }

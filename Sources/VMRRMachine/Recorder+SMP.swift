@@ -52,3 +52,27 @@ extension Recorder: VCPUScheduling {
         try append(.switchVCPU(vcpu: vcpu), regs)
     }
 }
+
+extension Recorder {
+    /// Every vCPU's state and scheduling state for a checkpoint of more than
+    /// one vCPU (nil for one); `state` is the running vCPU's, captured already.
+    func allVCPUs(_ source: MachineStateSource, running state: VCPUState) throws -> CheckpointVCPUs? {
+        guard source.vcpuCount > 1 else { return nil }
+        let running = source.runningVCPU
+        var vcpus: [CheckpointVCPU] = []
+        for k in 0..<source.vcpuCount {
+            let s = k == running ? state : try source.captureState(vcpu: k)
+            vcpus.append(CheckpointVCPU(runState: scheduler.map { Self.runState($0.states[k]) } ?? .runnable, state: s))
+        }
+        return CheckpointVCPUs(running: running, vcpus: vcpus)
+    }
+
+    static func runState(_ s: Scheduler.State) -> VCPURunState {
+        switch s {
+        case .runnable: return .runnable
+        case .halted: return .halted
+        case .stopped: return .stopped
+        case .waitingForSIPI: return .waitingForSIPI
+        }
+    }
+}

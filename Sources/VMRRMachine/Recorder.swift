@@ -276,7 +276,8 @@ public final class Recorder: ExitResponder {
     public func bootCheckpoint(machine: Machine, state: VCPUState) throws {
         guard journal.keepsCheckpoints else { return }
         let cp = Checkpoint(id: 0, eventIndex: 0, full: true, state: state, pages: machine.nonZeroPages(),
-                            deviceState: devices.encodeState(), memoryDigest: machine.memoryDigest())
+                            deviceState: devices.encodeState(), memoryDigest: machine.memoryDigest(),
+                            allVCPUs: try allVCPUs(machine, running: state))
         try writeCheckpoint(cp, regs: state.regs)
     }
 
@@ -285,7 +286,7 @@ public final class Recorder: ExitResponder {
         let pages = try source.dirtyPageRecords()
         try source.markClean()
         let cp = Checkpoint(id: checkpointsTaken, eventIndex: journal.eventCount, full: false, state: state,
-                            pages: pages, deviceState: devices.encodeState())
+                            pages: pages, deviceState: devices.encodeState(), allVCPUs: try allVCPUs(source, running: state))
         try writeCheckpoint(cp, regs: state.regs)
     }
 
@@ -311,7 +312,8 @@ public final class Recorder: ExitResponder {
         let state = try machine.captureState()
         let pages = machine.pages(try machine.dirtyPages())
         let cp = Checkpoint(id: checkpointsTaken, eventIndex: journal.eventCount, full: false, state: state,
-                            pages: pages, deviceState: devices.encodeState(), memoryDigest: machine.memoryDigest())
+                            pages: pages, deviceState: devices.encodeState(), memoryDigest: machine.memoryDigest(),
+                            allVCPUs: try allVCPUs(machine, running: state))
         try writeCheckpoint(cp, regs: state.regs)
         try append(.end(reason: end.reason, status: end.status), state.regs)
         devices.output.flush()

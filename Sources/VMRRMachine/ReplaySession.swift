@@ -76,8 +76,8 @@ public final class ReplaySession {
             }
         }
 
-        if h.vcpuCount > 1, let cp = startCheckpoint, !fromBoot {
-            throw VMRRError("\(reader.path): checkpoint \(cp.id) holds one vCPU's state of \(h.vcpuCount); a replay of more than one vCPU starts at the boot (docs/SMP.md)")
+        if let cp = startCheckpoint, !fromBoot, !reader.checkpointRestoresEveryVCPU(id: cp.id) {
+            throw VMRRError(CheckpointRestorer.onlyRunningVCPU(reader, id: cp.id))
         }
         do {
             machine = try Machine(memorySize: h.memorySize, cpuid: h.cpuidSet, userspaceMSRs: reader.formatVersion >= 2,

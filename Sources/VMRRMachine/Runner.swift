@@ -69,9 +69,15 @@ public final class Runner {
     }
 
     /// Debugger execution breakpoints (at most `PageFaultTrap.debuggerBreakpointCapacity`, beside the #PF breakpoint).
+    /// Every vCPU's trap holds them, so that they fire on whichever runs.
     public var breakpoints: [UInt64] {
         get { trap.extraBreakpoints }
-        set { trap.extraBreakpoints = Array(newValue.prefix(PageFaultTrap.debuggerBreakpointCapacity)); trap.forceArm() }
+        set {
+            for t in traps {
+                t.extraBreakpoints = Array(newValue.prefix(PageFaultTrap.debuggerBreakpointCapacity))
+                t.forceArm()
+            }
+        }
     }
 
     /// Debugger software breakpoints (any number): int3 bytes patched in
@@ -80,9 +86,9 @@ public final class Runner {
         get { software.addresses }
         set {
             software.addresses = newValue
-            if trap.useSoftwareBreakpoints != !newValue.isEmpty {
-                trap.useSoftwareBreakpoints = !newValue.isEmpty
-                trap.forceArm()
+            for t in traps where t.useSoftwareBreakpoints != !newValue.isEmpty {
+                t.useSoftwareBreakpoints = !newValue.isEmpty
+                t.forceArm()
             }
         }
     }
@@ -151,8 +157,13 @@ public final class Runner {
     /// Takes the scheduler's steps at a switch point: AP start-ups, then at
     /// most a switch, after which the new vCPU's registers are reported.
     /// The running vCPU's pending read is completed before it is left.
-    func schedule(_ scheduler: VCPUScheduling) throws {
+    /// True when it took any step (each is a journal event); with `once`,
+    /// at most one (a single-step's event).
+    @discardableResult
+    func schedule(_ scheduler: VCPUScheduling, once: Bool = false) throws -> Bool {
+        var took = false
         while let step = try scheduler.nextSchedulingStep(vcpu: UInt8(machine.current), regs: regs) {
+            took = true
             switch step {
             case let .startup(k, vector):
                 try machine.startAP(Int(k), vector: vector)
@@ -164,7 +175,9 @@ public final class Runner {
                 try trap.refresh(machine: machine)
                 try scheduler.switched(to: k, regs: regs)
             }
+            if once { break }
         }
+        return took
     }
 
     /// What happens before a KVM_RUN, at an exit, each a journal event: a
@@ -281,8 +294,13 @@ public final class Runner {
     /// consumes the journal event that comes first (an interrupt injection
     /// happens without executing anything).
     public func stepOnce(_ responder: ExitResponder) throws -> StepOutcome {
-        let vcpu = machine.vcpu
         if let end = responder.end { return .ended(end) }
+        // A switch point comes first: a start-up or a switch is the step's event.
+        if machine.vcpus.count > 1, let scheduler = responder as? VCPUScheduling, !trap.steppingOver,
+           try schedule(scheduler, once: true) {
+            return responder.end.map { .ended($0) } ?? .event
+        }
+        let vcpu = machine.vcpu
         if try injectBeforeRun(responder) { return responder.end.map { .ended($0) } ?? .event }
         if let end = responder.end { return .ended(end) }
         try completePendingRead()

@@ -28,12 +28,13 @@ public final class Timeline {
     /// Single-steps allowed in one command before it gives up (CPL3 loops, runaway intervals).
     public var stepLimit: UInt64 = 50_000_000
 
-    /// A debugger snapshot: vCPU state plus the contents of every page the
-    /// guest has touched since boot (all other pages are zero), so it costs
-    /// the guest's working set, not its RAM size.
+    /// A debugger snapshot: every vCPU's state and which one runs, plus the
+    /// contents of every page the guest has touched since boot (all other
+    /// pages are zero), so it costs the guest's working set, not its RAM size.
     struct Snapshot {
         var position: Position
-        var state: VCPUState
+        var states: [VCPUState]
+        var running: Int
         var pages: [UInt64: [UInt8]]
         var lastUsed: UInt64
         /// The pages dirtied since the last clean mark (`Machine.dirtySinceMark`): preemption digests need them.
@@ -96,14 +97,15 @@ public final class Timeline {
               !snapshots.contains(where: { $0.position == position }) else { return }
         try runner.completePendingRead()
         try refreshTouched()
-        let state = try machine.captureState()
+        let states = try machine.vcpus.indices.map { try machine.captureState(vcpu: $0) }
         var pages: [UInt64: [UInt8]] = [:]
         pages.reserveCapacity(touched.count)
         for gpa in touched {
             if let b = machine.ram.read(gpa, count: Int(Layout.pageSize)), b.contains(where: { $0 != 0 }) { pages[gpa] = b }
         }
         clock += 1
-        snapshots.append(Snapshot(position: position, state: state, pages: pages, lastUsed: clock, dirtyMark: machine.dirtySinceMark))
+        snapshots.append(Snapshot(position: position, states: states, running: machine.current, pages: pages, lastUsed: clock,
+                                  dirtyMark: machine.dirtySinceMark))
         if snapshots.count > Self.maxSnapshots, let victim = snapshots.indices.filter({ snapshots[$0].position.event != 0 })
             .min(by: { snapshots[$0].lastUsed < snapshots[$1].lastUsed }) {
             snapshots.remove(at: victim)
@@ -116,7 +118,7 @@ public final class Timeline {
         let s = snapshots[i]
         try refreshTouched()
         for gpa in touched { _ = machine.ram.write(gpa, s.pages[gpa] ?? Self.zeroPage) }
-        try machine.restoreState(s.state)
+        try machine.restoreStates(s.states, running: s.running)
         try machine.completePendingIO()
         machine.clearDirtyLog()
         machine.restoreDirtyMark(s.dirtyMark)
@@ -197,8 +199,12 @@ public final class Timeline {
     /// restore. None when another build is replayed (`--image NEW`): a
     /// checkpoint's memory holds the recorded image's code and data, so
     /// that build is only ever run forward from the boot and its own snapshots.
+    /// Nor, with more than one vCPU, a checkpoint that holds only the running
+    /// vCPU's state (format 3 before 2026-12-02): the snapshots serve then.
     public func usableCheckpoint(atOrBefore e: UInt64) -> CheckpointInfo? {
-        session.foreignImage == nil ? journal.checkpoint(atOrBefore: e) : nil
+        guard session.foreignImage == nil else { return nil }
+        return journal.checkpoints.filter { $0.eventIndex <= e && journal.checkpointRestoresEveryVCPU(id: $0.id) }
+            .max { $0.eventIndex < $1.eventIndex }
     }
 
     /// Where another build's history splits from the journal, once found:

@@ -161,6 +161,34 @@ public protocol DebugTarget: AnyObject {
     /// area besides the registers), for `info all-registers`; nil where the
     /// target does not know it.
     func vcpuState() throws -> VCPUState?
+
+    // Threads: one per vCPU (docs/DEBUGGER.md, "Threads"). The state reads
+    // above (registers, memory through the page tables, the MMU views) show
+    // the selected vCPU.
+    /// The vCPU running at the current position (whose events these are).
+    var runningVCPU: Int { get }
+    /// The vCPU the state reads show; nil: the running one. A motion leaves
+    /// it as it is; the REPL and the gdb stub clear it after a stop, so the
+    /// selection follows the running vCPU, as gdb's does.
+    var selectedVCPU: Int? { get set }
+    /// vCPU `k`'s general registers at the current position.
+    func registers(vcpu k: Int) throws -> GPRegisters
+}
+
+extension DebugTarget {
+    /// The number of vCPUs (gdb's threads).
+    public var vcpuCount: Int { Int(journal.header.vcpuCount) }
+
+    /// The vCPU the state reads show.
+    public var shownVCPU: Int { selectedVCPU ?? runningVCPU }
+
+    /// Selects vCPU `k` (nil: the running one), or says why not.
+    public func selectVCPU(_ k: Int?) throws {
+        if let k, k < 0 || k >= vcpuCount {
+            throw DebugError("no vCPU \(k): the journal has \(vcpuCount) (0 to \(vcpuCount - 1))")
+        }
+        selectedVCPU = k
+    }
 }
 
 /// How an execution breakpoint is kept by a target that executes.

@@ -13,11 +13,19 @@ public protocol MachineStateSource: AnyObject {
     /// A clean mark: forgets the pages dirtied so far for the preemption
     /// digest (docs/SMP.md). Recording and replay both mark at every checkpoint event.
     func markClean() throws
+    /// The number of vCPUs and the running one (docs/SMP.md).
+    var vcpuCount: Int { get }
+    var runningVCPU: Int { get }
+    /// vCPU `k`'s complete state.
+    func captureState(vcpu k: Int) throws -> VCPUState
 }
 
 extension MachineStateSource {
     /// Sources without a dirty log (test doubles) have nothing to mark.
     public func markClean() throws {}
+    public var vcpuCount: Int { 1 }
+    public var runningVCPU: Int { 0 }
+    public func captureState(vcpu k: Int) throws -> VCPUState { try captureState() }
 }
 
 /// What the guest did at an exit, as the run loop reports it to a

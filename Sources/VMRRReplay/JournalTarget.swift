@@ -57,12 +57,42 @@ public final class JournalTarget: DebugTarget {
 
     // MARK: state
 
+    public var selectedVCPU: Int?
+
+    public var runningVCPU: Int { Int((try? currentEvent().vcpu) ?? 0) }
+
     public func registers() throws -> GPRegisters {
-        try currentEvent().regs
+        try registers(vcpu: shownVCPU)
+    }
+
+    /// The registers of vCPU `k`'s latest event at or before the position
+    /// (its registers do not change while another vCPU runs).
+    public func registers(vcpu k: Int) throws -> GPRegisters {
+        var e = position.event
+        while true {
+            let r = try journal.event(at: e)
+            if Int(r.vcpu) == k { return r.regs }
+            if e == 0 { break }
+            if e % Self.interruptCheckInterval == 0, interruptFlag.exchange(false, ordering: .relaxed) {
+                throw DebugError("interrupted while looking for vCPU \(k)'s registers")
+            }
+            e -= 1
+        }
+        throw DebugError("vCPU \(k) has not run by event \(position.event) (its registers are known from its first event on)")
     }
 
     public func specialRegisters() throws -> SpecialRegisters {
-        try memory(for: "special registers", verb: "need").checkpoint.state.sregs
+        try shownState(try memory(for: "special registers", verb: "need").checkpoint).sregs
+    }
+
+    /// The shown vCPU's state in checkpoint `cp`.
+    func shownState(_ cp: Checkpoint) throws -> VCPUState {
+        let k = shownVCPU
+        if let all = cp.allVCPUs, k < all.vcpus.count { return all.vcpus[k].state }
+        guard k == runningVCPU else {
+            throw DebugError("checkpoint \(cp.id) holds only the running vCPU's state (a journal written before 2026-12-02): vCPU \(k)'s is not known")
+        }
+        return cp.state
     }
 
     public func readPhysical(_ gpa: UInt64, count: Int) throws -> [UInt8] {
@@ -76,7 +106,7 @@ public final class JournalTarget: DebugTarget {
 
     public func readVirtual(_ gva: UInt64, count: Int) throws -> [UInt8] {
         let mem = try memory(for: "memory", verb: "needs")
-        let paging = PagingContext(state: mem.checkpoint.state, cpuid: journal.header.cpuidEffective)
+        let paging = PagingContext(state: try shownState(mem.checkpoint), cpuid: journal.header.cpuidEffective)
         do { return try VirtualReader.read(gva, count: count, context: paging, memory: mem) } catch {
             throw DebugError(error.description)
         }
@@ -115,7 +145,7 @@ public final class JournalTarget: DebugTarget {
             MemorySlot(gpa: r.lowerBound, size: UInt64(r.count), hostAddress: 0, name: "ram\(i)")
         }
         return MMUCommandContext(
-            memory: mem, paging: PagingContext(state: mem.checkpoint.state, cpuid: journal.header.cpuidEffective), slots: slots,
+            memory: mem, paging: PagingContext(state: try shownState(mem.checkpoint), cpuid: journal.header.cpuidEffective), slots: slots,
             hostMMUModel: journal.header.hostMMU.name,
             hostFrames: NoHostFrames(reason: "journal memory has no host frames (a replay with /dev/kvm has)"),
             positionLabel: label)
@@ -236,7 +266,7 @@ public final class JournalTarget: DebugTarget {
 
     /// Known at checkpoints, as the special registers are.
     public func vcpuState() throws -> VCPUState? {
-        try memory(for: "the vCPU state", verb: "needs").checkpoint.state
+        try shownState(try memory(for: "the vCPU state", verb: "needs").checkpoint)
     }
 
     public func requestInterrupt() {

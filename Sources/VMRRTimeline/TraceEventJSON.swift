@@ -4,8 +4,8 @@ import VMRRJournal
 /// A `TraceModel` as Chrome's trace-event JSON (the object form), which
 /// Perfetto and chrome://tracing open. docs/TIMELINE.md describes the tracks:
 ///
-/// - one process per vCPU (`pid` = vCPU + 1; the journal's events are vCPU 0's);
-/// - one thread per event kind (`tid` = the kind's journal code), exits as
+/// - one process per vCPU (`pid` = vCPU + 1), each event in its vCPU's;
+/// - in each, one thread per event kind (`tid` = the kind's journal code), exits as
 ///   complete slices (`X`) lasting until the guest runs again, the other
 ///   kinds as thread instants (`i`);
 /// - the paravirtual clock as a counter (`C`);
@@ -36,12 +36,12 @@ public enum TraceEventJSON {
             emit(item(m, i, labels))
             switch m.kinds[i] {
             case .clock:
-                emit(.object([("ph", .string("C")), ("pid", .integer(1)), ("tid", .integer(0)), ("name", .string("paravirtual clock")),
+                emit(.object([("ph", .string("C")), ("pid", pid(m, i)), ("tid", .integer(0)), ("name", .string("paravirtual clock")),
                               ("ts", ts(m.starts[i])), ("args", .object([("ns", .integer(m.values[i]))]))]))
             case .timer where m.values[i] != 0 && m.axis == .time:
                 timerSpan += 1
                 for (ph, at) in [("b", m.starts[i]), ("e", max(m.starts[i], m.values[i]))] {
-                    emit(.object([("ph", .string(ph)), ("cat", .string("timer")), ("id", .integer(timerSpan)), ("pid", .integer(1)),
+                    emit(.object([("ph", .string(ph)), ("cat", .string("timer")), ("id", .integer(timerSpan)), ("pid", pid(m, i)),
                                   ("tid", .integer(UInt64(EventKind.timer.rawValue))), ("name", .string("timer armed")), ("ts", ts(at)),
                                   ("args", .object([("event", .integer(UInt64(i))), ("deadline", .integer(m.values[i]))]))]))
                 }
@@ -77,11 +77,11 @@ public enum TraceEventJSON {
             out.append(.object([("ph", .string("M")), ("pid", pid), ("tid", .integer(0)), ("name", .string("process_sort_index")),
                                 ("args", .object([("sort_index", .integer(UInt64(cpu)))]))]))
         }
-        for (order, k) in tracks(m).enumerated() {
-            let tid = JSONValue.integer(UInt64(k.rawValue))
-            out.append(.object([("ph", .string("M")), ("pid", .integer(1)), ("tid", tid), ("name", .string("thread_name")),
-                                ("args", .object([("name", .string(trackName(m, k)))]))]))
-            out.append(.object([("ph", .string("M")), ("pid", .integer(1)), ("tid", tid), ("name", .string("thread_sort_index")),
+        for (order, t) in vcpuTracks(m).enumerated() {
+            let tid = JSONValue.integer(UInt64(t.kind.rawValue)), pid = JSONValue.integer(UInt64(t.vcpu + 1))
+            out.append(.object([("ph", .string("M")), ("pid", pid), ("tid", tid), ("name", .string("thread_name")),
+                                ("args", .object([("name", .string(trackName(m, t.kind)))]))]))
+            out.append(.object([("ph", .string("M")), ("pid", pid), ("tid", tid), ("name", .string("thread_sort_index")),
                                 ("args", .object([("sort_index", .integer(UInt64(order)))]))]))
         }
         return out
@@ -92,6 +92,14 @@ public enum TraceEventJSON {
         EventKind.allCases.filter { (m.countsByKind[$0] ?? 0) > 0 }
     }
 
+    /// The (vCPU, kind) tracks the journal has, by vCPU, then in journal-code order.
+    public static func vcpuTracks(_ m: TraceModel) -> [TraceTrack] {
+        m.trackSet.sorted { ($0.vcpu, $0.kind.rawValue) < ($1.vcpu, $1.kind.rawValue) }
+    }
+
+    /// The process of event `i`: its vCPU's.
+    static func pid(_ m: TraceModel, _ i: Int) -> JSONValue { .integer(UInt64(m.vcpus[i]) + 1) }
+
     public static func trackName(_ m: TraceModel, _ k: EventKind) -> String {
         m.isSlice(k) ? "\(k.name) exits" : k.name
     }
@@ -100,7 +108,7 @@ public enum TraceEventJSON {
     static func item(_ m: TraceModel, _ i: Int, _ labels: SymbolCache) -> JSONValue {
         let k = m.kinds[i]
         var members: [(String, JSONValue)] = [("name", .string(TraceFields.title(m, i))), ("cat", .string(category(m, k))),
-                                              ("pid", .integer(1)), ("tid", .integer(UInt64(k.rawValue))), ("ts", ts(m.starts[i]))]
+                                              ("pid", pid(m, i)), ("tid", .integer(UInt64(k.rawValue))), ("ts", ts(m.starts[i]))]
         if m.isSlice(k) {
             members.insert(("ph", .string("X")), at: 0)
             members.append(("dur", ts(m.ends[i] - m.starts[i])))

@@ -37,8 +37,8 @@ public enum TraceHTML {
     /// The page's data: per-track kind descriptions, then one column per
     /// field with one entry per event.
     static func data(_ m: TraceModel) -> JSONValue {
-        let tracks = TraceEventJSON.tracks(m)
-        var trackOf: [EventKind: Int] = [:]
+        let tracks = TraceEventJSON.vcpuTracks(m)
+        var trackOf: [TraceTrack: Int] = [:]
         for (t, k) in tracks.enumerated() { trackOf[k] = t }
         var ripIndex: [UInt64: Int] = [:]
         var ripTable: [JSONValue] = [], symbolTable: [JSONValue] = []
@@ -50,7 +50,7 @@ public enum TraceHTML {
         for i in 0..<m.count {
             t.append(.integer(m.starts[i] - previous))
             previous = m.starts[i]
-            k.append(.integer(UInt64(trackOf[m.kinds[i]] ?? 0)))
+            k.append(.integer(UInt64(trackOf[TraceTrack(vcpu: Int(m.vcpus[i]), kind: m.kinds[i])] ?? 0)))
             let rip = m.rips[i]
             if let x = ripIndex[rip] {
                 r.append(.integer(UInt64(x)))
@@ -91,10 +91,12 @@ public enum TraceHTML {
         return x
     }
 
-    static func kindInfo(_ m: TraceModel, _ k: EventKind) -> JSONValue {
-        let l = TraceFields.layout(k)
-        return .object([("code", .integer(UInt64(k.rawValue))), ("name", .string(k.name)),
-                        ("track", .string(TraceEventJSON.trackName(m, k))), ("slice", .bool(m.isSlice(k))),
+    /// A track's description; with more than one vCPU its name says whose (`vCPU 1: io exits`).
+    static func kindInfo(_ m: TraceModel, _ t: TraceTrack) -> JSONValue {
+        let k = t.kind, l = TraceFields.layout(k)
+        let name = (m.vcpuCount > 1 ? "vCPU \(t.vcpu): " : "") + TraceEventJSON.trackName(m, k)
+        return .object([("code", .integer(UInt64(k.rawValue))), ("name", .string(k.name)), ("vcpu", .integer(UInt64(t.vcpu))),
+                        ("track", .string(name)), ("slice", .bool(m.isSlice(k))),
                         ("exit", .bool(m.exitKinds.contains(k))),
                         ("addr", .string(l.address)), ("addrFmt", .string(l.addressFormat.rawValue)),
                         ("value", .string(l.value)), ("valueFmt", .string(l.valueFormat.rawValue))])

@@ -300,7 +300,7 @@ extension TraceHTMLPage {
     window.vmrrTimeline = {
       events: n, tracks: rows.length,
       kind(i) { return D.kinds[D.k[i]].name; },
-      counts() { const o = {}; tracks.forEach((t) => { o[t.info.name] = t.count; }); return o; },
+      counts() { const o = {}; tracks.forEach((t) => { o[t.info.name] = (o[t.info.name] || 0) + t.count; }); return o; },
       view() { return { start: v0, end: v1, total, mode: canvas.dataset.mode, modes: tracks.map((t) => t.mode) }; },
       setView,
       divergenceTime,

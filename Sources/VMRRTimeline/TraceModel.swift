@@ -27,6 +27,13 @@ public struct TraceDivergence: Sendable, Equatable {
     }
 }
 
+/// One track: the events of one kind of one vCPU.
+public struct TraceTrack: Hashable, Sendable {
+    public var vcpu: Int
+    public var kind: EventKind
+    public init(vcpu: Int, kind: EventKind) { self.vcpu = vcpu; self.kind = kind }
+}
+
 /// A journal's events as columns, placed on an axis: the one model the
 /// trace-event JSON and the HTML view are both written from. Building it
 /// reads every event once; a truncated journal gives the events up to its
@@ -44,6 +51,10 @@ public struct TraceModel {
     public private(set) var addresses: [UInt64] = []
     public private(set) var values: [UInt64] = []
     public private(set) var details: [TraceDetail] = []
+    /// The vCPU of each event (all 0 for one vCPU).
+    public private(set) var vcpus: [UInt8] = []
+    /// The (vCPU, kind) pairs the journal has: one track each.
+    public private(set) var trackSet: Set<TraceTrack> = []
     /// Nanoseconds on the axis: where each event starts, and where its slice
     /// ends (when the guest runs again: at the next event).
     public private(set) var starts: [UInt64] = []
@@ -116,6 +127,8 @@ public struct TraceModel {
         case let .preempt(digest): value = digest
         }
         kinds.append(r.event.kind); rips.append(r.rip); addresses.append(address); values.append(value); details.append(detail)
+        vcpus.append(r.vcpu)
+        trackSet.insert(TraceTrack(vcpu: Int(r.vcpu), kind: r.event.kind))
         countsByKind[r.event.kind, default: 0] += 1
         if r.event.isExit { exitKinds.insert(r.event.kind) }
     }

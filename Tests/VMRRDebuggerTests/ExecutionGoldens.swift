@@ -406,9 +406,9 @@ let executionGoldens: [String: String] = [
         (vmrr 0) next
         'next': vmrr steps by instruction and by event, not by source line: use stepi (si) or next-event (ne)
         (vmrr 0) info
-        info: missing what to show: expected one of breakpoints, registers, sregs, symbol, events, checkpoints, exits, clock, all-registers, display
+        info: missing what to show: expected one of breakpoints, registers, sregs, symbol, events, checkpoints, exits, clock, all-registers, display, threads
         (vmrr 0) info foo
-        unknown info command 'foo': expected one of breakpoints, registers, sregs, symbol, events, checkpoints, exits, clock, all-registers, display
+        unknown info command 'foo': expected one of breakpoints, registers, sregs, symbol, events, checkpoints, exits, clock, all-registers, display, threads
         (vmrr 0) frobnicate
         unknown command 'frobnicate': help lists the commands
         (vmrr 0) goto 99999

@@ -18,6 +18,7 @@ let helpTopics = [
     "info symbol", "print", "backtrace", "info events", "info checkpoints", "info exits", "info clock", "pt", "ept",
     "walk2d", "shadow", "ptdump", "ptdiff", "set disassembly-flavor", "help", "quit",
     "finish", "up", "down", "frame", "info all-registers", "display", "undisplay", "info display", "tbreak", "clear",
+    "info threads", "thread",
 ]
 
 let goldenCases: [GoldenCase] = [
@@ -83,6 +84,12 @@ let goldenCases: [GoldenCase] = [
         "break-event io gva=1", "break-event io port=zz", "break-event io port", "break-event", "delete 7",
         "delete x", "disas nosuch", "stepi 0", "ne x", "continue 3", "pt", "pt 0x1000 --bogus", "ptdiff",
         "ptdiff 1 2 3", "set foo", "help nosuch", "ne"]),
+    // One thread per vCPU; each vCPU has its own page tables (CR3), so the MMU views follow the thread.
+    GoldenCase(name: "threads", journal: "smp2", lines: [
+        "info threads", "thread", "thread 2", "info registers rip", "goto 130", "info threads", "i r rip rdx",
+        "ne", "thread 1", "i r rip", "pe 2", "goto 501", "info threads", "i r cr3", "pt 0x8000000000",
+        "thread 2", "i r cr3 rip", "pt 0x8000000000", "x/xg 0x8000000000", "thread 3", "thread 0", "thread x",
+        "thread 1 2", "help thread"]),
 ]
 
 /// Whether to print the transcripts instead of checking them (to regenerate the goldens).
@@ -111,3 +118,4 @@ func golden(_ c: GoldenCase) throws {
 /// Every transcript, by case name (the two halves live in their own files).
 let goldens: [String: String] = inspectionGoldens.merging(executionGoldens) { first, _ in first }
     .merging(gdbCommandGoldens) { first, _ in first }
+    .merging(threadGoldens) { first, _ in first }

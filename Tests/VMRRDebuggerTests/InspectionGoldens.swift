@@ -42,6 +42,8 @@ let inspectionGoldens: [String: String] = [
           display                    Show an expression after every stop, or every display now.
           undisplay                  Delete displays by number, or all of them.
           info display               List the expressions shown after every stop.
+          info threads               List the vCPUs as threads (thread N is vCPU N-1), each at its rip.
+          thread                     Select thread N (vCPU N-1), or show the selected thread.
 
         The journal:
           info events       List the journal events around the current position.
@@ -76,6 +78,7 @@ let inspectionGoldens: [String: String] = [
           info clock                      List the paravirtual clock reads with the time between them.
           info all-registers              Show every register: segment bases, control registers, x87 and SSE too.
           info display                    List the expressions shown after every stop.
+          info threads                    List the vCPUs as threads (thread N is vCPU N-1), each at its rip.
         (vmrr 0) help stepi
         stepi [N]  (alias: si)
           Step N guest instructions forward (default 1). Single-steps the vCPU on KVM and stops early at a
@@ -252,6 +255,15 @@ let inspectionGoldens: [String: String] = [
         (vmrr 0) help clear
         clear [ADDR|SYMBOL[+OFF]]
           Delete the breakpoints at an address (default: the selected frame's pc).
+        (vmrr 0) help info threads
+        info threads
+          List the vCPUs as threads (thread N is vCPU N-1), each at its rip. * marks the selected thread,
+          whose registers, memory and MMU views (its own CR3) the other commands show; (running) marks the
+          vCPU the recording runs at this position.
+        (vmrr 0) help thread
+        thread [N]
+          Select thread N (vCPU N-1), or show the selected thread. Breakpoints and watchpoints stop on any
+          vCPU. After a motion the selected thread is the vCPU that runs where it stopped, as in gdb.
         (vmrr 0) help si
         stepi [N]  (alias: si)
           Step N guest instructions forward (default 1). Single-steps the vCPU on KVM and stops early at a
@@ -273,7 +285,7 @@ let inspectionGoldens: [String: String] = [
         (vmrr 0) help nosuch
         help: unknown command 'nosuch': help lists the commands
         (vmrr 0) help info nosuch
-        help: unknown info command 'nosuch': expected one of breakpoints, registers, sregs, symbol, events, checkpoints, exits, clock, all-registers, display
+        help: unknown info command 'nosuch': expected one of breakpoints, registers, sregs, symbol, events, checkpoints, exits, clock, all-registers, display, threads
         """#,
     "registersAtStart": #"""
         (vmrr 0) info registers

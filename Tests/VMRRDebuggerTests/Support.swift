@@ -13,7 +13,8 @@ extension Fixtures {
         let reader = try JournalReader(path: journalPath(name))
         let target = try JournalTarget(reader: reader, ramRanges: Layout.ramRanges(memorySize: reader.header.memorySize))
         let out = CapturedOutput()
-        let session = DebuggerSession(target: target, symbols: nil, imagePath: guest(name), output: out)
+        // smp2 and smp4 are journals of the smp guest.
+        let session = DebuggerSession(target: target, symbols: nil, imagePath: guest(name.hasPrefix("smp") ? "smp" : name), output: out)
         return (session, out)
     }
 }

@@ -70,4 +70,25 @@ import VMRRJournal
         #expect(p.pendingInterrupt() == nil && p.takeStartRequests() == [])
         #expect(p.apic.droppedIPIs == 1)
     }
+
+    @Test func theAPsAPICsAndTheRunningVCPUAreInTheCheckpointRecord() throws {
+        let a = Self.platform(cpus: 3)
+        for k in 0..<3 { a.selectCPU(k); Self.apic(a, write: 0xF0, 0x100 + UInt64(0x30 + k)) }   // each its own SVR
+        a.selectCPU(0)
+        Self.apic(a, write: 0x310, 2 << 24)
+        Self.apic(a, write: 0x300, 0x4051)          // an IPI waits in vCPU 2's IRR
+        a.selectCPU(1)
+        let bytes = a.encodeState()
+        let record = try #require(DeviceState(decoding: bytes).record(.apLocalAPICs))
+        #expect(record.version == 1 && record.bytes.first == 1, "vCPU 1 runs")
+        let b = Self.platform(cpus: 3)
+        try b.restore(DeviceState(decoding: bytes))
+        #expect(b.encodeState() == bytes)
+        #expect(Self.apic(b, read: 0xF0) == 0x131, "vCPU 1's APIC answers")
+        #expect(b.interruptWaits(cpu: 2) && !b.interruptWaits(cpu: 0))
+        // One vCPU: no such record, so one-vCPU checkpoints are unchanged.
+        #expect(DeviceState(decoding: Self.platform(cpus: 1).encodeState()).record(.apLocalAPICs) == nil)
+        // A machine of another size refuses it in one line.
+        #expect(throws: JournalError.self) { try Self.platform(cpus: 2).restore(DeviceState(decoding: bytes)) }
+    }
 }

@@ -58,4 +58,18 @@ import VMRRMachine
         s.halted(interruptsEnabled: false)
         #expect(s.decide { _ in true } == .noneCanRun, "HLT with IF=0 waits for INIT, not interrupts")
     }
+
+    @Test func anINITStopsAnAPThatRanAndASecondSIPIStartsItAgain() {
+        let s = Scheduler(vcpus: 2)
+        _ = s.apply(.startup(cpu: 1, vector: 8))
+        s.switched(to: 1)
+        s.halted(interruptsEnabled: false)   // the AP's cli; hlt
+        #expect(s.states == [.runnable, .stopped])
+        s.switched(to: 0)
+        #expect(s.apply(.startup(cpu: 1, vector: 8)) == nil, "a SIPI alone does not restart a stopped AP")
+        #expect(s.apply(.initialize(cpu: 1)) == nil)
+        #expect(s.states[1] == .waitingForSIPI)
+        #expect(s.apply(.startup(cpu: 1, vector: 9)) == 9)
+        #expect(s.states[1] == .runnable)
+    }
 }

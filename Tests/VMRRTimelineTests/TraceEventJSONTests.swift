@@ -6,7 +6,7 @@ import VMRRTestSupport
 @testable import VMRRTimeline
 
 /// The fixture journals these tests turn into timelines.
-let timelineJournals = ["demo", "timer", "paging", "pcdev", "echo", "assist", "exits", "bug", "multiboot", "strict", "v1/demo"]
+let timelineJournals = ["demo", "timer", "paging", "pcdev", "echo", "assist", "exits", "bug", "multiboot", "strict", "v1/demo", "smp2"]
 
 /// Checks one trace-event document against what the format's viewers
 /// (Perfetto's JSON importer, chrome://tracing) require of each phase.

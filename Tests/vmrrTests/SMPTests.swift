@@ -5,7 +5,7 @@ import VMRRBase
 
 /// `vmrr record --cpus N` end to end (issue 15, docs/SMP.md): the smp
 /// fixture guest recorded under both clocks replays identically, every
-/// event names its vCPU, and the debugger refuses such journals in one line.
+/// event names its vCPU; the debugger's threads are in SMPDebugTests.swift.
 extension KVMEndToEnd {
     @Test("the smp guest records and replays identically with 2 and 4 vCPUs under both clocks",
           arguments: [("2", "virtual"), ("4", "virtual"), ("2", "host"), ("4", "host")])
@@ -31,13 +31,20 @@ extension KVMEndToEnd {
         }
     }
 
-    @Test("vmrr debug refuses a journal of more than one vCPU in one line, and replay from a later checkpoint too")
-    func smpDebugIsRefused() throws {
-        let journal = E2E.journalsDir.appendingPathComponent("smp2.vmrr").path
-        let r = try Fixtures.vmrr(["debug", "--batch", "--image", Fixtures.guest("smp"), journal], stdin: "")
-        #expect(r.status != 0 && r.stderr.contains("2 vCPUs") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    @Test("a format-3 journal whose checkpoints hold one vCPU replays from the start; a later checkpoint is refused in one line")
+    func oldSMPCheckpointsAreRefused() throws {
+        let journal = E2E.journalsDir.appendingPathComponent("smp4.vmrr").path
         let from = try Fixtures.vmrr(["replay", "--from-checkpoint", "1", "--image", Fixtures.guest("smp"), journal])
-        #expect(from.status != 0 && from.stderr.contains("starts at the boot"), "\(from.stderr)")
+        #expect(from.status != 0 && from.stderr.contains("checkpoint 1 holds only the running vCPU's state of 4")
+                && from.stderr.split(separator: "\n").count == 1, "\(from.stderr)")
+        // The debugger seeks through its own snapshots there.
+        let r = try Fixtures.vmrr(["debug", journal, "--batch", "-x", "/dev/stdin", "--image", Fixtures.guest("smp")],
+                                  stdin: "goto 1000\ninfo threads\ngoto 10\ngoto 1000\ninfo threads\n")
+        #expect(r.status == 0, "\(r.stderr)")
+        // The threads' rows (after each table's heading), the same both times.
+        let rows = r.stdout.split(separator: "\n").filter { $0.hasPrefix("* ") || $0.hasPrefix("  ") && $0.dropFirst(2).first?.isNumber == true }
+        #expect(rows.count == 8 && Array(rows.prefix(4)) == Array(rows.suffix(4)), "the same four threads both times: \(r.stdout)")
+        #expect(rows.contains { $0.hasPrefix("  4  vCPU 3") }, "\(r.stdout)")
         let text = try Fixtures.vmrr(["dump", "--count", "3", journal])
         #expect(text.stdout.contains("#      0  vcpu=0  rip="), "\(text.stdout)")
     }
