@@ -41,9 +41,6 @@ public final class JournalReader {
     public var checkpointBytes: UInt64 { layout.checkpointBytes }
     /// Bytes of events chunks (frames included).
     public var eventBytes: UInt64 { layout.eventBytes }
-    /// The events chunks' payloads without their frames: what the event
-    /// records cost, whichever way the writer's flushes cut them into chunks.
-    public var eventPayloadBytes: UInt64 { layout.eventBytes - UInt64(layout.eventChunks.count * JournalFormat.chunkFrameSize) }
 
     private let bytes: [UInt8]
     private let layout: ChunkMap

@@ -54,9 +54,9 @@ struct Bench: ParsableCommand {
     var smpOnly = false
 
     @Option(help: "Increments per vCPU of the 2-vCPU SMP run (the 1-vCPU run makes twice as many).")
-    var smpIncrements: UInt64 = 5_000
+    var smpIncrements: UInt64 = 500
 
-    @Option(help: "The SMP benchmark's guest image (fixtures/guests/race, run with 'locked').")
+    @Option(help: "The SMP benchmark's guest image (fixtures/guests/race).")
     var smpGuest: String = "fixtures/guests/race/race.elf"
 
     @Option(help: "Directory for scratch journals.")
