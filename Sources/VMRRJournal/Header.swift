@@ -100,6 +100,10 @@ public struct JournalHeader: Sendable, Equatable {
     /// CPUID features KVM offered that vmrr hid from the guest, one line
     /// each: "name (where): why" (`vmrr dump --summary` lists them).
     public var cpuidHidden: [String] = []
+    /// `vmrr record --chaos SEED`: the seed the scheduler drew its slices
+    /// and switch choices from (docs/SMP.md); nil without `--chaos`. Replay
+    /// does not need it: the journal records every switch.
+    public var chaosSeed: UInt64?
 
     public init() {}
 }

@@ -28,6 +28,7 @@ enum HeaderTag: UInt64, CaseIterable {
     case vmrrVersion = 18
     case linuxPayloadOnHost = 19
     case cpuidHidden = 20
+    case chaosSeed = 21
 
     /// Tags a v1 reader refuses to do without: what replay needs to rebuild the machine.
     static let required: [HeaderTag] = [.memorySize, .vcpuCount, .clock, .bootProtocol]
@@ -73,6 +74,7 @@ enum HeaderCodec {
         field(.vmrrVersion, Array(h.vmrrVersion.utf8))
         if h.linuxPayloadOnHost { number(.linuxPayloadOnHost, 1) }   // written only when set: older files stay byte-identical
         if !h.cpuidHidden.isEmpty { field(.cpuidHidden, Array(h.cpuidHidden.joined(separator: "\n").utf8)) }
+        if let seed = h.chaosSeed { number(.chaosSeed, seed) }   // written only under --chaos
 
         var out = ByteSink()
         out.raw(JournalFormat.fileMagic)
@@ -224,6 +226,7 @@ enum HeaderCodec {
                 h.linuxPayloadOnHost = n == 1
             case .cpuidHidden:
                 h.cpuidHidden = text().split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+            case .chaosSeed: h.chaosSeed = try number()
             }
         }
         for t in HeaderTag.required where !seen.contains(t.rawValue) {

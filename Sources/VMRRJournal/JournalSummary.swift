@@ -55,6 +55,7 @@ public struct JournalSummary {
         config += ", strict \(h.strict ? "yes" : "no"), cpuid \(h.cpuidSet.count) leaves (\(h.cpuidEffective.count) effective)"
         config += ", checkpoint every \(h.checkpointInterval) events"
         lines.append(("config", config))
+        if let seed = h.chaosSeed { lines.append(("chaos seed", "\(seed)")) }
         for line in h.cpuidHidden { lines.append(("cpuid hidden", safe(line))) }
         lines.append(("guest cmdline", h.guestCommandLine.isEmpty ? "-" : safe(h.guestCommandLine)))
         var host = "\(h.hostKernel.isEmpty ? "-" : safe(h.hostKernel)); cpu \(h.hostCPU.isEmpty ? "-" : safe(h.hostCPU)); MMU \(h.hostMMU.name)"
@@ -90,6 +91,7 @@ public struct JournalSummary {
             ("linuxPayloadOnHost", .bool(h.linuxPayloadOnHost)), ("strict", .bool(h.strict)),
             ("cpuidLeaves", .integer(UInt64(h.cpuidSet.count))), ("cpuidEffectiveLeaves", .integer(UInt64(h.cpuidEffective.count))),
             ("cpuidHidden", .array(h.cpuidHidden.map { .string($0) })),
+            ("chaosSeed", h.chaosSeed.map { .integer($0) } ?? .null),
             ("checkpointInterval", .integer(UInt64(h.checkpointInterval))), ("guestCommandLine", .string(h.guestCommandLine)),
             ("hostKernel", .string(h.hostKernel)), ("hostCPU", .string(h.hostCPU)), ("hostMMU", .string(h.hostMMU.name)),
             ("hostMMUDetail", .string(h.hostMMUDetail)), ("recordedAt", h.recordedAt == 0 ? .null : .integer(h.recordedAt)),

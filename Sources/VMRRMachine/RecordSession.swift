@@ -22,6 +22,8 @@ public struct RecordOptions: Sendable {
     public var x2apic = true
     /// `--cpus N`: the vCPUs (1 to 8), one running at a time (docs/SMP.md).
     public var cpus = 1
+    /// `--chaos SEED`: vary slices and switch choices from SEED (docs/SMP.md, "Chaos mode"); nil for the fixed policy.
+    public var chaosSeed: UInt64?
     public var checkpointInterval: UInt64 = RecordOptions.defaultCheckpointInterval
     public var guestArguments: [String] = []
     /// Console output file; nil means stdout.
@@ -90,6 +92,7 @@ public enum RecordSession {
 
         var header = Self.header(o, boot: boot, commandLine: cmdline, machine: machine, recordedAt: recordedAt)
         header.vcpuCount = UInt32(o.cpus)
+        header.chaosSeed = o.chaosSeed
         header.cpuidHidden = cpuid.hidden.map(\.line)
 
         // Inputs are read before the journal is created, so a refused one leaves no file behind.
@@ -102,7 +105,7 @@ public enum RecordSession {
         let devices = Self.platform(o, machine: machine, clock: clock, input: consoleIn, output: consoleOut)
         let recorder = Recorder(devices: devices, journal: journal, checkpointInterval: o.checkpointInterval, maxExits: o.maxExits)
         recorder.assistEnabled = o.assist
-        if o.cpus > 1 { recorder.scheduler = Scheduler(vcpus: o.cpus) }
+        if o.cpus > 1 { recorder.scheduler = Scheduler(vcpus: o.cpus, chaos: o.chaosSeed.map(ChaosSchedule.init(seed:))) }
         if o.clock == .virtual { recorder.flushPolicy = .eventCount(Recorder.virtualClockFlushEvents) }
         if let progress {
             recorder.progress = { p in

@@ -4,7 +4,9 @@ import VMRRDevices
 /// (docs/SMP.md): one vCPU runs at a time, switch points are exits, and a
 /// vCPU yields when it halts or when it has made `sliceExits` exits since it
 /// was scheduled. Pure logic (no KVM, no devices): the recorder feeds it
-/// exits, halts and APIC start requests, and asks it what runs next.
+/// exits, halts and APIC start requests, and asks it what runs next. With a
+/// `ChaosSchedule` (`--chaos SEED`) each slice's budget and the next vCPU
+/// are drawn from the seeded generator instead (docs/SMP.md, "Chaos mode").
 public final class Scheduler {
     public enum State: Equatable, Sendable {
         case runnable
@@ -34,11 +36,23 @@ public final class Scheduler {
     public private(set) var states: [State]
     public private(set) var running = 0
     public private(set) var exitsInSlice: UInt64 = 0
+    /// The running slice's exit budget: `sliceExits`, or drawn under chaos.
+    public private(set) var sliceBudget: UInt64 = Scheduler.sliceExits
+    /// `--chaos SEED`: nil schedules by the fixed policy.
+    public private(set) var chaos: ChaosSchedule?
 
     /// vCPU 0 runs; the APs wait for a SIPI.
-    public init(vcpus: Int) {
+    public init(vcpus: Int, chaos: ChaosSchedule? = nil) {
         precondition(vcpus >= 1)
         states = [.runnable] + Array(repeating: .waitingForSIPI, count: vcpus - 1)
+        self.chaos = chaos
+        newSlice()
+    }
+
+    /// Starts a slice: the exit count from zero, and under chaos a new budget.
+    private func newSlice() {
+        exitsInSlice = 0
+        if chaos != nil { sliceBudget = chaos!.sliceBudget() }
     }
 
     /// The running vCPU made an exit.
@@ -76,27 +90,26 @@ public final class Scheduler {
     /// The decision at a switch point. Halted vCPUs with an interrupt
     /// waiting (`interruptWaits`) become runnable first. The running vCPU
     /// stays while it is runnable and within its slice; otherwise the first
-    /// runnable vCPU after it in round-robin order runs (itself last).
+    /// runnable vCPU after it in round-robin order runs (itself last). Under
+    /// chaos it is any other runnable vCPU, drawn uniformly.
     public func decide(interruptWaits: (Int) -> Bool) -> Decision {
         for k in states.indices where states[k] == .halted && interruptWaits(k) { states[k] = .runnable }
-        if states[running] == .runnable && exitsInSlice < Self.sliceExits { return .stay }
+        if states[running] == .runnable && exitsInSlice < sliceBudget { return .stay }
         let n = states.count
-        for step in 1...n {
-            let k = (running + step) % n
-            guard states[k] == .runnable else { continue }
-            if k == running {
-                exitsInSlice = 0
-                return .stay
-            }
-            return .switchTo(k)
+        let order = (1...n).map { (running + $0) % n }.filter { states[$0] == .runnable }
+        guard let first = order.first else { return states.contains(.halted) ? .allHalted : .noneCanRun }
+        let others = order.filter { $0 != running }
+        if others.isEmpty {
+            newSlice()
+            return .stay
         }
-        return states.contains(.halted) ? .allHalted : .noneCanRun
+        return .switchTo(chaos == nil ? first : chaos!.pick(others))
     }
 
     /// vCPU `k` runs from here, with a fresh slice.
     public func switched(to k: Int) {
         running = k
-        exitsInSlice = 0
+        newSlice()
         if states[k] == .halted { states[k] = .runnable }
     }
 
@@ -104,6 +117,6 @@ public final class Scheduler {
     /// resumes after its HLT, as one vCPU does (it halts again if it must).
     public func resumeRunning() {
         if states[running] == .halted { states[running] = .runnable }
-        exitsInSlice = 0
+        newSlice()
     }
 }

@@ -50,12 +50,22 @@ struct Bench: ParsableCommand {
     @Option(help: "The reference C VMM's source, compiled with the system C compiler (cc, or $CC).")
     var referenceSource: String = "bench/refvmm.c"
 
+    @Flag(help: "Only the SMP figures: the same work on 2 vCPUs and on 1, recorded and replayed (docs/PERFORMANCE.md).")
+    var smpOnly = false
+
+    @Option(help: "Increments per vCPU of the 2-vCPU unlocked SMP run (the 1-vCPU run makes twice as many; the locked runs a tenth).")
+    var smpIncrements: UInt64 = 3_000
+
+    @Option(help: "The SMP benchmark's guest image (fixtures/guests/race).")
+    var smpGuest: String = "fixtures/guests/race/race.elf"
+
     @Option(help: "Directory for scratch journals.")
     var scratch: String = "/tmp"
 
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard exits >= 1000 else { throw ValidationError("--exits must be at least 1000") }
+        guard smpIncrements >= 1, smpIncrements <= 500_000 else { throw ValidationError("--smp-increments must be 1 to 500000") }
         guard kindIterations >= 1 else { throw ValidationError("--kind-iterations must be at least 1") }
         for k in selectedKinds where !Self.exitKinds.contains(k) {
             throw ValidationError("--kinds: unknown exit kind '\(k)' (known: \(Self.exitKinds.joined(separator: ", ")))")
@@ -70,11 +80,13 @@ struct Bench: ParsableCommand {
         out.flush()
         if timelineOnly { try timelineFigures(out); return }
         if exitKindsOnly { try exitKindFigures(out); return }
+        if smpOnly { try smpFigures(out); return }
         try executorFigures(out)
         try exitKindFigures(out)
         try checkpointFigures(out)
         mmuFigures(out)
         try breakpointFigures(out)
+        try smpFigures(out)
         if seekEvents > 0 { try seekFigures(out) }
         try traceFigures(out)
         if timelineEvents > 0 { try timelineFigures(out) }

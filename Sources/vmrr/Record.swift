@@ -79,6 +79,9 @@ struct Record: ParsableCommand {
     @Option(help: "vCPUs, 1 to 8: every one is created, exactly one runs at a time, and every switch is journaled (docs/SMP.md).")
     var cpus: Int = 1
 
+    @Option(help: ArgumentHelp("Chaos mode, as rr's: vary slice lengths and which vCPU runs next from this seed, so races show up across recordings (needs --cpus 2 or more; every recording replays without the seed; docs/SMP.md).", valueName: "SEED"))
+    var chaos: UInt64?
+
     @Flag(name: .shortAndLong, help: "Print nothing but the guest's console output.")
     var quiet = false
 
@@ -96,6 +99,9 @@ struct Record: ParsableCommand {
         }
         guard cpus >= 1, cpus <= Int(JournalFormat.maxVCPUs) else {
             throw ValidationError("--cpus must be 1 to \(JournalFormat.maxVCPUs), not \(cpus)")
+        }
+        guard chaos == nil || cpus > 1 else {
+            throw ValidationError("--chaos varies the schedule of several vCPUs: it needs --cpus 2 or more")
         }
         guard BootSelection(rawValue: boot) != nil else {
             throw ValidationError("--boot must be 'auto', 'vmrr', 'multiboot' or 'linux', not '\(boot)'")
@@ -120,6 +126,7 @@ struct Record: ParsableCommand {
         o.linuxDecompressOnHost = linuxDecompress == "host"
         o.x2apic = x2apic == "on"
         o.cpus = cpus
+        o.chaosSeed = chaos
         o.checkpointInterval = checkpointEvery
         o.guestArguments = guestArguments
         o.consolePath = console

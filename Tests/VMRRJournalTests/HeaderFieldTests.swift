@@ -68,3 +68,51 @@ import VMRRTestSupport
         #expect(s.json().contains("\"recordedAt\": null"), "\(s.json())")
     }
 }
+
+/// Header tag 21 (`--chaos SEED`): written only under chaos, so every other
+/// journal stays byte-identical; read back; shown by the summary.
+@Suite struct ChaosSeedHeaderTests {
+    @Test func theSeedRoundTripsAndIsOnlyWrittenWhenSet() throws {
+        var h = Fixtures.header()
+        let plain = Build.header(h)
+        h.chaosSeed = 300
+        let seeded = Build.header(h)
+        // Tag 21, length 2, the 2-byte varint of 300: four bytes more.
+        #expect(seeded.count == plain.count + 4)
+        #expect(try JournalReader(bytes: seeded, name: "h.vmrr").header == h)
+        #expect(try JournalReader(bytes: plain, name: "h.vmrr").header.chaosSeed == nil)
+        h.chaosSeed = UInt64.max
+        #expect(try JournalReader(bytes: Build.header(h), name: "h.vmrr").header.chaosSeed == UInt64.max)
+    }
+
+    @Test func theSummaryShowsTheSeed() throws {
+        var h = Fixtures.header()
+        h.chaosSeed = 17
+        let path = Fixtures.tempPath("chaos")
+        defer { unlink(path) }
+        let w = try JournalWriter(path: path, header: h)
+        try w.append(.end(reason: .debugExit, status: 0), regs: GPRegisters())
+        try w.finish()
+        let s = try JournalSummary(reader: try JournalReader(path: path))
+        #expect(s.render().split(separator: "\n").contains { $0.hasPrefix("chaos seed:") && $0.hasSuffix(" 17") }, "\(s.render())")
+        #expect(s.json().contains("\"chaosSeed\": 17"), "\(s.json())")
+        h.chaosSeed = nil
+        let plainPath = Fixtures.tempPath("plain")
+        defer { unlink(plainPath) }
+        let p = try JournalWriter(path: plainPath, header: h)
+        try p.append(.end(reason: .debugExit, status: 0), regs: GPRegisters())
+        try p.finish()
+        let ps = try JournalSummary(reader: try JournalReader(path: plainPath))
+        #expect(!ps.render().contains("chaos seed"))
+        #expect(ps.json().contains("\"chaosSeed\": null"))
+    }
+
+    @Test func aSeedThatIsNotOneVarintIsRefused() throws {
+        var extra = ByteSink()
+        extra.varint(21); extra.lengthPrefixed([1, 2])
+        let bytes = Build.header(version: JournalFormat.version, minReader: JournalFormat.minReaderVersion, extraTLV: extra.bytes)
+        let (_, _, err) = openAndReadAll(bytes, name: "h.vmrr")
+        let e = try #require(err as? JournalError)
+        #expect(e.reason == "header field 21 has 1 extra bytes", "\(e.reason)")
+    }
+}
