@@ -50,6 +50,12 @@ struct Bench: ParsableCommand {
     @Option(help: "The reference C VMM's source, compiled with the system C compiler (cc, or $CC).")
     var referenceSource: String = "bench/refvmm.c"
 
+    @Flag(help: "Only the dump figures (vmrr dump of synthetic journals of --dump-events events: peak memory and time).")
+    var dumpOnly = false
+
+    @Option(help: "Events in the synthetic journals vmrr dump is measured on, comma-separated (empty skips it).")
+    var dumpEvents: String = "1000000,10000000"
+
     @Option(help: "Directory for scratch journals.")
     var scratch: String = "/tmp"
 
@@ -70,6 +76,7 @@ struct Bench: ParsableCommand {
         out.flush()
         if timelineOnly { try timelineFigures(out); return }
         if exitKindsOnly { try exitKindFigures(out); return }
+        if dumpOnly { try dumpFigures(out); return }
         try executorFigures(out)
         try exitKindFigures(out)
         try checkpointFigures(out)
@@ -78,6 +85,7 @@ struct Bench: ParsableCommand {
         if seekEvents > 0 { try seekFigures(out) }
         try traceFigures(out)
         if timelineEvents > 0 { try timelineFigures(out) }
+        try dumpFigures(out)
         out.flush()
     }
 
