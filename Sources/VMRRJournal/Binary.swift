@@ -61,6 +61,13 @@ struct RawEncoder {
     /// varint length, then the bytes.
     mutating func lengthPrefixed(_ b: [UInt8]) { varint(UInt64(b.count)); bytes(b) }
 
+    /// Copies `b` in.
+    @inline(__always) mutating func raw(_ b: UnsafeRawBufferPointer) {
+        guard let src = b.baseAddress, b.count > 0 else { return }
+        UnsafeMutableRawPointer(p).copyMemory(from: src, byteCount: b.count)
+        p += b.count
+    }
+
     mutating func bytes(_ b: [UInt8]) {
         b.withUnsafeBufferPointer { src in
             guard let base = src.baseAddress else { return }

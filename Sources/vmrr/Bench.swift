@@ -50,6 +50,12 @@ struct Bench: ParsableCommand {
     @Option(help: "The reference C VMM's source, compiled with the system C compiler (cc, or $CC).")
     var referenceSource: String = "bench/refvmm.c"
 
+    @Flag(help: "Only the checkpoint figures: vmrr's cost per MiB, and the dirty bitmap against the dirty ring (refvmm).")
+    var checkpointsOnly = false
+
+    @Option(help: "Loop iterations of the bench guest's dirty mode per run, for the dirty-tracking figures.")
+    var dirtyIterations: UInt64 = 20
+
     @Flag(help: "Only the dump figures (vmrr dump of synthetic journals of --dump-events events: peak memory and time).")
     var dumpOnly = false
 
@@ -77,9 +83,11 @@ struct Bench: ParsableCommand {
         if timelineOnly { try timelineFigures(out); return }
         if exitKindsOnly { try exitKindFigures(out); return }
         if dumpOnly { try dumpFigures(out); return }
+        if checkpointsOnly { try checkpointFigures(out); try dirtyTrackingFigures(out); return }
         try executorFigures(out)
         try exitKindFigures(out)
         try checkpointFigures(out)
+        try dirtyTrackingFigures(out)
         mmuFigures(out)
         try breakpointFigures(out)
         if seekEvents > 0 { try seekFigures(out) }
@@ -123,8 +131,10 @@ struct Bench: ParsableCommand {
     /// 2. Checkpoint cost per MiB of dirty memory.
     func checkpointFigures(_ out: StdoutBuffer) throws {
         let cp = try checkpointCost()
-        out.line("checkpoints:")
-        out.line(row("checkpoint cost", "\(f2(cp)) µs/MiB", "(capture + encode + write of dirty pages)"))
+        out.line("checkpoints (16 MiB of non-zero pages; capture + encode + CRC + write; median of \(rounds) alternating rounds [lowest-highest]):")
+        out.line(row("pages copied to records", "\(f2(median(cp.records) / 1000)) ms/MiB", "[\(f2(cp.records.min()! / 1000))-\(f2(cp.records.max()! / 1000))] (each page copied to a PageRecord, then into the chunk)"))
+        out.line(row("pages from guest RAM", "\(f2(median(cp.ram) / 1000)) ms/MiB", "[\(f2(cp.ram.min()! / 1000))-\(f2(cp.ram.max()! / 1000))] (the recorder's path: each page copied once, into the chunk; goal <= 1 ms/MiB)"))
+        out.line(row("from RAM / to records", Spread(zip(cp.ram, cp.records).map { $0 / $1 }).text, "(per-round ratios)"))
         out.line("")
         out.flush()
     }
@@ -217,8 +227,9 @@ struct Bench: ParsableCommand {
         return Double(monotonicNanoseconds() - t0)
     }
 
-    /// Captures, encodes and writes checkpoints of 16 MiB of non-zero pages.
-    func checkpointCost() throws -> Double {
+    /// Captures, encodes and writes checkpoints of 16 MiB of non-zero pages,
+    /// alternately through page records and straight from guest RAM: µs per MiB.
+    func checkpointCost() throws -> (records: [Double], ram: [Double]) {
         let machine = try Machine(memorySize: Layout.defaultMemorySize)
         let mib: UInt64 = 16
         let pages = Int(mib << 20 / Layout.pageSize)
@@ -232,18 +243,23 @@ struct Bench: ParsableCommand {
         var header = JournalHeader()
         header.memorySize = Layout.defaultMemorySize
         let w = try JournalWriter(path: path, header: header)
-        var samples: [Double] = []
-        for i in 0..<rounds {
-            let t0 = monotonicNanoseconds()
-            _ = try machine.dirtyPages()
-            let state = try machine.captureState()
-            let cp = Checkpoint(id: UInt32(i), eventIndex: w.eventCount, full: false, state: state, pages: machine.pages(gpas))
-            try w.append(.checkpoint(id: UInt32(i)), regs: state.regs)
-            try w.appendCheckpoint(cp)
-            samples.append(Double(monotonicNanoseconds() - t0) / 1000 / Double(mib))
+        var records: [Double] = [], ram: [Double] = []
+        var id: UInt32 = 0
+        for _ in 0..<rounds {
+            for fromRAM in [false, true] {
+                let t0 = monotonicNanoseconds()
+                _ = try machine.dirtyPages()
+                let state = try machine.captureState()
+                let cp = Checkpoint(id: id, eventIndex: w.eventCount, full: false, state: state, pages: fromRAM ? [] : machine.pages(gpas))
+                try w.append(.checkpoint(id: id), regs: state.regs)
+                if fromRAM { try w.appendCheckpoint(cp, pagesAt: gpas, in: machine) } else { try w.appendCheckpoint(cp) }
+                let us = Double(monotonicNanoseconds() - t0) / 1000 / Double(mib)
+                if fromRAM { ram.append(us) } else { records.append(us) }
+                id += 1
+            }
         }
         try w.finish()
-        return median(samples)
+        return (records, ram)
     }
 }
 
