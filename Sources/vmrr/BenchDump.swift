@@ -24,6 +24,7 @@ extension Bench {
             try Self.writeSyntheticJournal(journal, events: n)
             let size = JournalReader.fileSize(journal)
             out.line("  \(n) events, \(size) bytes (\(f2(Double(size) / Double(n))) bytes/event):")
+            try readerSeekFigures(out, journal: journal, events: n)
             for mode in [["dump"], ["dump", "--summary"]] {
                 var samples: [TimedRun] = []
                 for _ in 0..<rounds { samples.append(try Self.timed([vmrr] + mode + [journal])) }
@@ -42,6 +43,30 @@ extension Bench {
         }
         out.line("")
         out.flush()
+    }
+
+    /// The reader's part of a seek, read at offsets (now) against loaded whole
+    /// (before): opening the journal, then 1,000 events at random indices
+    /// (each decodes its chunk), alternating, median of the rounds.
+    func readerSeekFigures(_ out: StdoutBuffer, journal: String, events: UInt64) throws {
+        var opened: [String: [Double]] = [:], looked: [String: [Double]] = [:]
+        for _ in 0..<rounds {
+            for way in ["loaded", "pread"] {
+                var g = SystemRandomNumberGenerator()
+                let t0 = monotonicNanoseconds()
+                let reader = way == "pread" ? try JournalReader(path: journal) : try JournalReader(bytes: try FileIO.read(journal), name: journal)
+                let t1 = monotonicNanoseconds()
+                for _ in 0..<1000 { _ = try reader.event(at: UInt64.random(in: 0..<events, using: &g)) }
+                let t2 = monotonicNanoseconds()
+                opened[way, default: []].append(Double(t1 - t0))
+                looked[way, default: []].append(Double(t2 - t1) / 1000)
+            }
+        }
+        for way in ["loaded", "pread"] {
+            let o = opened[way]!, l = looked[way]!
+            out.line(row("    open, \(way == "pread" ? "read at offsets" : "loaded whole (before)")", "\(f2(median(o) / 1e6)) ms",
+                         "[\(f2(o.min()! / 1e6))-\(f2(o.max()! / 1e6))]; event at a random index \(f2(median(l) / 1000)) µs [\(f2(l.min()! / 1000))-\(f2(l.max()! / 1000))]"))
+        }
     }
 
     /// A journal of `events` port, MMIO and clock events with drifting
