@@ -28,7 +28,8 @@
  * hardware execution breakpoint on the guest's #PF handler (IDT entry 14,
  * looked up after every exit, the way vmrr's page-fault trap keeps it armed).
  * Its figures separate what vmrr's KVM set-up costs from what its user-space
- * exit path costs.
+ * exit path costs. --no-pf-trap (after --like-vmrr) leaves the breakpoint
+ * out, to measure what it alone costs.
  *
  * With --dirty-log bitmap|ring it logs the guest's writes to RAM and, after
  * every exit, collects the pages written since the previous one, the way a
@@ -39,7 +40,7 @@
  * faults on write-protected pages are part of the loop's time. Pair it with
  * the bench guest's "dirty N P" mode.
  *
- *   usage: refvmm [--like-vmrr] [--dirty-log bitmap|ring] IMAGE.elf [GUEST ARGUMENTS...]
+ *   usage: refvmm [--like-vmrr [--no-pf-trap]] [--dirty-log bitmap|ring] IMAGE.elf [GUEST ARGUMENTS...]
  *   prints: "refvmm: exits N loop_ns T cpu_ns C status S" on stderr (T the
  *   run loop's wall time, C its CPU time, guest included), exits with S;
  *   with --dirty-log, " dirty_pages D harvest_ns H harvest_cpu_ns HC" follow
@@ -316,6 +317,9 @@ int main(int argc, char **argv)
     int like_vmrr = argc > 1 && strcmp(argv[1], "--like-vmrr") == 0;
     if (like_vmrr)
         argc--, argv++;
+    int pf_trap = like_vmrr;
+    if (like_vmrr && argc > 1 && strcmp(argv[1], "--no-pf-trap") == 0)
+        pf_trap = 0, argc--, argv++;
     struct dirty_log dirty = { .mode = DIRTY_OFF };
     if (argc > 2 && strcmp(argv[1], "--dirty-log") == 0) {
         if (strcmp(argv[2], "bitmap") == 0)
@@ -327,7 +331,7 @@ int main(int argc, char **argv)
         argc -= 2, argv += 2;
     }
     if (argc < 2)
-        fail("usage: refvmm [--like-vmrr] [--dirty-log bitmap|ring] IMAGE.elf [GUEST ARGUMENTS...]");
+        fail("usage: refvmm [--like-vmrr [--no-pf-trap]] [--dirty-log bitmap|ring] IMAGE.elf [GUEST ARGUMENTS...]");
     int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (kvm < 0)
         die("/dev/kvm");
@@ -395,7 +399,7 @@ int main(int argc, char **argv)
         }
         exits++;
         now += NS_PER_EXIT;
-        if (like_vmrr)
+        if (pf_trap)
             follow_pf_handler(vcpu, run, ram, &armed);
         if (dirty.mode != DIRTY_OFF)
             dirty_collect(&dirty);

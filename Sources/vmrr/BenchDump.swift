@@ -1,6 +1,7 @@
 import Glibc
 import VMRRBase
 import VMRRJournal
+import VMRRMachine
 
 /// `vmrr bench` part 8 (`--dump-only`): `vmrr dump` and `vmrr dump --summary`
 /// of synthetic journals written through `JournalWriter` (issue 16: a dump of
@@ -70,7 +71,8 @@ extension Bench {
     }
 
     /// A journal of `events` port, MMIO and clock events with drifting
-    /// registers, a chunk per 256 events and a small checkpoint per million.
+    /// registers, a chunk per 256 events (as `--clock virtual` records) and a
+    /// small checkpoint per million.
     static func writeSyntheticJournal(_ path: String, events: UInt64) throws {
         var h = JournalHeader()
         h.imagePath = "/synthetic/bench.elf"
@@ -97,6 +99,8 @@ extension Bench {
             default: clock += 1000; e = .clock(ns: clock)
             }
             let index = try w.append(e, regs: r)
+            // Chunks as the recorder cuts them under --clock virtual.
+            if w.eventCount % Recorder.virtualClockFlushEvents == 0 { try w.flush() }
             if (index + 1) % 1_000_000 == 0 {
                 try w.appendCheckpoint(Checkpoint(id: UInt32((index + 1) / 1_000_000), eventIndex: index + 1, full: false,
                                                   state: VCPUState(), pages: [PageRecord(gpa: 0x1000, bytes: page)], deviceState: []))
