@@ -28,11 +28,22 @@
  * hardware execution breakpoint on the guest's #PF handler (IDT entry 14,
  * looked up after every exit, the way vmrr's page-fault trap keeps it armed).
  * Its figures separate what vmrr's KVM set-up costs from what its user-space
- * exit path costs.
+ * exit path costs. --no-pf-trap (after --like-vmrr) leaves the breakpoint
+ * out, to measure what it alone costs.
  *
- *   usage: refvmm [--like-vmrr] IMAGE.elf [GUEST ARGUMENTS...]
+ * With --dirty-log bitmap|ring it logs the guest's writes to RAM and, after
+ * every exit, collects the pages written since the previous one, the way a
+ * checkpoint does: through the dirty bitmap (KVM_GET_DIRTY_LOG, which also
+ * write-protects them again) or through the dirty ring (KVM_CAP_DIRTY_LOG_RING:
+ * the vCPU's ring of written pages, harvested, then KVM_RESET_DIRTY_RINGS).
+ * The time spent collecting is reported beside the run loop's; the guest's
+ * faults on write-protected pages are part of the loop's time. Pair it with
+ * the bench guest's "dirty N P" mode.
+ *
+ *   usage: refvmm [--like-vmrr [--no-pf-trap]] [--dirty-log bitmap|ring] IMAGE.elf [GUEST ARGUMENTS...]
  *   prints: "refvmm: exits N loop_ns T cpu_ns C status S" on stderr (T the
- *   run loop's wall time, C its CPU time, guest included), exits with S
+ *   run loop's wall time, C its CPU time, guest included), exits with S;
+ *   with --dirty-log, " dirty_pages D harvest_ns H harvest_cpu_ns HC" follow
  *
  * Build: cc -O2 -o refvmm refvmm.c (vmrr bench does this itself).
  */
@@ -244,13 +255,83 @@ static void follow_pf_handler(int vcpu, struct kvm_run *run, uint8_t *ram, uint6
         die("KVM_SET_GUEST_DEBUG");
 }
 
+enum dirty_mode { DIRTY_OFF, DIRTY_BITMAP, DIRTY_RING };
+#define DIRTY_RING_ENTRIES  65536               /* the most this host offers (FACTS.md) */
+
+struct dirty_log {
+    enum dirty_mode mode;
+    int vm;
+    uint64_t *bitmap;
+    struct kvm_dirty_gfn *ring;
+    uint32_t next;                              /* the ring entry to look at next */
+    uint64_t pages, ns, cpu_ns;
+};
+
+/* Before any vCPU exists: the ring's size is fixed per VM. */
+static void dirty_ring_enable(int vm)
+{
+    struct kvm_enable_cap cap = { .cap = KVM_CAP_DIRTY_LOG_RING,
+                                  .args = { DIRTY_RING_ENTRIES * sizeof(struct kvm_dirty_gfn) } };
+    if (ioctl(vm, KVM_ENABLE_CAP, &cap) != 0)
+        die("KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING)");
+}
+
+static void dirty_ring_map(struct dirty_log *d, int vcpu)
+{
+    d->ring = mmap(NULL, DIRTY_RING_ENTRIES * sizeof(struct kvm_dirty_gfn), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu,
+                   KVM_DIRTY_LOG_PAGE_OFFSET * sysconf(_SC_PAGESIZE));
+    if (d->ring == MAP_FAILED)
+        die("mmap the dirty ring");
+}
+
+/* The pages written since the last call; counted, as a checkpoint would list them. */
+static void dirty_collect(struct dirty_log *d)
+{
+    uint64_t t0 = clock_ns(CLOCK_MONOTONIC), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    if (d->mode == DIRTY_BITMAP) {
+        struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = d->bitmap };
+        if (ioctl(d->vm, KVM_GET_DIRTY_LOG, &log) != 0)
+            die("KVM_GET_DIRTY_LOG");
+        for (uint64_t w = 0; w < RAM_SIZE / 4096 / 64; w++)
+            d->pages += (uint64_t)__builtin_popcountll(d->bitmap[w]);
+    } else {
+        uint64_t got = 0;
+        for (;;) {
+            struct kvm_dirty_gfn *e = &d->ring[d->next % DIRTY_RING_ENTRIES];
+            if (!(__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & KVM_DIRTY_GFN_F_DIRTY))
+                break;
+            __atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
+            d->next++;
+            got++;
+        }
+        if (got && ioctl(d->vm, KVM_RESET_DIRTY_RINGS, 0) < 0)
+            die("KVM_RESET_DIRTY_RINGS");
+        d->pages += got;
+    }
+    d->ns += clock_ns(CLOCK_MONOTONIC) - t0;
+    d->cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+}
+
 int main(int argc, char **argv)
 {
     int like_vmrr = argc > 1 && strcmp(argv[1], "--like-vmrr") == 0;
     if (like_vmrr)
         argc--, argv++;
+    int pf_trap = like_vmrr;
+    if (like_vmrr && argc > 1 && strcmp(argv[1], "--no-pf-trap") == 0)
+        pf_trap = 0, argc--, argv++;
+    struct dirty_log dirty = { .mode = DIRTY_OFF };
+    if (argc > 2 && strcmp(argv[1], "--dirty-log") == 0) {
+        if (strcmp(argv[2], "bitmap") == 0)
+            dirty.mode = DIRTY_BITMAP;
+        else if (strcmp(argv[2], "ring") == 0)
+            dirty.mode = DIRTY_RING;
+        else
+            fail("--dirty-log takes bitmap or ring");
+        argc -= 2, argv += 2;
+    }
     if (argc < 2)
-        fail("usage: refvmm [--like-vmrr] IMAGE.elf [GUEST ARGUMENTS...]");
+        fail("usage: refvmm [--like-vmrr [--no-pf-trap]] [--dirty-log bitmap|ring] IMAGE.elf [GUEST ARGUMENTS...]");
     int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (kvm < 0)
         die("/dev/kvm");
@@ -258,12 +339,17 @@ int main(int argc, char **argv)
     if (vm < 0)
         die("KVM_CREATE_VM");
     set_msr_filter(vm);
+    dirty.vm = vm;
+    if (dirty.mode == DIRTY_RING)
+        dirty_ring_enable(vm);
+    if (dirty.mode == DIRTY_BITMAP)
+        dirty.bitmap = calloc(RAM_SIZE / 4096 / 8, 1);
     uint8_t *ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (ram == MAP_FAILED)
         die("mmap guest RAM");
     struct kvm_userspace_memory_region region = { .slot = 0, .guest_phys_addr = 0, .memory_size = RAM_SIZE,
                                                   .userspace_addr = (uint64_t)(uintptr_t)ram,
-                                                  .flags = like_vmrr ? KVM_MEM_LOG_DIRTY_PAGES : 0 };
+                                                  .flags = like_vmrr || dirty.mode != DIRTY_OFF ? KVM_MEM_LOG_DIRTY_PAGES : 0 };
     if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) != 0)
         die("KVM_SET_USER_MEMORY_REGION");
     int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
@@ -274,6 +360,8 @@ int main(int argc, char **argv)
     if (run == MAP_FAILED)
         die("mmap kvm_run");
     set_cpuid(kvm, vcpu);
+    if (dirty.mode == DIRTY_RING)
+        dirty_ring_map(&dirty, vcpu);
 
     uint64_t entry = load_elf(argv[1], ram);
     write_boot_structures(ram);
@@ -311,8 +399,10 @@ int main(int argc, char **argv)
         }
         exits++;
         now += NS_PER_EXIT;
-        if (like_vmrr)
+        if (pf_trap)
             follow_pf_handler(vcpu, run, ram, &armed);
+        if (dirty.mode != DIRTY_OFF)
+            dirty_collect(&dirty);
         switch (run->exit_reason) {
         case KVM_EXIT_IO: {
             uint8_t *data = (uint8_t *)run + run->io.data_offset;
@@ -351,6 +441,8 @@ int main(int argc, char **argv)
             else if (deadline > now)
                 now = deadline;
             break;
+        case KVM_EXIT_DIRTY_RING_FULL:
+            break;                              /* collected above */
         default:
             fprintf(stderr, "refvmm: unexpected exit reason %u\n", run->exit_reason);
             status = 70;
@@ -358,7 +450,11 @@ int main(int argc, char **argv)
     }
     uint64_t loop_ns = clock_ns(CLOCK_MONOTONIC) - t0, cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
     fflush(stdout);
-    fprintf(stderr, "refvmm: exits %llu loop_ns %llu cpu_ns %llu status %d\n", (unsigned long long)exits,
+    fprintf(stderr, "refvmm: exits %llu loop_ns %llu cpu_ns %llu status %d", (unsigned long long)exits,
             (unsigned long long)loop_ns, (unsigned long long)cpu_ns, status);
+    if (dirty.mode != DIRTY_OFF)
+        fprintf(stderr, " dirty_pages %llu harvest_ns %llu harvest_cpu_ns %llu", (unsigned long long)dirty.pages,
+                (unsigned long long)dirty.ns, (unsigned long long)dirty.cpu_ns);
+    fputc('\n', stderr);
     return status;
 }

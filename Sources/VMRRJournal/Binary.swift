@@ -61,6 +61,13 @@ struct RawEncoder {
     /// varint length, then the bytes.
     mutating func lengthPrefixed(_ b: [UInt8]) { varint(UInt64(b.count)); bytes(b) }
 
+    /// Copies `b` in.
+    @inline(__always) mutating func raw(_ b: UnsafeRawBufferPointer) {
+        guard let src = b.baseAddress, b.count > 0 else { return }
+        UnsafeMutableRawPointer(p).copyMemory(from: src, byteCount: b.count)
+        p += b.count
+    }
+
     mutating func bytes(_ b: [UInt8]) {
         b.withUnsafeBufferPointer { src in
             guard let base = src.baseAddress else { return }
@@ -105,22 +112,30 @@ struct ByteSink {
 /// A bounds-checked little-endian cursor over a journal's bytes. Every read
 /// checks the remaining length first and throws a `JournalError` naming the
 /// absolute file offset; nothing traps on bad data.
+///
+/// `bytes` may be a piece of the file read at `base` (a chunk read with
+/// pread): positions are indices into `bytes`, and errors add `base`.
 struct ByteReader {
     let bytes: [UInt8]
     let name: String
     var pos: Int
     var end: Int
+    /// The file offset of `bytes[0]`.
+    let base: Int
 
-    init(_ bytes: [UInt8], name: String, from: Int = 0, to: Int? = nil) {
-        self.bytes = bytes; self.name = name; self.pos = from
+    init(_ bytes: [UInt8], name: String, from: Int = 0, to: Int? = nil, base: Int = 0) {
+        self.bytes = bytes; self.name = name; self.pos = from; self.base = base
         self.end = min(to ?? bytes.count, bytes.count)
     }
 
     var remaining: Int { end - pos }
     var atEnd: Bool { pos >= end }
+    /// The file offset of `pos`.
+    var offset: Int { base + pos }
 
+    /// An error at `offset`, an index into `bytes` (default: `pos`).
     func error(_ reason: String, at offset: Int? = nil) -> JournalError {
-        JournalError(path: name, offset: UInt64(max(0, offset ?? pos)), reason: reason)
+        JournalError(path: name, offset: UInt64(max(0, base + (offset ?? pos))), reason: reason)
     }
 
     @inline(__always) mutating func need(_ n: Int, _ what: @autoclosure () -> String) throws {

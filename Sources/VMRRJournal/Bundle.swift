@@ -1,3 +1,4 @@
+import VMRRBase
 /// A bug-report bundle (`.vmrrpack`): one self-contained file holding a
 /// journal, the guest image it was recorded from, and a manifest with the
 /// SHA-256 of each, the vmrr version and the host facts. Layout (all integers
@@ -36,6 +37,15 @@ public struct VMRRBundle: Sendable, Equatable {
     /// True when `bytes` starts like a bundle.
     public static func looksLikeBundle(_ bytes: [UInt8]) -> Bool {
         bytes.count >= magic.count && Array(bytes[0..<magic.count]) == magic
+    }
+
+    /// True when the regular file at `path` starts like a bundle (false when
+    /// it cannot be read: opening it as a journal then says why).
+    public static func looksLikeBundle(path: String) -> Bool {
+        guard let file = try? PositionalFile(path: path) else { return false }
+        var head = [UInt8](repeating: 0, count: magic.count)
+        guard let n = try? head.withUnsafeMutableBytes({ try file.read(at: 0, into: $0) }) else { return false }
+        return n == magic.count && looksLikeBundle(head)
     }
 
     /// The manifest text for a journal and image.

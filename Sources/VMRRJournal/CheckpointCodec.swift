@@ -68,6 +68,11 @@ enum CheckpointCodec {
     /// Throws (naming `path`) when a page is not page-aligned or not exactly
     /// one page, or a zero run is empty, unaligned or beyond 64 bits.
     static func plan(_ c: Checkpoint, path: String) throws -> Plan {
+        try plan(c, pages: .records(c.pages), path: path)
+    }
+
+    /// The plan of `c` with `pages` in place of `c.pages`.
+    static func plan(_ c: Checkpoint, pages: PageList, path: String) throws -> Plan {
         var size = fixedSize + (c.memoryDigest == nil ? 0 : 8)
         size += variableStateSize(c.state)
         size += varintSize(UInt64(c.deviceState.count)) + c.deviceState.count
@@ -92,23 +97,25 @@ enum CheckpointCodec {
             }
         }
         var i = 0
-        let pages = c.pages
         let pageBytes = Int(Checkpoint.pageSize)
         while i < pages.count {
-            let p = pages[i]
-            guard p.gpa % Checkpoint.pageSize == 0 else {
-                throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): page gpa \(hex(p.gpa)) is not page-aligned")
+            let gpa = pages.gpa(i)
+            guard gpa % Checkpoint.pageSize == 0 else {
+                throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): page gpa \(hex(gpa)) is not page-aligned")
             }
-            guard p.bytes.count == pageBytes else {
-                throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): page \(hex(p.gpa)) has \(p.bytes.count) bytes, not \(Checkpoint.pageSize)")
+            guard let length = pages.withBytes(i, { $0.count }) else {
+                throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): page \(hex(gpa)) is not in guest RAM")
             }
-            try addRuns(below: p.gpa)
-            let page = p.gpa >> pageShift
+            guard length == pageBytes else {
+                throw JournalError(path: path, offset: nil, reason: "checkpoint \(c.id): page \(hex(gpa)) has \(length) bytes, not \(Checkpoint.pageSize)")
+            }
+            try addRuns(below: gpa)
+            let page = gpa >> pageShift
             let head = zigzagEncode(Int64(bitPattern: page &- nextPage)) << 1
-            if isZero(p.bytes) {
+            if pages.isZeroPage(i) {
                 var run: UInt64 = 1
-                while i + Int(run) < pages.count, pages[i + Int(run)].gpa == p.gpa &+ run * Checkpoint.pageSize,
-                      pages[i + Int(run)].bytes.count == pageBytes, isZero(pages[i + Int(run)].bytes) {
+                while i + Int(run) < pages.count, pages.gpa(i + Int(run)) == gpa &+ run * Checkpoint.pageSize,
+                      pages.isZeroPage(i + Int(run)) {
                     run += 1
                 }
                 entries.append(.zeroPages(run))
@@ -132,6 +139,11 @@ enum CheckpointCodec {
     /// Pages go in with one copy each; nothing is allocated but the sorted
     /// blob names.
     static func encode(_ c: Checkpoint, plan: Plan, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        encode(c, pages: .records(c.pages), plan: plan, into: out)
+    }
+
+    /// The same, with `pages` (the ones `plan` was made from) in place of `c.pages`.
+    static func encode(_ c: Checkpoint, pages: PageList, plan: Plan, into out: UnsafeMutablePointer<UInt8>) -> Int {
         var e = RawEncoder(p: out)
         e.u32(c.id)
         e.u64(c.eventIndex)
@@ -156,15 +168,16 @@ enum CheckpointCodec {
         for entry in plan.entries {
             let gpa: UInt64, run: UInt64
             switch entry {
-            case .raw: gpa = c.pages[i].gpa; run = 0
-            case let .zeroPages(n): gpa = c.pages[i].gpa; run = n
+            case .raw: gpa = pages.gpa(i); run = 0
+            case let .zeroPages(n): gpa = pages.gpa(i); run = n
             case let .run(k): gpa = c.zeroRuns[k].gpa; run = c.zeroRuns[k].count
             }
             let page = gpa >> pageShift
             let head = zigzagEncode(Int64(bitPattern: page &- nextPage)) << 1
             if run == 0 {
                 e.varint(head)
-                e.bytes(c.pages[i].bytes)
+                // `plan` checked that every page is there and one page long.
+                _ = pages.withBytes(i) { e.raw($0) }
                 nextPage = page &+ 1
                 i += 1
             } else {

@@ -95,16 +95,21 @@ struct ChunkFrame {
 
     /// Parses the frame at `offset`. Checks the magic and type only; the
     /// caller decides what a payload running past the end means.
+    static func parse(_ source: JournalSource, at offset: Int) throws -> ChunkFrame {
+        try parse(try source.read(offset, JournalFormat.chunkFrameSize), name: source.name, at: offset)
+    }
+
+    /// Parses a frame from `bytes`, the file's bytes from `offset` on.
     static func parse(_ bytes: [UInt8], name: String, at offset: Int) throws -> ChunkFrame {
-        var r = ByteReader(bytes, name: name, from: offset)
+        var r = ByteReader(bytes, name: name, base: offset)
         try r.need(JournalFormat.chunkFrameSize, "chunk frame")
         let magic = try r.bytes(4, "chunk magic")
         guard magic == JournalFormat.chunkMagic else {
-            throw r.error("bad chunk magic \(hexBytes(magic)) (expected \"CHNK\")", at: offset)
+            throw r.error("bad chunk magic \(hexBytes(magic)) (expected \"CHNK\")", at: 0)
         }
         let typeCode = try r.u8("chunk type")
         guard let type = ChunkType(rawValue: typeCode) else {
-            throw r.error("unknown chunk type \(typeCode)", at: offset + 4)
+            throw r.error("unknown chunk type \(typeCode)", at: 4)
         }
         let length = try r.u32("chunk payload length")
         let first = try r.u64("chunk first index")
@@ -113,19 +118,29 @@ struct ChunkFrame {
         return ChunkFrame(offset: offset, type: type, payloadLength: Int(length), first: first, count: count, crc: crc)
     }
 
-    /// Checks the stored CRC against the frame fields and payload.
-    func verifyCRC(_ bytes: [UInt8], name: String) throws {
-        let fieldsStart = offset + JournalFormat.chunkCRCFieldsRange.lowerBound
-        let fieldsEnd = offset + JournalFormat.chunkCRCFieldsRange.upperBound
-        guard end <= bytes.count else {
+    /// Checks the stored CRC against the frame fields and payload, read from `source`.
+    func verifyCRC(_ source: JournalSource) throws {
+        guard end <= source.size else {
+            throw JournalError(path: source.name, offset: UInt64(offset), reason: "chunk runs past the end of the file")
+        }
+        let fields = try source.read(offset, JournalFormat.chunkFrameSize)
+        let fieldsCRC = CRC32C.checksum(fields, range: JournalFormat.chunkCRCFieldsRange)
+        try check(try source.crc(payloadStart..<end, initial: fieldsCRC), name: source.name)
+    }
+
+    /// Checks the stored CRC against `chunk`, the frame and payload read whole.
+    func verifyCRC(chunk: [UInt8], name: String) throws {
+        guard chunk.count == JournalFormat.chunkFrameSize + payloadLength else {
             throw JournalError(path: name, offset: UInt64(offset), reason: "chunk runs past the end of the file")
         }
-        let fieldsCRC = CRC32C.checksum(bytes, range: fieldsStart..<fieldsEnd)
-        let computed = CRC32C.checksum(bytes, range: payloadStart..<end, initial: fieldsCRC)
+        let fieldsCRC = CRC32C.checksum(chunk, range: JournalFormat.chunkCRCFieldsRange)
+        try check(CRC32C.checksum(chunk, range: JournalFormat.chunkFrameSize..<chunk.count, initial: fieldsCRC), name: name)
+    }
+
+    private func check(_ computed: UInt32, name: String) throws {
         guard computed == crc else {
             throw JournalError(path: name, offset: UInt64(offset),
                                reason: "chunk CRC mismatch (stored \(hex(crc, digits: 8)), computed \(hex(computed, digits: 8)))")
         }
     }
 }
-

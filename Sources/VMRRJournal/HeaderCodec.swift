@@ -86,9 +86,11 @@ enum HeaderCodec {
         return out.bytes
     }
 
-    /// Parses the header at the start of `bytes`; returns it, the file's
-    /// format version and the offset where the chunks start.
-    static func decode(_ bytes: [UInt8], name: String) throws -> (JournalHeader, UInt16, Int) {
+    /// Parses the header at the start of `bytes` (the file's first bytes, at
+    /// least the whole header when the file holds it; `fileSize`, the whole
+    /// file's size, defaults to `bytes.count`); returns it, the file's format
+    /// version and the offset where the chunks start.
+    static func decode(_ bytes: [UInt8], name: String, fileSize: Int? = nil) throws -> (JournalHeader, UInt16, Int) {
         var r = ByteReader(bytes, name: name)
         guard bytes.count >= JournalFormat.fileMagic.count else {
             throw r.error("file of \(bytes.count) bytes is too short to be a vmrr journal", at: 0)
@@ -124,7 +126,7 @@ enum HeaderCodec {
             throw r.error("header length \(tlvLength) exceeds the limit \(JournalFormat.maxHeaderTLVLength)", at: 12)
         }
         guard crcAt + JournalFormat.headerCRCSize <= bytes.count else {
-            throw r.error("header of \(tlvLength) bytes runs past the end of the file (\(bytes.count) bytes): the journal is truncated inside its header", at: 12)
+            throw r.error("header of \(tlvLength) bytes runs past the end of the file (\(fileSize ?? bytes.count) bytes): the journal is truncated inside its header", at: 12)
         }
         var c = ByteReader(bytes, name: name, from: crcAt)
         let stored = try c.u32("header CRC")

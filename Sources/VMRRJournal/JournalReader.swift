@@ -18,8 +18,12 @@ public struct CheckpointInfo: Sendable, Equatable {
 }
 
 /// Reads a journal. Opening checks the header and every chunk frame (through
-/// the index tail when it is present and valid, else by scanning); chunk
-/// payloads are CRC-checked and decoded when first used.
+/// the index tail when it is present and valid, else by scanning) and every
+/// chunk's CRC; chunk payloads are decoded when first used.
+///
+/// A journal opened from a path is read at offsets (`JournalSource`), never
+/// loaded whole: memory stays bounded by the chunk map (one entry per chunk)
+/// and the largest chunk, whatever the number of events.
 ///
 /// A journal whose recorder died reads up to its last complete chunk, with
 /// `truncationNote` saying so. Anything else that is wrong throws a
@@ -34,7 +38,7 @@ public final class JournalReader {
     public var checkpoints: [CheckpointInfo] { layout.checkpoints }
     /// Set when the journal has no valid index tail: it says where it ends and how much is readable.
     public var truncationNote: String? { layout.note }
-    public var fileSize: UInt64 { UInt64(bytes.count) }
+    public var fileSize: UInt64 { UInt64(source.size) }
     /// True when the index tail was used (false: the chunks were scanned).
     public var usedIndexTail: Bool { layout.usedTail }
     /// Bytes of checkpoint chunks (frames included).
@@ -42,26 +46,37 @@ public final class JournalReader {
     /// Bytes of events chunks (frames included).
     public var eventBytes: UInt64 { layout.eventBytes }
 
-    private let bytes: [UInt8]
+    private let source: JournalSource
     private let layout: ChunkMap
     private var cachedChunk = -1
     private var cachedRecords: [EventRecord] = []
     /// The index of `cachedRecords[0]`.
     private var cachedFirst: UInt64 = 0
 
+    /// Opens the regular file at `path`, read at offsets as it is used.
     public convenience init(path: String) throws {
-        try self.init(bytes: try JournalReader.readFile(path), name: path)
+        let file: PositionalFile
+        do { file = try PositionalFile(path: path) } catch {
+            throw JournalError(path: path, offset: error.offset,
+                               reason: error.operation == "open" && !error.notRegularFile ? "cannot open: \(error.errno)" : error.description)
+        }
+        try self.init(source: JournalSource(file: file, name: path))
     }
 
-    public init(bytes: [UInt8], name: String) throws {
-        self.bytes = bytes
+    public convenience init(bytes: [UInt8], name: String) throws {
+        try self.init(source: JournalSource(bytes: bytes, name: name))
+    }
+
+    init(source: JournalSource) throws {
+        self.source = source
+        let name = source.name
         self.path = name
-        let (h, v, headerEnd) = try HeaderCodec.decode(bytes, name: name)
+        let (h, v, headerEnd) = try HeaderCodec.decode(try JournalReader.headerBytes(source), name: name, fileSize: source.size)
         header = h
         formatVersion = v
         var pageLimit = JournalFormat.maxCheckpointPages
         if h.memorySize > 0 { pageLimit = min(pageLimit, h.memorySize / Checkpoint.pageSize) }
-        let loader = ChunkMapLoader(bytes: bytes, name: name, headerEnd: headerEnd, pageLimit: pageLimit)
+        let loader = ChunkMapLoader(source: source, name: name, headerEnd: headerEnd, pageLimit: pageLimit)
         if let fromTail = try loader.fromTail() {
             layout = fromTail
         } else {
@@ -70,8 +85,26 @@ public final class JournalReader {
         // Every chunk's CRC is checked here, once, so that a damaged journal fails every
         // command the same way at open: before, a checkpoint chunk failing its CRC was
         // refused by `dump` but replayed "identically" by `replay`, which never read it.
-        for f in layout.eventChunks { try f.verifyCRC(bytes, name: name) }
-        for f in layout.checkpointFrames { try f.verifyCRC(bytes, name: name) }
+        for f in layout.eventChunks { try f.verifyCRC(source) }
+        for f in layout.checkpointFrames { try f.verifyCRC(source) }
+    }
+
+    /// The header's bytes: its fixed prefix, then the TLV and CRC it announces
+    /// (as much of them as the file holds; only the prefix when the length is over the limit).
+    static func headerBytes(_ source: JournalSource) throws -> [UInt8] {
+        let prefix = try source.read(0, JournalFormat.headerPrefixSize)
+        guard prefix.count == JournalFormat.headerPrefixSize else { return prefix }
+        var r = ByteReader(prefix, name: source.name, from: JournalFormat.headerPrefixSize - 4)
+        let tlvLength = Int(try r.u32("header length"))
+        guard tlvLength <= JournalFormat.maxHeaderTLVLength else { return prefix }
+        return try source.read(0, JournalFormat.headerPrefixSize + tlvLength + JournalFormat.headerCRCSize)
+    }
+
+    /// A chunk's frame and payload, read whole and CRC-checked.
+    private func chunkBytes(_ f: ChunkFrame) throws -> [UInt8] {
+        let chunk = try source.read(f.offset, JournalFormat.chunkFrameSize + f.payloadLength)
+        try f.verifyCRC(chunk: chunk, name: path)
+        return chunk
     }
 
     // MARK: events
@@ -137,8 +170,7 @@ public final class JournalReader {
     private func decodeChunk(_ c: Int) throws -> [EventRecord] {
         if c == cachedChunk { return cachedRecords }
         let f = layout.eventChunks[c]
-        try f.verifyCRC(bytes, name: path)
-        var r = ByteReader(bytes, name: path, from: f.payloadStart, to: f.end)
+        var r = ByteReader(try chunkBytes(f), name: path, from: JournalFormat.chunkFrameSize, base: f.offset)
         var codec = EventCodec(formatVersion: formatVersion, vcpuCount: header.vcpuCount)
         if header.vcpuCount > 1 {
             let at = r.pos
@@ -170,8 +202,7 @@ public final class JournalReader {
         }
         let info = layout.checkpoints[k]
         let f = layout.checkpointFrames[k]
-        try f.verifyCRC(bytes, name: path)
-        var r = ByteReader(bytes, name: path, from: f.payloadStart, to: f.end)
+        var r = ByteReader(try chunkBytes(f), name: path, from: JournalFormat.chunkFrameSize, base: f.offset)
         let c = try CheckpointCodec.decode(&r, pageLimit: UInt64(f.count))
         guard c.id == info.id, c.eventIndex == info.eventIndex, c.full == info.full else {
             throw JournalError(path: path, offset: UInt64(f.offset),
@@ -204,15 +235,6 @@ public final class JournalReader {
             return c.eventIndex >= b.eventIndex ? c : b
         }
     }
-
-    // MARK: file
-
-    static func readFile(_ path: String) throws -> [UInt8] {
-        do { return try FileIO.read(path) } catch {
-            throw JournalError(path: path, offset: error.offset,
-                               reason: error.operation == "open" && !error.notRegularFile ? "cannot open: \(error.errno)" : error.description)
-        }
-    }
 }
 
 /// The journal's chunk map: where its events and checkpoint chunks are,
@@ -242,7 +264,7 @@ struct ChunkMap {
 
 /// Finds the chunks: from the index tail, or by scanning.
 struct ChunkMapLoader {
-    let bytes: [UInt8]
+    let source: JournalSource
     let name: String
     let headerEnd: Int
     let pageLimit: UInt64
@@ -276,7 +298,7 @@ struct ChunkMapLoader {
         guard f.payloadLength >= checkpointPeekSize else {
             throw error("checkpoint chunk of \(f.payloadLength) bytes is too short", at: f.offset)
         }
-        var r = ByteReader(bytes, name: name, from: f.payloadStart, to: f.end)
+        var r = ByteReader(try source.read(f.payloadStart, checkpointPeekSize), name: name, base: f.payloadStart)
         let p = try CheckpointCodec.peek(&r)
         guard UInt64(p.id) == f.first else {
             throw error("checkpoint chunk frame says id \(f.first) but its payload says \(p.id)", at: f.offset)
@@ -290,26 +312,28 @@ struct ChunkMapLoader {
     /// The layout from the index tail; nil when there is no trailer magic.
     /// A trailer that is present but wrong is corruption and throws.
     func fromTail() throws -> ChunkMap? {
-        let size = bytes.count
+        let size = source.size
         let trailerAt = size - JournalFormat.trailerSize
-        guard trailerAt >= headerEnd,
-              Array(bytes[(size - JournalFormat.trailerMagic.count)...]) == JournalFormat.trailerMagic else { return nil }
-        var t = ByteReader(bytes, name: name, from: trailerAt)
+        guard trailerAt >= headerEnd else { return nil }
+        let trailer = try source.read(trailerAt, JournalFormat.trailerSize)
+        guard Array(trailer[(JournalFormat.trailerSize - JournalFormat.trailerMagic.count)...]) == JournalFormat.trailerMagic else { return nil }
+        var t = ByteReader(trailer, name: name, base: trailerAt)
         let rawIndexOffset = try t.u64("index offset")
         guard rawIndexOffset >= UInt64(headerEnd),
               rawIndexOffset <= UInt64(trailerAt - JournalFormat.chunkFrameSize) else {
             throw error("index trailer points at offset \(rawIndexOffset), outside the chunks", at: trailerAt)
         }
         let indexOffset = Int(rawIndexOffset)
-        let frame = try ChunkFrame.parse(bytes, name: name, at: indexOffset)
+        let frame = try ChunkFrame.parse(source, at: indexOffset)
         guard frame.type == .index else {
             throw error("index trailer points at a \(frame.type) chunk", at: trailerAt)
         }
         guard frame.end == trailerAt else {
             throw error("index chunk of \(frame.payloadLength) bytes does not end at the trailer", at: indexOffset)
         }
-        try frame.verifyCRC(bytes, name: name)
-        let entries = try indexEntries(frame, at: indexOffset)
+        let chunk = try source.read(indexOffset, JournalFormat.chunkFrameSize + frame.payloadLength)
+        try frame.verifyCRC(chunk: chunk, name: name)
+        let entries = try indexEntries(frame, chunk, at: indexOffset)
         let layout = try tile(entries, indexOffset: indexOffset)
         guard frame.first == layout.eventCount else {
             throw error("index says \(frame.first) events but its chunks hold \(layout.eventCount)", at: indexOffset)
@@ -321,8 +345,8 @@ struct ChunkMapLoader {
     enum IndexEntry { case events(first: UInt64, count: UInt32), checkpoint(CheckpointInfo) }
 
     /// The index chunk's entries, sorted by file offset.
-    func indexEntries(_ frame: ChunkFrame, at indexOffset: Int) throws -> [(offset: UInt64, entry: IndexEntry)] {
-        var r = ByteReader(bytes, name: name, from: frame.payloadStart, to: frame.end)
+    func indexEntries(_ frame: ChunkFrame, _ chunk: [UInt8], at indexOffset: Int) throws -> [(offset: UInt64, entry: IndexEntry)] {
+        var r = ByteReader(chunk, name: name, from: JournalFormat.chunkFrameSize, base: indexOffset)
         let nEv = Int(try r.u32("index events chunk count"))
         let nCk = Int(try r.u32("index checkpoint count"))
         let expected = 8 + nEv * JournalFormat.eventsIndexEntrySize + nCk * JournalFormat.checkpointIndexEntrySize
@@ -338,7 +362,7 @@ struct ChunkMapLoader {
         entries.reserveCapacity(nEv + nCk)
         var lastOffset: UInt64 = 0
         for _ in 0..<nEv {
-            let at = r.pos
+            let at = r.offset
             let first = try r.u64("index entry first event")
             let count = try r.u32("index entry count")
             let offset = try r.u64("index entry offset")
@@ -350,7 +374,7 @@ struct ChunkMapLoader {
             let id = try r.u32("index checkpoint id")
             let ev = try r.u64("index checkpoint event index")
             let offset = try r.u64("index checkpoint offset")
-            let flagsAt = r.pos
+            let flagsAt = r.offset
             let flags = CheckpointFlags(rawValue: try r.u8("index checkpoint flags"))
             guard CheckpointFlags([.full]).isSuperset(of: flags) else {
                 throw error("index checkpoint entry has unknown flags \(hex(flags.rawValue))", at: flagsAt)
@@ -371,7 +395,7 @@ struct ChunkMapLoader {
             guard offset == UInt64(pos) else {
                 throw error("index lists a chunk at offset \(offset), but the chunk before it ends at \(pos)", at: indexOffset)
             }
-            let f = try ChunkFrame.parse(bytes, name: name, at: pos)
+            let f = try ChunkFrame.parse(source, at: pos)
             guard f.end <= indexOffset else {
                 throw error("chunk of \(f.payloadLength) bytes runs into the index at \(indexOffset)", at: pos)
             }
@@ -404,7 +428,7 @@ struct ChunkMapLoader {
     /// tail (the recorder was killed, or the file was cut short).
     func scan() throws -> ChunkMap {
         var layout = ChunkMap()
-        let size = bytes.count
+        let size = source.size
         var pos = headerEnd
         func cut(_ inside: String) -> String {
             "journal ends at offset \(size) inside \(inside): the recorder was probably killed; \(layout.eventCount) events readable"
@@ -413,13 +437,14 @@ struct ChunkMapLoader {
             let remaining = size - pos
             if remaining < JournalFormat.chunkFrameSize {
                 let k = min(remaining, JournalFormat.chunkMagic.count)
-                guard Array(bytes[pos..<(pos + k)]) == Array(JournalFormat.chunkMagic[0..<k]) else {
-                    throw error("bad chunk magic \(hexBytes(Array(bytes[pos..<(pos + k)]))) (expected \"CHNK\")", at: pos)
+                let start = try source.read(pos, k)
+                guard start == Array(JournalFormat.chunkMagic[0..<k]) else {
+                    throw error("bad chunk magic \(hexBytes(start)) (expected \"CHNK\")", at: pos)
                 }
                 layout.note = cut("a chunk")
                 return layout
             }
-            let f = try ChunkFrame.parse(bytes, name: name, at: pos)
+            let f = try ChunkFrame.parse(source, at: pos)
             if f.type == .events { try checkEvents(f, expectedFirst: layout.eventCount) }
             if f.end > size {
                 layout.note = cut(f.type == .index ? "the index" : "a chunk")

@@ -208,14 +208,33 @@ public final class JournalWriter {
     /// encoded straight into a buffer the writer keeps (frame, then payload,
     /// each page copied once), checksummed, and written with one write(2).
     public func appendCheckpoint(_ checkpoint: Checkpoint) throws {
+        try appendCheckpoint(checkpoint, pages: .records(checkpoint.pages))
+    }
+
+    /// The same, with the pages at `gpas` taken from `source` (guest RAM) as
+    /// they are encoded, in place of `checkpoint.pages` (which must be empty):
+    /// no page is copied before the one copy into the chunk.
+    public func appendCheckpoint(_ checkpoint: Checkpoint, pagesAt gpas: [UInt64], in source: any CheckpointPageSource) throws {
+        guard checkpoint.pages.isEmpty else {
+            throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) has pages both in records and in a source")
+        }
+        var c = checkpoint
+        c.pages = []
+        try appendCheckpoint(c, pages: .source(gpas, source))
+    }
+
+    private func appendCheckpoint(_ checkpoint: Checkpoint, pages: PageList) throws {
         try check()
         guard !checkpointIDs.contains(checkpoint.id) else {
             throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) was already written")
         }
-        guard checkpoint.pageCount <= UInt64(UInt32.max) else {
+        let pageCount = checkpoint.pageCount.addingReportingOverflow(UInt64(pages.count))
+        guard !pageCount.overflow, pageCount.partialValue <= UInt64(UInt32.max) else {
             throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) has too many pages")
         }
-        let plan = try CheckpointCodec.plan(checkpoint, path: path)
+        // checkpoint.pageCount counts checkpoint.pages, which `pages` replaces.
+        let count = pageCount.partialValue - UInt64(checkpoint.pages.count)
+        let plan = try CheckpointCodec.plan(checkpoint, pages: pages, path: path)
         guard plan.size <= Int(UInt32.max) else {
             throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) is larger than 4 GiB")
         }
@@ -225,9 +244,9 @@ public final class JournalWriter {
         let chunk = checkpointBuffer(total)
         defer { releaseCheckpointBuffer() }
         let payload = chunk + JournalFormat.chunkFrameSize
-        _ = CheckpointCodec.encode(checkpoint, plan: plan, into: payload)
+        _ = CheckpointCodec.encode(checkpoint, pages: pages, plan: plan, into: payload)
         let frame = ChunkFrame.encode(type: .checkpoint, payload: UnsafeRawBufferPointer(start: payload, count: plan.size),
-                                      first: UInt64(checkpoint.id), count: UInt32(checkpoint.pageCount))
+                                      first: UInt64(checkpoint.id), count: UInt32(count))
         frame.withUnsafeBufferPointer { f in
             // The frame is exactly chunkFrameSize bytes, the space reserved at the buffer's start.
             chunk.update(from: f.baseAddress!, count: JournalFormat.chunkFrameSize)

@@ -9,7 +9,7 @@ import VMRRReplay
 /// A KVM virtual machine with vmrr's memory map: RAM slots with dirty
 /// logging, nothing else (every device access exits to userspace), and one
 /// or more vCPUs of which exactly one runs at a time (docs/SMP.md).
-public final class Machine: MachineStateSource {
+public final class Machine: MachineStateSource, CheckpointPageSource {
     public let kvm: KVMSystem
     public let vm: VirtualMachine
     /// Every vCPU; index k has APIC ID k, and 0 is the BSP.
@@ -247,6 +247,11 @@ public final class Machine: MachineStateSource {
     }
 
     public func dirtyPageRecords() throws -> [PageRecord] { pages(try dirtyPages()) }
+
+    /// The page at `gpa`, in place in guest RAM (a checkpoint's pages are encoded from here).
+    public func withPage<R>(at gpa: UInt64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        try ram.withBytes(gpa, count: Int(Layout.pageSize), body)
+    }
 
     /// The contents of the given pages.
     public func pages(_ gpas: [UInt64]) -> [PageRecord] {

@@ -87,6 +87,9 @@ public final class PublishedJournal: EventSink, @unchecked Sendable {
     public func appendCheckpoint(_ checkpoint: Checkpoint) throws {
         try lock.withLock { _ in try writer.appendCheckpoint(checkpoint) }
     }
+    public func appendCheckpoint(_ checkpoint: Checkpoint, pagesAt gpas: [UInt64], in source: any CheckpointPageSource) throws {
+        try lock.withLock { _ in try writer.appendCheckpoint(checkpoint, pagesAt: gpas, in: source) }
+    }
     public func flush() throws { try lock.withLock { _ in try writer.flush() } }
     public func finish() throws {
         stop()

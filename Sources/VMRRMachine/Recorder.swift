@@ -10,6 +10,8 @@ import VMRRReplay
 public protocol EventSink: AnyObject {
     @discardableResult func append(_ event: Event, regs: GPRegisters) throws -> UInt64
     func appendCheckpoint(_ checkpoint: Checkpoint) throws
+    /// A checkpoint whose pages at `gpas` are read from `source` as they are encoded.
+    func appendCheckpoint(_ checkpoint: Checkpoint, pagesAt gpas: [UInt64], in source: any CheckpointPageSource) throws
     func flush() throws
     func finish() throws
     var eventCount: UInt64 { get }
@@ -27,6 +29,7 @@ public final class NullSink: EventSink {
     public init() {}
     public func append(_ event: Event, regs: GPRegisters) throws -> UInt64 { eventCount += 1; return eventCount - 1 }
     public func appendCheckpoint(_ checkpoint: Checkpoint) throws {}
+    public func appendCheckpoint(_ checkpoint: Checkpoint, pagesAt gpas: [UInt64], in source: any CheckpointPageSource) throws {}
     public func flush() throws {}
     public func finish() throws {}
     public var keepsCheckpoints: Bool { false }
@@ -283,19 +286,27 @@ public final class Recorder: ExitResponder {
 
     public func checkpoint(state source: MachineStateSource, regs: GPRegisters) throws {
         let state = try source.captureState()
-        let pages = try source.dirtyPageRecords()
+        // A KVM machine's dirty pages go from guest RAM straight into the chunk.
+        let machine = source as? Machine
+        let gpas = try machine?.dirtyPages()
+        let pages = machine == nil ? try source.dirtyPageRecords() : []
         try source.markClean()
         let cp = Checkpoint(id: checkpointsTaken, eventIndex: journal.eventCount, full: false, state: state,
                             pages: pages, deviceState: devices.encodeState(), allVCPUs: try allVCPUs(source, running: state))
-        try writeCheckpoint(cp, regs: state.regs)
+        try writeCheckpoint(cp, regs: state.regs, pagesAt: gpas, in: machine)
     }
 
     /// The checkpoint event is appended first, so `eventIndex` is its index.
-    func writeCheckpoint(_ cp: Checkpoint, regs: GPRegisters) throws {
+    /// With `gpas`, the pages at those addresses are read from `machine`'s RAM as they are written.
+    func writeCheckpoint(_ cp: Checkpoint, regs: GPRegisters, pagesAt gpas: [UInt64]? = nil, in machine: Machine? = nil) throws {
         var c = cp
         c.eventIndex = journal.eventCount
         try append(.checkpoint(id: c.id), regs)
-        try journal.appendCheckpoint(c)
+        if let gpas, let machine {
+            try journal.appendCheckpoint(c, pagesAt: gpas, in: machine)
+        } else {
+            try journal.appendCheckpoint(c)
+        }
         checkpointsTaken += 1
         eventsAtLastCheckpoint = journal.eventCount
     }
@@ -310,11 +321,11 @@ public final class Recorder: ExitResponder {
         }
         try machine.completePendingIO()
         let state = try machine.captureState()
-        let pages = machine.pages(try machine.dirtyPages())
+        let gpas = try machine.dirtyPages()
         let cp = Checkpoint(id: checkpointsTaken, eventIndex: journal.eventCount, full: false, state: state,
-                            pages: pages, deviceState: devices.encodeState(), memoryDigest: machine.memoryDigest(),
+                            pages: [], deviceState: devices.encodeState(), memoryDigest: machine.memoryDigest(),
                             allVCPUs: try allVCPUs(machine, running: state))
-        try writeCheckpoint(cp, regs: state.regs)
+        try writeCheckpoint(cp, regs: state.regs, pagesAt: gpas, in: machine)
         try append(.end(reason: end.reason, status: end.status), state.regs)
         devices.output.flush()
         try journal.finish()

@@ -71,6 +71,7 @@ extension Bench {
             out.flush()
         }
         out.line("  (goals: record/C <= 1.10x, replay/record <= 1.0x, <= 10 bytes per I/O event)")
+        if selectedKinds.contains("hlt") { try pageFaultTrapFigures(out, reference) }
         let append = try journalAppendCost(events: Self.appendCostEvents)
         out.line(row("journal append, per event", "\(f2(append)) ns CPU", "(encode + registers + CRC32C + write(2) per chunk, on the vCPU thread)"))
         out.line("")
@@ -78,6 +79,24 @@ extension Bench {
     }
 
     static let appendCostEvents = 200_000
+
+    /// What the #PF trap's hardware breakpoint alone costs (the HLT mode is the
+    /// one whose guest has an IDT): the C VMM with vmrr's KVM set-up (C'), and
+    /// the same without the breakpoint, alternating; CPU per exit and ratio.
+    func pageFaultTrapFigures(_ out: StdoutBuffer, _ reference: String) throws {
+        var with: [Double] = [], without: [Double] = []
+        var exits: UInt64 = 1
+        for _ in 0..<rounds {
+            let a = try referenceOnce(reference, kind: "hlt", likeVMRR: true)
+            let b = try referenceOnce(reference, kind: "hlt", likeVMRR: true, pfTrap: false)
+            with.append(a.time.cpu)
+            without.append(b.time.cpu)
+            exits = max(1, a.exits)
+        }
+        let us = { (xs: [Double]) in f2(median(xs) / Double(exits) / 1000) }
+        out.line(row("hlt: C' / C' without the #PF breakpoint", Spread(zip(with, without).map { $0 / $1 }).text,
+                     "(CPU \(us(with)) against \(us(without)) µs/exit: the breakpoint's share of an exit)"))
+    }
 
     /// The journal's share of an exit: appending `n` port-write events with
     /// their registers to a `JournalWriter` (encoding, the chunk's CRC32C, one
@@ -145,10 +164,10 @@ extension Bench {
     /// One run of the reference VMM: its exit count and its run loop's times,
     /// from the line it prints ("refvmm: exits N loop_ns T cpu_ns C status S").
     /// With `likeVMRR`, the reference runs with vmrr's KVM set-up (`--like-vmrr`).
-    func referenceOnce(_ binary: String, kind: String, likeVMRR: Bool = false) throws -> (exits: UInt64, time: LoopTime) {
+    func referenceOnce(_ binary: String, kind: String, likeVMRR: Bool = false, pfTrap: Bool = true) throws -> (exits: UInt64, time: LoopTime) {
         let report = "\(scratch)/vmrr-refvmm-\(getpid()).out"
         defer { unlink(report) }
-        let flag = likeVMRR ? "--like-vmrr " : ""
+        let flag = likeVMRR ? (pfTrap ? "--like-vmrr " : "--like-vmrr --no-pf-trap ") : ""
         let status = system("'\(binary)' \(flag)'\(benchGuest)' \(kind) \(kindIterations) >/dev/null 2>'\(report)'")
         let text = (try? FileIO.readText(report)) ?? ""
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" })

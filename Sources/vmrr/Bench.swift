@@ -59,6 +59,18 @@ struct Bench: ParsableCommand {
     @Option(help: "The SMP benchmark's guest image (fixtures/guests/race).")
     var smpGuest: String = "fixtures/guests/race/race.elf"
 
+    @Flag(help: "Only the checkpoint figures: vmrr's cost per MiB, and the dirty bitmap against the dirty ring (refvmm).")
+    var checkpointsOnly = false
+
+    @Option(help: "Loop iterations of the bench guest's dirty mode per run, for the dirty-tracking figures.")
+    var dirtyIterations: UInt64 = 20
+
+    @Flag(help: "Only the dump figures (vmrr dump of synthetic journals of --dump-events events: peak memory and time).")
+    var dumpOnly = false
+
+    @Option(help: "Events in the synthetic journals vmrr dump is measured on, comma-separated (empty skips it).")
+    var dumpEvents: String = "1000000,10000000"
+
     @Option(help: "Directory for scratch journals.")
     var scratch: String = "/tmp"
 
@@ -81,15 +93,19 @@ struct Bench: ParsableCommand {
         if timelineOnly { try timelineFigures(out); return }
         if exitKindsOnly { try exitKindFigures(out); return }
         if smpOnly { try smpFigures(out); return }
+        if dumpOnly { try dumpFigures(out); return }
+        if checkpointsOnly { try checkpointFigures(out); try dirtyTrackingFigures(out); return }
         try executorFigures(out)
         try exitKindFigures(out)
         try checkpointFigures(out)
+        try dirtyTrackingFigures(out)
         mmuFigures(out)
         try breakpointFigures(out)
         try smpFigures(out)
         if seekEvents > 0 { try seekFigures(out) }
         try traceFigures(out)
         if timelineEvents > 0 { try timelineFigures(out) }
+        try dumpFigures(out)
         out.flush()
     }
 
@@ -127,8 +143,14 @@ struct Bench: ParsableCommand {
     /// 2. Checkpoint cost per MiB of dirty memory.
     func checkpointFigures(_ out: StdoutBuffer) throws {
         let cp = try checkpointCost()
-        out.line("checkpoints:")
-        out.line(row("checkpoint cost", "\(f2(cp)) µs/MiB", "(capture + encode + write of dirty pages)"))
+        out.line("checkpoints (16 MiB of non-zero pages; capture + encode + CRC + write; ms per MiB, median of \(rounds) alternating rounds [lowest-highest]):")
+        func ms(_ xs: [Double]) -> String { "\(f2(median(xs) / 1e6)) [\(f2(xs.min()! / 1e6))-\(f2(xs.max()! / 1e6))]" }
+        out.line(row("pages copied to records", "CPU \(ms(cp.records.map(\.cpu)))", "wall \(ms(cp.records.map(\.wall))) (each page copied to a PageRecord, then into the chunk)"))
+        out.line(row("pages from guest RAM", "CPU \(ms(cp.ram.map(\.cpu)))", "wall \(ms(cp.ram.map(\.wall))) (the recorder's path: one copy per page; goal <= 1 ms/MiB)"))
+        out.line(row("from RAM / to records", "CPU " + Spread(zip(cp.ram, cp.records).map { $0.cpu / $1.cpu }).text,
+                     "wall " + Spread(zip(cp.ram, cp.records).map { $0.wall / $1.wall }).text + " (per-round ratios)"))
+        out.line(row("write(2) alone", "CPU \(ms(cp.write.map(\.cpu)))", "wall \(ms(cp.write.map(\.wall))) (16 MiB of the same bytes appended to another file: the kernel's part)"))
+        out.line(row("from RAM minus write(2)", "CPU \(ms(zip(cp.ram, cp.write).map { $0.cpu - $1.cpu }))", "(per round: vmrr's own part, capture + encode + CRC)"))
         out.line("")
         out.flush()
     }
@@ -221,8 +243,9 @@ struct Bench: ParsableCommand {
         return Double(monotonicNanoseconds() - t0)
     }
 
-    /// Captures, encodes and writes checkpoints of 16 MiB of non-zero pages.
-    func checkpointCost() throws -> Double {
+    /// Captures, encodes and writes checkpoints of 16 MiB of non-zero pages,
+    /// alternately through page records and straight from guest RAM: µs per MiB.
+    func checkpointCost() throws -> (records: [LoopTime], ram: [LoopTime], write: [LoopTime]) {
         let machine = try Machine(memorySize: Layout.defaultMemorySize)
         let mib: UInt64 = 16
         let pages = Int(mib << 20 / Layout.pageSize)
@@ -236,18 +259,31 @@ struct Bench: ParsableCommand {
         var header = JournalHeader()
         header.memorySize = Layout.defaultMemorySize
         let w = try JournalWriter(path: path, header: header)
-        var samples: [Double] = []
-        for i in 0..<rounds {
-            let t0 = monotonicNanoseconds()
-            _ = try machine.dirtyPages()
-            let state = try machine.captureState()
-            let cp = Checkpoint(id: UInt32(i), eventIndex: w.eventCount, full: false, state: state, pages: machine.pages(gpas))
-            try w.append(.checkpoint(id: UInt32(i)), regs: state.regs)
-            try w.appendCheckpoint(cp)
-            samples.append(Double(monotonicNanoseconds() - t0) / 1000 / Double(mib))
+        var records: [LoopTime] = [], ram: [LoopTime] = [], write: [LoopTime] = []
+        let plain = "\(scratch)/vmrr-bench-cp-write-\(getpid())"
+        let plainFD = open(plain, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard plainFD >= 0 else { fail("bench: cannot create \(plain): \(Errno.current)") }
+        defer { close(plainFD); unlink(plain) }
+        let same = [UInt8](repeating: 0x5a, count: pages * Int(Layout.pageSize))
+        var id: UInt32 = 0
+        for _ in 0..<rounds {
+            for fromRAM in [false, true] {
+                let t0 = monotonicNanoseconds(), c0 = threadCPUNanoseconds()
+                _ = try machine.dirtyPages()
+                let state = try machine.captureState()
+                let cp = Checkpoint(id: id, eventIndex: w.eventCount, full: false, state: state, pages: fromRAM ? [] : machine.pages(gpas))
+                try w.append(.checkpoint(id: id), regs: state.regs)
+                if fromRAM { try w.appendCheckpoint(cp, pagesAt: gpas, in: machine) } else { try w.appendCheckpoint(cp) }
+                let t = LoopTime(wall: Double(monotonicNanoseconds() - t0) / Double(mib), cpu: Double(threadCPUNanoseconds() - c0) / Double(mib))
+                if fromRAM { ram.append(t) } else { records.append(t) }
+                id += 1
+            }
+            let t0 = monotonicNanoseconds(), c0 = threadCPUNanoseconds()
+            try FileIO.writeAll(fd: plainFD, same)
+            write.append(LoopTime(wall: Double(monotonicNanoseconds() - t0) / Double(mib), cpu: Double(threadCPUNanoseconds() - c0) / Double(mib)))
         }
         try w.finish()
-        return median(samples)
+        return (records, ram, write)
     }
 }
 

@@ -17,6 +17,14 @@ struct OpenedJournal {
 /// A header whose RAM size no guest can have is refused here, so that every
 /// command refuses it the same way (`dump` included).
 func openJournal(_ path: String) -> OpenedJournal {
+    // A regular file that is not a bundle is read at offsets, never loaded:
+    // a journal of millions of events opens in constant memory.
+    var st = stat()
+    if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, !VMRRBundle.looksLikeBundle(path: path) {
+        do { return checkedMemorySize(OpenedJournal(reader: try JournalReader(path: path), bundledImage: nil)) } catch {
+            fail("\(error)")
+        }
+    }
     let bytes = readInput(path)
     let opened: OpenedJournal
     do {
@@ -29,6 +37,11 @@ func openJournal(_ path: String) -> OpenedJournal {
     } catch {
         fail("\(error)")
     }
+    return checkedMemorySize(opened)
+}
+
+/// `opened`, when its header's memory size is one vmrr can run.
+private func checkedMemorySize(_ opened: OpenedJournal) -> OpenedJournal {
     let ram = opened.reader.header.memorySize
     guard Layout.isValidMemorySize(ram) else { fail(Layout.memorySizeRefusal(ram, journal: opened.reader.path)) }
     return opened
