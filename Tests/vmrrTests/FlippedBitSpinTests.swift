@@ -7,7 +7,8 @@ import VMRRTestSupport
 /// Issue 18: "Replay spins forever … on some fixture journals with one
 /// flipped bit and repaired CRCs". `search` looks for such files (one bit
 /// flipped inside a chunk's payload of a committed journal, every checksum
-/// repaired, replayed with a short watchdog); the ones it found are in
+/// repaired, replayed with a short watchdog from the start, or from the
+/// checkpoint whose chunk holds the flip); the ones it found are in
 /// fuzz/hostile, and the tests below pin what replay does with them.
 struct FlippedBitSpinTests {
     /// The journals searched, each with its guest.
@@ -42,8 +43,12 @@ struct FlippedBitSpinTests {
                 let offset = payload.lowerBound + Int(g.next() % UInt64(payload.count)), bit = Int(g.next() % 8)
                 let file = scratch.appendingPathComponent("case.vmrr").path
                 try Data(Self.flipped(bytes, offset: offset, bit: bit)).write(to: URL(fileURLWithPath: file))
+                // A flip in a checkpoint chunk is replayed from that checkpoint (multiboot and Linux journals restore checkpoint 0 at the boot too).
+                let isCheckpoint = bytes[r.lowerBound + 4] == 2 && payload.count >= 4
+                let id = isCheckpoint ? ChecksumRepair.le(bytes, payload.lowerBound, 4) : 0
+                let from = id > 0 ? ["--from-checkpoint", "\(id)"] : []
                 let run = try BudgetedRun.run(Fixtures.vmrrBinary, ["replay", file, "--image", Fixtures.guest(Self.guest(name)),
-                                                                    "--watchdog", "2", "-q"],
+                                                                    "--watchdog", "2", "-q"] + from,
                                               memoryMiB: 1 << 20, cpuSeconds: 600, wallSeconds: 120, scratch: scratch)
                 let key = run.stderr.contains("watchdog") ? "watchdog" : "status \(run.status)"
                 outcomes[key, default: 0] += 1
@@ -51,7 +56,7 @@ struct FlippedBitSpinTests {
                     let keep = FileManager.default.temporaryDirectory.appendingPathComponent("vmrr-spin-\(name)-\(offset)-\(bit).vmrr")
                     try? FileManager.default.removeItem(at: keep)
                     try FileManager.default.copyItem(atPath: file, toPath: keep.path)
-                    print("spin search: \(name) offset \(offset) bit \(bit): \(run.hung ? "hung" : run.stderr)")
+                    print("spin search: \(name) offset \(offset) bit \(bit) \(from): \(run.hung ? "hung" : run.stderr)")
                 }
             }
             print("spin search: \(name): \(outcomes.sorted { $0.key < $1.key })")
