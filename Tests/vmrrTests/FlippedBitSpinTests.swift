@@ -63,6 +63,40 @@ struct FlippedBitSpinTests {
         }
     }
 
+    /// The offset of the first occurrence of `needle` in `bytes`.
+    static func find(_ bytes: [UInt8], _ needle: [UInt8]) -> Int? {
+        guard needle.count <= bytes.count else { return nil }
+        return (0...(bytes.count - needle.count)).first { i in bytes[i] == needle[0] && Array(bytes[i..<(i + needle.count)]) == needle }
+    }
+
+    /// One bit flipped in the entry instruction's bytes in checkpoint 0 of the
+    /// multiboot journal (the boot state a multiboot replay restores), every
+    /// checksum repaired: the journal opens, and the replay refuses it on one
+    /// line, naming the checkpoint and both digests, before the guest runs the
+    /// damaged code.
+    @Test(.enabled(if: Fixtures.kvmAvailable)) func aFlippedBitInTheBootCheckpointIsRefusedBeforeTheGuestRuns() throws {
+        let path = Fixtures.journalPath("multiboot")
+        let bytes = try FileIO.read(path)
+        let reader = try JournalReader(path: path)
+        let cp0 = try reader.checkpoint(id: 0)
+        let rip = cp0.state.regs.rip
+        let page = try #require(cp0.pages.first { $0.gpa == rip & ~(Checkpoint.pageSize - 1) })
+        let at = Int(rip & (Checkpoint.pageSize - 1))
+        let offset = try #require(Self.find(bytes, Array(page.bytes[at..<(at + 32)])))
+        let scratch = Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = scratch.appendingPathComponent("flipped.vmrr").path
+        try Data(Self.flipped(bytes, offset: offset, bit: 1)).write(to: URL(fileURLWithPath: file))
+        #expect(try JournalReader(path: file).eventCount == reader.eventCount)
+        let r = try BudgetedRun.run(Fixtures.vmrrBinary, ["replay", file, "--image", Fixtures.guest("multiboot"), "--watchdog", "60", "-q"],
+                                    memoryMiB: 1 << 20, cpuSeconds: 600, wallSeconds: 600, scratch: scratch)
+        #expect(r.signal == nil && !r.hung)
+        #expect(r.status == ExitStatus.unusableInput, "status \(r.status): \(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("\(file): checkpoint 0 restores memory whose digest 0x"), "\(r.stderr)")
+        #expect(r.stderr.contains("its pages changed after it was written"), "\(r.stderr)")
+    }
+
     /// The guest of a committed journal (the SMP journals share one).
     static func guest(_ journal: String) -> String { journal.hasPrefix("smp") ? "smp" : journal }
 }
