@@ -20,8 +20,17 @@ public struct CheckpointRestorer {
     /// the dirty log. Returns the guest-physical pages it wrote with bytes
     /// (not those of zero runs: a page a run zeroes was either zero already
     /// or written before, so the caller knows it).
+    ///
+    /// With `verifyDigest`, the memory put back is checked against checkpoint
+    /// `id`'s recorded digest (docs/JOURNAL.md) before its vCPU state is
+    /// restored: a page changed after the checkpoint was written (a flipped
+    /// bit whose chunk CRC was repaired, a forged page) is refused on one line
+    /// instead of running damaged code, which could spin without an exit until
+    /// the replay watchdog stopped it. It costs one pass over guest RAM, so
+    /// replays check the checkpoint they start from, not every seek.
     @discardableResult
-    public func restore(_ id: UInt32, into machine: Machine, over base: UInt32? = nil) throws -> [UInt64] {
+    public func restore(_ id: UInt32, into machine: Machine, over base: UInt32? = nil,
+                        verifyDigest: Bool = false) throws -> [UInt64] {
         do {
             let lowest = base.map { $0 + 1 } ?? 0
             let infos = reader.checkpoints.filter { $0.id >= lowest && $0.id <= id }.sorted { $0.id < $1.id }
@@ -39,6 +48,10 @@ public struct CheckpointRestorer {
                 try machine.restorePages(cp.pages)
                 written += cp.pages.map(\.gpa)
                 last = cp
+            }
+            if verifyDigest, let cp = last, cp.id == id, let want = cp.memoryDigest {
+                let got = machine.memoryDigest()
+                guard got == want else { throw VMRRError(Self.digestRefusal(reader.path, id, recorded: want, restored: got)) }
             }
             if let last { try restoreVCPUs(last, into: machine) }
             machine.clearDirtyLog()
@@ -68,5 +81,12 @@ public struct CheckpointRestorer {
     /// Why checkpoint `id` of a journal of more than one vCPU cannot be restored: one line.
     public static func onlyRunningVCPU(_ reader: JournalReader, id: UInt32) -> String {
         "\(reader.path): checkpoint \(id) holds only the running vCPU's state of \(reader.header.vcpuCount) (a format-3 journal written before 2026-12-02); replay it from the start, or record it again (docs/SMP.md)"
+    }
+
+    /// Why checkpoint `id` is refused: its restored memory is not what was recorded. One line.
+    static func digestRefusal(_ path: String, _ id: UInt32, recorded: UInt64, restored: UInt64) -> String {
+        "\(path): checkpoint \(id) restores memory whose digest \(hex(restored, digits: 16)) differs from the recorded "
+            + "\(hex(recorded, digits: 16)): its pages changed after it was written (damaged, with its checksums repaired, "
+            + "or forged)" + (id > 0 ? "; replay from an earlier checkpoint or the start" : "")
     }
 }

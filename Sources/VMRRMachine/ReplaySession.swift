@@ -87,7 +87,7 @@ public final class ReplaySession {
         }
         let start: UInt64
         if let cp = startCheckpoint, !fromBoot {
-            try CheckpointRestorer(reader: reader).restore(cp.id, into: machine)
+            try CheckpointRestorer(reader: reader).restore(cp.id, into: machine, verifyDigest: true)
             try machine.completePendingIO()   // refreshes the run page (registers, interrupt readiness)
             runner = Runner(machine: machine, regs: machine.vcpu.syncedRegisters)
             start = cp.eventIndex + 1
@@ -218,7 +218,7 @@ public final class ReplaySession {
     static func boot(_ machine: Machine, reader: JournalReader, image boot: BootImage?) throws -> GPRegisters {
         let h = reader.header
         if h.bootProtocol == .multiboot || h.bootProtocol == .linux {
-            try CheckpointRestorer(reader: reader).restore(0, into: machine)
+            try CheckpointRestorer(reader: reader).restore(0, into: machine, verifyDigest: true)
             if case .multiboot(let mb)? = boot {
                 do {
                     try mb.validate(memorySize: h.memorySize)

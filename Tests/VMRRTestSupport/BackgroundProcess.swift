@@ -1,7 +1,7 @@
 import Foundation
 import VMRRBase
 
-/// A process started in the background (posix_spawn, default signal
+/// A process started in the background (`Spawn.start`: default signal
 /// actions, empty mask, as a shell starts it), to be signalled while it
 /// runs: the recorder fault tests. stdout and stderr go to files in a
 /// scratch directory, or stdout to a descriptor the test gives.
@@ -15,32 +15,9 @@ public final class BackgroundProcess {
     /// Starts `program` with `args`; with `stdoutFD`, the child's stdout is that descriptor.
     public init(_ program: String, _ args: [String], stdoutFD: Int32? = nil) throws {
         dir = Fixtures.scratch("background")
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        if let fd = stdoutFD {
-            posix_spawn_file_actions_adddup2(&actions, fd, 1)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 1, dir.appendingPathComponent("stdout").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        }
-        posix_spawn_file_actions_addopen(&actions, 2, dir.appendingPathComponent("stderr").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), defaults = sigset_t()
-        sigemptyset(&none)
-        sigemptyset(&defaults)
-        for s in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD, SIGUSR1] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = ([program] + args).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
-        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
-        self.pid = pid
+        pid = try Spawn.start(program, args, stdin: .file("/dev/null"),
+                              stdout: stdoutFD.map { .descriptor($0) } ?? .file(dir.appendingPathComponent("stdout").path),
+                              stderr: .file(dir.appendingPathComponent("stderr").path))
     }
 
     deinit {
@@ -69,13 +46,7 @@ public final class BackgroundProcess {
     @discardableResult
     public func wait(timeout: Double) -> Int32 {
         if let status { return status }
-        var raw: Int32 = 0
-        let deadline = Date().addingTimeInterval(timeout)
-        while waitpid(pid, &raw, WNOHANG) == 0 {
-            if Date() > deadline { kill(pid, SIGKILL); waitpid(pid, &raw, 0); break }
-            usleep(10_000)
-        }
-        let s = raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+        let s = Spawn.wait(pid, timeout: timeout).shellStatus
         status = s
         return s
     }

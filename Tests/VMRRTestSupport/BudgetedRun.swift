@@ -27,45 +27,15 @@ public struct BudgetedRun {
     public static func run(_ program: String, _ args: [String], memoryMiB: Int, cpuSeconds: Int, wallSeconds: Double,
                            stdinPath: String = "/dev/null", scratch: URL) throws -> BudgetedRun {
         let errPath = scratch.appendingPathComponent("stderr").path
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), defaults = sigset_t()
-        sigemptyset(&none)
-        sigemptyset(&defaults)
-        for s in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGXCPU, SIGXFSZ] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        // Its own process group, so that a hang's SIGKILL reaches the program under time(1).
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         let rssPath = scratch.appendingPathComponent("maxrss").path
         try? FileManager.default.removeItem(atPath: rssPath)
         let script = "ulimit -v \(memoryMiB * 1024) && ulimit -t \(cpuSeconds) && exec \(timeProgram) -f 'maxrss %M' -o '\(rssPath)' \"$0\" \"$@\""
-        let argv = (["/bin/sh", "-c", script, program] + args).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
         let started = Date()
-        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
-        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
-        var raw: Int32 = 0
-        var usage = rusage()
-        var hung = false
-        while wait4(pid, &raw, WNOHANG, &usage) == 0 {
-            if Date().timeIntervalSince(started) > wallSeconds {
-                hung = true
-                kill(-pid, SIGKILL)
-                wait4(pid, &raw, 0, &usage)
-                break
-            }
-            usleep(2_000)
-        }
+        // Its own process group, so that a hang's SIGKILL reaches the program under time(1).
+        let pid = try Spawn.start("/bin/sh", ["-c", script, program] + args, stdin: .file(stdinPath),
+                                  stdout: .file("/dev/null"), stderr: .file(errPath), ownGroup: true)
+        let ended = Spawn.wait(pid, timeout: wallSeconds, group: true, poll: 0.002)
+        let raw = ended.raw, usage = ended.usage, hung = ended.timedOut
         let wall = Date().timeIntervalSince(started)
         var exited = raw & 0x7f == 0
         var status = exited ? (raw >> 8) & 0xff : -1

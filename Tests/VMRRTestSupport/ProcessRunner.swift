@@ -69,8 +69,7 @@ extension Fixtures {
     }
 
     /// Runs a program to completion with optional stdin text (killed after `timeout` seconds)
-    /// as a shell would: posix_spawn and waitpid, with an empty signal mask and default signal
-    /// actions, so the child (and a tmux server it starts) gets Ctrl-C and SIGTERM. Output
+    /// as a shell would (`Spawn`): an empty signal mask and default signal actions, so the child (and a tmux server it starts) gets Ctrl-C and SIGTERM. Output
     /// goes to files, so nothing blocks on a pipe. A child ended by signal N has status 128+N.
     public static func spawn(_ program: String, _ args: [String], stdin: String? = nil, timeout: Double = 60) throws -> Result {
         let dir = scratch("spawn")
@@ -78,44 +77,12 @@ extension Fixtures {
         let outPath = dir.appendingPathComponent("stdout").path, errPath = dir.appendingPathComponent("stderr").path
         let inPath = dir.appendingPathComponent("stdin").path
         try Data((stdin ?? "").utf8).write(to: URL(fileURLWithPath: inPath))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), defaults = sigset_t()
-        sigemptyset(&none)
-        sigemptyset(&defaults)
-        for s in [SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGCHLD] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = ([program] + args).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
-        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
-        var status: Int32 = 0
-        var timedOut = false
-        let deadline = Date().addingTimeInterval(timeout)
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if Date() > deadline {
-                timedOut = true
-                kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
-                break
-            }
-            usleep(10_000)
-        }
-        let exited = status & 0x7f == 0
-        return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f),
+        let pid = try Spawn.start(program, args, stdin: .file(inPath), stdout: .file(outPath), stderr: .file(errPath))
+        let ended = Spawn.wait(pid, timeout: timeout)
+        return Result(status: ended.shellStatus,
                       stdout: try FileIO.readText(outPath),
                       stderr: try FileIO.readText(errPath),
-                      exited: exited, timedOut: timedOut)
+                      exited: ended.exited, timedOut: ended.timedOut)
     }
 }
 

@@ -5,18 +5,21 @@ import VMRRTestSupport
 
 /// The whole-CLI fuzz run (issue 18): every reading command over mutated
 /// journals and bundles from fuzz/corpus (checksums repaired three times in
-/// four, so damage reaches the decoders), each case a separate `vmrr`
+/// four, so damage reaches the decoders), and `record` over mutated fixture
+/// guest images (with KVM), each case a separate `vmrr`
 /// process under a budget (address space and CPU seconds limited in the
 /// child, a wall-clock limit for hangs). A case fails on a signal (a trap, a
 /// memory or CPU overrun), a hang, an exit status outside
 /// `ExitStatus.documented`, control characters on stderr, or a file written
-/// outside the unpack target. Deterministic: the cases follow from the seed.
+/// outside the unpack target, or "0x0x" in a message. Deterministic: the
+/// cases follow from the seed.
 ///
 /// The suite runs a short slice with budgets for a loaded debug build; the
 /// long run is `scripts/fuzz` (a release build, 2 s and 256 MiB per case),
 /// whose figures are in docs/RELIABILITY.md. Settings: VMRR_CLI_FUZZ_CASES,
 /// VMRR_CLI_FUZZ_SEED, VMRR_CLI_FUZZ_CPU (seconds), VMRR_CLI_FUZZ_MEM_MIB,
-/// VMRR_CLI_FUZZ_WALL (seconds), VMRR_CLI_FUZZ_REPLAY (1: replay too, with KVM).
+/// VMRR_CLI_FUZZ_WALL (seconds), VMRR_CLI_FUZZ_REPLAY (1: replay too, with KVM),
+/// VMRR_CLI_FUZZ_IMAGES (0: no `record` of mutated images; 1, the default, with KVM).
 struct CLIFuzzTests {
     static func setting(_ name: String, _ fallback: Int) -> Int {
         ProcessInfo.processInfo.environment[name].flatMap { Int($0) } ?? fallback
@@ -24,20 +27,34 @@ struct CLIFuzzTests {
 
     static let debugScript = "info registers\nnext-event\nprev-event\ngoto end\nx/4gx $rsp\nbt\ninfo symbol $pc\ngoto 0\nstepi\n"
 
+    /// What a command reads: a journal or bundle from fuzz/corpus, or a guest image.
+    enum Input { case journal, image }
+
     /// The commands, each given the case file and a scratch directory.
-    static func commands(replay: Bool) -> [(name: String, args: (String, URL) -> [String])] {
-        var c: [(String, (String, URL) -> [String])] = [
-            ("dump", { f, _ in ["dump", f] }),
-            ("dump --json", { f, _ in ["dump", "--json", f] }),
-            ("dump --summary --json", { f, _ in ["dump", "--summary", "--json", f] }),
-            ("debug --no-kvm", { f, d in ["debug", f, "--no-kvm", "--batch", "-x", d.appendingPathComponent("script").path] }),
-            ("mmu --no-kvm pt", { f, _ in ["mmu", f, "--no-kvm", "pt", "0x100000"] }),
-            ("mmu --no-kvm ptdump", { f, _ in ["mmu", f, "--no-kvm", "--at", "3", "ptdump"] }),
-            ("unpack", { f, d in ["unpack", f, "-d", d.appendingPathComponent("out").path] }),
+    static func commands(replay: Bool, record: Bool) -> [(name: String, input: Input, args: (String, URL) -> [String])] {
+        var c: [(String, Input, (String, URL) -> [String])] = [
+            ("dump", .journal, { f, _ in ["dump", f] }),
+            ("dump --json", .journal, { f, _ in ["dump", "--json", f] }),
+            ("dump --summary --json", .journal, { f, _ in ["dump", "--summary", "--json", f] }),
+            ("debug --no-kvm", .journal, { f, d in ["debug", f, "--no-kvm", "--batch", "-x", d.appendingPathComponent("script").path] }),
+            ("mmu --no-kvm pt", .journal, { f, _ in ["mmu", f, "--no-kvm", "pt", "0x100000"] }),
+            ("mmu --no-kvm ptdump", .journal, { f, _ in ["mmu", f, "--no-kvm", "--at", "3", "ptdump"] }),
+            ("unpack", .journal, { f, d in ["unpack", f, "-d", d.appendingPathComponent("out").path] }),
         ]
-        if replay { c.append(("replay", { f, _ in ["replay", f] })) }
+        if replay { c.append(("replay", .journal, { f, _ in ["replay", f] })) }
+        // A mutated guest image, recorded for at most 200 exits or 1 s of host
+        // time (a mutated guest may spin without exits; --max-time stops it).
+        if record {
+            c.append(("record (image)", .image, { f, d in
+                ["record", f, "-o", d.appendingPathComponent("rec.vmrr").path, "--clock", "virtual", "--memory", "16M",
+                 "--max-exits", "200", "--max-time", "1", "-q"]
+            }))
+        }
         return c
     }
+
+    /// The guest images a `record` case mutates: fixture ELFs, one of them multiboot.
+    static let imageSeeds = ["demo", "exits", "timer", "echo", "paging", "multiboot"]
 
     struct Worst { var count = 0; var wall = 0.0; var cpu = 0.0; var rssKiB = 0 }
 
@@ -57,25 +74,28 @@ struct CLIFuzzTests {
         let memory = Self.setting("VMRR_CLI_FUZZ_MEM_MIB", 1024)
         let wall = Double(Self.setting("VMRR_CLI_FUZZ_WALL", 300))
         let replay = Fixtures.kvmAvailable && Self.setting("VMRR_CLI_FUZZ_REPLAY", 0) == 1
+        let record = Fixtures.kvmAvailable && Self.setting("VMRR_CLI_FUZZ_IMAGES", 1) == 1
         let corpusDir = Fixtures.root.appendingPathComponent("fuzz/corpus")
         let seeds = try FileManager.default.contentsOfDirectory(atPath: corpusDir.path).sorted()
             .filter { $0.hasSuffix(".vmrr") || $0.hasSuffix(".vmrrpack") }
             .map { ($0, try FileIO.read(corpusDir.appendingPathComponent($0).path)) }
         try #require(seeds.count >= 4)
-        let commands = Self.commands(replay: replay)
+        let images = try Self.imageSeeds.map { ("\($0).elf", try FileIO.read(Fixtures.guest($0))) }
+        let commands = Self.commands(replay: replay, record: record)
         let allowed = Set(ExitStatus.documented.map(\.status))
         var g = SplitMix64(seed: seed)
         var worst: [String: Worst] = [:]
         var failures = 0
         for i in 0..<cases {
-            let (name, input) = seeds[Int(g.next() % UInt64(seeds.count))]
-            let other = seeds[Int(g.next() % UInt64(seeds.count))].1
+            let (command, kind, args) = commands[i % commands.count]
+            let pool = kind == .image ? images : seeds
+            let (name, input) = pool[Int(g.next() % UInt64(pool.count))]
+            let other = pool[Int(g.next() % UInt64(pool.count))].1
             var bytes = Corruptor.mutate(input, other: other, using: &g)
             if g.next() % 4 != 0 { ChecksumRepair.repair(&bytes) }
-            let (command, args) = commands[i % commands.count]
             let dir = Fixtures.scratch("clifuzz")
             defer { try? FileManager.default.removeItem(at: dir) }
-            let file = dir.appendingPathComponent(name.hasSuffix(".vmrrpack") ? "case.vmrrpack" : "case.vmrr").path
+            let file = dir.appendingPathComponent(name.hasSuffix(".vmrrpack") ? "case.vmrrpack" : kind == .image ? "case.elf" : "case.vmrr").path
             try Data(bytes).write(to: URL(fileURLWithPath: file))
             try Data(Self.debugScript.utf8).write(to: dir.appendingPathComponent("script"))
             let r = try BudgetedRun.run(Fixtures.vmrrBinary, args(file, dir), memoryMiB: memory, cpuSeconds: cpu,
@@ -90,9 +110,11 @@ struct CLIFuzzTests {
             if r.stderr.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" }) {
                 problems.append("control characters on stderr")
             }
+            // hex() already writes the prefix: a message never says "0x0x".
+            if r.stderr.contains("0x0x") { problems.append("a doubled hex prefix (0x0x) on stderr") }
             let left = Set((try? FileManager.default.subpathsOfDirectory(atPath: dir.path)) ?? [])
             let expected: Set<String> = ["stderr", "script", (file as NSString).lastPathComponent, "out",
-                                         "out/case.vmrr", "out/case.image", "out/case.manifest.txt"]
+                                         "out/case.vmrr", "out/case.image", "out/case.manifest.txt", "rec.vmrr"]
             if !left.isSubset(of: expected) { problems.append("unexpected files: \(left.subtracting(expected).sorted())") }
             if !problems.isEmpty {
                 failures += 1

@@ -209,13 +209,14 @@ struct HostileCorpusTests {
             defer { try? FileManager.default.removeItem(at: scratch) }
             let file = Self.dir.appendingPathComponent(name).path
             try Data(CLIFuzzTests.debugScript.utf8).write(to: scratch.appendingPathComponent("script"))
-            for (command, args) in CLIFuzzTests.commands(replay: false) {
+            for (command, _, args) in CLIFuzzTests.commands(replay: false, record: false) {
                 let r = try BudgetedRun.run(Fixtures.vmrrBinary, args(file, scratch), memoryMiB: 1024, cpuSeconds: 60,
                                             wallSeconds: 300, scratch: scratch)
                 let what = "\(command) on \(name)"
                 #expect(r.signal == nil && !r.hung, "\(what): signal \(r.signal ?? 0): \(r.stderr.prefix(300))")
                 #expect(!r.stderr.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, "\(what): control characters")
                 #expect(!r.stderr.split(separator: "\n").contains { $0.count > 2100 }, "\(what): an overlong line")
+                #expect(!r.stderr.contains("0x0x"), "\(what): a doubled hex prefix: \(r.stderr.prefix(300))")
                 let refused = outcome == .refused || (outcome == .shownByDumpOnly && !command.hasPrefix("dump"))
                     || (command == "unpack" && name == "image-sha-mismatch.vmrrpack")
                 if refused {
