@@ -159,6 +159,11 @@ extension KVMTarget {
             // Address breakpoints and watchpoints need execution.
             if !addressBreakpoints.isEmpty || !watches.isEmpty {
                 try timeline.reach(event: startEvent)
+                // A hit at the window's start: the forward run below steps over it, as a continue does.
+                // Not when a switch comes first: that vCPU does not execute there (docs/SMP.md).
+                if Position(event: startEvent) < windowEnd, let bp = table.atAddress(runner.regs.rip), !switchFollows(startEvent) {
+                    candidates.append((Position(event: startEvent), .address(bp, event: startEvent)))
+                }
                 if windowEnd.event > startEvent {
                     let saved = table
                     table = table.withoutEventBreakpoints
@@ -195,6 +200,13 @@ extension KVMTarget {
         }
     }
 
+    /// Whether the event after `e` is a `switch`: the vCPU running at (e, 0) executes nothing before it.
+    func switchFollows(_ e: UInt64) -> Bool {
+        guard e + 1 < journal.eventCount, let r = try? journal.event(at: e + 1) else { return false }
+        if case .switchVCPU = r.event { return true }
+        return false
+    }
+
     /// A hit's approximate position, for ordering (exact for events).
     func hitPosition(_ h: Hit) -> Position {
         switch h {
@@ -225,7 +237,7 @@ extension KVMTarget {
                 steps += 1
                 if steps > stepLimit { break }
             }
-            if machinePosition < limit, runner.regs.rip == addr { best = machinePosition }
+            if machinePosition < limit, runner.regs.rip == addr, !switchFollows(machinePosition.event) { best = machinePosition }
             guard let p = best else { return nil }
             try goto(p)
             return hit(bp)

@@ -111,3 +111,17 @@ extension KVMEndToEnd {
         }
     }
 }
+
+extension KVMEndToEnd {
+    @Test("a breakpoint right after an exit: reverse-continue stops where continue did, across a switch, and not where a switch comes first")
+    func reverseHitsAgreeWithForwardHits() throws {
+        let r = try Self.smpREPL(["goto 518", "break 0x400152"] + Array(repeating: "continue", count: 5)
+                                 + Array(repeating: "reverse-continue", count: 5))
+        #expect(r.status == 0, "\(r.stderr)")
+        let stops = r.stdout.split(separator: "\n").filter { $0.hasPrefix("#") || $0.hasPrefix("  +") }
+            .map { $0.hasPrefix("#") ? String($0.dropFirst().prefix { $0 != "r" }).trimmingCharacters(in: .whitespaces) : String($0) }
+        // Event 520 is vCPU 0's exit right before the switch to vCPU 1 (521): vCPU 0 does not execute the breakpoint there.
+        #expect(stops == ["518", "519", "521", "522", "  +10 instructions after event 522", "523", "524",
+                          "523", "522", "  +10 instructions after event 522", "521", "519", "518"], "\(r.stdout)")
+    }
+}
