@@ -52,4 +52,31 @@ extension KVMEndToEnd {
         #expect(r.status != 0 && r.stderr.contains("--chaos") && r.stderr.contains("--cpus 2"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.vmrr").path))
     }
+
+    /// The benchmark's shape, never its times: both modes, both sides, the ratios (docs/PERFORMANCE.md).
+    @Test("vmrr bench --smp-only runs the race fixture unlocked and locked on 1 and 2 vCPUs and prints the ratios")
+    func smpBenchRuns() throws {
+        let dir = Fixtures.scratch("smp-bench")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try Fixtures.vmrr(["bench", "--smp-only", "--rounds", "1", "--smp-increments", "40",
+                                   "--smp-guest", Fixtures.guest("race"), "--scratch", dir.path], timeout: 600)
+        #expect(r.status == 0, "\(r.stderr)")
+        for line in ["smp, race fixture unlocked: 2 vCPUs x 40 increments against 1 vCPU x 80", "smp, race fixture locked: 2 vCPUs x 4 increments against 1 vCPU x 8",
+                     "1 vCPU record", "2 vCPUs replay", "record 2 / 1 vCPU", "replay 2 / 1 vCPU", "record per exit 2 / 1"] {
+            #expect(r.stdout.contains(line), "no \"\(line)\" in:\n\(r.stdout)")
+        }
+    }
+
+    @Test("the race fixture refuses an argument it does not know, and counts exactly when locked")
+    func raceFixtureArguments() throws {
+        let dir = Fixtures.scratch("race-args")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (bad, _) = try E2E.record(Fixtures.guest("race"), in: dir, name: "bad", options: ["--cpus", "2", "--clock", "virtual", "--quiet"],
+                                      guestArgs: ["iterations=x"])
+        #expect(bad.status == 5 && bad.stdout.contains("race: usage"), "status \(bad.status): \(bad.stdout)")
+        let (locked, journal) = try E2E.record(Fixtures.guest("race"), in: dir, name: "locked",
+                                               options: ["--cpus", "3", "--clock", "virtual", "--chaos", "11", "--quiet"], guestArgs: ["locked", "iterations=30"])
+        #expect(locked.status == 1 && locked.stdout.contains("locked: counter 90 (expected 90)"), "status \(locked.status): \(locked.stdout)")
+        try E2E.checkReplay(journal, status: 1, console: locked.stdout)
+    }
 }
