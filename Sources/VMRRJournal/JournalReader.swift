@@ -223,8 +223,8 @@ public final class JournalReader {
         guard let k = layout.checkpoints.firstIndex(where: { $0.id == id }) else { return false }
         let f = layout.checkpointFrames[k]
         let flagsAt = f.payloadStart + checkpointPeekSize - 1
-        guard flagsAt < f.end else { return false }
-        return CheckpointFlags(rawValue: bytes[flagsAt]).contains(.allVCPUs)
+        guard flagsAt < f.end, let byte = (try? source.read(flagsAt, 1))?.first else { return false }
+        return CheckpointFlags(rawValue: byte).contains(.allVCPUs)
     }
 
     /// The last checkpoint taken at or before `eventIndex`.
