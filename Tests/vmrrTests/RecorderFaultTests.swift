@@ -21,7 +21,24 @@ extension KVMEndToEnd {
         let p = try BackgroundProcess(Fixtures.vmrrBinary, ["record", Fixtures.guest("spin"), "-o", journal, "--quiet"] + options)
         let spinning = BackgroundProcess.poll(timeout: 120) { p.stdout.contains("now spinning") }
         try #require(spinning, "the spin guest never said it spins: \(p.stderr)")
+        // The line reaches stdout at the exit of its newline, a few instructions before the spin: a
+        // signal sent at once may still find the recorder at that exit (it failed that way once under
+        // load). The spin is certain once the recorder has used 300 ms more CPU (about 300,000 guest
+        // instructions at this host's ring-0 speed, far more than the path from the line to the loop).
+        let start = Self.cpuTicks(p.pid)
+        let inSpin = BackgroundProcess.poll(timeout: 120) { Self.cpuTicks(p.pid) >= start + 30 }
+        try #require(inSpin, "the recorder used no CPU after the spin began: \(p.stderr)")
         return p
+    }
+
+    /// The process's user plus system time, in clock ticks (/proc/PID/stat fields 14 and 15; 100 per second).
+    static func cpuTicks(_ pid: pid_t) -> UInt64 {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command's closing parenthesis: field 3 (state) is index 0, so 14 and 15 are 11 and 12.
+        guard fields.count > 12, let u = UInt64(fields[11]), let s = UInt64(fields[12]) else { return 0 }
+        return u + s
     }
 
     /// The journal as it is on disk now, read in process (nil while unreadable).
@@ -59,7 +76,9 @@ extension KVMEndToEnd {
         let dir = Fixtures.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
         let journal = dir.appendingPathComponent("spin.vmrr").path
-        let p = try startSpinning(journal)
+        // Without preemption the spin is one KVM_RUN, so the signal certainly lands between exits (with
+        // it, a signal could land while a preemption point is journaled, and the replay would end there).
+        let p = try startSpinning(journal, options: ["--preempt-ms", "0"])
         p.signal(signal)
         #expect(p.wait(timeout: 60) == ExitStatus.interrupted, "\(p.stderr)")
         let d = try E2E.dump(journal)
