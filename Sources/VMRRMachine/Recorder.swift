@@ -144,15 +144,18 @@ public final class Recorder: ExitResponder {
         return vector
     }
 
-    /// A timer signal stopped the vCPU between exits: the stop is journaled
+    /// A timer signal stopped the vCPU between exits. When the stop can
+    /// change what happens next (`preemptionMatters`) it is journaled
     /// (`preempt`), the slice ends (more than one vCPU), and under `--clock
     /// virtual` guest time moves on: to the next timer deadline when the
     /// guest can take its interrupt (IF=1), as at HLT, else by a quantum.
     /// So a guest that polls memory for a tick gets it, injected at this
-    /// exit like any other interrupt (docs/DETERMINISM.md).
-    public func preempted(regs: GPRegisters, digest: UInt64) throws {
-        guard end == nil else { return }
-        try append(.preempt(digest: digest), regs)
+    /// exit like any other interrupt (docs/DETERMINISM.md). Otherwise nothing
+    /// is journaled and the vCPU runs on: replay would pay for reaching a
+    /// stop that changes nothing (a decompressor's loop with IF=0).
+    public func preempted(regs: GPRegisters, digest: () throws -> UInt64) throws {
+        guard end == nil, preemptionMatters(regs) else { return }
+        try append(.preempt(digest: try digest()), regs)
         preemptions &+= 1
         scheduler?.endSlice()
         guard clockAdvancesAtPreemption else { return }
@@ -162,6 +165,16 @@ public final class Recorder: ExitResponder {
         } else {
             devices.clock.waitUntil(now &+ Self.preemptionQuantumNanoseconds)
         }
+    }
+
+    /// Whether a stop here changes what happens next: another vCPU can run,
+    /// or the vCPU takes interrupts (IF=1) and one is due, or, under `--clock
+    /// virtual` (where time moves on at the stop), a timer is armed.
+    func preemptionMatters(_ regs: GPRegisters) -> Bool {
+        if let scheduler, scheduler.anotherCanRun(interruptWaits: devices.interruptWaits(cpu:)) { return true }
+        guard regs.rflags & RFlags.interruptEnable != 0 else { return false }
+        if devices.pendingInterrupt() != nil { return true }
+        return clockAdvancesAtPreemption && devices.nextInterruptTime() != nil
     }
 
     public func respondToMSR(_ access: MSRAccess, regs: GPRegisters) throws -> MSRAnswer {

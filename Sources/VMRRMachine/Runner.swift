@@ -147,7 +147,7 @@ public final class Runner {
                 return .breakpoint(pc)
             }
             if exit == .interrupted, !trap.steppingOver, inRingZero, let p = preemption, p.takeRequest() {
-                try responder.preempted(regs: regs, digest: machine.preemptionDigest())
+                try responder.preempted(regs: regs, digest: { try self.machine.preemptionDigest() })
             }
             try afterExit(exit, responder)
             if let w = watch, responder.end == nil, w() { return .watch }

@@ -67,6 +67,14 @@ public final class Scheduler {
     /// vCPU can run.
     public func endSlice() { exitsInSlice = Self.sliceExits }
 
+    /// Whether a vCPU other than the running one could run at the next
+    /// switch point (runnable, or halted with an interrupt waiting).
+    public func anotherCanRun(interruptWaits: (Int) -> Bool) -> Bool {
+        states.indices.contains { k in
+            k != running && (states[k] == .runnable || (states[k] == .halted && interruptWaits(k)))
+        }
+    }
+
     /// The running vCPU executed HLT.
     public func halted(interruptsEnabled: Bool) {
         states[running] = interruptsEnabled ? .halted : .stopped

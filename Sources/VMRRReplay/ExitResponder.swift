@@ -124,9 +124,10 @@ public protocol ExitResponder: AnyObject {
     /// Set when the run must end.
     var end: RunEnd? { get }
     /// Recording: a timer signal stopped the running vCPU between exits
-    /// (`record --preempt-ms`, docs/SMP.md) at `regs`, with `digest` over
-    /// the pages dirtied since the last clean mark. Journals a `preempt`.
-    func preempted(regs: GPRegisters, digest: UInt64) throws
+    /// (`record --preempt-ms`, docs/SMP.md) at `regs`; `digest` gives the
+    /// digest of the pages dirtied since the last clean mark. Journals a
+    /// `preempt` when the stop can change what happens next.
+    func preempted(regs: GPRegisters, digest: () throws -> UInt64) throws
     /// Replay: the RIP of the next event when it is a `preempt` (the running
     /// vCPU's: a `switch` comes first otherwise), where the run loop arms a
     /// hardware breakpoint; nil otherwise.
@@ -160,7 +161,7 @@ public protocol VCPUScheduling: AnyObject {
 extension ExitResponder {
     public func warmResetBeforeRun(regs: GPRegisters, vectorInMemory: () throws -> WarmResetVector) throws -> WarmResetVector? { nil }
     public func nmiBeforeRun(regs: GPRegisters) throws -> Bool { false }
-    public func preempted(regs: GPRegisters, digest: UInt64) throws {}
+    public func preempted(regs: GPRegisters, digest: () throws -> UInt64) throws {}
     public func preemptionPoint() throws -> UInt64? { nil }
     public func reachedPreemption(regs: GPRegisters, digest: () throws -> UInt64) throws -> Bool { false }
 }

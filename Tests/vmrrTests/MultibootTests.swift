@@ -146,9 +146,7 @@ extension KVMEndToEnd {
         let dir = Fixtures.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
         let image = try TinyMultiboot.build("loop", tail: "1:  inc %ecx\n    jmp 1b\n", in: dir)
-        // Without preemption: with it the loop is stopped at preemption points, and the final
-        // checkpoint may fall on one (then everything replays; docs/SMP.md).
-        let (r, journal) = try E2E.record(image, in: dir, name: "loop", options: ["--max-time", "0.3", "--preempt-ms", "0"])
+        let (r, journal) = try E2E.record(image, in: dir, name: "loop", options: ["--max-time", "0.3"])
         #expect(r.status == 0, "\(r.stderr)")
         let d = try E2E.dump(journal)
         E2E.checkShape(d, status: 0, reason: "limit")
