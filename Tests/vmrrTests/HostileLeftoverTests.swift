@@ -6,8 +6,8 @@ import VMRRTestSupport
 
 /// Items of issue 18's "What was seen" that no other test pinned through the
 /// command line: an image path in the header naming a FIFO, `--console
-/// /dev/full`, a journal with two end events, `record --max-time 2e10`, and
-/// "0x0x" in the KVM debugger's errors.
+/// /dev/full`, a journal with two end events, `record --max-time 2e10`,
+/// `--module /dev/zero`, and "0x0x" in the KVM debugger's errors.
 struct HostileLeftoverTests {
     /// replay, debug and pack of a journal whose header names a FIFO as its
     /// image end without blocking in open(): a FIFO is not the recorded image.
@@ -84,6 +84,24 @@ struct HostileLeftoverTests {
         #expect(r.exited && r.status == ExitStatus.usage, "status \(r.status): \(r.stderr)")
         #expect(r.stderr.contains("--max-time 20000000000.0 is longer than vmrr can count"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: journal))
+    }
+
+    /// `--module` naming a device or a FIFO (it used to say "Is a directory"
+    /// for /dev/zero, and a FIFO would block) is "not a regular file", one
+    /// line, status 2, before a journal is created.
+    @Test(.enabled(if: Fixtures.kvmAvailable)) func aModuleThatIsNotARegularFileIsRefused() throws {
+        let dir = Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("module.fifo").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        for module in ["/dev/zero", fifo] {
+            let journal = dir.appendingPathComponent("m.vmrr").path
+            let r = try Fixtures.spawn(Fixtures.vmrrBinary, ["record", Fixtures.guest("multiboot"), "-o", journal, "--module", module, "-q"],
+                                       timeout: 120)
+            #expect(!r.timedOut && r.status == ExitStatus.unusableInput, "\(module): status \(r.status): \(r.stderr)")
+            #expect(r.stderrLines.count == 1 && r.stderr.contains("module \(module): not a regular file"), "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: journal))
+        }
     }
 
     /// The KVM debugger's errors at bad addresses, breakpoints, watches and
