@@ -8,9 +8,12 @@ import VMRRKVM
 /// (disarm, single-step, re-arm), because on this host a hardware breakpoint
 /// fires again at the same RIP on every re-entry.
 ///
-/// What can be missed (docs/GUEST.md): the IDT is re-read only at VM exits,
-/// so faults taken after `lidt` (or after the #PF gate changes) but before the
-/// next exit are not journaled; a handler shared by several vectors is
+/// What can be missed (docs/GUEST.md): the IDT is re-read only at journal
+/// events (`refresh`), never at an exit that leaves no record (a kick, a
+/// step over a breakpoint, a debugger's single-step: `rearm`), so that record
+/// and replay arm the same handler at the same points whatever the host's
+/// timing. Faults taken after `lidt` (or after the #PF gate changes) but
+/// before the next event are not journaled; a handler shared by several vectors is
 /// reported for each of them; faults while the guest runs at CPL3 are caught
 /// the same way (the handler runs at CPL0).
 final class PageFaultTrap {
@@ -41,9 +44,9 @@ final class PageFaultTrap {
     /// in a slot the debugger does not hold (`Runner.armPreemptionPoint`).
     var preemptBreakpoint: UInt64?
 
-    /// Re-reads IDT entry 14 if IDTR or CR3 changed, and re-arms the
-    /// breakpoint if the handler moved. Cheap when nothing changed: one
-    /// 16-byte read of guest RAM.
+    /// At a journal event: re-reads IDT entry 14 if IDTR or CR3 changed, and
+    /// re-arms the breakpoint if the handler moved. Cheap when nothing
+    /// changed: one 16-byte read of guest RAM.
     func refresh(machine: Machine) throws {
         if steppingOver { return }
         let idt = machine.vcpu.syncedIDT
@@ -66,6 +69,26 @@ final class PageFaultTrap {
             mustArm = false
             try arm(machine)
         }
+    }
+
+    /// Between journal events: re-arms the breakpoints the last event chose
+    /// (after a step, or when the breakpoint list changed) without looking
+    /// at the IDT, which record and replay may see at different instructions
+    /// here. Right after `reset` (a checkpoint restore, itself an event
+    /// boundary) nothing was read yet, so it reads as `refresh` does.
+    func rearm(machine: Machine) throws {
+        if steppingOver { return }
+        if key == nil { return try refresh(machine: machine) }
+        if mustArm {
+            mustArm = false
+            try arm(machine)
+        }
+    }
+
+    /// Reads the IDT if nothing was read since `reset` (a restore, an event
+    /// boundary); otherwise does nothing.
+    func readIfUnread(machine: Machine) throws {
+        if key == nil && !steppingOver { try refresh(machine: machine) }
     }
 
     /// The handler address of a present 64-bit interrupt gate, given as its

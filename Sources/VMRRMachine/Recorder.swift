@@ -153,18 +153,19 @@ public final class Recorder: ExitResponder {
     /// exit like any other interrupt (docs/DETERMINISM.md). Otherwise nothing
     /// is journaled and the vCPU runs on: replay would pay for reaching a
     /// stop that changes nothing (a decompressor's loop with IF=0).
-    public func preempted(regs: GPRegisters, digest: () throws -> UInt64) throws {
-        guard end == nil, preemptionMatters(regs) else { return }
+    public func preempted(regs: GPRegisters, digest: () throws -> UInt64) throws -> Bool {
+        guard end == nil, preemptionMatters(regs) else { return false }
         try append(.preempt(digest: try digest()), regs)
         preemptions &+= 1
         scheduler?.endSlice()
-        guard clockAdvancesAtPreemption else { return }
+        guard clockAdvancesAtPreemption else { return true }
         let now = devices.clock.now()
         if regs.rflags & RFlags.interruptEnable != 0, let deadline = devices.nextInterruptTime() {
             devices.clock.waitUntil(deadline)
         } else {
             devices.clock.waitUntil(now &+ Self.preemptionQuantumNanoseconds)
         }
+        return true
     }
 
     /// Whether a stop here changes what happens next: another vCPU can run,

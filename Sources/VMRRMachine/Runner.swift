@@ -97,7 +97,8 @@ public final class Runner {
     /// Runs until the responder ends the run, a debugger breakpoint fires, or
     /// `watch` (called after each handled exit) returns true.
     public func runUntilStop(_ responder: ExitResponder, watch: (() -> Bool)? = nil) throws -> Stop {
-        try trap.refresh(machine: machine)
+        // The run may start between events (after a debugger's steps): no IDT read here.
+        try trap.rearm(machine: machine)
         // A replay that starts at the boot checkpoint checks it before the first instruction.
         if responder.wantsCheckpoint { try responder.checkpoint(state: machine, regs: regs) }
         if let end = responder.end { return .ended(end) }
@@ -135,7 +136,7 @@ public final class Runner {
                 // A kick before the step ran: the step is still to do (else the #PF breakpoint fires twice).
                 if exit == .interrupted { try trap.beginStepOver(machine: machine) } else {
                     try trap.endStepOver(machine: machine)
-                    if case .debug = exit { try trap.refresh(machine: machine); continue }
+                    if case .debug = exit { try trap.rearm(machine: machine); continue }
                 }
             }
             if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc), pc == trap.preemptBreakpoint {
@@ -146,10 +147,12 @@ public final class Runner {
             if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc), trap.extraBreakpoints.contains(pc) {
                 return .breakpoint(pc)
             }
+            // A kick is an event only when it is journaled as a preemption.
+            var atEvent = exit != .interrupted
             if exit == .interrupted, !trap.steppingOver, inRingZero, let p = preemption, p.takeRequest() {
-                try responder.preempted(regs: regs, digest: { try self.machine.preemptionDigest() })
+                atEvent = try responder.preempted(regs: regs, digest: { try self.machine.preemptionDigest() })
             }
-            try afterExit(exit, responder)
+            try afterExit(exit, responder, atEvent: atEvent)
             if let w = watch, responder.end == nil, w() { return .watch }
         }
     }
@@ -208,12 +211,13 @@ public final class Runner {
         return happened
     }
 
-    /// Handles an exit, then re-arms the #PF breakpoint and takes a
-    /// checkpoint if the responder wants one.
-    func afterExit(_ exit: VMExit, _ responder: ExitResponder) throws {
+    /// Handles an exit, then re-arms the #PF breakpoint (re-reading the IDT
+    /// only when the exit was a journal event: `PageFaultTrap.refresh`) and
+    /// takes a checkpoint if the responder wants one.
+    func afterExit(_ exit: VMExit, _ responder: ExitResponder, atEvent: Bool = true) throws {
         try handle(exit, responder)
         if responder.end == nil {
-            try trap.refresh(machine: machine)
+            if atEvent { try trap.refresh(machine: machine) } else { try trap.rearm(machine: machine) }
             try checkpointIfWanted(responder)
         }
     }
@@ -254,7 +258,7 @@ public final class Runner {
         }
         trap.preemptBreakpoint = point
         trap.forceArm()
-        try trap.refresh(machine: machine)
+        try trap.rearm(machine: machine)
     }
 
     /// The vCPU stopped at the preemption point's breakpoint: the responder
@@ -262,6 +266,8 @@ public final class Runner {
     /// from there, or it steps over the breakpoint and runs on.
     func preemptionHit(_ responder: ExitResponder) throws {
         if try responder.reachedPreemption(regs: regs, digest: { try self.machine.preemptionDigest() }) {
+            // An event, as the recorder's kick was: the IDT is read here as it was there.
+            try trap.refresh(machine: machine)
             try armPreemptionPoint(responder)
             try checkpointIfWanted(responder)
         } else if responder.end == nil {
@@ -304,9 +310,12 @@ public final class Runner {
         if try injectBeforeRun(responder) { return responder.end.map { .ended($0) } ?? .event }
         if let end = responder.end { return .ended(end) }
         try completePendingRead()
+        // Right after a restore the trap reads the IDT here, at the event boundary.
+        try trap.readIfUnread(machine: machine)
         // At the next preemption point: the record is taken here or not at all (docs/SMP.md).
         if !trap.steppingOver, try responder.preemptionPoint() == regs.rip,
            try responder.reachedPreemption(regs: regs, digest: { try self.machine.preemptionDigest() }) {
+            try trap.refresh(machine: machine)
             try checkpointIfWanted(responder)
             return responder.end.map { .ended($0) } ?? .event
         }
@@ -315,7 +324,7 @@ public final class Runner {
         // which would change the journal's events: run a HLT normally.
         if !trap.steppingOver && nextInstructionIsHalt() {
             trap.forceArm()
-            try trap.refresh(machine: machine)
+            try trap.rearm(machine: machine)
             let exit = try vcpu.run()
             if exit != .interrupted { lastExit = exit }
             pendingRead = false
@@ -335,7 +344,7 @@ public final class Runner {
                 try afterExit(exit, responder)   // the page-fault event
                 return responder.end.map { .ended($0) } ?? .event
             }
-            try trap.refresh(machine: machine)
+            try trap.rearm(machine: machine)
             return .instruction
         }
         try afterExit(exit, responder)

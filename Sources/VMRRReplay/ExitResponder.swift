@@ -126,8 +126,9 @@ public protocol ExitResponder: AnyObject {
     /// Recording: a timer signal stopped the running vCPU between exits
     /// (`record --preempt-ms`, docs/SMP.md) at `regs`; `digest` gives the
     /// digest of the pages dirtied since the last clean mark. Journals a
-    /// `preempt` when the stop can change what happens next.
-    func preempted(regs: GPRegisters, digest: () throws -> UInt64) throws
+    /// `preempt` when the stop can change what happens next, and returns
+    /// whether it did (the stop is then an event).
+    func preempted(regs: GPRegisters, digest: () throws -> UInt64) throws -> Bool
     /// Replay: the RIP of the next event when it is a `preempt` (the running
     /// vCPU's: a `switch` comes first otherwise), where the run loop arms a
     /// hardware breakpoint; nil otherwise.
@@ -161,7 +162,7 @@ public protocol VCPUScheduling: AnyObject {
 extension ExitResponder {
     public func warmResetBeforeRun(regs: GPRegisters, vectorInMemory: () throws -> WarmResetVector) throws -> WarmResetVector? { nil }
     public func nmiBeforeRun(regs: GPRegisters) throws -> Bool { false }
-    public func preempted(regs: GPRegisters, digest: () throws -> UInt64) throws {}
+    public func preempted(regs: GPRegisters, digest: () throws -> UInt64) throws -> Bool { false }
     public func preemptionPoint() throws -> UInt64? { nil }
     public func reachedPreemption(regs: GPRegisters, digest: () throws -> UInt64) throws -> Bool { false }
 }

@@ -92,6 +92,7 @@ struct RegressionFixtureTests {
     /// replayed at test time instead.
     static let recordedAtTestTime: [String: String] = [
         "race": "ChaosTests records it with several --chaos seeds and replays each; its smallest journal (91 KB) does not fit under journalsAreSmall's 2.5 MB",
+        "lateidt": "PreemptionTests records it with and without timer kicks and compares the two: what it checks is a property of recording, which a committed journal cannot show",
     ]
 
     @Test("every fixture guest has a committed journal and is built by build-all.sh")
