@@ -131,7 +131,7 @@ extension DebuggerSession {
     /// control registers and EFER, then x87 and SSE where the state is known.
     func infoAllRegisters() throws {
         try infoRegisters([])
-        guard let s = try? target.specialRegisters() else {
+        guard (try? target.specialRegisters()) != nil else {
             out.line("(the segment, control, x87 and SSE registers are not known at \(target.position): "
                      + "a replay on KVM or a checkpoint has them)")
             return

@@ -47,23 +47,9 @@ public final class Preemption: Sendable {
     public func run<T>(_ body: () throws -> T) throws -> T {
         TimeLimit.installKickHandler()
         let watcher = Watcher(preemption: self, target: pthread_self())
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(watcher).toOpaque()
-        let rc = pthread_create(&thread, nil, { arg in
-            // `arg` is the retained Watcher passed below; released here.
-            let w = Unmanaged<Watcher>.fromOpaque(arg!).takeRetainedValue()
-            w.watch()
-            return nil
-        }, context)
-        guard rc == 0 else {
-            Unmanaged<Watcher>.fromOpaque(context).release()
+        return try withWatcherThread({ watcher.watch() }, stop: { finished.store(true, ordering: .relaxed) }, cannotStart: { rc in
             throw VMRRError("--preempt-ms: cannot start the preemption thread (pthread_create: \(String(cString: strerror(rc))))")
-        }
-        defer {
-            finished.store(true, ordering: .relaxed)
-            pthread_join(thread, nil)
-        }
-        return try body()
+        }, body: body)
     }
 
     /// The watcher thread's state: what to watch and the thread to kick.

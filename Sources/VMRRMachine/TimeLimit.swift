@@ -64,23 +64,9 @@ public final class TimeLimit: Sendable {
     public func run<T>(_ body: () throws -> T) throws -> T {
         Self.installKickHandler()
         let watcher = Watcher(limit: self, target: pthread_self())
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(watcher).toOpaque()
-        let rc = pthread_create(&thread, nil, { arg in
-            // `arg` is the retained Watcher passed below; released here.
-            let w = Unmanaged<Watcher>.fromOpaque(arg!).takeRetainedValue()
-            w.watch()
-            return nil
-        }, context)
-        guard rc == 0 else {
-            Unmanaged<Watcher>.fromOpaque(context).release()
-            return try body()   // no timer thread: run without the limit rather than fail
-        }
-        defer {
-            finished.store(true, ordering: .relaxed)
-            pthread_join(thread, nil)
-        }
-        return try body()
+        // No timer thread: run without the limit rather than fail.
+        return try withWatcherThread({ watcher.watch() }, stop: { finished.store(true, ordering: .relaxed) },
+                                     cannotStart: { _ in }, body: body)
     }
 
     /// The timer thread's state: the limit and the thread to kick.
@@ -107,4 +93,36 @@ public final class TimeLimit: Sendable {
         }
 
     }
+}
+
+/// Runs `body` on the calling (vCPU) thread while `watch` runs on a thread of
+/// its own (`TimeLimit`'s and `Preemption`'s watchers); after `body`, `stop`
+/// (which must make `watch` return) and a join. When the thread cannot be
+/// started, `cannotStart` is told pthread_create's error: it throws, or
+/// `body` runs unwatched.
+func withWatcherThread<T>(_ watch: @escaping @Sendable () -> Void, stop: () -> Void,
+                          cannotStart: (Int32) throws -> Void, body: () throws -> T) throws -> T {
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(WatcherBox(watch)).toOpaque()
+    let rc = pthread_create(&thread, nil, { arg in
+        // `arg` is the retained box passed below; released here.
+        Unmanaged<WatcherBox>.fromOpaque(arg!).takeRetainedValue().watch()
+        return nil
+    }, context)
+    guard rc == 0 else {
+        Unmanaged<WatcherBox>.fromOpaque(context).release()
+        try cannotStart(rc)
+        return try body()
+    }
+    defer {
+        stop()
+        pthread_join(thread, nil)
+    }
+    return try body()
+}
+
+/// A watcher thread's work, passed through pthread_create's argument.
+private final class WatcherBox: Sendable {
+    let watch: @Sendable () -> Void
+    init(_ watch: @escaping @Sendable () -> Void) { self.watch = watch }
 }
