@@ -121,6 +121,9 @@ public final class Runner {
             // Interrupts are injected only here, at exits: an interrupt that
             // cannot be taken yet waits for a later exit (docs/DETERMINISM.md).
             try injectBeforeRun(responder)
+            // An injection can be the last event to replay (`--until`, a debugger's goto):
+            // the vCPU stays at it, the interrupt pending in KVM, as after a step.
+            if let end = responder.end { return .ended(end) }
             if !software.isEmpty && !trap.steppingOver { try software.insert(machine: machine) }
             try armPreemptionPoint(responder)
             preemption?.willRun()

@@ -92,6 +92,32 @@ struct KVMTargetTests {
         #expect(try target.currentEvent().index == rec.index)
     }
 
+    /// At an interrupt event the vCPU stays where the journal says, the
+    /// interrupt pending in KVM, however it was reached; `continue` goes on
+    /// from there to the end. (The run loop used to enter KVM_RUN after the
+    /// injection that ended a goto, so the position held the next exit's
+    /// state and the continue diverged at the next event.)
+    @Test func anInterruptEventIsAPlaceToStopAndGoOnFrom() throws {
+        let reader = try JournalReader(path: try Self.record("timer"))
+        let interrupts = try (0..<reader.eventCount).filter {
+            if case .interrupt = try reader.event(at: $0).event { return true } else { return false }
+        }
+        #expect(interrupts.count == 10)
+        let target = try KVMTarget(reader: reader)
+        for (i, e) in [interrupts[0], interrupts[5], interrupts[1]].enumerated() {
+            try target.goto(Position(event: e))
+            #expect(target.position == Position(event: e))
+            #expect(try target.registers() == reader.event(at: e).regs, "registers at interrupt event \(e) (goto \(i))")
+        }
+        let stop = try target.continueForward()
+        #expect(stop == .endOfHistory, "continue from an interrupt event stopped with \(stop)")
+        #expect(target.position.event == target.lastEvent)
+        // Stepping from it enters the handler: one instruction, no event.
+        try target.goto(Position(event: interrupts[2]))
+        #expect(try target.stepInstructions(1) == .done)
+        #expect(target.position == Position(event: interrupts[2], instructions: 1))
+    }
+
     @Test func reverseContinueFindsTheLastBreakpointHit() throws {
         let path = try Self.record("paging")
         let target = try KVMTarget(reader: try JournalReader(path: path))
