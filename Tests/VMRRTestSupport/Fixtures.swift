@@ -28,19 +28,23 @@ public enum Fixtures {
     /// Probed once: whether this machine can run KVM guests.
     public static let kvmAvailable: Bool = KVMSystem.isAvailable
 
-    /// A fresh scratch directory for one test.
+    /// A fresh scratch directory for one test. A test may remove it when it
+    /// is done; whatever is left is removed when the test process exits.
     public static func scratch(_ name: String = #function) -> URL {
         let safe = name.filter { $0.isLetter || $0.isNumber }
         let dir = FileManager.default.temporaryDirectory
             .appendingPathComponent("vmrr-tests-\(getpid())-\(safe)-\(UInt32.random(in: 0...UInt32.max))")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        removeAtExit(dir)
         return dir
     }
 
     /// A scratch directory that lives until the test process exits (for
     /// downloads shared by several tests), then is removed.
-    public static func processScratch(_ name: String) -> URL {
-        let dir = scratch(name)
+    public static func processScratch(_ name: String) -> URL { scratch(name) }
+
+    /// Removes `dir` when the test process exits.
+    static func removeAtExit(_ dir: URL) {
         processScratchLock.lock()
         defer { processScratchLock.unlock() }
         if processScratchDirs.isEmpty {
@@ -49,7 +53,6 @@ public enum Fixtures {
             }
         }
         processScratchDirs.append(dir.path)
-        return dir
     }
     nonisolated(unsafe) static var processScratchDirs: [String] = []
     static let processScratchLock = NSLock()
