@@ -108,6 +108,9 @@ import VMRRTestSupport
         #expect(r.divergence == nil && r.next == 1)
         #expect(try r.reachedPreemption(regs: regs(2), digest: { Self.digest }))
         #expect(r.next == 2 && r.divergence == nil)
+        // What `vmrr bench` reports: three checks at the point, two with the recorded registers, one reached.
+        #expect(r.preemptionCost.hits == 3 && r.preemptionCost.digests == 2 && r.preemptionCost.reached == 1)
+        #expect(r.preemptionCost.stepsOver == 2)
         #expect(try r.preemptionPoint() == nil)
         _ = try r.respond(to: .portWrite(port: TestLayout.thr, size: 1, value: 0x41), regs: regs(3))
         #expect(r.divergence == nil)
