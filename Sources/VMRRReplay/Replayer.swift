@@ -144,7 +144,9 @@ public final class Replayer: ExitResponder {
         }
         if let why = mismatch(expected.event) {
             let reason: Divergence.Reason
-            if case .preempt = expected.event { reason = .preemptionNotReached(rip: expected.regs.rip) } else { reason = why }
+            if case .preempt = expected.event {
+                reason = .preemptionNotReached(rip: expected.regs.rip, hits: preemptionHits.all, matchedRegisters: preemptionHits.registersMatched)
+            } else { reason = why }
             diverge(expected: expected, actual: actual(), actualRegs: regs, why: reason)
             return nil
         }
