@@ -162,7 +162,7 @@ public final class Machine: MachineStateSource, CheckpointPageSource {
             // Its run page still says what it said before the restore (nothing, in a new
             // machine): KVM_RUN with immediate_exit fills it from the restored state, as its
             // last exit did when recording. Injecting into it at its next switch reads the
-            // page's ready_for_interrupt_injection (docs/SMP.md, "Checkpoints").
+            // page's ready_for_interrupt_injection (docs/SMP.md, "Journal format version 3").
             try refreshRunPage(vcpus[k])
         }
         select(running)
