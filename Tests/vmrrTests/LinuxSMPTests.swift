@@ -30,7 +30,7 @@ struct LinuxSMPTests {
     /// diverges near event 13,150, at RDTSC entropy, as with one vCPU).
     static let identicalAtLeastTo = 10_000
 
-    @Test("Debian's kernel with --cpus 2 starts its AP through the APIC model, brings up both CPUs, and replays identically past it",
+    @Test("Debian's kernel with --cpus 2 starts its AP through the APIC model and brings up both CPUs; its replays stop only where RDTSC entropy shows, and say so",
           .enabled(if: LinuxPlatformTests.long, "set VMRR_LONG_TESTS=1 to run it (minutes of emulated ring 0)"),
           .enabled(if: DebianKernel.available, DebianKernel.skipReason), .timeLimit(.minutes(120)))
     func debianKernelBringsUpTwoCPUs() throws {
