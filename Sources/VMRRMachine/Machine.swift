@@ -157,7 +157,14 @@ public final class Machine: MachineStateSource, CheckpointPageSource {
     /// callers reading the run page see it), and selects `running`.
     public func restoreStates(_ states: [VCPUState], running: Int) throws {
         precondition(states.count == vcpus.count && running < vcpus.count, "\(states.count) states for \(vcpus.count) vCPUs")
-        for k in states.indices where k != running { try restoreState(states[k], vcpu: k) }
+        for k in states.indices where k != running {
+            try restoreState(states[k], vcpu: k)
+            // Its run page still says what it said before the restore (nothing, in a new
+            // machine): KVM_RUN with immediate_exit fills it from the restored state, as its
+            // last exit did when recording. Injecting into it at its next switch reads the
+            // page's ready_for_interrupt_injection (docs/SMP.md, "Journal format version 3").
+            try refreshRunPage(vcpus[k])
+        }
         select(running)
         try restoreState(states[running], vcpu: running)
     }
@@ -182,10 +189,14 @@ public final class Machine: MachineStateSource, CheckpointPageSource {
 
     /// Lets KVM finish an IN or MMIO read it is waiting to complete, without
     /// running guest code (KVM_RUN with immediate_exit).
-    public func completePendingIO() throws {
-        vcpu.immediateExit = true
-        defer { vcpu.immediateExit = false }
-        _ = try vcpu.run()
+    public func completePendingIO() throws { try refreshRunPage(vcpu) }
+
+    /// KVM_RUN with immediate_exit: completes a pending read and fills the
+    /// run page (registers, interrupt readiness) without running guest code.
+    func refreshRunPage(_ v: VCPU) throws {
+        v.immediateExit = true
+        defer { v.immediateExit = false }
+        _ = try v.run()
     }
 
     // MARK: memory

@@ -58,8 +58,10 @@ public struct Divergence: Sendable, Equatable {
         /// Execution went on past the journal's last event.
         case endOfJournal
         /// The vCPU made an exit before it reached the recorded preemption
-        /// point (a `preempt` record at `rip`).
-        case preemptionNotReached(rip: UInt64)
+        /// point (a `preempt` record at `rip`), after `hits` breakpoint hits
+        /// there, `matchedRegisters` of them with the recorded registers (so
+        /// with another dirty-page digest: memory differs).
+        case preemptionNotReached(rip: UInt64, hits: UInt64 = 0, matchedRegisters: UInt64 = 0)
         /// The preemption point's breakpoint fired `hits` times without the
         /// registers and the dirty-page digest matching the record
         /// (`matchedRegisters` of them had the registers).
@@ -93,8 +95,13 @@ public struct Divergence: Sendable, Equatable {
             case let .memoryDigestDiffers(recorded, replayed):
                 return "memory digest differs (recorded \(hex(recorded)), replayed \(hex(replayed)))"
             case .endOfJournal: return "the journal has no more events, but execution went on"
-            case let .preemptionNotReached(rip):
-                return "the vCPU exited before it reached the recorded preemption point at rip \(hex(rip))"
+            case let .preemptionNotReached(rip, hits, matched):
+                let text = "the vCPU exited before it reached the recorded preemption point at rip \(hex(rip))"
+                if matched > 0 {
+                    return text + " (it was there with the recorded registers \(matched) of \(hits) times, but with another dirty-page digest: "
+                        + "memory written since the last checkpoint differs from the recording's)"
+                }
+                return hits > 0 ? text + " (its breakpoint fired \(hits) times, never with the recorded registers)" : text
             case let .preemptionHitLimit(rip, hits, matched):
                 return "the recorded preemption point at rip \(hex(rip)) was hit \(hits) times without matching (registers matched \(matched) times, the dirty-page digest never)"
             }

@@ -19,10 +19,16 @@ extension Replayer {
     public func reachedPreemption(regs: GPRegisters, digest: () throws -> UInt64) throws -> Bool {
         guard end == nil, let e = try peek(), case let .preempt(want) = e.event else { return false }
         preemptionHits.all += 1
+        preemptionCost.hits += 1
         if e.regs == regs {
             preemptionHits.registersMatched += 1
-            if try digest() == want {
+            preemptionCost.digests += 1
+            let t0 = monotonicNanoseconds()
+            let got = try digest()
+            preemptionCost.digestNanoseconds += monotonicNanoseconds() - t0
+            if got == want {
                 preemptionHits = (0, 0)
+                preemptionCost.reached += 1
                 accept(e)
                 return true
             }
@@ -33,4 +39,20 @@ extension Replayer {
         }
         return false
     }
+}
+
+/// What reaching `preempt` records cost a replay so far, counted as it goes:
+/// every check at a preemption point's RIP (a breakpoint hit, or a
+/// single-step that arrived there), the dirty-page digests computed (one per
+/// check whose registers matched) and their time, and the points reached. Every check that
+/// did not match was followed by a step over the breakpoint.
+public struct PreemptionCost: Sendable, Equatable {
+    public var reached: UInt64 = 0
+    public var hits: UInt64 = 0
+    public var digests: UInt64 = 0
+    /// Wall time spent computing those digests.
+    public var digestNanoseconds: UInt64 = 0
+    public init() {}
+    /// Checks that did not match, each followed by a single-step over the breakpoint.
+    public var stepsOver: UInt64 { hits - reached }
 }

@@ -52,6 +52,8 @@ public final class Replayer: ExitResponder {
     public private(set) var reachedEndRecord = false
     /// Breakpoint hits at the next preemption point so far, and how many had the recorded registers.
     var preemptionHits: (all: UInt64, registersMatched: UInt64) = (0, 0)
+    /// What reaching the preemption points has cost so far (`vmrr bench --smp-only`).
+    public internal(set) var preemptionCost = PreemptionCost()
 
 
     /// Starts replaying at event `start` (1 after the boot checkpoint, or one
@@ -142,7 +144,9 @@ public final class Replayer: ExitResponder {
         }
         if let why = mismatch(expected.event) {
             let reason: Divergence.Reason
-            if case .preempt = expected.event { reason = .preemptionNotReached(rip: expected.regs.rip) } else { reason = why }
+            if case .preempt = expected.event {
+                reason = .preemptionNotReached(rip: expected.regs.rip, hits: preemptionHits.all, matchedRegisters: preemptionHits.registersMatched)
+            } else { reason = why }
             diverge(expected: expected, actual: actual(), actualRegs: regs, why: reason)
             return nil
         }

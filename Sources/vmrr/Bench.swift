@@ -59,6 +59,15 @@ struct Bench: ParsableCommand {
     @Option(help: "The SMP benchmark's guest image (fixtures/guests/race).")
     var smpGuest: String = "fixtures/guests/race/race.elf"
 
+    @Option(help: "The preemption figures' 2-vCPU guest (fixtures/guests/smp/smpspin.elf: a lock waited for without exits).")
+    var smpSpinGuest: String = "fixtures/guests/smp/smpspin.elf"
+
+    @Option(help: "The preemption figures' 1-vCPU guest (fixtures/guests/timer/poll.elf: memory polled for timer ticks).")
+    var pollGuest: String = "fixtures/guests/timer/poll.elf"
+
+    @Option(help: "--preempt-ms of the preemption figures' recordings.")
+    var smpPreemptMs: UInt64 = 5
+
     @Flag(help: "Only the checkpoint figures: vmrr's cost per MiB, and the dirty bitmap against the dirty ring (refvmm).")
     var checkpointsOnly = false
 
@@ -78,6 +87,9 @@ struct Bench: ParsableCommand {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard exits >= 1000 else { throw ValidationError("--exits must be at least 1000") }
         guard smpIncrements >= 1, smpIncrements <= 500_000 else { throw ValidationError("--smp-increments must be 1 to 500000") }
+        guard smpPreemptMs >= 1, smpPreemptMs <= Preemption.maximumMilliseconds else {
+            throw ValidationError("--smp-preempt-ms must be 1 to \(Preemption.maximumMilliseconds)")
+        }
         guard kindIterations >= 1 else { throw ValidationError("--kind-iterations must be at least 1") }
         for k in selectedKinds where !Self.exitKinds.contains(k) {
             throw ValidationError("--kinds: unknown exit kind '\(k)' (known: \(Self.exitKinds.joined(separator: ", ")))")
@@ -92,7 +104,7 @@ struct Bench: ParsableCommand {
         out.flush()
         if timelineOnly { try timelineFigures(out); return }
         if exitKindsOnly { try exitKindFigures(out); return }
-        if smpOnly { try smpFigures(out); return }
+        if smpOnly { try smpFigures(out); try preemptionFigures(out); return }
         if dumpOnly { try dumpFigures(out); return }
         if checkpointsOnly { try checkpointFigures(out); try dirtyTrackingFigures(out); return }
         try executorFigures(out)
@@ -102,6 +114,7 @@ struct Bench: ParsableCommand {
         mmuFigures(out)
         try breakpointFigures(out)
         try smpFigures(out)
+        try preemptionFigures(out)
         if seekEvents > 0 { try seekFigures(out) }
         try traceFigures(out)
         if timelineEvents > 0 { try timelineFigures(out) }

@@ -108,6 +108,9 @@ import VMRRTestSupport
         #expect(r.divergence == nil && r.next == 1)
         #expect(try r.reachedPreemption(regs: regs(2), digest: { Self.digest }))
         #expect(r.next == 2 && r.divergence == nil)
+        // What `vmrr bench` reports: three checks at the point, two with the recorded registers, one reached.
+        #expect(r.preemptionCost.hits == 3 && r.preemptionCost.digests == 2 && r.preemptionCost.reached == 1)
+        #expect(r.preemptionCost.stepsOver == 2)
         #expect(try r.preemptionPoint() == nil)
         _ = try r.respond(to: .portWrite(port: TestLayout.thr, size: 1, value: 0x41), regs: regs(3))
         #expect(r.divergence == nil)
@@ -121,5 +124,25 @@ import VMRRTestSupport
         #expect(d.index == 1)
         #expect(d.reason == .preemptionNotReached(rip: regs(2).rip))
         #expect(d.reason.description == "the vCPU exited before it reached the recorded preemption point at rip \(hex(regs(2).rip))")
+    }
+
+    /// Memory the digest covers that differs (in Linux, entropy from RDTSC
+    /// that the kernel's RNG keeps in memory) shows as hits with the recorded
+    /// registers and never the digest: the report says so.
+    @Test func anExitAfterHitsWithTheRegistersButNotTheDigestSaysMemoryDiffers() throws {
+        let r = newReplayer(try makeJournal(Self.steps))
+        _ = try r.respond(to: .portWrite(port: TestLayout.thr, size: 1, value: 0x41), regs: regs(1))
+        var other = regs(2)
+        other.rcx &+= 1
+        #expect(try !r.reachedPreemption(regs: other, digest: { Self.digest }))
+        #expect(try !r.reachedPreemption(regs: regs(2), digest: { Self.digest ^ 1 }))
+        #expect(try !r.reachedPreemption(regs: regs(2), digest: { Self.digest ^ 2 }))
+        _ = try r.respond(to: .portWrite(port: TestLayout.thr, size: 1, value: 0x41), regs: regs(3))
+        let d = try #require(r.divergence)
+        #expect(d.index == 1)
+        #expect(d.reason == .preemptionNotReached(rip: regs(2).rip, hits: 3, matchedRegisters: 2))
+        #expect(d.reason.description == "the vCPU exited before it reached the recorded preemption point at rip \(hex(regs(2).rip)) "
+                + "(it was there with the recorded registers 2 of 3 times, but with another dirty-page digest: "
+                + "memory written since the last checkpoint differs from the recording's)")
     }
 }

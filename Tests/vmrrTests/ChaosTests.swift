@@ -53,16 +53,22 @@ extension KVMEndToEnd {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.vmrr").path))
     }
 
-    /// The benchmark's shape, never its times: both modes, both sides, the ratios (docs/PERFORMANCE.md).
-    @Test("vmrr bench --smp-only runs the race fixture unlocked and locked on 1 and 2 vCPUs and prints the ratios")
+    /// The benchmark's shape, never its times: both modes, both sides, the ratios, the preemption figures (docs/PERFORMANCE.md).
+    @Test("vmrr bench --smp-only runs the race fixture unlocked and locked on 1 and 2 vCPUs and prints the ratios, then the preemption figures")
     func smpBenchRuns() throws {
         let dir = Fixtures.scratch("smp-bench")
         defer { try? FileManager.default.removeItem(at: dir) }
         let r = try Fixtures.vmrr(["bench", "--smp-only", "--rounds", "1", "--smp-increments", "40",
-                                   "--smp-guest", Fixtures.guest("race"), "--scratch", dir.path], timeout: 600)
+                                   "--smp-guest", Fixtures.guest("race"), "--scratch", dir.path,
+                                   "--smp-spin-guest", Fixtures.guestsDir.appendingPathComponent("smp/smpspin.elf").path,
+                                   "--poll-guest", Fixtures.guestsDir.appendingPathComponent("timer/poll.elf").path], timeout: 600)
         #expect(r.status == 0, "\(r.stderr)")
         for line in ["smp, race fixture unlocked: 2 vCPUs x 40 increments against 1 vCPU x 80", "smp, race fixture locked: 2 vCPUs x 4 increments against 1 vCPU x 8",
-                     "1 vCPU record", "2 vCPUs replay", "record 2 / 1 vCPU", "replay 2 / 1 vCPU", "record per exit 2 / 1"] {
+                     "1 vCPU record", "2 vCPUs replay", "record 2 / 1 vCPU", "replay 2 / 1 vCPU", "record per exit 2 / 1",
+                     // Preemption (docs/SMP.md): the rate, and what reaching the points cost the replay.
+                     "preemption, smpspin fixture, 2 vCPUs, --preempt-ms 5", "preemption, poll fixture, 1 vCPU, --preempt-ms 5",
+                     "preempts per s", "preempts per CPU s", "preempts per 1000 events", "replay / record", "hits per point",
+                     "steps over per point", "digests per point", "digest time"] {
             #expect(r.stdout.contains(line), "no \"\(line)\" in:\n\(r.stdout)")
         }
     }

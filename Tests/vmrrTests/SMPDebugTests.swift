@@ -125,3 +125,35 @@ extension KVMEndToEnd {
                           "523", "522", "  +10 instructions after event 522", "521", "519", "518"], "\(r.stdout)")
     }
 }
+
+extension KVMEndToEnd {
+    /// A checkpoint taken while a vCPU is halted, restored, then that vCPU
+    /// switched in and woken by an interrupt before it runs: its run page
+    /// must say it can take the interrupt, as it did when recording (before
+    /// the fix, a restored vCPU that had not run since the restore had a run
+    /// page saying nothing, and the replay diverged with "the vCPU cannot
+    /// take an interrupt here"; Debian's kernel with 2 vCPUs showed it).
+    @Test("a replay from a checkpoint where another vCPU sleeps wakes it with its interrupt at its switch, identically")
+    func restoredSleepingVCPUTakesItsInterrupt() throws {
+        let dir = Fixtures.scratch("smp-wake")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (r, journal) = try E2E.record(Fixtures.guest("smp"), in: dir, name: "smp",
+                                          options: ["--cpus", "2", "--clock", "virtual", "--quiet", "--checkpoint-every", "1"])
+        #expect(r.status == 1, "status \(r.status): \(r.stderr)")
+        let d = try E2E.dump(journal)
+        // Each switch whose vCPU's next event is an interrupt, and the last checkpoint before it.
+        var cases: [(checkpoint: UInt64, switchIndex: UInt64)] = []
+        var last: DumpEvent?
+        for (i, e) in d.events.enumerated() {
+            if e.kind == "checkpoint" { last = e }
+            guard e.kind == "switch", let cp = last, let id = cp.u("id"), id > 0, cp.u("vcpu") != e.u("to"),
+                  let next = d.events[(i + 1)...].first(where: { $0.kind != "checkpoint" }), next.kind == "interrupt" else { continue }
+            cases.append((id, e.index))
+        }
+        #expect(!cases.isEmpty, "no switch to a sleeping vCPU woken by an interrupt after a checkpoint of another vCPU")
+        for c in cases {
+            let from = try Fixtures.vmrr(["replay", "--quiet", "--from-checkpoint", "\(c.checkpoint)", journal])
+            #expect(from.status == ExitStatus.replayedIdentically, "checkpoint \(c.checkpoint), switch \(c.switchIndex): \(from.stderr)")
+        }
+    }
+}
