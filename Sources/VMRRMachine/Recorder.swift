@@ -101,7 +101,16 @@ public final class Recorder: ExitResponder {
 
     func append(_ event: Event, _ regs: GPRegisters) throws {
         try journal.append(event, regs: regs)
+        if scheduler != nil {
+            repeatsPrevious = lastJournaled.map { $0.event == event && $0.regs == regs } ?? false
+            lastJournaled = (event, regs)
+        }
     }
+
+    /// With more than one vCPU: the last event journaled and its registers,
+    /// and whether it repeated the one before (`Scheduler.exited(repeating:)`).
+    var lastJournaled: (event: Event, regs: GPRegisters)?
+    var repeatsPrevious = false
 
     func finish(_ reason: EndReason, _ status: Int32, _ message: String? = nil) {
         if end == nil { end = RunEnd(reason: reason, status: status, message: message) }
@@ -253,7 +262,8 @@ public final class Recorder: ExitResponder {
 
     /// The bookkeeping after every access: limits, progress, periodic flushes.
     func afterAccess(_ regs: GPRegisters) throws {
-        scheduler?.exited()
+        scheduler?.exited(repeating: repeatsPrevious)
+        repeatsPrevious = false
         if let maxExits, exits >= maxExits, end == nil {
             finish(.limit, 0, "stopped after \(exits) exits (--max-exits)")
         }

@@ -36,6 +36,31 @@ import VMRRMachine
         #expect(s.exitsInSlice == 0)
     }
 
+    @Test func aSpinWithAnExitPerTryYieldsAtOnce() {
+        let s = Scheduler(vcpus: 2)
+        _ = s.apply(.startup(cpu: 1, vector: 8))
+        // Exits that differ (a loop making progress) keep the slice.
+        for _ in 0..<10 { s.exited(repeating: false) }
+        #expect(s.decide { _ in false } == .stay)
+        // Fewer repeats in a row than `spinRepeats` are not yet a spin; a different exit starts the count again.
+        for _ in 1..<Scheduler.spinRepeats { s.exited(repeating: true) }
+        s.exited(repeating: false)
+        for _ in 1..<Scheduler.spinRepeats { s.exited(repeating: true) }
+        #expect(s.repeats == Scheduler.spinRepeats - 1 && s.decide { _ in false } == .stay)
+        s.exited(repeating: true)
+        #expect(s.repeats == Scheduler.spinRepeats)
+        #expect(s.decide { _ in false } == .switchTo(1))
+        s.switched(to: 1)
+        #expect(s.repeats == 0 && s.exitsInSlice == 0)
+        // Alone, a spinning vCPU runs on, with a fresh count.
+        s.halted(interruptsEnabled: true)
+        #expect(s.decide { _ in false } == .switchTo(0))
+        s.switched(to: 0)
+        for _ in 0...Scheduler.spinRepeats { s.exited(repeating: true) }
+        #expect(s.decide { _ in false } == .stay)
+        #expect(s.repeats == 0)
+    }
+
     @Test func haltYieldsAndAnInterruptWakes() {
         let s = Scheduler(vcpus: 2)
         _ = s.apply(.startup(cpu: 1, vector: 8))
