@@ -87,6 +87,7 @@ public final class JournalReader {
         // refused by `dump` but replayed "identically" by `replay`, which never read it.
         for f in layout.eventChunks { try f.verifyCRC(source) }
         for f in layout.checkpointFrames { try f.verifyCRC(source) }
+        source.readAhead = false
     }
 
     /// The header's bytes: its fixed prefix, then the TLV and CRC it announces
