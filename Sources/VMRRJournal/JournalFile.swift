@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 import Synchronization
 import VMRRBase
@@ -94,7 +96,7 @@ final class JournalFile: @unchecked Sendable {
 
     deinit {
         // `close()` joined the thread (it holds a reference to self while it runs).
-        if fd >= 0 { Glibc.close(fd) }
+        if fd >= 0 { _ = closeDescriptor(fd) }
         pthread_cond_destroy(changed)
         pthread_mutex_destroy(mutex)
         changed.deallocate()
@@ -234,13 +236,16 @@ final class JournalFile: @unchecked Sendable {
             thread = nil
         }
         if let e = error {
-            if fd >= 0 { Glibc.close(fd); fd = -1 }
+            if fd >= 0 { _ = closeDescriptor(fd); fd = -1 }
             throw e
         }
         guard fd >= 0 else { return }
-        let rc = Glibc.close(fd)
+        let rc = closeDescriptor(fd)
         let e = errno
         fd = -1
         if rc != 0 { throw JournalError(path: path, offset: nil, reason: "close: \(String(cString: strerror(e)))") }
     }
 }
+
+/// close(2), outside `JournalFile` (whose own `close()` would shadow it).
+private func closeDescriptor(_ fd: Int32) -> Int32 { close(fd) }
