@@ -142,7 +142,7 @@ public final class JournalWriter {
             throw JournalError(path: path, offset: nil, reason: "a \(event.kind.name) event needs a journal of more than one vCPU")
         }
         let maxSize = EventCodec.maxRecordSize(event)
-        if capacity - used < maxSize { try flush() }
+        if capacity - used < maxSize { try endChunk() }
         // The body goes one byte in, leaving room for a one-byte length.
         let start = buffer + used
         var e = RawEncoder(p: start + 1)
@@ -161,14 +161,26 @@ public final class JournalWriter {
         eventCount += 1
         if used - JournalFormat.chunkFrameSize >= JournalFormat.eventsChunkFlushBytes
             || pendingRecords >= JournalFormat.maxRecordsPerChunk {
-            try flush()
+            try endChunk()
         }
         return index
     }
 
     /// Writes the pending events chunk, if any, with one write(2), and
     /// starts a new one.
-    public func flush() throws {
+    ///
+    /// With `waiting` (the default) it returns once the chunk is in the
+    /// file, as a reader in the same process expects; the recorder's
+    /// periodic flush passes false and leaves the write to the writer thread.
+    public func flush(waiting: Bool) throws {
+        try endChunk()
+        if waiting { try waitForWrites() }
+    }
+
+    public func flush() throws { try flush(waiting: true) }
+
+    /// Ends the pending events chunk, if any, and hands it to the writer.
+    private func endChunk() throws {
         if failure == nil, file.failed.load(ordering: .relaxed) { try check() }
         if let failure { throw failure }
         guard pendingRecords > 0 else { return }
@@ -296,7 +308,7 @@ public final class JournalWriter {
         guard plan.size <= Int(UInt32.max) else {
             throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) is larger than 4 GiB")
         }
-        try flush()
+        try endChunk()
         let offset = fileOffset
         let total = JournalFormat.chunkFrameSize + plan.size
         let buffer = checkpointBuffer(total)
@@ -344,7 +356,7 @@ public final class JournalWriter {
     /// Flushes, writes the index tail, and closes the file. Idempotent.
     public func finish() throws {
         if finished { return }
-        try flush()
+        try endChunk()
         var p = ByteSink()
         p.u32(UInt32(eventChunks.count))
         p.u32(UInt32(checkpointList.count))

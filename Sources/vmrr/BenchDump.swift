@@ -107,7 +107,7 @@ extension Bench {
             }
             let index = try w.append(e, regs: r)
             // Chunks as the recorder cuts them under --clock virtual.
-            if w.eventCount % Recorder.virtualClockFlushEvents == 0 { try w.flush() }
+            if w.eventCount % Recorder.virtualClockFlushEvents == 0 { try w.flush(waiting: false) }
             if (index + 1) % 1_000_000 == 0 {
                 try w.appendCheckpoint(Checkpoint(id: UInt32((index + 1) / 1_000_000), eventIndex: index + 1, full: false,
                                                   state: VCPUState(), pages: [PageRecord(gpa: 0x1000, bytes: page)], deviceState: []))
