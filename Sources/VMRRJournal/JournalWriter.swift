@@ -217,7 +217,7 @@ public final class JournalWriter {
     /// file is therefore the same however often, and whenever, this was
     /// called: a recorder publishes on a wall-clock timer to bound what a
     /// SIGKILL loses, and `--clock virtual` recordings stay byte-identical.
-    /// The file position is left after the chunk; nothing else moves.
+    /// Every write names its offset (pwrite), so nothing else moves.
     ///
     /// The chunk is copied into a buffer of its own and handed to the
     /// writer thread, which writes it promptly (`waitForWrites()` waits for it).
