@@ -69,7 +69,7 @@ final class JournalFile: @unchecked Sendable {
     // buffer's `inFlight` are used only under `mutex`; `fd`, `path` and
     // `thread` are set before the thread starts or after it is joined.
     let path: String
-    private var fd: Int32
+    private(set) var fd: Int32
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     /// Broadcast when a buffer is queued, when one is written, and at stop.
     private let changed: UnsafeMutablePointer<pthread_cond_t>

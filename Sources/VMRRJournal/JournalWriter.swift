@@ -21,7 +21,7 @@ import VMRRBase
 /// `finish()` waits for every write.
 public final class JournalWriter {
     private let path: String
-    private let file: JournalFile
+    let file: JournalFile
     /// The pending events chunk: frame (filled in at flush) then records (`current`'s bytes).
     private var buffer: UnsafeMutablePointer<UInt8>
     private var current: JournalBuffer

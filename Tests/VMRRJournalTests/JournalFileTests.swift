@@ -152,3 +152,33 @@ import Synchronization
         #expect(try JournalReader(path: path).eventCount == 5000)
     }
 }
+
+/// A write error in a `JournalWriter`: the writer's descriptor is swapped
+/// (dup2) for one open read-only after the header, so every later write(2)
+/// fails with EBADF, as a full disk fails with ENOSPC, wherever it runs.
+@Suite struct JournalWriterErrorTests {
+    @Test(arguments: [true, false])
+    func aWriteErrorIsThrownByTheNextCallsAndByFinish(background: Bool) throws {
+        let path = Fixtures.tempPath("write-error")
+        defer { unlink(path) }
+        let w = try JournalWriter(path: path, header: Fixtures.header(), writesInBackground: background)
+        let readOnly = open(path, O_RDONLY | O_CLOEXEC)
+        #expect(dup2(readOnly, w.file.fd) == w.file.fd)
+        close(readOnly)
+        var thrown: JournalError?
+        // Chunks end every 4096 records: the first fails inline at once, or on the writer thread, and the
+        // flush after next waits for that buffer, so the error is thrown by the third flush at the latest.
+        for i in 0..<20_000 where thrown == nil {
+            do { try w.append(PublishTests.events[i % PublishTests.events.count], regs: Fixtures.regs(UInt64(i))) } catch let e as JournalError { thrown = e }
+        }
+        let e = try #require(thrown)
+        #expect(e.offset != nil && "\(e)".contains("write: ") && !"\(e)".contains("\n"), "\(e)")
+        // The same error from every later call, finish included.
+        let calls: [() throws -> Void] = [{ _ = try w.append(.hlt, regs: GPRegisters()) }, { try w.publish() }, { try w.flush() }, { try w.finish() }]
+        for call in calls {
+            do { try call(); Issue.record("a call after the write error succeeded") } catch let again as JournalError {
+                #expect(again == e, "\(again)")
+            }
+        }
+    }
+}
