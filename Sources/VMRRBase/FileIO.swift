@@ -81,13 +81,22 @@ public enum FileIO {
         if let failure = write(fd: fd, bytes) { throw failure }
     }
 
-    /// The write loop: nil when every byte is out.
-    private static func write(fd: Int32, _ bytes: UnsafeRawBufferPointer) -> FileError? {
+    /// Writes all of `bytes` to `fd` at file offset `offset` with pwrite(2)
+    /// (the file position does not move), retrying short writes and EINTR.
+    public static func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(FileError) {
+        if let failure = write(fd: fd, bytes, at: offset) { throw failure }
+    }
+
+    /// The write loop: nil when every byte is out. With `at`, pwrite(2) at that offset.
+    private static func write(fd: Int32, _ bytes: UnsafeRawBufferPointer, at position: UInt64? = nil) -> FileError? {
         guard let base = bytes.baseAddress else { return nil }
         var off = 0
         while off < bytes.count {
             // `bytes` is valid for the call and off < bytes.count.
-            switch valueOrErrno({ Glibc.write(fd, base + off, bytes.count - off) }) {
+            switch valueOrErrno({
+                if let position { return pwrite(fd, base + off, bytes.count - off, off_t(position) + off_t(off)) }
+                return Glibc.write(fd, base + off, bytes.count - off)
+            }) {
             case .success(0): return FileError(operation: "write", errno: Errno(EIO), offset: UInt64(off))
             case .success(let n): off += n
             case .failure(let e): return FileError(operation: "write", errno: e, offset: UInt64(off))

@@ -10,11 +10,24 @@ import VMRRBase
 /// The size is the one seen at open. A file cut short afterwards gives a
 /// one-line error naming the offset (no mapping, so no SIGBUS); a file whose
 /// bytes change under the reader fails its chunks' CRCs.
+///
+/// Opening walks every chunk frame and CRC in file order: while `readAhead`
+/// is on, small reads are served from a window of `windowSize` bytes read
+/// ahead with one pread, so that a journal of thousands of chunks opens with
+/// one system call per MiB, not several per chunk. After open it is off:
+/// each chunk decoded is one pread of the file as it is then.
 final class JournalSource {
     let name: String
     let size: Int
     private let memory: [UInt8]?
     private let file: PositionalFile?
+    static let windowSize = 1 << 20
+    private var window: [UInt8] = []
+    private var windowStart = 0
+    /// Read ahead in `windowSize` blocks (turned off once the journal is open; that frees the window).
+    var readAhead = true {
+        didSet { if !readAhead { window = [] } }
+    }
 
     init(bytes: [UInt8], name: String) {
         self.name = name; size = bytes.count; memory = bytes; file = nil
@@ -30,6 +43,15 @@ final class JournalSource {
         let start = min(max(0, offset), size)
         let n = max(0, min(count, size - start))
         if let memory { return Array(memory[start..<(start + n)]) }
+        if readAhead && n < Self.windowSize {
+            if start < windowStart || start + n > windowStart + window.count {
+                let m = min(Self.windowSize, size - start)
+                window = [UInt8](repeating: 0, count: m)
+                try window.withUnsafeMutableBytes { try fill($0, at: start) }
+                windowStart = start
+            }
+            return Array(window[(start - windowStart)..<(start - windowStart + n)])
+        }
         var out = [UInt8](repeating: 0, count: n)
         try out.withUnsafeMutableBytes { try fill($0, at: start) }
         return out
@@ -38,6 +60,9 @@ final class JournalSource {
     /// The CRC32C of `range` (which lies inside the file), read in blocks.
     func crc(_ range: Range<Int>, initial: UInt32) throws -> UInt32 {
         if let memory { return CRC32C.checksum(memory, range: range, initial: initial) }
+        if readAhead && range.count < Self.windowSize {
+            return CRC32C.checksum(try read(range.lowerBound, range.count), initial: initial)
+        }
         let block = 1 << 20
         var buffer = [UInt8](repeating: 0, count: min(block, range.count))
         var crc = initial

@@ -11,11 +11,24 @@ import VMRRBase
 ///
 /// `append` is the recorder's hot path: it encodes straight into a buffer
 /// allocated once, with no other allocation.
+///
+/// The write(2)s happen on the `JournalFile`'s own thread (unless
+/// `writesInBackground` is false): this side encodes a chunk into a buffer
+/// and hands it over, in file order. Two buffers alternate for the events
+/// chunks, one holds a copy for `publish`, and at most one checkpoint is in
+/// flight; a caller that needs a buffer still being written waits for it.
+/// A write error is raised at the next call after it (`append` included);
+/// `finish()` waits for every write.
 public final class JournalWriter {
     private let path: String
-    private var fd: Int32
-    /// The pending events chunk: frame (filled in at flush) then records.
+    let file: JournalFile
+    /// The pending events chunk: frame (filled in at flush) then records (`current`'s bytes).
     private var buffer: UnsafeMutablePointer<UInt8>
+    private var current: JournalBuffer
+    /// The other events buffer: the last chunk handed over, until it is written.
+    private var spare: JournalBuffer
+    /// A copy of the pending chunk, written by `publish`.
+    private var published: JournalBuffer?
     private var capacity: Int
     /// Bytes used in `buffer`, frame included.
     private var used: Int
@@ -35,9 +48,9 @@ public final class JournalWriter {
     private var publishedBytes = 0
     /// Set after a failed write; the writer refuses further work.
     private var failure: JournalError?
-    /// Where checkpoint chunks are encoded (see `checkpointBuffer`).
-    private var cpBuffer: UnsafeMutablePointer<UInt8>?
-    private var cpCapacity = 0
+    /// Where checkpoint chunks are encoded (see `checkpointBuffer`), and the last one handed over.
+    private var cpBuffer: JournalBuffer?
+    private weak var cpInFlight: JournalBuffer?
 
     public private(set) var eventCount: UInt64 = 0
     public private(set) var checkpointBytes: UInt64 = 0
@@ -52,20 +65,27 @@ public final class JournalWriter {
     /// only once the lock is held: a second writer on the same path is
     /// refused and leaves the first one's journal alone. Only a regular file
     /// (or a new one) is written; opening never blocks (a FIFO is refused).
-    public init(path: String, header: JournalHeader) throws {
+    ///
+    /// With `writesInBackground: false` every write(2) happens in the call
+    /// that causes it, on the caller's thread (`vmrr bench` compares the two).
+    public init(path: String, header: JournalHeader, writesInBackground: Bool = true) throws {
         self.path = path
-        self.fd = try Self.openLocked(path)
+        file = JournalFile(fd: try Self.openLocked(path), path: path, background: writesInBackground)
         capacity = JournalFormat.chunkFrameSize + JournalFormat.eventsChunkFlushBytes + 2 * JournalFormat.maxRecordLength
-        buffer = .allocate(capacity: capacity)
+        current = JournalBuffer(capacity: capacity)
+        spare = JournalBuffer(capacity: capacity)
+        buffer = current.base
         used = JournalFormat.chunkFrameSize
         smp = header.vcpuCount > 1
         codec = EventCodec(formatVersion: JournalFormat.version(vcpuCount: header.vcpuCount), vcpuCount: header.vcpuCount)
         startChunk()
         do {
-            try writeAll(HeaderCodec.encode(header))
+            let bytes = HeaderCodec.encode(header)
+            try file.submit(JournalBuffer(copying: bytes), count: bytes.count, at: 0)
+            try file.drain()
+            fileOffset = UInt64(bytes.count)
         } catch {
-            close(fd)
-            self.fd = -1
+            try? file.close()
             throw error
         }
     }
@@ -98,15 +118,14 @@ public final class JournalWriter {
     }
 
     deinit {
-        if !finished && fd >= 0 && failure == nil {
+        if !finished && failure == nil {
             try? flush()
         }
-        if fd >= 0 { close(fd) }
-        buffer.deallocate()
-        cpBuffer?.deallocate()
+        try? file.close()
     }
 
     private func check() throws {
+        if failure == nil, file.failed.load(ordering: .acquiring) { failure = file.error }
         if let failure { throw failure }
         if finished { throw JournalError(path: path, offset: fileOffset, reason: "journal is already finished") }
     }
@@ -114,7 +133,7 @@ public final class JournalWriter {
     /// Appends an event with the registers at that moment; returns its index (0-based).
     @discardableResult
     public func append(_ event: Event, regs: GPRegisters) throws -> UInt64 {
-        if failure != nil || finished { try check() }
+        if failure != nil || finished || file.failed.load(ordering: .relaxed) { try check() }
         if case let .error(_, _, data) = event, data.count > JournalFormat.maxErrorDataLength {
             throw JournalError(path: path, offset: nil,
                                reason: "error event data of \(data.count) bytes exceeds the limit \(JournalFormat.maxErrorDataLength)")
@@ -123,7 +142,7 @@ public final class JournalWriter {
             throw JournalError(path: path, offset: nil, reason: "a \(event.kind.name) event needs a journal of more than one vCPU")
         }
         let maxSize = EventCodec.maxRecordSize(event)
-        if capacity - used < maxSize { try flush() }
+        if capacity - used < maxSize { try endChunk() }
         // The body goes one byte in, leaving room for a one-byte length.
         let start = buffer + used
         var e = RawEncoder(p: start + 1)
@@ -142,18 +161,37 @@ public final class JournalWriter {
         eventCount += 1
         if used - JournalFormat.chunkFrameSize >= JournalFormat.eventsChunkFlushBytes
             || pendingRecords >= JournalFormat.maxRecordsPerChunk {
-            try flush()
+            try endChunk()
         }
         return index
     }
 
     /// Writes the pending events chunk, if any, with one write(2), and
     /// starts a new one.
-    public func flush() throws {
+    ///
+    /// With `waiting` (the default) it returns once the chunk is in the
+    /// file, as a reader in the same process expects; the recorder's
+    /// periodic flush passes false and leaves the write to the writer thread.
+    public func flush(waiting: Bool) throws {
+        try endChunk()
+        if waiting { try waitForWrites() }
+    }
+
+    public func flush() throws { try flush(waiting: true) }
+
+    /// Ends the pending events chunk, if any, and hands it to the writer.
+    private func endChunk() throws {
+        if failure == nil, file.failed.load(ordering: .relaxed) { try check() }
         if let failure { throw failure }
         guard pendingRecords > 0 else { return }
-        // A chunk published whole is already on disk, and the file position after it.
-        if publishedBytes != used { try writePendingChunk() }
+        // A chunk published whole is already handed over (a copy, in `published`).
+        if publishedBytes != used {
+            try writePendingChunk()
+            // The chunk is the writer's now; the next one goes in the other buffer, once it is written.
+            swap(&current, &spare)
+            file.waitUntilFree(current)
+            buffer = current.base
+        }
         eventChunks.append((chunkFirst, pendingRecords, fileOffset))
         fileOffset += UInt64(used)
         pendingRecords = 0
@@ -179,30 +217,62 @@ public final class JournalWriter {
     /// file is therefore the same however often, and whenever, this was
     /// called: a recorder publishes on a wall-clock timer to bound what a
     /// SIGKILL loses, and `--clock virtual` recordings stay byte-identical.
-    /// The file position is left after the chunk; nothing else moves.
+    /// Every write names its offset (pwrite), so nothing else moves.
+    ///
+    /// The chunk is copied into a buffer of its own and handed to the
+    /// writer thread, which writes it promptly (`waitForWrites()` waits for it).
     public func publish() throws {
+        if failure == nil, file.failed.load(ordering: .relaxed) { try check() }
         if let failure { throw failure }
         guard !finished, pendingRecords > 0, used > publishedBytes else { return }
-        try writePendingChunk()
+        frameBufferedChunk()
+        let copy = published ?? JournalBuffer(capacity: capacity)
+        published = copy
+        file.waitUntilFree(copy)
+        copy.base.update(from: buffer, count: used)
+        try submit(copy, count: used, at: fileOffset)
         publishedBytes = used
     }
 
-    /// Frames the pending chunk and writes it at `fileOffset` with one
-    /// write(2) (seeking back first when an earlier `publish` wrote part of it).
-    private func writePendingChunk() throws {
+    /// Fills in the pending chunk's frame at the buffer's start.
+    private func frameBufferedChunk() {
         let payload = UnsafeRawBufferPointer(start: buffer + JournalFormat.chunkFrameSize, count: used - JournalFormat.chunkFrameSize)
         let frame = ChunkFrame.encode(type: .events, payload: payload, first: chunkFirst, count: pendingRecords)
         frame.withUnsafeBufferPointer { f in
             // The frame is exactly chunkFrameSize bytes, the space reserved at the buffer's start.
             buffer.update(from: f.baseAddress!, count: JournalFormat.chunkFrameSize)
         }
-        if publishedBytes > 0 && lseek(fd, off_t(fileOffset), SEEK_SET) < 0 {
-            let err = JournalError(path: path, offset: fileOffset, reason: "lseek: \(String(cString: strerror(errno)))")
-            failure = err
-            throw err
-        }
-        try writeAll(UnsafeRawBufferPointer(start: buffer, count: used), advance: false)
     }
+
+    /// Frames the pending chunk and hands it over for one write(2) at
+    /// `fileOffset` (over the part an earlier `publish` wrote, if any).
+    private func writePendingChunk() throws {
+        frameBufferedChunk()
+        try submit(current, count: used, at: fileOffset)
+    }
+
+    /// Hands `count` bytes of `b` to the writer for `offset`; a failure is kept.
+    private func submit(_ b: JournalBuffer, count: Int, at offset: UInt64) throws {
+        do { try file.submit(b, count: count, at: offset) } catch {
+            failure = error as? JournalError ?? JournalError(path: path, offset: offset, reason: "\(error)")
+            throw failure!
+        }
+    }
+
+    /// Waits until everything handed over so far is on disk (in the page
+    /// cache); throws the first write error.
+    public func waitForWrites() throws {
+        do { try file.drain() } catch {
+            if failure == nil { failure = error as? JournalError }
+            throw error
+        }
+    }
+
+    /// The write(2)s so far, wherever they ran (`vmrr bench`).
+    public var writeStats: JournalWriteStats { file.writeStats }
+
+    /// Whether the write(2)s run on the writer's own thread.
+    public var writesInBackground: Bool { file.background }
 
     /// Flushes pending events, then writes the checkpoint as its own chunk:
     /// encoded straight into a buffer the writer keeps (frame, then payload,
@@ -238,11 +308,11 @@ public final class JournalWriter {
         guard plan.size <= Int(UInt32.max) else {
             throw JournalError(path: path, offset: nil, reason: "checkpoint \(checkpoint.id) is larger than 4 GiB")
         }
-        try flush()
+        try endChunk()
         let offset = fileOffset
         let total = JournalFormat.chunkFrameSize + plan.size
-        let chunk = checkpointBuffer(total)
-        defer { releaseCheckpointBuffer() }
+        let buffer = checkpointBuffer(total)
+        let chunk = buffer.base
         let payload = chunk + JournalFormat.chunkFrameSize
         _ = CheckpointCodec.encode(checkpoint, pages: pages, plan: plan, into: payload)
         let frame = ChunkFrame.encode(type: .checkpoint, payload: UnsafeRawBufferPointer(start: payload, count: plan.size),
@@ -251,32 +321,33 @@ public final class JournalWriter {
             // The frame is exactly chunkFrameSize bytes, the space reserved at the buffer's start.
             chunk.update(from: f.baseAddress!, count: JournalFormat.chunkFrameSize)
         }
-        try writeAll(UnsafeRawBufferPointer(start: chunk, count: total))
+        try submit(buffer, count: total, at: offset)
+        fileOffset += UInt64(total)
         checkpointIDs.insert(checkpoint.id)
         checkpointList.append(CheckpointInfo(id: checkpoint.id, eventIndex: checkpoint.eventIndex, offset: offset, full: checkpoint.full))
         checkpointBytes += UInt64(total)
     }
 
-    /// The checkpoint buffer, with room for at least `bytes`. It is kept
+    /// The checkpoint buffer, with room for at least `bytes`, once the
+    /// previous checkpoint is written (at most one is in flight). It is kept
     /// between checkpoints (fresh memory costs page faults on every use; the
     /// recorder's checkpoints are all about the same size) unless it is
-    /// larger than `keptCheckpointBufferLimit`.
-    private func checkpointBuffer(_ bytes: Int) -> UnsafeMutablePointer<UInt8> {
-        if let b = cpBuffer, cpCapacity >= bytes { return b }
-        cpBuffer?.deallocate()
-        // Grow by half again, so a slowly growing dirty set does not reallocate every time.
-        cpCapacity = max(bytes, min(cpCapacity + cpCapacity / 2, Self.keptCheckpointBufferLimit))
-        let b = UnsafeMutablePointer<UInt8>.allocate(capacity: cpCapacity)
-        cpBuffer = b
-        return b
-    }
-
-    private func releaseCheckpointBuffer() {
-        if cpCapacity > Self.keptCheckpointBufferLimit {
-            cpBuffer?.deallocate()
-            cpBuffer = nil
-            cpCapacity = 0
+    /// larger than `keptCheckpointBufferLimit`: such a buffer is used once,
+    /// and freed when the writer is done with it.
+    private func checkpointBuffer(_ bytes: Int) -> JournalBuffer {
+        if let last = cpInFlight { file.waitUntilFree(last) }
+        let b: JournalBuffer
+        if bytes > Self.keptCheckpointBufferLimit {
+            b = JournalBuffer(capacity: bytes)
+        } else {
+            let kept = cpBuffer ?? JournalBuffer(capacity: bytes)
+            // Grow by half again, so a slowly growing dirty set does not reallocate every time.
+            if kept.capacity < bytes { kept.reserve(max(bytes, min(kept.capacity + kept.capacity / 2, Self.keptCheckpointBufferLimit))) }
+            cpBuffer = kept
+            b = kept
         }
+        cpInFlight = b
+        return b
     }
 
     /// Checkpoint buffers up to this size are kept for the next checkpoint.
@@ -285,7 +356,7 @@ public final class JournalWriter {
     /// Flushes, writes the index tail, and closes the file. Idempotent.
     public func finish() throws {
         if finished { return }
-        try flush()
+        try endChunk()
         var p = ByteSink()
         p.u32(UInt32(eventChunks.count))
         p.u32(UInt32(checkpointList.count))
@@ -304,32 +375,16 @@ public final class JournalWriter {
         tail.raw(p.bytes)
         tail.u64(indexOffset)
         tail.raw(JournalFormat.trailerMagic)
-        try writeAll(tail.bytes)
+        try submit(JournalBuffer(copying: tail.bytes), count: tail.bytes.count, at: indexOffset)
+        fileOffset += UInt64(tail.bytes.count)
+        // Every write done, the thread joined and the file closed; the first error, if any, is thrown here.
+        do { try file.close() } catch {
+            if failure == nil { failure = error as? JournalError }
+            throw error
+        }
         finished = true
-        cpBuffer?.deallocate()
         cpBuffer = nil
-        cpCapacity = 0
-        if close(fd) != 0 {
-            let e = errno
-            fd = -1
-            throw JournalError(path: path, offset: nil, reason: "close: \(String(cString: strerror(e)))")
-        }
-        fd = -1
-    }
-
-    private func writeAll(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try writeAll($0) }
-    }
-
-    /// Everything out (FileIO retries EINTR and short writes), or the journal fails.
-    /// With `advance: false` the bytes are the pending chunk, whose bytes
-    /// `flush` counts into `fileOffset` itself.
-    private func writeAll(_ bytes: UnsafeRawBufferPointer, advance: Bool = true) throws {
-        do { try FileIO.writeAll(fd: fd, bytes) } catch {
-            let err = JournalError(path: path, offset: fileOffset + (error.offset ?? 0), reason: "write: \(error.errno)")
-            failure = err
-            throw err
-        }
-        if advance { fileOffset += UInt64(bytes.count) }
+        cpInFlight = nil
+        published = nil
     }
 }

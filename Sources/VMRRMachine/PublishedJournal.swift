@@ -90,7 +90,8 @@ public final class PublishedJournal: EventSink, @unchecked Sendable {
     public func appendCheckpoint(_ checkpoint: Checkpoint, pagesAt gpas: [UInt64], in source: any CheckpointPageSource) throws {
         try lock.withLock { _ in try writer.appendCheckpoint(checkpoint, pagesAt: gpas, in: source) }
     }
-    public func flush() throws { try lock.withLock { _ in try writer.flush() } }
+    /// Ends the pending chunk and leaves its write to the journal's writer thread.
+    public func flush() throws { try lock.withLock { _ in try writer.flush(waiting: false) } }
     public func finish() throws {
         stop()
         try lock.withLock { _ in try writer.finish() }

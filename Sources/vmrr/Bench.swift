@@ -153,21 +153,6 @@ struct Bench: ParsableCommand {
         out.flush()
     }
 
-    /// 2. Checkpoint cost per MiB of dirty memory.
-    func checkpointFigures(_ out: StdoutBuffer) throws {
-        let cp = try checkpointCost()
-        out.line("checkpoints (16 MiB of non-zero pages; capture + encode + CRC + write; ms per MiB, median of \(rounds) alternating rounds [lowest-highest]):")
-        func ms(_ xs: [Double]) -> String { "\(f2(median(xs) / 1e6)) [\(f2(xs.min()! / 1e6))-\(f2(xs.max()! / 1e6))]" }
-        out.line(row("pages copied to records", "CPU \(ms(cp.records.map(\.cpu)))", "wall \(ms(cp.records.map(\.wall))) (each page copied to a PageRecord, then into the chunk)"))
-        out.line(row("pages from guest RAM", "CPU \(ms(cp.ram.map(\.cpu)))", "wall \(ms(cp.ram.map(\.wall))) (the recorder's path: one copy per page; goal <= 1 ms/MiB)"))
-        out.line(row("from RAM / to records", "CPU " + Spread(zip(cp.ram, cp.records).map { $0.cpu / $1.cpu }).text,
-                     "wall " + Spread(zip(cp.ram, cp.records).map { $0.wall / $1.wall }).text + " (per-round ratios)"))
-        out.line(row("write(2) alone", "CPU \(ms(cp.write.map(\.cpu)))", "wall \(ms(cp.write.map(\.wall))) (16 MiB of the same bytes appended to another file: the kernel's part)"))
-        out.line(row("from RAM minus write(2)", "CPU \(ms(zip(cp.ram, cp.write).map { $0.cpu - $1.cpu }))", "(per round: vmrr's own part, capture + encode + CRC)"))
-        out.line("")
-        out.flush()
-    }
-
     /// 3. The MMU library: translations and dumps of 1 GiB mapped in 4 KiB pages.
     func mmuFigures(_ out: StdoutBuffer) {
         out.line("MMU views (synthetic guest, 1 GiB mapped in 4 KiB pages; goal: each dump < 100 ms):")
@@ -254,49 +239,6 @@ struct Bench: ParsableCommand {
         let t0 = monotonicNanoseconds()
         _ = try JournalReader(path: journal)
         return Double(monotonicNanoseconds() - t0)
-    }
-
-    /// Captures, encodes and writes checkpoints of 16 MiB of non-zero pages,
-    /// alternately through page records and straight from guest RAM: µs per MiB.
-    func checkpointCost() throws -> (records: [LoopTime], ram: [LoopTime], write: [LoopTime]) {
-        let machine = try Machine(memorySize: Layout.defaultMemorySize)
-        let mib: UInt64 = 16
-        let pages = Int(mib << 20 / Layout.pageSize)
-        var pattern = [UInt8](repeating: 0, count: Int(Layout.pageSize))
-        for i in 0..<pattern.count { pattern[i] = UInt8(truncatingIfNeeded: i &* 31 &+ 7) }
-        let base = Layout.imageMinimumAddress
-        for p in 0..<pages { _ = machine.ram.write(base + UInt64(p) * Layout.pageSize, pattern) }
-        let gpas = (0..<pages).map { base + UInt64($0) * Layout.pageSize }
-        let path = "\(scratch)/vmrr-bench-cp-\(getpid()).vmrr"
-        defer { unlink(path) }
-        var header = JournalHeader()
-        header.memorySize = Layout.defaultMemorySize
-        let w = try JournalWriter(path: path, header: header)
-        var records: [LoopTime] = [], ram: [LoopTime] = [], write: [LoopTime] = []
-        let plain = "\(scratch)/vmrr-bench-cp-write-\(getpid())"
-        let plainFD = open(plain, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard plainFD >= 0 else { fail("bench: cannot create \(plain): \(Errno.current)") }
-        defer { close(plainFD); unlink(plain) }
-        let same = [UInt8](repeating: 0x5a, count: pages * Int(Layout.pageSize))
-        var id: UInt32 = 0
-        for _ in 0..<rounds {
-            for fromRAM in [false, true] {
-                let t0 = monotonicNanoseconds(), c0 = threadCPUNanoseconds()
-                _ = try machine.dirtyPages()
-                let state = try machine.captureState()
-                let cp = Checkpoint(id: id, eventIndex: w.eventCount, full: false, state: state, pages: fromRAM ? [] : machine.pages(gpas))
-                try w.append(.checkpoint(id: id), regs: state.regs)
-                if fromRAM { try w.appendCheckpoint(cp, pagesAt: gpas, in: machine) } else { try w.appendCheckpoint(cp) }
-                let t = LoopTime(wall: Double(monotonicNanoseconds() - t0) / Double(mib), cpu: Double(threadCPUNanoseconds() - c0) / Double(mib))
-                if fromRAM { ram.append(t) } else { records.append(t) }
-                id += 1
-            }
-            let t0 = monotonicNanoseconds(), c0 = threadCPUNanoseconds()
-            try FileIO.writeAll(fd: plainFD, same)
-            write.append(LoopTime(wall: Double(monotonicNanoseconds() - t0) / Double(mib), cpu: Double(threadCPUNanoseconds() - c0) / Double(mib)))
-        }
-        try w.finish()
-        return (records, ram, write)
     }
 }
 

@@ -46,16 +46,20 @@ extension Bench {
         out.flush()
     }
 
-    /// The reader's part of a seek, read at offsets (now) against loaded whole
-    /// (before): opening the journal, then 1,000 events at random indices
-    /// (each decodes its chunk), alternating, median of the rounds.
+    /// The reader's part of a seek, read at offsets (now; and without the
+    /// open's read-ahead window) against loaded whole (before): opening the
+    /// journal, then 1,000 events at random indices (each decodes its chunk),
+    /// alternating, median of the rounds.
     func readerSeekFigures(_ out: StdoutBuffer, journal: String, events: UInt64) throws {
         var opened: [String: [Double]] = [:], looked: [String: [Double]] = [:]
+        let ways = ["loaded", "pread", "pread-nowindow"]
+        let names = ["loaded": "loaded whole (before)", "pread": "read at offsets", "pread-nowindow": "read at offsets, no window"]
         for _ in 0..<rounds {
-            for way in ["loaded", "pread"] {
+            for way in ways {
                 var g = SystemRandomNumberGenerator()
                 let t0 = monotonicNanoseconds()
-                let reader = way == "pread" ? try JournalReader(path: journal) : try JournalReader(bytes: try FileIO.read(journal), name: journal)
+                let reader = way == "loaded" ? try JournalReader(bytes: try FileIO.read(journal), name: journal)
+                    : try JournalReader(path: journal, readAhead: way == "pread")
                 let t1 = monotonicNanoseconds()
                 for _ in 0..<1000 { _ = try reader.event(at: UInt64.random(in: 0..<events, using: &g)) }
                 let t2 = monotonicNanoseconds()
@@ -63,10 +67,13 @@ extension Bench {
                 looked[way, default: []].append(Double(t2 - t1) / 1000)
             }
         }
-        for way in ["loaded", "pread"] {
+        for way in ways {
             let o = opened[way]!, l = looked[way]!
-            out.line(row("    open, \(way == "pread" ? "read at offsets" : "loaded whole (before)")", "\(f2(median(o) / 1e6)) ms",
+            out.line(row("    open, \(names[way]!)", "\(f2(median(o) / 1e6)) ms",
                          "[\(f2(o.min()! / 1e6))-\(f2(o.max()! / 1e6))]; event at a random index \(f2(median(l) / 1000)) µs [\(f2(l.min()! / 1000))-\(f2(l.max()! / 1000))]"))
+        }
+        for way in ["pread", "pread-nowindow"] {
+            out.line(row("    open, \(names[way]!) / loaded whole", Spread(zip(opened[way]!, opened["loaded"]!).map { $0 / $1 }).text, "(per-round ratios)"))
         }
     }
 
@@ -100,7 +107,7 @@ extension Bench {
             }
             let index = try w.append(e, regs: r)
             // Chunks as the recorder cuts them under --clock virtual.
-            if w.eventCount % Recorder.virtualClockFlushEvents == 0 { try w.flush() }
+            if w.eventCount % Recorder.virtualClockFlushEvents == 0 { try w.flush(waiting: false) }
             if (index + 1) % 1_000_000 == 0 {
                 try w.appendCheckpoint(Checkpoint(id: UInt32((index + 1) / 1_000_000), eventIndex: index + 1, full: false,
                                                   state: VCPUState(), pages: [PageRecord(gpa: 0x1000, bytes: page)], deviceState: []))

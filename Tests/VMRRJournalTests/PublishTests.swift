@@ -27,6 +27,8 @@ struct PublishTests {
             try w.append(e, regs: Fixtures.regs(UInt64(i)))
             if publishAfter.contains(i) {
                 try w.publish()
+                // The writer's thread writes what publish handed over; the test waits for it.
+                if snapshot != nil { try w.waitForWrites() }
                 try snapshot?(i, try FileIO.read(path))
             }
         }
