@@ -48,8 +48,13 @@ extension Fixtures {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        let inPipe = Pipe()
-        p.standardInput = inPipe
+        // stdin is a file, never a pipe the parent closes after the start:
+        // the guest's UART shows whether input is pending or has ended (LSR
+        // DR, the EOT byte), and with a pipe that depended on whether the
+        // child read before or after the close, so two recordings of one
+        // image could differ (a CI run: `pcdev` read LSR 0x60 in one, 0x61
+        // in another). docs/DETERMINISM.md, "Byte-identical journals".
+        p.standardInput = try stdinHandle(stdin)
         try p.run()
         let killed = KillFlag()
         let pid = p.processIdentifier
@@ -59,8 +64,6 @@ extension Fixtures {
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
         defer { watchdog.cancel() }
-        if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try inPipe.fileHandleForWriting.close()
         // Read both pipes concurrently so neither fills up.
         nonisolated(unsafe) var errData = Data()
         let group = DispatchGroup()
@@ -76,6 +79,16 @@ extension Fixtures {
         return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self),
                       exited: p.terminationReason == .exit, timedOut: killed.isSet)
+    }
+
+    /// A child's stdin: /dev/null, or `text` in an unlinked file, read from its start.
+    static func stdinHandle(_ text: String?) throws -> FileHandle {
+        guard let text else { return FileHandle.nullDevice }
+        let dir = scratch("stdin")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("stdin")
+        try Data(text.utf8).write(to: file)
+        return try FileHandle(forReadingFrom: file)
     }
 
     /// Runs a program to completion with optional stdin text (killed after `timeout` seconds)
