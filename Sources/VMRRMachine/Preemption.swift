@@ -21,7 +21,6 @@ public final class Preemption: Sendable {
     public static let maximumMilliseconds: UInt64 = 3_600_000
     private let serial = Atomic<UInt64>(0)
     private let requested = Atomic<Bool>(false)
-    private let finished = Atomic<Bool>(false)
     private let kicks = Atomic<UInt64>(0)
 
     /// A slice of `milliseconds` (at least 1, at most `maximumMilliseconds`).
@@ -47,7 +46,7 @@ public final class Preemption: Sendable {
     public func run<T>(_ body: () throws -> T) throws -> T {
         TimeLimit.installKickHandler()
         let watcher = Watcher(preemption: self, target: pthread_self())
-        return try withWatcherThread({ watcher.watch() }, stop: { finished.store(true, ordering: .relaxed) }, cannotStart: { rc in
+        return try withWatcherThread({ watcher.watch($0) }, cannotStart: { rc in
             throw VMRRError("--preempt-ms: cannot start the preemption thread (pthread_create: \(String(cString: strerror(rc))))")
         }, body: body)
     }
@@ -68,20 +67,19 @@ public final class Preemption: Sendable {
             return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
         }
 
-        func watch() {
+        func watch(_ stop: WatcherStop) {
             let p = preemption
             var id = clockid_t()
             let clock: clockid_t? = pthread_getcpuclockid(target, &id) == 0 ? id : nil
             var seen = p.serial.load(ordering: .relaxed)
             var since = cpuNanoseconds(clock)
-            while !p.finished.load(ordering: .relaxed) {
-                _ = sleepNanoseconds(p.pollNanoseconds)
+            while stop.sleep(p.pollNanoseconds) {
                 let s = p.serial.load(ordering: .relaxed)
                 let now = cpuNanoseconds(clock)
                 if s != seen {
                     seen = s
                     since = now
-                } else if now &- since >= p.sliceNanoseconds && !p.finished.load(ordering: .relaxed) {
+                } else if now &- since >= p.sliceNanoseconds && !stop.isStopped {
                     // Until the run ends: a kick may land while the thread is outside KVM_RUN.
                     p.requested.store(true, ordering: .relaxed)
                     p.kicks.wrappingAdd(1, ordering: .relaxed)

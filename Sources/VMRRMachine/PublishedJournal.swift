@@ -24,7 +24,7 @@ public final class PublishedJournal: EventSink, @unchecked Sendable {
     // values set before the thread starts.
     private let writer: JournalWriter
     private let lock = Mutex(())
-    private let stopped = Atomic<Bool>(false)
+    private var stopper = WatcherStop()
     private var thread: pthread_t?
     private var target = pthread_t()
 
@@ -44,7 +44,7 @@ public final class PublishedJournal: EventSink, @unchecked Sendable {
         guard thread == nil else { return }
         TimeLimit.installKickHandler()
         target = pthread_self()
-        stopped.store(false, ordering: .relaxed)
+        stopper = WatcherStop()
         var t = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
         let rc = pthread_create(&t, nil, { arg in
@@ -59,16 +59,16 @@ public final class PublishedJournal: EventSink, @unchecked Sendable {
     /// Stops and joins the thread (idempotent).
     public func stop() {
         guard let t = thread else { return }
-        stopped.store(true, ordering: .relaxed)
+        stopper.stop()   // ends the thread's sleep at once
         pthread_join(t, nil)
         thread = nil
     }
 
     private func loop() {
+        let stop = stopper
         var last = monotonicNanoseconds()
-        while !stopped.load(ordering: .relaxed) {
-            sleepNanoseconds(Self.pollNanoseconds)
-            if Recorder.stopRequested != 0 && !stopped.load(ordering: .relaxed) {
+        while stop.sleep(Self.pollNanoseconds) {
+            if Recorder.stopRequested != 0 {
                 pthread_kill(target, TimeLimit.kickSignal)
             }
             let now = monotonicNanoseconds()

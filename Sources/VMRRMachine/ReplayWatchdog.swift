@@ -32,7 +32,6 @@ public final class ReplayWatchdog: Sendable {
     private let progress = Atomic<UInt64>(0)
     private let progressAt = Atomic<UInt64>(0)
     private let expired = Atomic<Bool>(false)
-    private let finished = Atomic<Bool>(false)
 
     public init(exitLimit: UInt64 = defaultExitLimit, seconds: Double = defaultSeconds) {
         self.exitLimit = max(exitLimit, 1)
@@ -51,18 +50,15 @@ public final class ReplayWatchdog: Sendable {
         progress.store(replayer.next, ordering: .relaxed)
         progressAt.store(monotonicNanoseconds(), ordering: .relaxed)
         let watcher = Watcher(dog: self, target: pthread_self())
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(watcher).toOpaque()
-        let started = pthread_create(&thread, nil, { arg in
-            // `arg` is the retained Watcher passed below; released here.
-            Unmanaged<Watcher>.fromOpaque(arg!).takeRetainedValue().watch()
-            return nil
-        }, context) == 0
-        if !started { Unmanaged<Watcher>.fromOpaque(context).release() }   // no thread: the exit limit still holds
-        defer {
-            finished.store(true, ordering: .relaxed)
-            if started { pthread_join(thread, nil) }
+        // No thread: the exit limit still holds.
+        return try withWatcherThread({ watcher.watch($0) }, cannotStart: { _ in }) {
+            try runWatched(runner, replayer, journal: journal)
         }
+    }
+
+    /// The run loop under the watchdog: stops after `exitLimit` exits, or the
+    /// watcher's time limit, without a new event.
+    private func runWatched(_ runner: Runner, _ replayer: Replayer, journal: String) throws -> RunEnd {
         var exits: UInt64 = 0
         var seen = replayer.next
         while true {
@@ -114,9 +110,8 @@ public final class ReplayWatchdog: Sendable {
         let target: pthread_t
         init(dog: ReplayWatchdog, target: pthread_t) { self.dog = dog; self.target = target }
 
-        func watch() {
-            while !dog.finished.load(ordering: .relaxed) {
-                sleepNanoseconds(ReplayWatchdog.pollNanoseconds)
+        func watch(_ stop: WatcherStop) {
+            while stop.sleep(ReplayWatchdog.pollNanoseconds) {
                 // The last progress first, then the time: the other order could see a progress
                 // newer than "now" (stored in between), and a wrapped difference would fire.
                 let at = dog.progressAt.load(ordering: .relaxed)

@@ -16,7 +16,6 @@ public final class TimeLimit: Sendable {
     /// The limit in nanoseconds.
     public let nanoseconds: UInt64
     private let reached = Atomic<Bool>(false)
-    private let finished = Atomic<Bool>(false)
     /// Kicks start this long after the limit when the vCPU has not exited.
     static let graceNanoseconds: UInt64 = 50_000_000
     /// Interval between kicks, and between checks of the limit.
@@ -65,8 +64,7 @@ public final class TimeLimit: Sendable {
         Self.installKickHandler()
         let watcher = Watcher(limit: self, target: pthread_self())
         // No timer thread: run without the limit rather than fail.
-        return try withWatcherThread({ watcher.watch() }, stop: { finished.store(true, ordering: .relaxed) },
-                                     cannotStart: { _ in }, body: body)
+        return try withWatcherThread({ watcher.watch($0) }, cannotStart: { _ in }, body: body)
     }
 
     /// The timer thread's state: the limit and the thread to kick.
@@ -76,19 +74,18 @@ public final class TimeLimit: Sendable {
         let target: pthread_t
         init(limit: TimeLimit, target: pthread_t) { self.limit = limit; self.target = target }
 
-        func watch() {
+        func watch(_ stop: WatcherStop) {
             let start = monotonicNanoseconds()
             while monotonicNanoseconds() &- start < limit.nanoseconds {
-                if limit.finished.load(ordering: .relaxed) { return }
-                sleepNanoseconds(min(TimeLimit.pollNanoseconds, limit.nanoseconds &- (monotonicNanoseconds() &- start)))
+                guard stop.sleep(min(TimeLimit.pollNanoseconds, limit.nanoseconds &- (monotonicNanoseconds() &- start))) else { return }
             }
             limit.reached.store(true, ordering: .relaxed)
             let reachedAt = monotonicNanoseconds()
-            while !limit.finished.load(ordering: .relaxed) {
+            while !stop.isStopped {
                 if monotonicNanoseconds() &- reachedAt >= TimeLimit.graceNanoseconds {
                     pthread_kill(target, TimeLimit.kickSignal)
                 }
-                sleepNanoseconds(TimeLimit.pollNanoseconds)
+                guard stop.sleep(TimeLimit.pollNanoseconds) else { return }
             }
         }
 
@@ -96,14 +93,16 @@ public final class TimeLimit: Sendable {
 }
 
 /// Runs `body` on the calling (vCPU) thread while `watch` runs on a thread of
-/// its own (`TimeLimit`'s and `Preemption`'s watchers); after `body`, `stop`
-/// (which must make `watch` return) and a join. When the thread cannot be
-/// started, `cannotStart` is told pthread_create's error: it throws, or
-/// `body` runs unwatched.
-func withWatcherThread<T>(_ watch: @escaping @Sendable () -> Void, stop: () -> Void,
+/// its own (`TimeLimit`'s, `Preemption`'s and `ReplayWatchdog`'s watchers);
+/// after `body`, the `WatcherStop` it was given is stopped, which ends its
+/// sleep at once and must make `watch` return, and the thread is joined.
+/// When the thread cannot be started, `cannotStart` is told pthread_create's
+/// error: it throws, or `body` runs unwatched.
+func withWatcherThread<T>(_ watch: @escaping @Sendable (WatcherStop) -> Void,
                           cannotStart: (Int32) throws -> Void, body: () throws -> T) throws -> T {
+    let stop = WatcherStop()
     var thread = pthread_t()
-    let context = Unmanaged.passRetained(WatcherBox(watch)).toOpaque()
+    let context = Unmanaged.passRetained(WatcherBox { watch(stop) }).toOpaque()
     let rc = pthread_create(&thread, nil, { arg in
         // `arg` is the retained box passed below; released here.
         Unmanaged<WatcherBox>.fromOpaque(arg!).takeRetainedValue().watch()
@@ -115,10 +114,64 @@ func withWatcherThread<T>(_ watch: @escaping @Sendable () -> Void, stop: () -> V
         return try body()
     }
     defer {
-        stop()
+        stop.stop()
         pthread_join(thread, nil)
     }
     return try body()
+}
+
+/// The end of a watcher thread's run: `sleep` waits on a condition variable
+/// (CLOCK_MONOTONIC) that `stop()` signals, so the run's end never waits out
+/// a poll interval. With plain sleeps it did: every replay's wall time held up
+/// to the replay watchdog's 50 ms poll, which `vmrr bench` showed as replay
+/// 1.26-1.49x record in wall time per exit at 10,000 exits, 1.02-1.05x in CPU
+/// (docs/PERFORMANCE.md, 2026-12-03).
+final class WatcherStop: @unchecked Sendable {
+    // The mutex guards `stopped` for the condition variable; both are
+    // allocated so their addresses never move.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let stopped = Atomic<Bool>(false)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    /// True once `stop()` was called (a relaxed atomic load).
+    var isStopped: Bool { stopped.load(ordering: .relaxed) }
+
+    /// Ends every sleep, now and later.
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopped.store(true, ordering: .relaxed)
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Waits `nanoseconds` or until `stop()`; false when stopped.
+    func sleep(_ nanoseconds: UInt64) -> Bool {
+        let deadline = monotonicNanoseconds() &+ nanoseconds
+        var at = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        pthread_mutex_lock(mutex)
+        // 0 is a wake-up (a signal, or spurious: wait again until the deadline);
+        // ETIMEDOUT, or any error, ends the wait.
+        while !stopped.load(ordering: .relaxed), pthread_cond_timedwait(condition, mutex, &at) == 0 {}
+        let running = !stopped.load(ordering: .relaxed)
+        pthread_mutex_unlock(mutex)
+        return running
+    }
 }
 
 /// A watcher thread's work, passed through pthread_create's argument.

@@ -12,7 +12,7 @@ extension Replayer {
     public static let preemptionHitLimit: UInt64 = 1_000_000
 
     public func preemptionPoint() throws -> UInt64? {
-        guard end == nil, let e = try peek(), case .preempt = e.event else { return nil }
+        guard end == nil, try nextKind() == .preempt, let e = try peek(), case .preempt = e.event else { return nil }
         return e.regs.rip
     }
 

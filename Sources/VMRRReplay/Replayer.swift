@@ -73,7 +73,7 @@ public final class Replayer: ExitResponder {
     /// The recording's warm reset, when the next event is one: the registers
     /// before it and the far pointer in memory must be the recorded ones.
     public func warmResetBeforeRun(regs: GPRegisters, vectorInMemory: () throws -> WarmResetVector) throws -> WarmResetVector? {
-        guard end == nil, let expected = try peek(), case let .warmReset(segment, offset) = expected.event else { return nil }
+        guard end == nil, try nextKind() == .warmReset, let expected = try peek(), case let .warmReset(segment, offset) = expected.event else { return nil }
         let recorded = WarmResetVector(segment: segment, offset: offset)
         if expected.regs != regs {
             diverge(expected: expected, actual: "warm reset", actualRegs: regs, why: .registersDifferAtWarmReset)
@@ -91,7 +91,7 @@ public final class Replayer: ExitResponder {
 
     /// The recording's NMI injection, when the next event is one.
     public func nmiBeforeRun(regs: GPRegisters) throws -> Bool {
-        guard end == nil, let expected = try peek(), case .nmi = expected.event else { return false }
+        guard end == nil, try nextKind() == .nmi, let expected = try peek(), case .nmi = expected.event else { return false }
         if expected.regs != regs {
             diverge(expected: expected, actual: "NMI injection point", actualRegs: regs, why: .registersDifferAtNMI)
             return false
@@ -101,7 +101,7 @@ public final class Replayer: ExitResponder {
     }
 
     public func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8? {
-        guard end == nil, let expected = try peek(), case let .interrupt(vector) = expected.event else { return nil }
+        guard end == nil, try nextKind() == .interrupt, let expected = try peek(), case let .interrupt(vector) = expected.event else { return nil }
         if expected.regs != regs {
             diverge(expected: expected, actual: "interrupt injection point", actualRegs: regs,
                     why: .registersDifferAtInjection(vector: vector))
@@ -126,7 +126,7 @@ public final class Replayer: ExitResponder {
 
     public func assist(_ request: AssistRequest, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)? {
         // A recording without --assist journaled the failure as an error event: report it the same way.
-        guard end == nil, let expected = try peek(), case .assist = expected.event else { return nil }
+        guard end == nil, try nextKind() == .assist, let expected = try peek(), case .assist = expected.event else { return nil }
         guard let e = try check(Self.describe(request), regs: regs, { self.mismatch(request, $0) }),
               case let .assist(action, length) = e.event else { return nil }
         return (action, length)
@@ -179,9 +179,8 @@ public final class Replayer: ExitResponder {
     }
 
     public var wantsCheckpoint: Bool {
-        guard end == nil, let e = try? peek() else { return false }
-        if case .checkpoint = e.event { return true }
-        return false
+        guard end == nil else { return false }
+        return (try? nextKind()) == .checkpoint
     }
 
     public func checkpoint(state source: MachineStateSource, regs: GPRegisters) throws {
@@ -212,6 +211,10 @@ public final class Replayer: ExitResponder {
     // MARK: position
 
     var peeked: EventRecord?
+    /// `peeked`'s index and kind, kept beside it so that `nextKind()` need not
+    /// copy the record.
+    var peekedIndex: UInt64 = .max
+    var peekedKind: EventKind = .end
 
     /// The next expected event (cached: the run loop asks several times per exit).
     public func peek() throws -> EventRecord? {
@@ -219,7 +222,20 @@ public final class Replayer: ExitResponder {
         guard next < journal.eventCount else { return nil }
         let r = try journal.event(at: next)
         peeked = r
+        peekedIndex = r.index
+        peekedKind = r.event.kind
         return r
+    }
+
+    /// The next expected event's kind. The run loop asks before every
+    /// KVM_RUN whether the next event is a warm reset, an NMI, an interrupt,
+    /// a preemption point or a checkpoint; on most exits it is none of them,
+    /// and answering from the kind alone saves copying the record each time
+    /// (copies of `EventRecord` were most of replay's own CPU time in
+    /// `perf`, docs/PERFORMANCE.md).
+    public func nextKind() throws -> EventKind? {
+        if peekedIndex == next { return peekedKind }
+        return try peek()?.event.kind
     }
 
     func accept(_ r: EventRecord) {
@@ -256,7 +272,7 @@ public final class Replayer: ExitResponder {
                          message: "the journal ends after event \(next == 0 ? 0 : next - 1) without an end record (it was cut short); everything up to there replayed identically")
             return
         }
-        if let r = try? peek(), case let .end(reason, status) = r.event {
+        if (try? nextKind()) == .end, let r = try? peek(), case let .end(reason, status) = r.event {
             lastMatched = r
             reachedEndRecord = true
             final = RunEnd(reason: reason, status: status, message: nil)

@@ -32,3 +32,24 @@ struct HostClockWaitTests {
         #expect(waited < 60_000_000_000, "waited \(waited) ns")
     }
 }
+
+/// A watcher thread's sleep ends when its run ends, not at its next poll:
+/// the replay watchdog's 50 ms poll was in every replay's wall time.
+struct WatcherStopTests {
+    @Test func stopEndsASleepAtOnce() throws {
+        let stop = WatcherStop()
+        #expect(stop.sleep(1_000_000))   // a short sleep runs out: still running
+        let started = monotonicNanoseconds()
+        let watched = try withWatcherThread({ s in
+            // Two minutes, unless stopped: the join below would wait them out.
+            _ = s.sleep(120_000_000_000)
+        }, cannotStart: { rc in throw VMRRError("pthread_create: \(rc)") }) { 7 }
+        let waited = monotonicNanoseconds() - started
+        #expect(watched == 7)
+        // Behaviour, not a rate: the join returned long before the two minutes.
+        #expect(waited < 60_000_000_000, "waited \(waited) ns")
+        stop.stop()
+        #expect(!stop.sleep(3_600_000_000_000))   // stopped: returns at once, false
+        #expect(stop.isStopped)
+    }
+}
