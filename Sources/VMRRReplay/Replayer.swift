@@ -218,7 +218,7 @@ public final class Replayer: ExitResponder {
 
     /// The next expected event (cached: the run loop asks several times per exit).
     public func peek() throws -> EventRecord? {
-        if let p = peeked, p.index == next { return p }
+        if peekedIndex == next, let p = peeked { return p }
         guard next < journal.eventCount else { return nil }
         let r = try journal.event(at: next)
         peeked = r
