@@ -48,6 +48,9 @@ public enum EventKind: UInt8, Sendable, CaseIterable, Equatable, Hashable {
         }
     }
 
+    /// Kinds only a journal of more than one vCPU may hold.
+    public var needsMoreThanOneVCPU: Bool { self == .switchVCPU || self == .startup }
+
     public var name: String {
         switch self {
         case .io: return "io"

@@ -5,7 +5,11 @@ import VMRRBase
 ///     varint length | u8 kind+flags | register delta | payload
 ///
 /// Everything is delta-coded against `EventCodec`'s chunk-local state, which
-/// resets at the start of every events chunk.
+/// resets at the start of every events chunk. From format version 4 the
+/// register delta may instead be a correction to a prediction: the previous
+/// record of the same kind's register delta, repeated. The length varint's
+/// low bit then says which (`varint length << 1 | predicted`), so that the
+/// common short record pays nothing for it.
 
 /// The high three bits of a record's kind byte. Their meaning depends on the kind.
 struct RecordFlags: OptionSet {
@@ -75,7 +79,7 @@ struct RecordFlags: OptionSet {
 /// The chunk-local state records are delta-coded against.
 struct EventCodec {
     /// The format version of the journal being read (kinds newer than it are corruption).
-    var formatVersion: UInt16 = JournalFormat.version
+    let formatVersion: UInt16
     var regs = GPRegisters()
     /// Previous io port.
     var ioPort: UInt16 = 0
@@ -94,10 +98,26 @@ struct EventCodec {
     /// The other vCPUs' previous registers in the chunk (v3: each vCPU's
     /// records are delta-coded against its own; empty until the first switch).
     var otherRegs: [GPRegisters] = []
+    /// v4: indexed by kind code, the register delta (new &- old) of the
+    /// running vCPU's previous record of that kind in the chunk, all zeros
+    /// before the first; a record's registers may be coded against old &+ it.
+    /// Empty until the first record of the chunk.
+    var kindDeltas: [GPRegisters] = []
+    /// The other vCPUs' `kindDeltas` (v4, more than one vCPU).
+    var otherKindDeltas: [[GPRegisters]] = []
+    /// Whether register deltas may be predicted (format version 4 and later).
+    let predicts: Bool
+    /// Encoding, v4: whether the last record encoded was coded against the
+    /// prediction (the writer puts it in the length field).
+    private(set) var lastRecordPredicted = false
+
+    /// One slot per kind code the kind byte can hold.
+    static let kindSlots = Int(RecordFlags.kindMask) + 1
 
     init(formatVersion: UInt16 = JournalFormat.version, vcpuCount: UInt32 = JournalFormat.maxVCPUs) {
         self.formatVersion = formatVersion
         self.vcpuCount = UInt8(clamping: vcpuCount)
+        predicts = formatVersion >= JournalFormat.predictedRegistersVersion
     }
 
     /// Starts a new chunk; the running vCPU stays the same.
@@ -113,6 +133,11 @@ struct EventCodec {
         if otherRegs.isEmpty { otherRegs = Array(repeating: GPRegisters(), count: Int(JournalFormat.maxVCPUs)) }
         otherRegs[Int(vcpu)] = regs
         regs = otherRegs[Int(k)]
+        if predicts {
+            if otherKindDeltas.isEmpty { otherKindDeltas = Array(repeating: [], count: Int(JournalFormat.maxVCPUs)) }
+            otherKindDeltas[Int(vcpu)] = kindDeltas
+            kindDeltas = otherKindDeltas[Int(k)]
+        }
         vcpu = k
     }
 
@@ -123,8 +148,8 @@ struct EventCodec {
 
     /// An upper bound on the encoded size of a record, its length varint included.
     @inline(__always) static func maxRecordSize(_ event: Event) -> Int {
-        // length(2) + kind(1) + mask(3) + 18 deltas(10 each) + fixed payload(<= 40)
-        let fixed = 2 + 1 + 3 + GPRegisters.count * varintMaxBytes + 48
+        // length and prediction bit(3) + kind(1) + mask(3) + 18 deltas(10 each) + fixed payload(<= 40)
+        let fixed = 3 + 1 + 3 + GPRegisters.count * varintMaxBytes + 48
         if case let .error(_, _, data) = event { return fixed + data.count }
         return fixed
     }
@@ -139,7 +164,7 @@ struct EventCodec {
         let kindByte = e.p
         e.p += 1
         if case let .switchVCPU(k) = event { select(vcpu: k) }
-        encodeRegisters(new, into: &e)
+        if predicts { encodePredictedRegisters(new, kind: event.kind, into: &e) } else { encodeRegisters(new, into: &e) }
         var flags = RecordFlags()
         switch event {
         case let .io(port, size, direction, value):
@@ -248,6 +273,49 @@ struct EventCodec {
         }
     }
 
+    /// The bytes of a zigzag varint.
+    @inline(__always) static func zigzagSize(_ d: UInt64) -> Int {
+        let z = zigzagEncode(Int64(bitPattern: d))
+        return (64 - (z | 1).leadingZeroBitCount + 6) / 7
+    }
+
+    /// Format 4: `varint mask`, then a zigzag per set bit of the mask, as in
+    /// `encodeRegisters`. Unpredicted, the deltas are against the previous
+    /// registers; predicted (`lastRecordPredicted`), against the previous
+    /// registers plus this kind's previous delta. The smaller form wins; a
+    /// tie is unpredicted.
+    @inline(__always)
+    private mutating func encodePredictedRegisters(_ new: GPRegisters, kind: EventKind, into e: inout RawEncoder) {
+        if kindDeltas.isEmpty { kindDeltas = Array(repeating: GPRegisters(), count: Self.kindSlots) }
+        let k = Int(kind.rawValue)
+        let delta = new.wrappingDifference(regs)
+        let guess = kindDeltas[k]
+        var plainMask: UInt64 = 0, guessMask: UInt64 = 0
+        var plainCost = 0, guessCost = 0
+        for i in 0..<GPRegisters.count {
+            let d = delta[i]
+            if d != 0 { plainMask |= 1 << UInt64(i); plainCost += Self.zigzagSize(d) }
+            let c = d &- guess[i]
+            if c != 0 { guessMask |= 1 << UInt64(i); guessCost += Self.zigzagSize(c) }
+        }
+        plainCost += varintSize(plainMask)
+        guessCost += varintSize(guessMask)
+        lastRecordPredicted = guessCost < plainCost
+        if lastRecordPredicted {
+            e.varint(guessMask)
+            for i in 0..<GPRegisters.count where guessMask & (1 << UInt64(i)) != 0 {
+                e.zigzag(Int64(bitPattern: delta[i] &- guess[i]))
+            }
+        } else {
+            e.varint(plainMask)
+            for i in 0..<GPRegisters.count where plainMask & (1 << UInt64(i)) != 0 {
+                e.zigzag(Int64(bitPattern: delta[i]))
+            }
+        }
+        kindDeltas[k] = delta
+        regs = new
+    }
+
     // MARK: decoding
 
     /// The register mask may only name the 18 registers.
@@ -257,7 +325,15 @@ struct EventCodec {
     /// whose end is `r.end`.
     mutating func decode(_ r: inout ByteReader, index: UInt64) throws -> EventRecord {
         let start = r.pos
-        let length = try r.length("event \(index) record length", limit: JournalFormat.maxRecordLength)
+        let length: Int
+        var predicted = false
+        if predicts {
+            let field = try r.length("event \(index) record length", limit: JournalFormat.maxRecordLength << 1 | 1)
+            length = field >> 1
+            predicted = field & 1 != 0
+        } else {
+            length = try r.length("event \(index) record length", limit: JournalFormat.maxRecordLength)
+        }
         guard length >= 1, length <= r.remaining else {
             throw r.error("event \(index): record of \(length) bytes runs past the end of its chunk (\(r.remaining) bytes remain)", at: start)
         }
@@ -290,7 +366,20 @@ struct EventCodec {
         guard mask < Self.registerMaskLimit else {
             throw r.error("event \(index): register mask \(hex(mask)) names more than \(GPRegisters.count) registers", at: maskAt)
         }
-        if mask != 0 {
+        if predicts {
+            if kindDeltas.isEmpty { kindDeltas = Array(repeating: GPRegisters(), count: Self.kindSlots) }
+            let k = Int(kind.rawValue)
+            var new = predicted ? regs.wrappingSum(kindDeltas[k]) : regs
+            if mask != 0 {
+                let base = new
+                for i in 0..<GPRegisters.count where mask & (1 << UInt64(i)) != 0 {
+                    let d = try r.zigzag("event \(index) \(GPRegisters.names[i]) delta")
+                    new[i] = base[i] &+ UInt64(bitPattern: d)
+                }
+            }
+            kindDeltas[k] = new.wrappingDifference(regs)
+            regs = new
+        } else if mask != 0 {
             var new = regs
             for i in 0..<GPRegisters.count where mask & (1 << UInt64(i)) != 0 {
                 let d = try r.zigzag("event \(index) \(GPRegisters.names[i]) delta")

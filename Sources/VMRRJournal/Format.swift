@@ -1,27 +1,30 @@
 import VMRRBase
-/// Journal format constants (versions 2 and 3 written; version 1 files are still read). The layout is drawn in
+/// Journal format constants (version 4 written; versions 1 to 3 are still read). The layout is drawn in
 /// docs/JOURNAL.md; keep the two in step.
 public enum JournalFormat {
-    /// The format version this vmrr writes for a recording of one vCPU.
-    /// Version 2 added the `msr` and `assist` event kinds.
-    public static let version: UInt16 = 2
-    /// The oldest reader that can read what this vmrr writes for one vCPU: a v1 reader
-    /// would meet event kinds it does not know.
-    public static let minReaderVersion: UInt16 = 2
-    /// The format version of recordings with more than one vCPU: version 3
-    /// added the `switch` and `startup` kinds, per-vCPU register deltas and
-    /// the events chunk's leading vCPU byte (docs/SMP.md). Only such
-    /// recordings are written as version 3, so one-vCPU journals stay
-    /// version 2, byte for byte.
+    /// The format version this vmrr writes, for any number of vCPUs.
+    /// Version 2 added the `msr` and `assist` event kinds, version 3 the
+    /// multi-vCPU records, version 4 predicted register deltas.
+    public static let version: UInt16 = 4
+    /// The oldest reader that can read what this vmrr writes: a v3 reader
+    /// would misread a predicted register delta.
+    public static let minReaderVersion: UInt16 = 4
+    /// The first format version with more than one vCPU: version 3 added the
+    /// `switch` and `startup` kinds, per-vCPU register deltas and the events
+    /// chunk's leading vCPU byte (docs/SMP.md). Before version 4 only such
+    /// recordings were written as version 3; one-vCPU journals were version 2.
     public static let smpVersion: UInt16 = 3
+    /// The first format version whose register deltas may be predicted from
+    /// the previous record of the same kind (docs/JOURNAL.md, "Event records").
+    public static let predictedRegistersVersion: UInt16 = 4
     /// The newest format version this vmrr reads (it reads every version from 1).
-    public static let readableVersion: UInt16 = 3
+    public static let readableVersion: UInt16 = 4
     /// The most vCPUs a journal may have: the `switch` record holds the vCPU in three bits.
     public static let maxVCPUs: UInt32 = 8
 
     /// The version a writer uses for a header with `vcpuCount` vCPUs; it is also the minimum reader version.
-    public static func version(vcpuCount: UInt32) -> UInt16 { vcpuCount > 1 ? smpVersion : version }
-    public static func minReaderVersion(vcpuCount: UInt32) -> UInt16 { vcpuCount > 1 ? smpVersion : minReaderVersion }
+    public static func version(vcpuCount: UInt32) -> UInt16 { version }
+    public static func minReaderVersion(vcpuCount: UInt32) -> UInt16 { minReaderVersion }
 
     static let fileMagic: [UInt8] = Array("VMRRJRNL".utf8)
     static let chunkMagic: [UInt8] = Array("CHNK".utf8)

@@ -138,7 +138,7 @@ public final class JournalWriter {
             throw JournalError(path: path, offset: nil,
                                reason: "error event data of \(data.count) bytes exceeds the limit \(JournalFormat.maxErrorDataLength)")
         }
-        if !smp, event.kind.sinceFormatVersion > JournalFormat.version {
+        if !smp, event.kind.needsMoreThanOneVCPU {
             throw JournalError(path: path, offset: nil, reason: "a \(event.kind.name) event needs a journal of more than one vCPU")
         }
         let maxSize = EventCodec.maxRecordSize(event)
@@ -148,13 +148,15 @@ public final class JournalWriter {
         var e = RawEncoder(p: start + 1)
         codec.encode(event, regs: regs, into: &e)
         let body = e.p - (start + 1)
-        let lengthSize = varintSize(UInt64(body))
+        // Format 4: the length's low bit says whether the registers were predicted.
+        let lengthField = codec.predicts ? UInt64(body) << 1 | (codec.lastRecordPredicted ? 1 : 0) : UInt64(body)
+        let lengthSize = varintSize(lengthField)
         if lengthSize > 1 {
-            // Rare (records of 128 bytes or more): shift the body to fit the length.
+            // Rare (records of 64 bytes or more): shift the body to fit the length.
             (start + lengthSize).update(from: start + 1, count: body)
         }
         var l = RawEncoder(p: start)
-        l.varint(UInt64(body))
+        l.varint(lengthField)
         used += lengthSize + body
         pendingRecords += 1
         let index = eventCount

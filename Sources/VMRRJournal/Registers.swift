@@ -82,6 +82,30 @@ public struct GPRegisters: Equatable, Hashable, Sendable {
         }
     }
 
+    /// Register by register, `self &- other` (wrapping).
+    @inline(__always)
+    public func wrappingDifference(_ o: GPRegisters) -> GPRegisters {
+        var d = GPRegisters()
+        d.rip = rip &- o.rip; d.rflags = rflags &- o.rflags; d.rax = rax &- o.rax; d.rcx = rcx &- o.rcx
+        d.rdx = rdx &- o.rdx; d.rsi = rsi &- o.rsi; d.rdi = rdi &- o.rdi; d.rsp = rsp &- o.rsp
+        d.rbx = rbx &- o.rbx; d.rbp = rbp &- o.rbp; d.r8 = r8 &- o.r8; d.r9 = r9 &- o.r9
+        d.r10 = r10 &- o.r10; d.r11 = r11 &- o.r11; d.r12 = r12 &- o.r12; d.r13 = r13 &- o.r13
+        d.r14 = r14 &- o.r14; d.r15 = r15 &- o.r15
+        return d
+    }
+
+    /// Register by register, `self &+ other` (wrapping).
+    @inline(__always)
+    public func wrappingSum(_ o: GPRegisters) -> GPRegisters {
+        var d = GPRegisters()
+        d.rip = rip &+ o.rip; d.rflags = rflags &+ o.rflags; d.rax = rax &+ o.rax; d.rcx = rcx &+ o.rcx
+        d.rdx = rdx &+ o.rdx; d.rsi = rsi &+ o.rsi; d.rdi = rdi &+ o.rdi; d.rsp = rsp &+ o.rsp
+        d.rbx = rbx &+ o.rbx; d.rbp = rbp &+ o.rbp; d.r8 = r8 &+ o.r8; d.r9 = r9 &+ o.r9
+        d.r10 = r10 &+ o.r10; d.r11 = r11 &+ o.r11; d.r12 = r12 &+ o.r12; d.r13 = r13 &+ o.r13
+        d.r14 = r14 &+ o.r14; d.r15 = r15 &+ o.r15
+        return d
+    }
+
     /// Looks a register up by name (case-insensitive); nil when unknown.
     public static func index(named name: String) -> Int? {
         names.firstIndex(of: name.lowercased())

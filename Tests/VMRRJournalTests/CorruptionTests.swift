@@ -22,8 +22,8 @@ enum Build {
     }
 
     /// An events payload from encoded records.
-    static func records(_ events: [Event]) -> [UInt8] {
-        var codec = EventCodec()
+    static func records(_ events: [Event], version: UInt16 = JournalFormat.version) -> [UInt8] {
+        var codec = EventCodec(formatVersion: version)
         var out: [UInt8] = []
         for e in events {
             var buf = [UInt8](repeating: 0, count: EventCodec.maxRecordSize(e))
@@ -33,7 +33,8 @@ enum Build {
                 return Array(p[0..<(enc.p - p.baseAddress!)])
             }
             var s = ByteSink()
-            s.varint(UInt64(body.count))
+            // Format 4: the length's low bit is the prediction bit.
+            s.varint(codec.predicts ? UInt64(body.count) << 1 | (codec.lastRecordPredicted ? 1 : 0) : UInt64(body.count))
             out += s.bytes + body
         }
         return out
@@ -170,16 +171,18 @@ func maxRSSKiB() -> Int {
         var hugeIndex = ByteSink(); hugeIndex.u32(UInt32.max); hugeIndex.u32(UInt32.max)
         var hugeError = [EventKind.error.rawValue, 0, 1, 1]
         var big = ByteSink(); big.varint(UInt64(1) << 40); hugeError += big.bytes
-        hugeError.insert(UInt8(hugeError.count), at: 0)
+        hugeError.insert(UInt8(hugeError.count) << 1, at: 0)   // format 4: length << 1
         return [
             ("huge chunk length", Build.chunk(type: ev, first: 0, count: 1, payload: [], length: 0xffff_fff0), "exceeds the limit"),
             ("huge record count", Build.chunk(type: ev, first: 0, count: UInt32.max, payload: Build.records([.hlt])), "claims 4294967295 records"),
             ("count beyond payload", Build.chunk(type: ev, first: 0, count: 4000, payload: Build.records([.hlt])), "claims 4000 records"),
             ("11-byte varint", Build.chunk(type: ev, first: 0, count: 1, payload: elevenByteMask), "varint"),
-            ("record past chunk", Build.chunk(type: ev, first: 0, count: 1, payload: [50, EventKind.hlt.rawValue, 0]), "runs past the end of its chunk"),
-            ("unknown kind", Build.chunk(type: ev, first: 0, count: 1, payload: [2, 31, 0]), "unknown event kind 31"),
-            ("undefined flags", Build.chunk(type: ev, first: 0, count: 1, payload: [2, EventKind.hlt.rawValue | 0x80, 0]), "not defined for hlt"),
-            ("trailing bytes in record", Build.chunk(type: ev, first: 0, count: 1, payload: [3, EventKind.hlt.rawValue, 0, 0]), "unexpected bytes"),
+            // Format 4: a record's length field is its length << 1 (the low bit: predicted registers).
+            ("record past chunk", Build.chunk(type: ev, first: 0, count: 1, payload: [100, EventKind.hlt.rawValue, 0]), "runs past the end of its chunk"),
+            ("unknown kind", Build.chunk(type: ev, first: 0, count: 1, payload: [4, 31, 0]), "unknown event kind 31"),
+            ("undefined flags", Build.chunk(type: ev, first: 0, count: 1, payload: [4, EventKind.hlt.rawValue | 0x80, 0]), "not defined for hlt"),
+            ("trailing bytes in record", Build.chunk(type: ev, first: 0, count: 1, payload: [6, EventKind.hlt.rawValue, 0, 0]), "unexpected bytes"),
+            ("huge record length", Build.chunk(type: ev, first: 0, count: 1, payload: [0x83, 0x80, 0x01, EventKind.hlt.rawValue, 0]), "exceeds the limit"),
             ("fewer records than count", Build.chunk(type: ev, first: 0, count: 2, payload: Build.records([.hlt]) + [0, 0]), "event 1"),
             ("huge error data", Build.chunk(type: ev, first: 0, count: 1, payload: hugeError), "error data"),
             ("event index gap", good3 + Build.chunk(type: ev, first: 5, count: 1, payload: Build.records([.hlt])), "gap in event indices"),
@@ -220,24 +223,24 @@ func maxRSSKiB() -> Int {
     @Test func futureVersionsAreRefusedWithAUsefulMessage() throws {
         var h = Fixtures.header()
         h.vmrrVersion = "3.1.4"
-        let named = Build.header(version: 4, minReader: 4)
+        let named = Build.header(version: 5, minReader: 5)
         let (_, _, err) = openAndReadAll(named, name: "new.vmrr")
         let e = try #require(err as? JournalError)
-        #expect(e.description == "new.vmrr: offset 8: journal format version 4 needs vmrr 0.1.0 or newer; this vmrr reads versions up to 3")
+        #expect(e.description == "new.vmrr: offset 8: journal format version 5 needs vmrr 0.1.0 or newer; this vmrr reads versions up to 4")
         let broken = Build.header(version: 7, minReader: 5, breakTLV: true)
         let (_, _, err2) = openAndReadAll(broken, name: "new.vmrr")
         let e2 = try #require(err2 as? JournalError)
-        #expect(e2.reason == "journal format version 7 needs a newer vmrr; this vmrr reads versions up to 3")
+        #expect(e2.reason == "journal format version 7 needs a newer vmrr; this vmrr reads versions up to 4")
     }
 
     @Test func newerCompatibleVersionsSkipUnknownFields() throws {
-        // A future version 4 that older readers may read (minimum reader 1), with a field they do not know (tag 99).
+        // A future version 5 that older readers may read (minimum reader 1), with a field they do not know (tag 99).
         var extra = ByteSink()
         extra.varint(99); extra.lengthPrefixed([1, 2, 3, 4, 5])
-        var bytes = Build.header(version: 4, minReader: 1, extraTLV: extra.bytes)
+        var bytes = Build.header(version: 5, minReader: 1, extraTLV: extra.bytes)
         bytes += Build.chunk(type: ChunkType.events.rawValue, first: 0, count: 2, payload: Build.records([.hlt, .clock(ns: 9)]))
-        let r = try JournalReader(bytes: bytes, name: "v4.vmrr")
-        #expect(r.formatVersion == 4)
+        let r = try JournalReader(bytes: bytes, name: "v5.vmrr")
+        #expect(r.formatVersion == 5)
         #expect(r.header == Fixtures.header())
         #expect(try r.events().map(\.event) == [.hlt, .clock(ns: 9)])
     }

@@ -7,8 +7,9 @@ import VMRRBase
 /// Byte-for-byte pins of the format as the writer produces it. The
 /// checkpoint files in `Golden/` were written by the codec before the
 /// checkpoint fast path replaced it, so any change to the bytes on disk
-/// fails here. `journal-v1.vmrr` is what the format-1 writer produced; it
-/// stays, read by every later reader. `journal-v2.vmrr` pins format 2.
+/// fails here. `journal-v1.vmrr` and `journal-v2.vmrr` are what the format-1
+/// and format-2 writers produced; they stay, read by every later reader.
+/// `journal-v4.vmrr` pins format 4, what the writer produces now.
 /// `VMRR_UPDATE_GOLDEN=1` rewrites them (only for a deliberate format change,
 /// which also means a new format version).
 enum Golden {
@@ -61,11 +62,12 @@ enum Golden {
         (0..<5000).map { Fixtures.everyKind[$0 % kinds] }
     }
 
-    /// A journal of a few thousand events over several chunks with checkpoints between.
+    /// A journal of a few thousand events over several chunks with
+    /// checkpoints between: every kind a one-vCPU journal may hold.
     static func journal() throws -> [UInt8] {
         let path = Fixtures.tempPath("golden")
         defer { unlink(path) }
-        let events = Self.events(kinds: version2GoldenKinds)
+        let events = Self.events(kinds: Fixtures.everyKind.count)
         let cps = checkpoints
         try Fixtures.write(path: path, events: events,
                            checkpointsAt: [3: cps[0], 900: cps[1], 4500: cps[2]], flushEvery: 1234)
@@ -85,12 +87,28 @@ enum Golden {
 
     @Test func journalIsByteIdentical() throws {
         let bytes = try Golden.journal()
-        try Golden.check("journal-v2.vmrr", bytes)
+        try Golden.check("journal-v4.vmrr", bytes)
         let r = try JournalReader(bytes: bytes, name: "golden.vmrr")
+        #expect(r.formatVersion == 4)
+        #expect(r.eventCount == 5000)
+        #expect(try r.events().map(\.event) == Golden.events(kinds: Fixtures.everyKind.count))
+        #expect(r.checkpoints.count == 3)
+        #expect(try r.checkpoint(id: 2) == Golden.checkpoints[1].compacted)
+    }
+
+    /// Format 2 files stay readable: the journal the v2 writer produced
+    /// (every one-vCPU journal vmrr wrote before format 4) reads back with
+    /// every event, register and checkpoint.
+    @Test func aVersion2JournalStillReads() throws {
+        let bytes = try FileIO.read(Golden.directory.appendingPathComponent("journal-v2.vmrr").path)
+        let r = try JournalReader(bytes: bytes, name: "journal-v2.vmrr")
         #expect(r.formatVersion == 2)
         #expect(r.eventCount == 5000)
-        #expect(try r.events().map(\.event) == Golden.events(kinds: Golden.version2GoldenKinds))
-        #expect(r.checkpoints.count == 3)
+        let path = Fixtures.tempPath("golden-v2-events")
+        defer { unlink(path) }
+        // The same events and registers, written now (format 4), decode to the same records.
+        let written = try Fixtures.write(path: path, events: Golden.events(kinds: Golden.version2GoldenKinds))
+        #expect(try r.events() == written)
         #expect(try r.checkpoint(id: 2) == Golden.checkpoints[1].compacted)
     }
 
@@ -108,15 +126,9 @@ enum Golden {
     @Test func version2KindsInAVersion1FileAreCorruption() throws {
         for (kind, event) in [("14 (msr)", Event.msr(index: 0x1b, direction: .read, value: 0, fault: true)),
                               ("15 (assist)", Event.assist(action: .breakpoint, length: 1))] {
-            let path = Fixtures.tempPath("v1-with-v2-kind")
-            defer { unlink(path) }
-            try Fixtures.write(path: path, events: [.hlt, event])
-            var bytes = try Fixtures.read(path)
-            // Rewrite the header's version and minimum reader to 1, and its CRC.
-            bytes[8] = 1; bytes[9] = 0; bytes[10] = 1; bytes[11] = 0
-            let tlvLength = Int(bytes[12]) | Int(bytes[13]) << 8 | Int(bytes[14]) << 16 | Int(bytes[15]) << 24
-            let crc = CRC32C.checksum(Array(bytes[0..<(16 + tlvLength)]))
-            for k in 0..<4 { bytes[16 + tlvLength + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
+            // A format-1 header and a format-1 events chunk (the writer writes format 4).
+            let bytes = Build.header(version: 1, minReader: 1)
+                + Build.chunk(type: ChunkType.events.rawValue, first: 0, count: 2, payload: Build.records([.hlt, event], version: 1))
             let r = try JournalReader(bytes: bytes, name: "old.vmrr")
             #expect(r.formatVersion == 1)
             #expect { try r.events() } throws: {

@@ -55,7 +55,7 @@ import VMRRTestSupport
         defer { unlink(path) }
         let written = try Self.writeInterleaved(path: path, vcpus: 4, events: 9000, flushEvery: 1234)
         let r = try JournalReader(path: path)
-        #expect(r.formatVersion == JournalFormat.smpVersion)
+        #expect(r.formatVersion == JournalFormat.version)
         #expect(r.header.vcpuCount == 4)
         #expect(try r.events() == written)
         // Random access into a chunk that starts on another vCPU decodes alone.
@@ -65,7 +65,7 @@ import VMRRTestSupport
         #expect(Set(written.map(\.vcpu)) == [0, 1, 2, 3])
     }
 
-    @Test func oneVCPUStaysVersionTwoAndRefusesSchedulingEvents() throws {
+    @Test func oneVCPUIsTheCurrentVersionAndRefusesSchedulingEvents() throws {
         let path = Fixtures.tempPath("one")
         defer { unlink(path) }
         let w = try JournalWriter(path: path, header: Self.header(vcpus: 1))
@@ -74,8 +74,8 @@ import VMRRTestSupport
         try w.append(.hlt, regs: GPRegisters())
         try w.finish()
         let bytes = try FileIO.read(path)
-        #expect(bytes[8] == 2 && bytes[10] == 2)   // version 2, minimum reader 2
-        #expect(try JournalReader(path: path).formatVersion == 2)
+        #expect(bytes[8] == 4 && bytes[10] == 4)   // version 4, minimum reader 4
+        #expect(try JournalReader(path: path).formatVersion == 4)
     }
 
     /// Switching back and forth costs the switch record alone: each vCPU's

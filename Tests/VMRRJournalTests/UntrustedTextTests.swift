@@ -34,12 +34,12 @@ import VMRRTestSupport
         tlv.varint(18); tlv.lengthPrefixed(Array("9.9\n\u{1b}]0;owned\u{07}".utf8))
         var s = ByteSink()
         s.raw(JournalFormat.fileMagic)
-        s.u16(4); s.u16(4)
+        s.u16(5); s.u16(5)
         s.u32(UInt32(tlv.bytes.count))
         s.raw(tlv.bytes)
         s.u32(CRC32C.checksum(s.bytes))
         #expect { try JournalReader(bytes: s.bytes, name: "f.vmrr") } throws: {
-            ($0 as? JournalError)?.reason == #"journal format version 4 needs vmrr 9.9\x0a\x1b]0;owned\x07 or newer; this vmrr reads versions up to 3"#
+            ($0 as? JournalError)?.reason == #"journal format version 5 needs vmrr 9.9\x0a\x1b]0;owned\x07 or newer; this vmrr reads versions up to 4"#
         }
     }
 

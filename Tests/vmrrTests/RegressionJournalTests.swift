@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VMRRTestSupport
 import VMRRBase
+import VMRRJournal
 
 /// One committed regression journal in fixtures/journals (see its README.md
 /// and record-all.sh).
@@ -126,6 +127,25 @@ struct RegressionFixtureTests {
         }
         #expect(files.contains("v1/demo.vmrr"))
         #expect(total > 0 && total < 2_500_000, "fixtures/journals holds \(total) bytes")
+    }
+
+    /// Old journals keep replaying only while some are committed: every
+    /// format version before the one written now keeps one here, replayed
+    /// by `regressionJournalReplays` (a re-recording with record-all.sh
+    /// would turn them all into the current version; README.md there).
+    @Test("fixtures/journals keeps a journal of every older format version")
+    func everyOlderFormatVersionIsCommitted() throws {
+        let fm = FileManager.default
+        let files = try #require(fm.enumerator(atPath: E2E.journalsDir.path)).compactMap { $0 as? String }.filter { $0.hasSuffix(".vmrr") }
+        var versions: [UInt16: [String]] = [:]
+        for f in files {
+            let bytes = try E2E.read(E2E.journalsDir.appendingPathComponent(f).path)
+            try #require(bytes.count > 12, "\(f)")
+            versions[UInt16(bytes[8]) | UInt16(bytes[9]) << 8, default: []].append(f)
+        }
+        for v in 1..<JournalFormat.version {
+            #expect(versions[v] != nil, "no committed journal of format version \(v): \(versions)")
+        }
     }
 }
 

@@ -83,11 +83,13 @@ extension KVMEndToEnd {
     /// in size within 1% (the vCPU field must cost nothing for N = 1)".
     /// This vmrr records every one-vCPU line of record-all.sh as that script
     /// does (from the root, the image path relative, since a multiboot guest
-    /// prints its command line); each journal must be format 2 with the same
-    /// events as before version 3, its events chunks and the whole file
-    /// within 1% of the sizes then (measured: equal event bytes, files 10 to
-    /// 20 bytes apart, from the paths and the version string in the header).
-    @Test("a one-vCPU journal of every fixture is format 2, with its events and sizes within 1% of the vmrr before format version 3")
+    /// prints its command line); each journal must have the same events as
+    /// before version 3, its events chunks and the whole file no more than
+    /// 1% larger than then. (Format 2, measured then: equal event bytes, files
+    /// 10 to 20 bytes apart, from the paths and the version string in the
+    /// header. Format 4, since 2026-12-03, predicts register deltas, so its
+    /// events chunks are smaller.)
+    @Test("a one-vCPU journal of every fixture has its events, and sizes no more than 1% above the vmrr before format version 3")
     func oneVCPUJournalsKeepTheirSize() throws {
         let dir = Fixtures.scratch("one-vcpu-size")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -102,12 +104,13 @@ extension KVMEndToEnd {
             let r = try Fixtures.run("/usr/bin/env", args, stdin: "")
             #expect(r.status == line.status, "\(line.name): status \(r.status), expected \(line.status): \(r.stderr)")
             let reader = try JournalReader(path: journal)
-            #expect(reader.formatVersion == 2, "\(line.name): format version \(reader.formatVersion)")
+            #expect(reader.formatVersion == JournalFormat.version, "\(line.name): format version \(reader.formatVersion)")
             #expect(reader.eventCount == before.events, "\(line.name): \(reader.eventCount) events, \(before.events) before v3")
-            #expect(reader.eventBytes * 100 <= before.eventBytes * 101 && reader.eventBytes * 100 >= before.eventBytes * 99,
+            #expect(reader.eventBytes * 100 <= before.eventBytes * 101,
                     "\(line.name): \(reader.eventBytes) bytes of events chunks, \(before.eventBytes) before v3")
-            #expect(reader.fileSize * 100 <= before.file * 101 && reader.fileSize * 100 >= before.file * 99,
+            #expect(reader.fileSize * 100 <= before.file * 101,
                     "\(line.name): \(reader.fileSize) bytes, \(before.file) before v3")
+            print("one-vCPU journal \(line.name): \(reader.eventBytes) bytes of events chunks (\(before.eventBytes) in format 2), \(reader.fileSize) bytes (\(before.file))")
         }
     }
 }
