@@ -273,6 +273,9 @@ struct EventCodec {
         }
     }
 
+    /// A register delta of all zeros.
+    static let unchanged = GPRegisters()
+
     /// The bytes of a zigzag varint.
     @inline(__always) static func zigzagSize(_ d: UInt64) -> Int {
         let z = zigzagEncode(Int64(bitPattern: d))
@@ -290,6 +293,21 @@ struct EventCodec {
         let k = Int(kind.rawValue)
         let delta = new.wrappingDifference(regs)
         let guess = kindDeltas[k]
+        // The two common cases without weighing the forms: a loop repeating
+        // its changes (predicted, nothing to correct; unpredicted if nothing
+        // changed, a tie), and no prediction to make (unpredicted).
+        if delta == guess {
+            lastRecordPredicted = delta != Self.unchanged
+            e.varint(0)
+            regs = new
+            return
+        }
+        if guess == Self.unchanged {
+            lastRecordPredicted = false
+            encodeRegisters(new, into: &e)
+            kindDeltas[k] = delta
+            return
+        }
         var plainMask: UInt64 = 0, guessMask: UInt64 = 0
         var plainCost = 0, guessCost = 0
         for i in 0..<GPRegisters.count {

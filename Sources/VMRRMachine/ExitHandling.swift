@@ -63,7 +63,7 @@ public enum ExitHandling {
                     answers.reserveCapacity(Int(count))
                     for _ in 0..<count {
                         answers.append(try responder.respond(to: read, regs: regs))
-                        if responder.end != nil { break }
+                        if responder.hasEnded { break }
                     }
                     site.completeIORead(IOValues(answers))
                 }
@@ -71,7 +71,7 @@ public enum ExitHandling {
             } else {
                 for v in values {
                     _ = try responder.respond(to: .portWrite(port: port, size: size, value: v), regs: regs)
-                    if responder.end != nil { break }
+                    if responder.hasEnded { break }
                 }
             }
         case let .mmio(gpa, size, direction, value):
@@ -136,7 +136,7 @@ public enum ExitHandling {
         if emulation, let a = try responder.assist(AssistRequest(bytes: bytes), regs: regs) {
             return Outcome(pendingRead: false, regs: try site.applyAssist(a.action, length: a.length))
         }
-        if responder.end != nil { return Outcome(pendingRead: false, regs: regs) }
+        if responder.hasEnded { return Outcome(pendingRead: false, regs: regs) }
         let description: String
         if emulation {
             description = EmulationFailureReport.summary(bytes: bytes, regs: regs, sregs: site.specialRegisters,

@@ -37,7 +37,7 @@ extension KVMTarget {
             if Self.interruptRequested.load(ordering: .relaxed) { break }
             let runStart = machinePosition, runRecipe = currentUncounted
             let stop = try session.runUntilStop { [unowned self] in
-                let matched = self.replayer.lastMatched?.index
+                let matched = self.replayer.lastMatchedIndex
                 // Ctrl-C stops at the first event boundary after it (an exit
                 // that was an event), where the position is exact.
                 if Self.interruptRequested.load(ordering: .relaxed), matched != nil, matched != quiet.event { return true }

@@ -123,7 +123,7 @@ extension Lockstep {
         static func describe(_ o: Runner.StepOutcome, _ s: ReplaySession) -> String {
             switch o {
             case .instruction: return "an instruction"
-            case .event: return "an exit or event (journal event \(s.replayer.lastMatched?.index.description ?? "?"))"
+            case .event: return "an exit or event (journal event \(s.replayer.lastMatchedIndex?.description ?? "?"))"
             case .ended(let end): return "the end of the run (\(end.reason))"
             }
         }

@@ -138,7 +138,7 @@ public final class ReplaySession {
         replayer.pauseAfter = { $0.index == e }
         defer { replayer.pauseAfter = nil }
         _ = try runForward()
-        guard replayer.paused != nil, replayer.divergence == nil, replayer.lastMatched?.index == e else { return false }
+        guard replayer.paused != nil, replayer.divergence == nil, replayer.lastMatchedIndex == e else { return false }
         replayer.resume()
         return true
     }
@@ -273,7 +273,7 @@ public final class ReplaySession {
         let interrupted = replayer.final == nil && replayer.paused?.reason == .interrupted
         return ReplayResult(end: end, divergence: divergence, digestMismatch: replayer.digestMismatch,
                             guestEnd: ended ? end : nil, interrupted: interrupted, foreignImage: foreignImage,
-                            startEvent: startEvent, matched: replayer.matched, lastEvent: replayer.lastMatched?.index,
+                            startEvent: startEvent, matched: replayer.matched, lastEvent: replayer.lastMatchedIndex,
                             warnings: warnings, verifiedDigest: replayer.verifiedDigest,
                             wallNanoseconds: monotonicNanoseconds() - started)
     }

@@ -93,7 +93,7 @@ public final class ReplayWatchdog: Sendable {
     }
 
     func stalled(_ runner: Runner, _ replayer: Replayer, journal: String, why: String) -> Stalled {
-        let last = replayer.lastMatched.map { "after event \($0.index)" }
+        let last = replayer.lastMatchedIndex.map { "after event \($0)" }
             ?? (replayer.next > 0 ? "after event \(replayer.next - 1)" : "before the first event")
         let exit = runner.lastExit.map { "the last exit was \($0.name)" } ?? "the guest made no exit"
         let expected = (try? replayer.peek()).flatMap { $0 }.map { e in

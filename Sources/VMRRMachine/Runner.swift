@@ -101,7 +101,7 @@ public final class Runner {
         try trap.rearm(machine: machine)
         // A replay that starts at the boot checkpoint checks it before the first instruction.
         if responder.wantsCheckpoint { try responder.checkpoint(state: machine, regs: regs) }
-        if let end = responder.end { return .ended(end) }
+        if responder.hasEnded, let end = responder.end { return .ended(end) }
         // Software breakpoints are in memory only inside this call.
         defer { software.remove(machine: machine) }
         // Leaving a breakpoint address: step over it first, as the #PF breakpoint is.
@@ -111,11 +111,11 @@ public final class Runner {
         }
         let scheduler = machine.vcpus.count > 1 ? responder as? VCPUScheduling : nil
         while true {
-            if let end = responder.end { return .ended(end) }
+            if responder.hasEnded, let end = responder.end { return .ended(end) }
             // Switch points are exits (docs/SMP.md); never inside a step over the #PF handler.
             if let scheduler, !trap.steppingOver {
                 try schedule(scheduler)
-                if let end = responder.end { return .ended(end) }
+                if responder.hasEnded, let end = responder.end { return .ended(end) }
             }
             let vcpu = machine.vcpu
             // Interrupts are injected only here, at exits: an interrupt that
@@ -123,7 +123,7 @@ public final class Runner {
             try injectBeforeRun(responder)
             // An injection can be the last event to replay (`--until`, a debugger's goto):
             // the vCPU stays at it, the interrupt pending in KVM, as after a step.
-            if let end = responder.end { return .ended(end) }
+            if responder.hasEnded, let end = responder.end { return .ended(end) }
             if !software.isEmpty && !trap.steppingOver { try software.insert(machine: machine) }
             try armPreemptionPoint(responder)
             preemption?.willRun()
@@ -144,7 +144,7 @@ public final class Runner {
             }
             if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc), pc == trap.preemptBreakpoint {
                 try preemptionHit(responder)
-                if let w = watch, responder.end == nil, w() { return .watch }
+                if let w = watch, !responder.hasEnded, w() { return .watch }
                 continue
             }
             if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc), trap.extraBreakpoints.contains(pc) {
@@ -156,7 +156,7 @@ public final class Runner {
                 atEvent = try responder.preempted(regs: regs, digest: { try self.machine.preemptionDigest() })
             }
             try afterExit(exit, responder, atEvent: atEvent)
-            if let w = watch, responder.end == nil, w() { return .watch }
+            if let w = watch, !responder.hasEnded, w() { return .watch }
         }
     }
 
@@ -200,7 +200,7 @@ public final class Runner {
             pendingRead = false
             regs = try vcpu.enterRealMode(segment: v.segment, offset: v.offset, dataSegment: Layout.biosDataSegment)
             try trap.refresh(machine: machine)
-            if responder.end != nil { return true }
+            if responder.hasEnded { return true }
             happened = true
         }
         if try responder.nmiBeforeRun(regs: regs) {
@@ -219,7 +219,7 @@ public final class Runner {
     /// takes a checkpoint if the responder wants one.
     func afterExit(_ exit: VMExit, _ responder: ExitResponder, atEvent: Bool = true) throws {
         try handle(exit, responder)
-        if responder.end == nil {
+        if !responder.hasEnded {
             if atEvent { try trap.refresh(machine: machine) } else { try trap.rearm(machine: machine) }
             try checkpointIfWanted(responder)
         }
@@ -273,7 +273,7 @@ public final class Runner {
             try trap.refresh(machine: machine)
             try armPreemptionPoint(responder)
             try checkpointIfWanted(responder)
-        } else if responder.end == nil {
+        } else if !responder.hasEnded {
             try trap.beginStepOver(machine: machine)
         }
     }
@@ -303,15 +303,15 @@ public final class Runner {
     /// consumes the journal event that comes first (an interrupt injection
     /// happens without executing anything).
     public func stepOnce(_ responder: ExitResponder) throws -> StepOutcome {
-        if let end = responder.end { return .ended(end) }
+        if responder.hasEnded, let end = responder.end { return .ended(end) }
         // A switch point comes first: a start-up or a switch is the step's event.
         if machine.vcpus.count > 1, let scheduler = responder as? VCPUScheduling, !trap.steppingOver,
            try schedule(scheduler, once: true) {
-            return responder.end.map { .ended($0) } ?? .event
+            return (responder.hasEnded ? responder.end.map { .ended($0) } : nil) ?? .event
         }
         let vcpu = machine.vcpu
-        if try injectBeforeRun(responder) { return responder.end.map { .ended($0) } ?? .event }
-        if let end = responder.end { return .ended(end) }
+        if try injectBeforeRun(responder) { return (responder.hasEnded ? responder.end.map { .ended($0) } : nil) ?? .event }
+        if responder.hasEnded, let end = responder.end { return .ended(end) }
         try completePendingRead()
         // Right after a restore the trap reads the IDT here, at the event boundary.
         try trap.readIfUnread(machine: machine)
@@ -320,9 +320,9 @@ public final class Runner {
            try responder.reachedPreemption(regs: regs, digest: { try self.machine.preemptionDigest() }) {
             try trap.refresh(machine: machine)
             try checkpointIfWanted(responder)
-            return responder.end.map { .ended($0) } ?? .event
+            return (responder.hasEnded ? responder.end.map { .ended($0) } : nil) ?? .event
         }
-        if let end = responder.end { return .ended(end) }
+        if responder.hasEnded, let end = responder.end { return .ended(end) }
         // KVM turns a single-stepped HLT into a debug exit and never halts,
         // which would change the journal's events: run a HLT normally.
         if !trap.steppingOver && nextInstructionIsHalt() {
@@ -334,7 +334,7 @@ public final class Runner {
             regs = vcpu.syncedRegisters
             if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc) { return .instruction }
             try afterExit(exit, responder)
-            return responder.end.map { .ended($0) } ?? .event
+            return (responder.hasEnded ? responder.end.map { .ended($0) } : nil) ?? .event
         }
         let wasSteppingOver = trap.steppingOver
         try trap.armForStep(machine: machine)
@@ -345,13 +345,13 @@ public final class Runner {
         if case let .debug(_, pc, _, _) = exit {
             if !wasSteppingOver && trap.isHandlerHit(pc: pc) {
                 try afterExit(exit, responder)   // the page-fault event
-                return responder.end.map { .ended($0) } ?? .event
+                return (responder.hasEnded ? responder.end.map { .ended($0) } : nil) ?? .event
             }
             try trap.rearm(machine: machine)
             return .instruction
         }
         try afterExit(exit, responder)
-        return responder.end.map { .ended($0) } ?? .event
+        return (responder.hasEnded ? responder.end.map { .ended($0) } : nil) ?? .event
     }
 
     /// Maps one decoded exit onto the responder (`ExitHandling`), with this

@@ -71,7 +71,7 @@ public final class Timeline {
         }
         _ = try session.runForward()
         if let d = replayer.divergence { throw DebugError("the journal does not replay: \(d.render(journalName: reader.path))") }
-        position = Position(event: replayer.lastMatched?.index ?? 0)
+        position = Position(event: replayer.lastMatchedIndex ?? 0)
         replayer.setUntil(nil)
         try takeSnapshot()
     }
@@ -240,7 +240,7 @@ public final class Timeline {
             pendingRelocation = split?.at ?? Position(event: d.lastMatched?.index ?? 0)
             throw DebugError(words)
         }
-        if let m = replayer.lastMatched { position = Position(event: m.index) }
+        if let m = replayer.lastMatchedIndex { position = Position(event: m) }
         try runner.completePendingRead()
     }
 

@@ -123,6 +123,8 @@ public protocol ExitResponder: AnyObject {
     func checkpoint(state: MachineStateSource, regs: GPRegisters) throws
     /// Set when the run must end.
     var end: RunEnd? { get }
+    /// `end != nil`, without copying the `RunEnd` (the run loop asks several times per exit).
+    var hasEnded: Bool { get }
     /// Recording: a timer signal stopped the running vCPU between exits
     /// (`record --preempt-ms`, docs/SMP.md) at `regs`; `digest` gives the
     /// digest of the pages dirtied since the last clean mark. Journals a
@@ -165,4 +167,5 @@ extension ExitResponder {
     public func preempted(regs: GPRegisters, digest: () throws -> UInt64) throws -> Bool { false }
     public func preemptionPoint() throws -> UInt64? { nil }
     public func reachedPreemption(regs: GPRegisters, digest: () throws -> UInt64) throws -> Bool { false }
+    public var hasEnded: Bool { end != nil }
 }

@@ -12,12 +12,12 @@ extension Replayer {
     public static let preemptionHitLimit: UInt64 = 1_000_000
 
     public func preemptionPoint() throws -> UInt64? {
-        guard end == nil, try nextKind() == .preempt, let e = try peek(), case .preempt = e.event else { return nil }
+        guard !hasEnded, try nextKind() == .preempt, let e = try peek(), case .preempt = e.event else { return nil }
         return e.regs.rip
     }
 
     public func reachedPreemption(regs: GPRegisters, digest: () throws -> UInt64) throws -> Bool {
-        guard end == nil, let e = try peek(), case let .preempt(want) = e.event else { return false }
+        guard !hasEnded, let e = try peek(), case let .preempt(want) = e.event else { return false }
         preemptionHits.all += 1
         preemptionCost.hits += 1
         if e.regs == regs {

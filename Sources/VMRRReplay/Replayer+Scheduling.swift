@@ -6,7 +6,7 @@ import VMRRJournal
 /// resumed vCPU's at a switch), as it does at every exit.
 extension Replayer: VCPUScheduling {
     public func nextSchedulingStep(vcpu: UInt8, regs: GPRegisters) throws -> SchedulingStep? {
-        guard end == nil, let kind = try nextKind(), kind == .startup || kind == .switchVCPU,
+        guard !hasEnded, let kind = try nextKind(), kind == .startup || kind == .switchVCPU,
               let expected = try peek() else { return nil }
         switch expected.event {
         case let .startup(k, vector):
@@ -24,7 +24,7 @@ extension Replayer: VCPUScheduling {
     }
 
     public func switched(to vcpu: UInt8, regs: GPRegisters) throws {
-        guard end == nil, try nextKind() == .switchVCPU, let expected = try peek(), case .switchVCPU(let k) = expected.event, k == vcpu else { return }
+        guard !hasEnded, try nextKind() == .switchVCPU, let expected = try peek(), case .switchVCPU(let k) = expected.event, k == vcpu else { return }
         guard expected.regs == regs else {
             diverge(expected: expected, actual: "switch to vCPU \(vcpu)", actualRegs: regs, why: .registersDiffer)
             return

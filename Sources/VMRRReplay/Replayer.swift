@@ -12,6 +12,7 @@ public final class Replayer: ExitResponder {
     /// Index of the next journal event execution must produce.
     public private(set) var next: UInt64
     public var end: RunEnd? { final ?? paused }
+    public var hasEnded: Bool { final != nil || paused != nil }
     /// How the replay ended for good: end of journal, `until`, divergence.
     public private(set) var final: RunEnd?
     /// Set when `pauseAfter` asked to stop after an event; cleared by `resume()`.
@@ -20,8 +21,16 @@ public final class Replayer: ExitResponder {
     /// (the debugger's event breakpoints).
     public var pauseAfter: ((EventRecord) -> Bool)?
     public private(set) var divergence: Divergence?
-    /// The last event that matched, if any.
-    public private(set) var lastMatched: EventRecord?
+    /// The index of the last event that matched, if any.
+    public private(set) var lastMatchedIndex: UInt64?
+    /// The last event that matched, if any: read back from the journal when
+    /// asked (reports, the debugger), so that accepting an event does not
+    /// copy the record.
+    public var lastMatched: EventRecord? {
+        guard let i = lastMatchedIndex else { return nil }
+        if peekedIndex == i, let p = peeked { return p }
+        return try? journal.event(at: i)
+    }
     /// Replays stop after this event index (`--until`).
     public var until: UInt64?
     /// Check the memory digest at checkpoints that carry one (`--verify`).
@@ -73,7 +82,7 @@ public final class Replayer: ExitResponder {
     /// The recording's warm reset, when the next event is one: the registers
     /// before it and the far pointer in memory must be the recorded ones.
     public func warmResetBeforeRun(regs: GPRegisters, vectorInMemory: () throws -> WarmResetVector) throws -> WarmResetVector? {
-        guard end == nil, try nextKind() == .warmReset, let expected = try peek(), case let .warmReset(segment, offset) = expected.event else { return nil }
+        guard !hasEnded, try nextKind() == .warmReset, let expected = try peek(), case let .warmReset(segment, offset) = expected.event else { return nil }
         let recorded = WarmResetVector(segment: segment, offset: offset)
         if expected.regs != regs {
             diverge(expected: expected, actual: "warm reset", actualRegs: regs, why: .registersDifferAtWarmReset)
@@ -91,7 +100,7 @@ public final class Replayer: ExitResponder {
 
     /// The recording's NMI injection, when the next event is one.
     public func nmiBeforeRun(regs: GPRegisters) throws -> Bool {
-        guard end == nil, try nextKind() == .nmi, let expected = try peek(), case .nmi = expected.event else { return false }
+        guard !hasEnded, try nextKind() == .nmi, let expected = try peek(), case .nmi = expected.event else { return false }
         if expected.regs != regs {
             diverge(expected: expected, actual: "NMI injection point", actualRegs: regs, why: .registersDifferAtNMI)
             return false
@@ -101,7 +110,7 @@ public final class Replayer: ExitResponder {
     }
 
     public func interruptBeforeRun(regs: GPRegisters, ready: Bool) throws -> UInt8? {
-        guard end == nil, try nextKind() == .interrupt, let expected = try peek(), case let .interrupt(vector) = expected.event else { return nil }
+        guard !hasEnded, try nextKind() == .interrupt, let expected = try peek(), case let .interrupt(vector) = expected.event else { return nil }
         if expected.regs != regs {
             diverge(expected: expected, actual: "interrupt injection point", actualRegs: regs,
                     why: .registersDifferAtInjection(vector: vector))
@@ -126,7 +135,7 @@ public final class Replayer: ExitResponder {
 
     public func assist(_ request: AssistRequest, regs: GPRegisters) throws -> (action: AssistAction, length: UInt8)? {
         // A recording without --assist journaled the failure as an error event: report it the same way.
-        guard end == nil, try nextKind() == .assist, let expected = try peek(), case .assist = expected.event else { return nil }
+        guard !hasEnded, try nextKind() == .assist, let expected = try peek(), case .assist = expected.event else { return nil }
         guard let e = try check(Self.describe(request), regs: regs, { self.mismatch(request, $0) }),
               case let .assist(action, length) = e.event else { return nil }
         return (action, length)
@@ -137,7 +146,7 @@ public final class Replayer: ExitResponder {
     /// the registers match, else diverges. `actual` describes the exit.
     func check(_ actual: @autoclosure () -> String, regs: GPRegisters,
                _ mismatch: (Event) -> Divergence.Reason?) throws -> EventRecord? {
-        guard end == nil else { return nil }
+        guard !hasEnded else { return nil }
         guard let expected = try peek() else {
             diverge(expected: nil, actual: actual(), actualRegs: regs, why: .endOfJournal)
             return nil
@@ -159,7 +168,7 @@ public final class Replayer: ExitResponder {
     }
 
     public func respond(to access: Access, regs: GPRegisters) throws -> UInt64 {
-        guard end == nil else { return 0 }
+        guard !hasEnded else { return 0 }
         if case .interrupted = access {
             paused = RunEnd(reason: .interrupted, status: ExitStatus.replayInterrupted, message: "replay interrupted at event \(next)")
             return 0
@@ -179,7 +188,7 @@ public final class Replayer: ExitResponder {
     }
 
     public var wantsCheckpoint: Bool {
-        guard end == nil else { return false }
+        guard !hasEnded else { return false }
         return (try? nextKind()) == .checkpoint
     }
 
@@ -240,7 +249,7 @@ public final class Replayer: ExitResponder {
 
     func accept(_ r: EventRecord) {
         preemptionHits = (0, 0)
-        lastMatched = r
+        lastMatchedIndex = r.index
         matched += 1
         next = r.index + 1
         settle()
@@ -273,7 +282,7 @@ public final class Replayer: ExitResponder {
             return
         }
         if (try? nextKind()) == .end, let r = try? peek(), case let .end(reason, status) = r.event {
-            lastMatched = r
+            lastMatchedIndex = r.index
             reachedEndRecord = true
             final = RunEnd(reason: reason, status: status, message: nil)
         }
