@@ -105,6 +105,7 @@ public final class Recorder: ExitResponder {
         if scheduler != nil {
             repeatsPrevious = lastJournaled.map { $0.event == event && $0.regs == regs } ?? false
             lastJournaled = (event, regs)
+            lastSite = Scheduler.SpinSite(rip: regs.rip, event: event)
         }
     }
 
@@ -112,6 +113,8 @@ public final class Recorder: ExitResponder {
     /// and whether it repeated the one before (`Scheduler.exited(repeating:)`).
     var lastJournaled: (event: Event, regs: GPRegisters)?
     var repeatsPrevious = false
+    /// The last event journaled since the last exit, as a spin site.
+    var lastSite: Scheduler.SpinSite?
 
     func finish(_ reason: EndReason, _ status: Int32, _ message: String? = nil) {
         if end == nil { end = RunEnd(reason: reason, status: status, message: message) }
@@ -263,8 +266,9 @@ public final class Recorder: ExitResponder {
 
     /// The bookkeeping after every access: limits, progress, periodic flushes.
     func afterAccess(_ regs: GPRegisters) throws {
-        scheduler?.exited(repeating: repeatsPrevious)
+        scheduler?.exited(repeating: repeatsPrevious, site: lastSite)
         repeatsPrevious = false
+        lastSite = nil
         if let maxExits, exits >= maxExits, end == nil {
             finish(.limit, 0, "stopped after \(exits) exits (--max-exits)")
         }

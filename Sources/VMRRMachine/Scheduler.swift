@@ -1,4 +1,5 @@
 import VMRRDevices
+import VMRRJournal
 
 /// The recording's scheduling policy for machines of more than one vCPU
 /// (docs/SMP.md): one vCPU runs at a time, switch points are exits, and a
@@ -42,9 +43,25 @@ public final class Scheduler {
     /// `--chaos SEED`: nil schedules by the fixed policy.
     public private(set) var chaos: ChaosSchedule?
 
+    /// Where a vCPU spun: the RIP and the event of an exit that repeated the
+    /// vCPU's previous one (a try of a spin-wait with an exit per try).
+    public struct SpinSite: Equatable, Sendable {
+        public let rip: UInt64
+        public let event: Event
+        public init(rip: UInt64, event: Event) { self.rip = rip; self.event = event }
+    }
+
+    /// The spin sites each vCPU has repeated an exit at, most recent last
+    /// (at most `spinSiteLimit` each). An exit at one of its own sites ends
+    /// the vCPU's slice at once, without waiting for the repeat: the vCPU
+    /// found, at its first try, what it waits for still not done.
+    public private(set) var spinSites: [[SpinSite]]
+    public static let spinSiteLimit = 8
+
     /// vCPU 0 runs; the APs wait for a SIPI.
     public init(vcpus: Int, chaos: ChaosSchedule? = nil) {
         precondition(vcpus >= 1)
+        spinSites = Array(repeating: [], count: vcpus)
         states = [.runnable] + Array(repeating: .waitingForSIPI, count: vcpus - 1)
         self.chaos = chaos
         newSlice()
@@ -69,11 +86,21 @@ public final class Scheduler {
     public private(set) var repeats: UInt64 = 0
 
     /// The running vCPU made an exit; `repeating` when it was the same event
-    /// with the same registers as its previous exit.
-    public func exited(repeating: Bool = false) {
+    /// with the same registers as its previous exit; `site` its RIP and event.
+    /// A repeat ends the slice and makes the site a spin site of the vCPU; an
+    /// exit at a spin site of the vCPU ends the slice too.
+    public func exited(repeating: Bool = false, site: SpinSite? = nil) {
         exitsInSlice &+= 1
         repeats = repeating ? repeats &+ 1 : 0
-        if repeats >= Self.spinRepeats { exitsInSlice = max(exitsInSlice, sliceBudget) }
+        if repeats >= Self.spinRepeats {
+            exitsInSlice = max(exitsInSlice, sliceBudget)
+            if let site, !spinSites[running].contains(site) {
+                if spinSites[running].count >= Self.spinSiteLimit { spinSites[running].removeFirst() }
+                spinSites[running].append(site)
+            }
+        } else if let site, !spinSites[running].isEmpty, spinSites[running].contains(site) {
+            exitsInSlice = max(exitsInSlice, sliceBudget)
+        }
     }
 
     /// Takes back the count of the exit just reported (`exited`, called for

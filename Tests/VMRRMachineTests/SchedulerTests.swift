@@ -61,6 +61,43 @@ import VMRRMachine
         #expect(s.repeats == 0)
     }
 
+    /// A repeat makes its RIP and event a spin site of the vCPU; its next
+    /// exit there ends the slice at the first try, another vCPU's does not,
+    /// and a vCPU keeps at most `spinSiteLimit` sites, the newest.
+    @Test func anExitAtAKnownSpinSiteYieldsAtTheFirstTry() {
+        let s = Scheduler(vcpus: 2)
+        _ = s.apply(.startup(cpu: 1, vector: 8))
+        let spin = Scheduler.SpinSite(rip: 0x40_0180, event: .io(port: 0x80, size: 1, direction: .read, value: 0xff))
+        let work = Scheduler.SpinSite(rip: 0x40_0193, event: .io(port: 0x80, size: 1, direction: .read, value: 0xff))
+        // Not a site yet: the first try keeps the slice, the repeat ends it.
+        s.exited(repeating: false, site: spin)
+        #expect(s.decide { _ in false } == .stay)
+        s.exited(repeating: true, site: spin)
+        #expect(s.spinSites[0] == [spin])
+        #expect(s.decide { _ in false } == .switchTo(1))
+        s.switched(to: 1)
+        // vCPU 1 has no sites: an exit at vCPU 0's site keeps its slice.
+        s.exited(repeating: false, site: spin)
+        #expect(s.decide { _ in false } == .stay)
+        s.halted(interruptsEnabled: true)
+        #expect(s.decide { _ in false } == .switchTo(0))
+        s.switched(to: 0)
+        // Back on vCPU 0: the same RIP with another event, or another RIP, keeps the slice...
+        s.exited(repeating: false, site: Scheduler.SpinSite(rip: spin.rip, event: .io(port: 0x80, size: 1, direction: .read, value: 0)))
+        s.exited(repeating: false, site: work)
+        #expect(s.decide { _ in false } == .stay)
+        // ...the site itself ends it at once.
+        s.exited(repeating: false, site: spin)
+        #expect(s.repeats == 0 && s.exitsInSlice >= s.sliceBudget)
+        _ = s.decide { _ in true }
+        // At most `spinSiteLimit` sites per vCPU, the newest kept.
+        for k in 0..<UInt64(Scheduler.spinSiteLimit + 2) {
+            s.exited(repeating: true, site: Scheduler.SpinSite(rip: 0x1000 + k, event: .hlt))
+        }
+        #expect(s.spinSites[s.running].count == Scheduler.spinSiteLimit)
+        #expect(s.spinSites[s.running].last?.rip == 0x1000 + UInt64(Scheduler.spinSiteLimit + 1))
+    }
+
     @Test func haltYieldsAndAnInterruptWakes() {
         let s = Scheduler(vcpus: 2)
         _ = s.apply(.startup(cpu: 1, vector: 8))
