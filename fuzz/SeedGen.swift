@@ -37,6 +37,11 @@ import Glibc
         .timer(deadline: 0),
         .input(port: 0x3f8, byte: 0x41),
         .error(reason: 17, suberror: 1, data: [0x0f, 0x0b]),
+        // Format 2 and later (the kinds FrontEndCheck can replay without a machine).
+        .msr(index: 0x1b, direction: .read, value: 0xfee0_0900, fault: false),
+        .assist(action: .breakpoint, length: 1),
+        .nmi,
+        .warmReset(segment: 0, offset: 0x7000),
         .shutdown,
     ]
 
@@ -82,7 +87,7 @@ import Glibc
         }
         if let end { try w.append(end, regs: regs(events.count)) }
         if finish { try w.finish() } else { try w.flush() }
-        return try JournalReader.readFile(path)
+        return try FileIO.read(path)
     }
 
     static func main() throws {
