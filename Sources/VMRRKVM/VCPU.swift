@@ -11,6 +11,10 @@ public final class VCPU {
     /// The run page, typed. Valid for the lifetime of this object (unmapped in deinit).
     let rp: UnsafeMutablePointer<kvm_run>
     public private(set) var syncRegsEnabled = false
+    /// True while the run page's synced registers are the vCPU's: KVM wrote
+    /// them when the last KVM_RUN returned, and nothing set registers or
+    /// state since (`currentRegisters`).
+    public private(set) var runPageCurrent = false
 
     init(fd: Int32, run: UnsafeMutableRawPointer, runSize: Int, vm: VirtualMachine) {
         self.fd = fd
@@ -58,11 +62,14 @@ public final class VCPU {
 
     public func run() throws -> VMExit {
         runCount &+= 1
+        // KVM stores the synced registers on every return from KVM_RUN, EINTR included.
         if ckvm_ioctl_val(fd, CKVM_RUN, 0) != 0 {
             let e = ckvm_errno()
-            if e == EINTR || e == EAGAIN { return .interrupted }
+            if e == EINTR || e == EAGAIN { runPageCurrent = syncRegsEnabled; return .interrupted }
+            runPageCurrent = false
             throw KVMError("KVM_RUN", errno: e)
         }
+        runPageCurrent = syncRegsEnabled
         return decodeExit()
     }
 
@@ -209,6 +216,14 @@ public final class VCPU {
         return DescriptorTableRegister(base: d.base, limit: d.limit)
     }
 
+    /// The general registers: from the run page when it is current (no
+    /// system call), else KVM_GET_REGS. A vCPU switched to after it exited
+    /// takes the first path; one whose registers were set since (an AP's
+    /// start-up, a restore) the second.
+    public func currentRegisters() throws -> GPRegisters {
+        runPageCurrent ? syncedRegisters : try getRegisters()
+    }
+
     /// KVM_GET_REGS
     public func getRegisters() throws -> GPRegisters {
         var r = kvm_regs()
@@ -219,6 +234,7 @@ public final class VCPU {
     /// KVM_SET_REGS
     public func setRegisters(_ regs: GPRegisters) throws {
         var r = RegisterConversion.kvmRegs(regs)
+        runPageCurrent = false
         guard ckvm_ioctl_ptr(fd, CKVM_SET_REGS, &r) == 0 else { throw KVMError("KVM_SET_REGS", errno: ckvm_errno()) }
     }
 
@@ -235,6 +251,7 @@ public final class VCPU {
         var s = kvm_sregs()
         guard ckvm_ioctl_ptr(fd, CKVM_GET_SREGS, &s) == 0 else { throw KVMError("KVM_GET_SREGS", errno: ckvm_errno()) }
         RegisterConversion.apply(sregs, to: &s)
+        runPageCurrent = false
         guard ckvm_ioctl_ptr(fd, CKVM_SET_SREGS, &s) == 0 else { throw KVMError("KVM_SET_SREGS", errno: ckvm_errno()) }
     }
 
@@ -276,6 +293,7 @@ public final class VCPU {
     }
 
     public func setStateBlobs(_ blobs: [String: [UInt8]]) throws {
+        runPageCurrent = false
         if let b = blobs["xsave"] { try setBlob(size: MemoryLayout<kvm_xsave>.size, CKVM_SET_XSAVE, "KVM_SET_XSAVE", b) }
         if let b = blobs["xcrs"] { try setBlob(size: MemoryLayout<kvm_xcrs>.size, CKVM_SET_XCRS, "KVM_SET_XCRS", b) }
         if let b = blobs["debugregs"] { try setBlob(size: MemoryLayout<kvm_debugregs>.size, CKVM_SET_DEBUGREGS, "KVM_SET_DEBUGREGS", b) }

@@ -176,8 +176,11 @@ public final class Runner {
             case let .switchTo(k):
                 try completePendingRead()
                 machine.select(Int(k))
-                regs = try machine.vcpu.getRegisters()
-                trap.forceArm()
+                // From k's run page when KVM wrote it at k's last exit and
+                // nothing set k's registers since (no system call), and k's
+                // breakpoints as its own trap last armed them, unless they
+                // changed: a switch costs no ioctl of its own.
+                regs = try machine.vcpu.currentRegisters()
                 try trap.refresh(machine: machine)
                 try scheduler.switched(to: k, regs: regs)
             }

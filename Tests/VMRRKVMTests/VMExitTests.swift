@@ -25,6 +25,28 @@ struct VMExitTests {
         #expect(try guest.runToExit() == .hlt)
     }
 
+    /// `currentRegisters` (a vCPU switched to) reads the run page only while
+    /// KVM's copy there is the vCPU's: after an exit, not after registers were set.
+    @Test("currentRegisters: the run page after an exit, KVM_GET_REGS after KVM_SET_REGS or before any run")
+    func currentRegistersFollowsTheRunPage() throws {
+        let guest = try TinyGuest(code: Code.movAL(0x42) + Code.outAL(Self.port) + Code.hlt)
+        guest.vcpu.enableSyncRegs()
+        #expect(!guest.vcpu.runPageCurrent, "nothing ran yet")
+        let entry = try guest.vcpu.currentRegisters()
+        #expect(entry.rip == TinyGuest.codeAddress)
+        _ = try guest.runToExit()
+        #expect(guest.vcpu.runPageCurrent)
+        #expect(try guest.vcpu.currentRegisters() == guest.vcpu.getRegisters())
+        var changed = try guest.vcpu.currentRegisters()
+        changed.rbx = 0x1234_5678
+        try guest.vcpu.setRegisters(changed)
+        #expect(!guest.vcpu.runPageCurrent, "KVM_SET_REGS does not write the run page")
+        #expect(guest.vcpu.syncedRegisters.rbx != 0x1234_5678)
+        #expect(try guest.vcpu.currentRegisters().rbx == 0x1234_5678)
+        #expect(try guest.runToExit() == .hlt)
+        #expect(guest.vcpu.runPageCurrent && guest.vcpu.syncedRegisters.rbx == 0x1234_5678)
+    }
+
     @Test("rep outsb: one io exit carrying every element the guest wrote")
     func repOuts() throws {
         let data: [UInt8] = [0x61, 0x62, 0x63]
