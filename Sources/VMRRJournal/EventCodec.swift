@@ -324,14 +324,11 @@ struct EventCodec {
             for i in 0..<GPRegisters.count where guessMask & (1 << UInt64(i)) != 0 {
                 e.zigzag(Int64(bitPattern: delta[i] &- guess[i]))
             }
+            regs = new
         } else {
-            e.varint(plainMask)
-            for i in 0..<GPRegisters.count where plainMask & (1 << UInt64(i)) != 0 {
-                e.zigzag(Int64(bitPattern: delta[i]))
-            }
+            encodeRegisters(new, into: &e)
         }
         kindDeltas[k] = delta
-        regs = new
     }
 
     // MARK: decoding
@@ -384,27 +381,17 @@ struct EventCodec {
         guard mask < Self.registerMaskLimit else {
             throw r.error("event \(index): register mask \(hex(mask)) names more than \(GPRegisters.count) registers", at: maskAt)
         }
-        if predicts {
-            if kindDeltas.isEmpty { kindDeltas = Array(repeating: GPRegisters(), count: Self.kindSlots) }
-            let k = Int(kind.rawValue)
-            var new = predicted ? regs.wrappingSum(kindDeltas[k]) : regs
-            if mask != 0 {
-                let base = new
-                for i in 0..<GPRegisters.count where mask & (1 << UInt64(i)) != 0 {
-                    let d = try r.zigzag("event \(index) \(GPRegisters.names[i]) delta")
-                    new[i] = base[i] &+ UInt64(bitPattern: d)
-                }
-            }
-            kindDeltas[k] = new.wrappingDifference(regs)
-            regs = new
-        } else if mask != 0 {
-            var new = regs
-            for i in 0..<GPRegisters.count where mask & (1 << UInt64(i)) != 0 {
-                let d = try r.zigzag("event \(index) \(GPRegisters.names[i]) delta")
-                new[i] = regs[i] &+ UInt64(bitPattern: d)
-            }
-            regs = new
+        // The deltas are against the previous registers, or in format 4 with
+        // the length's bit set, against them plus this kind's previous delta.
+        if predicts && kindDeltas.isEmpty { kindDeltas = Array(repeating: GPRegisters(), count: Self.kindSlots) }
+        let base = predicted ? regs.wrappingSum(kindDeltas[Int(kind.rawValue)]) : regs
+        var new = base
+        for i in 0..<GPRegisters.count where mask & (1 << UInt64(i)) != 0 {
+            let d = try r.zigzag("event \(index) \(GPRegisters.names[i]) delta")
+            new[i] = base[i] &+ UInt64(bitPattern: d)
         }
+        if predicts { kindDeltas[Int(kind.rawValue)] = new.wrappingDifference(regs) }
+        regs = new
 
         let event = try decodePayload(kind, flags, &r, index: index)
         guard r.atEnd else {

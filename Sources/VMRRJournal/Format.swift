@@ -22,10 +22,6 @@ public enum JournalFormat {
     /// The most vCPUs a journal may have: the `switch` record holds the vCPU in three bits.
     public static let maxVCPUs: UInt32 = 8
 
-    /// The version a writer uses for a header with `vcpuCount` vCPUs; it is also the minimum reader version.
-    public static func version(vcpuCount: UInt32) -> UInt16 { version }
-    public static func minReaderVersion(vcpuCount: UInt32) -> UInt16 { minReaderVersion }
-
     static let fileMagic: [UInt8] = Array("VMRRJRNL".utf8)
     static let chunkMagic: [UInt8] = Array("CHNK".utf8)
     static let trailerMagic: [UInt8] = Array("VMRRIDX1".utf8)

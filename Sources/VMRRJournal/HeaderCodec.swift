@@ -78,8 +78,8 @@ enum HeaderCodec {
 
         var out = ByteSink()
         out.raw(JournalFormat.fileMagic)
-        out.u16(JournalFormat.version(vcpuCount: h.vcpuCount))
-        out.u16(JournalFormat.minReaderVersion(vcpuCount: h.vcpuCount))
+        out.u16(JournalFormat.version)
+        out.u16(JournalFormat.minReaderVersion)
         out.u32(UInt32(tlv.bytes.count))
         out.raw(tlv.bytes)
         out.u32(CRC32C.checksum(out.bytes))

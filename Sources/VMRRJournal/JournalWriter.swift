@@ -77,7 +77,7 @@ public final class JournalWriter {
         buffer = current.base
         used = JournalFormat.chunkFrameSize
         smp = header.vcpuCount > 1
-        codec = EventCodec(formatVersion: JournalFormat.version(vcpuCount: header.vcpuCount), vcpuCount: header.vcpuCount)
+        codec = EventCodec(formatVersion: JournalFormat.version, vcpuCount: header.vcpuCount)
         startChunk()
         do {
             let bytes = HeaderCodec.encode(header)

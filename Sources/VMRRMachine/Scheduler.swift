@@ -98,7 +98,7 @@ public final class Scheduler {
                 if spinSites[running].count >= Self.spinSiteLimit { spinSites[running].removeFirst() }
                 spinSites[running].append(site)
             }
-        } else if let site, !spinSites[running].isEmpty, spinSites[running].contains(site) {
+        } else if let site, spinSites[running].contains(site) {
             exitsInSlice = max(exitsInSlice, sliceBudget)
         }
     }
