@@ -44,7 +44,6 @@ public final class Recorder: ExitResponder {
     public let checkpointInterval: UInt64
     public let maxExits: UInt64?
     public private(set) var end: RunEnd?
-    public var hasEnded: Bool { end != nil }
     public private(set) var exits: UInt64 = 0
     public private(set) var checkpointsTaken: UInt32 = 0
     var eventsAtLastCheckpoint: UInt64 = 0

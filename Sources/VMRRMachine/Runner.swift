@@ -101,7 +101,7 @@ public final class Runner {
         try trap.rearm(machine: machine)
         // A replay that starts at the boot checkpoint checks it before the first instruction.
         if responder.wantsCheckpoint { try responder.checkpoint(state: machine, regs: regs) }
-        if responder.hasEnded, let end = responder.end { return .ended(end) }
+        if let end = ended(responder) { return .ended(end) }
         // Software breakpoints are in memory only inside this call.
         defer { software.remove(machine: machine) }
         // Leaving a breakpoint address: step over it first, as the #PF breakpoint is.
@@ -111,11 +111,11 @@ public final class Runner {
         }
         let scheduler = machine.vcpus.count > 1 ? responder as? VCPUScheduling : nil
         while true {
-            if responder.hasEnded, let end = responder.end { return .ended(end) }
+            if let end = ended(responder) { return .ended(end) }
             // Switch points are exits (docs/SMP.md); never inside a step over the #PF handler.
             if let scheduler, !trap.steppingOver {
                 try schedule(scheduler)
-                if responder.hasEnded, let end = responder.end { return .ended(end) }
+                if let end = ended(responder) { return .ended(end) }
             }
             let vcpu = machine.vcpu
             // Interrupts are injected only here, at exits: an interrupt that
@@ -123,7 +123,7 @@ public final class Runner {
             try injectBeforeRun(responder)
             // An injection can be the last event to replay (`--until`, a debugger's goto):
             // the vCPU stays at it, the interrupt pending in KVM, as after a step.
-            if responder.hasEnded, let end = responder.end { return .ended(end) }
+            if let end = ended(responder) { return .ended(end) }
             if !software.isEmpty && !trap.steppingOver { try software.insert(machine: machine) }
             try armPreemptionPoint(responder)
             preemption?.willRun()
@@ -306,15 +306,15 @@ public final class Runner {
     /// consumes the journal event that comes first (an interrupt injection
     /// happens without executing anything).
     public func stepOnce(_ responder: ExitResponder) throws -> StepOutcome {
-        if responder.hasEnded, let end = responder.end { return .ended(end) }
+        if let end = ended(responder) { return .ended(end) }
         // A switch point comes first: a start-up or a switch is the step's event.
         if machine.vcpus.count > 1, let scheduler = responder as? VCPUScheduling, !trap.steppingOver,
            try schedule(scheduler, once: true) {
-            return (responder.hasEnded ? responder.end.map { .ended($0) } : nil) ?? .event
+            return ended(responder).map { .ended($0) } ?? .event
         }
         let vcpu = machine.vcpu
-        if try injectBeforeRun(responder) { return (responder.hasEnded ? responder.end.map { .ended($0) } : nil) ?? .event }
-        if responder.hasEnded, let end = responder.end { return .ended(end) }
+        if try injectBeforeRun(responder) { return ended(responder).map { .ended($0) } ?? .event }
+        if let end = ended(responder) { return .ended(end) }
         try completePendingRead()
         // Right after a restore the trap reads the IDT here, at the event boundary.
         try trap.readIfUnread(machine: machine)
@@ -323,9 +323,9 @@ public final class Runner {
            try responder.reachedPreemption(regs: regs, digest: { try self.machine.preemptionDigest() }) {
             try trap.refresh(machine: machine)
             try checkpointIfWanted(responder)
-            return (responder.hasEnded ? responder.end.map { .ended($0) } : nil) ?? .event
+            return ended(responder).map { .ended($0) } ?? .event
         }
-        if responder.hasEnded, let end = responder.end { return .ended(end) }
+        if let end = ended(responder) { return .ended(end) }
         // KVM turns a single-stepped HLT into a debug exit and never halts,
         // which would change the journal's events: run a HLT normally.
         if !trap.steppingOver && nextInstructionIsHalt() {
@@ -337,7 +337,7 @@ public final class Runner {
             regs = vcpu.syncedRegisters
             if case let .debug(_, pc, _, _) = exit, !trap.isHandlerHit(pc: pc) { return .instruction }
             try afterExit(exit, responder)
-            return (responder.hasEnded ? responder.end.map { .ended($0) } : nil) ?? .event
+            return ended(responder).map { .ended($0) } ?? .event
         }
         let wasSteppingOver = trap.steppingOver
         try trap.armForStep(machine: machine)
@@ -348,14 +348,19 @@ public final class Runner {
         if case let .debug(_, pc, _, _) = exit {
             if !wasSteppingOver && trap.isHandlerHit(pc: pc) {
                 try afterExit(exit, responder)   // the page-fault event
-                return (responder.hasEnded ? responder.end.map { .ended($0) } : nil) ?? .event
+                return ended(responder).map { .ended($0) } ?? .event
             }
             try trap.rearm(machine: machine)
             return .instruction
         }
         try afterExit(exit, responder)
-        return (responder.hasEnded ? responder.end.map { .ended($0) } : nil) ?? .event
+        return ended(responder).map { .ended($0) } ?? .event
     }
+
+    /// The responder's end, asking `hasEnded` first so that the run loop does
+    /// not copy a `RunEnd` at every exit only to find none.
+    @inline(__always)
+    func ended(_ responder: ExitResponder) -> RunEnd? { responder.hasEnded ? responder.end : nil }
 
     /// Maps one decoded exit onto the responder (`ExitHandling`), with this
     /// machine as the vCPU side.
