@@ -1,4 +1,5 @@
 import CCapstone
+import VMRRMMU
 
 /// One decoded x86 instruction.
 struct Instruction: Equatable {

@@ -1,6 +1,7 @@
 import VMRRBase
 import VMRRGuest
 import VMRRJournal
+import VMRRMMU
 import VMRRReplay
 
 /// The words of a divergence traced to the instruction (`Lockstep.Report`,

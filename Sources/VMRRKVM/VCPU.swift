@@ -159,6 +159,16 @@ public final class VCPU {
         for i in 0..<min(count, values.count) { Self.store(data + i * size, size: size, value: values[i]) }
     }
 
+    /// The first element of the data a port IN was answered with
+    /// (`completeIORead`), as KVM will read it at the next KVM_RUN.
+    public var pendingIOReadValue: UInt64 {
+        let size = min(Int(rp.pointee.io.size), 8)
+        let data = UnsafeRawPointer(ckvm_run_io_data(rp)!)
+        var v: UInt64 = 0
+        for i in 0..<size { v |= UInt64(data.load(fromByteOffset: i, as: UInt8.self)) << (8 * UInt64(i)) }
+        return v
+    }
+
     /// Supplies the data of an MMIO read exit before the next KVM_RUN.
     public func completeMMIORead(_ value: UInt64) {
         let len = Int(min(rp.pointee.mmio.len, 8))

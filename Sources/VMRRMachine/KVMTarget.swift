@@ -75,7 +75,7 @@ public final class KVMTarget: DebugTarget {
 
     /// The running vCPU's registers are the run loop's; another's are where its last switch left them.
     public func registers(vcpu k: Int) throws -> GPRegisters {
-        k == machine.current ? runner.regs : try machine.vcpus[k].getRegisters()
+        k == machine.current ? runner.regs : try machine.registers(vcpu: k)
     }
 
     public func specialRegisters() throws -> SpecialRegisters { try machine.vcpus[shownVCPU].getSpecialRegisters() }

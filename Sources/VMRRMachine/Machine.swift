@@ -18,6 +18,11 @@ public final class Machine: MachineStateSource, CheckpointPageSource {
     public private(set) var current = 0
     /// The running vCPU: every vCPU operation of the run loop goes to it.
     public var vcpu: VCPU { vcpus[current] }
+    /// Per vCPU that is not running: the registers KVM gives it when it
+    /// completes the plain IN it was left with at a switch (KVM does so at
+    /// its next KVM_RUN; `PortReadCompletion`), or nil. Every access to such
+    /// a vCPU's state completes the read first (`settle`).
+    private var deferredReads: [GPRegisters?]
     public let ram: GuestRAM
     public let memorySize: UInt64
     /// The CPUID table given to KVM_SET_CPUID2 and the one KVM_GET_CPUID2 returned.
@@ -87,6 +92,7 @@ public final class Machine: MachineStateSource, CheckpointPageSource {
             all.append(ap)
         }
         vcpus = all
+        deferredReads = Array(repeating: nil, count: all.count)
     }
 
     public var vcpuCount: Int { vcpus.count }
@@ -98,6 +104,44 @@ public final class Machine: MachineStateSource, CheckpointPageSource {
         current = k
     }
 
+    /// Leaves the running vCPU's plain IN for KVM to complete at its next
+    /// KVM_RUN; `registersAfter` are the registers that gives
+    /// (`PortReadCompletion`). Call just before selecting another vCPU.
+    public func deferPendingRead(registersAfter: GPRegisters) { deferredReads[current] = registersAfter }
+
+    /// The running vCPU's deferred read, handed back to the run loop: KVM
+    /// still has it pending, and these are the registers it will give.
+    public func takeDeferredRead() -> GPRegisters? {
+        defer { deferredReads[current] = nil }
+        return deferredReads[current]
+    }
+
+    /// Completes vCPU `k`'s deferred read now (KVM_RUN with immediate_exit,
+    /// no guest code), so that its state can be read or written, and checks
+    /// that KVM gave the registers vmrr computed: a difference would make
+    /// a recording's `switch` registers wrong, so it stops the run.
+    func settle(_ k: Int) throws {
+        guard let expected = deferredReads[k] else { return }
+        deferredReads[k] = nil
+        try refreshRunPage(vcpus[k])
+        try Self.check(deferredRead: expected, completed: vcpus[k].syncedRegisters, vcpu: k)
+    }
+
+    /// Stops the run when KVM completed a deferred IN to registers other
+    /// than the ones vmrr computed and journaled.
+    static func check(deferredRead expected: GPRegisters, completed got: GPRegisters, vcpu k: Int) throws {
+        guard got != expected else { return }
+        throw KVMUnsupported("vCPU \(k): KVM completed the IN deferred at a switch to rip \(hex(got.rip)), "
+                             + "rax \(hex(got.rax)), not rip \(hex(expected.rip)), rax \(hex(expected.rax)) as vmrr "
+                             + "computed (docs/SMP.md, \"A switch makes no system call\")")
+    }
+
+    /// vCPU `k`'s registers, its deferred read completed first.
+    public func registers(vcpu k: Int) throws -> GPRegisters {
+        try settle(k)
+        return try vcpus[k].getRegisters()
+    }
+
     /// Starts AP `k` as a SIPI with `vector` does (SDM vol. 3, 9.4.4.1 and
     /// table 10-1): the state INIT leaves (`RealModeEntry`: real mode, paging
     /// off, EFER 0, general registers 0), then CS = vector << 8 (base
@@ -105,6 +149,7 @@ public final class Machine: MachineStateSource, CheckpointPageSource {
     /// starts again in real mode, not where it stopped. EDX holds the
     /// signature KVM gives every vCPU it creates (`RealModeEntry.apSignature`).
     public func startAP(_ k: Int, vector: UInt8) throws {
+        try settle(k)
         let ap = vcpus[k]
         var regs = try ap.enterRealMode(segment: UInt16(vector) << 8, offset: 0, dataSegment: 0)
         regs.rdx = RealModeEntry.apSignature
@@ -136,8 +181,9 @@ public final class Machine: MachineStateSource, CheckpointPageSource {
     public func captureState() throws -> VCPUState { try captureState(vcpu: current) }
 
     /// vCPU `k`'s complete state (`captureState()`): a vCPU that is not
-    /// running has no pending read (a switch completes it).
+    /// running has its deferred read completed first (`settle`).
     public func captureState(vcpu k: Int) throws -> VCPUState {
+        try settle(k)
         let vcpu = vcpus[k]
         var state = VCPUState(regs: try vcpu.getRegisters(), sregs: try vcpu.getSpecialRegisters(),
                               msrs: try vcpu.getMSRs(msrIndices), blobs: try vcpu.getStateBlobs())
@@ -171,6 +217,8 @@ public final class Machine: MachineStateSource, CheckpointPageSource {
 
     /// Restores a vCPU state captured by `captureState(vcpu:)` into vCPU `k`.
     public func restoreState(_ s: VCPUState, vcpu k: Int) throws {
+        // KVM would complete a pending read over the restored state.
+        try settle(k)
         let vcpu = vcpus[k]
         try vcpu.setSpecialRegisters(s.sregs)
         try vcpu.setRegisters(s.regs)

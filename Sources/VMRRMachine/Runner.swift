@@ -36,16 +36,24 @@ public final class Runner {
 
     /// True after an IN or MMIO-read exit whose data KVM has not yet put in
     /// place (it does so at the next KVM_RUN).
-    public private(set) var pendingRead = false
+    public private(set) var pendingRead = false {
+        didSet { if !pendingRead { pendingReadRegisters = nil } }
+    }
+    /// The registers the pending read gives when KVM completes it, when the
+    /// run loop knows them: a plain IN deferred at a switch (`regs` holds
+    /// them already). Nil whenever `pendingRead` is false.
+    private var pendingReadRegisters: GPRegisters?
 
     /// Completes a pending IN or MMIO read without running guest code, so that
     /// the state at an event is the same however it was reached (the
     /// debugger's canonical state at position (E, 0)).
     public func completePendingRead() throws {
         guard pendingRead else { return }
+        let expected = pendingReadRegisters
         try machine.completePendingIO()
         pendingRead = false
         regs = machine.vcpu.syncedRegisters
+        if let expected { try Machine.check(deferredRead: expected, completed: regs, vcpu: machine.current) }
     }
 
     /// Runs until the responder reports an end.
@@ -174,19 +182,65 @@ public final class Runner {
             case let .startup(k, vector):
                 try machine.startAP(Int(k), vector: vector)
             case let .switchTo(k):
-                try completePendingRead()
+                try leaveRunningVCPU()
                 machine.select(Int(k))
                 // From k's run page when KVM wrote it at k's last exit and
-                // nothing set k's registers since (no system call), and k's
-                // breakpoints as its own trap last armed them, unless they
-                // changed: a switch costs no ioctl of its own.
-                regs = try machine.vcpu.currentRegisters()
+                // nothing set k's registers since (no system call), or as
+                // k's deferred IN leaves them, and k's breakpoints as its own
+                // trap last armed them, unless they changed: a switch costs
+                // no ioctl of its own.
+                if let after = machine.takeDeferredRead() {
+                    regs = after
+                    pendingRead = true
+                    pendingReadRegisters = after
+                } else {
+                    regs = try machine.vcpu.currentRegisters()
+                }
                 try trap.refresh(machine: machine)
                 try scheduler.switched(to: k, regs: regs)
             }
             if once { break }
         }
         return took
+    }
+
+    /// Leaves the running vCPU at a switch with no read pending in the run
+    /// loop. A plain IN stays pending in KVM, which completes it at the
+    /// vCPU's next KVM_RUN (`Machine.deferPendingRead`), since completing it
+    /// now would cost a KVM_RUN of its own; the registers it gives are
+    /// computed (`PortReadCompletion`). Any other read is completed now.
+    func leaveRunningVCPU() throws {
+        guard pendingRead else { return }
+        guard let after = pendingReadRegisters ?? plainINCompletion() else { return try completePendingRead() }
+        machine.deferPendingRead(registersAfter: after)
+        pendingRead = false
+    }
+
+    /// The registers completing the running vCPU's pending IN gives, when it
+    /// is a plain IN (one element) after which the vCPU's readiness for an
+    /// interrupt is the same as at the exit (ready, or IF clear: so no
+    /// interrupt shadow ends with it), so that nothing but its registers
+    /// depends on when KVM completes it. Nil otherwise.
+    func plainINCompletion() -> GPRegisters? {
+        guard case let .io(_, size, .read, 1, _)? = lastExit else { return nil }
+        let vcpu = machine.vcpu
+        guard vcpu.readyForInterruptInjection || regs.rflags & RFlags.interruptEnable == 0 else { return nil }
+        let sregs = vcpu.syncedSpecialRegisters
+        let bits = CPUMode(sregs).bits
+        let linear = bits == 64 ? regs.rip : sregs.cs.base &+ regs.rip
+        let context = PagingContext(sregs: sregs, rflags: regs.rflags, cpuid: machine.cpuidEffective)
+        let memory = LiveMemory(machine.ram)
+        // The instruction's bytes up to its page's end, and on into the next page only when that maps.
+        let inPage = Int(Layout.pageSize - (linear & (Layout.pageSize - 1)))
+        guard var bytes = try? VirtualReader.read(linear, count: min(PortReadCompletion.maxInstructionLength, inPage),
+                                                  context: context, memory: memory) else { return nil }
+        if inPage < PortReadCompletion.maxInstructionLength,
+           let more = try? VirtualReader.read(linear &+ UInt64(inPage), count: PortReadCompletion.maxInstructionLength - inPage,
+                                              context: context, memory: memory) {
+            bytes += more
+        }
+        return PortReadCompletion.registers(after: regs, instruction: bytes, bits: bits, size: Int(size),
+                                            value: vcpu.pendingIOReadValue)
     }
 
     /// What happens before a KVM_RUN, at an exit, each a journal event: a

@@ -88,7 +88,7 @@ public enum TSCCheck {
             if sregs.cs.dpl == 3 {
                 return .unknown("the guest runs at CPL 3 at rip \(hex(regs.rip)), which cannot be single-stepped on this host")
             }
-            let bits = codeBits(sregs)
+            let bits = CPUMode(sregs).bits
             let linear = sregs.cs.base &+ regs.rip
             let toPageEnd = Int(pageSize - (linear & (pageSize - 1)))
             var bytes: [UInt8] = []
@@ -113,13 +113,6 @@ public enum TSCCheck {
             }
         }
         return .unknown("no exit within \(stepLimit) instructions of event \(d.lastMatched?.index ?? 0)")
-    }
-
-    /// The width code decodes at (SDM vol. 3, 5.2.1): 16 in real mode, else from CS.L and CS.D.
-    static func codeBits(_ s: SpecialRegisters) -> Int {
-        guard CR0Flags(rawValue: s.cr0).contains(.protectionEnable) else { return 16 }
-        if EFERFlags(rawValue: s.efer).contains(.longModeActive), s.cs.l { return 64 }
-        return s.cs.db ? 32 : 16
     }
 
     /// Why the value cannot be the same at replay, by source.

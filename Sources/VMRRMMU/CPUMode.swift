@@ -1,10 +1,11 @@
 import VMRRJournal
-import VMRRMMU
 
 /// The mode the CPU decodes instructions in (SDM vol. 3, 2.2 and 5.2.1):
 /// from CR0.PE, EFER.LMA, CS.L and CS.D. A multiboot kernel's entry runs in
-/// 32-bit protected mode; its long-mode code in 64-bit mode.
-enum CPUMode: String, Equatable, Sendable {
+/// 32-bit protected mode; its long-mode code in 64-bit mode. The one
+/// owner of this rule: the disassembler, the TSC check and the run loop's
+/// deferred IN (`PortReadCompletion`) all ask it.
+public enum CPUMode: String, Equatable, Sendable {
     case real = "real mode (16-bit)"
     case protected16 = "16-bit protected mode"
     case protected32 = "32-bit protected mode"
@@ -12,7 +13,7 @@ enum CPUMode: String, Equatable, Sendable {
     case compatibility32 = "32-bit compatibility mode"
     case long64 = "64-bit mode"
 
-    init(_ s: SpecialRegisters) {
+    public init(_ s: SpecialRegisters) {
         let cr0 = CR0Flags(rawValue: s.cr0), efer = EFERFlags(rawValue: s.efer)
         if !cr0.contains(.protectionEnable) {
             self = .real
@@ -24,7 +25,7 @@ enum CPUMode: String, Equatable, Sendable {
     }
 
     /// The width instructions decode at: 16, 32 or 64 bits.
-    var bits: Int {
+    public var bits: Int {
         switch self {
         case .real, .protected16, .compatibility16: 16
         case .protected32, .compatibility32: 32

@@ -1,0 +1,85 @@
+import Testing
+import VMRRJournal
+import VMRRMachine
+
+/// What completing a plain IN does to the registers (`PortReadCompletion`),
+/// on synthetic bytes: no KVM. Against KVM's own completion it is checked
+/// wherever a deferred read is completed outside a run (`Machine.settle`),
+/// and by replaying the committed SMP journals, recorded before reads were
+/// deferred (`RegressionJournalTests`).
+@Suite struct PortReadCompletionTests {
+    static func regs(rip: UInt64 = 0x1000, rax: UInt64 = 0x1122_3344_5566_7788, rflags: UInt64 = 0x202) -> GPRegisters {
+        var r = GPRegisters()
+        r.rip = rip
+        r.rax = rax
+        r.rflags = rflags
+        r.rdx = 0x80
+        return r
+    }
+
+    @Test(arguments: [
+        ([0xE4, 0x80], 64, 1, 2),            // in al, 0x80
+        ([0xE5, 0x80], 64, 4, 2),            // in eax, 0x80
+        ([0x66, 0xE5, 0x80], 64, 2, 3),      // in ax, 0x80
+        ([0xEC], 64, 1, 1),                  // in al, dx
+        ([0xED], 32, 4, 1),                  // in eax, dx
+        ([0x66, 0xED], 32, 2, 2),            // in ax, dx
+        ([0x48, 0xED], 64, 4, 2),            // REX.W is ignored by IN
+        ([0x2E, 0x67, 0xEC], 16, 1, 3),      // segment and address-size prefixes
+    ] as [([UInt8], Int, Int, Int)])
+    func lengthsOfPlainIN(bytes: [UInt8], bits: Int, size: Int, length: Int) {
+        #expect(PortReadCompletion.instructionLength(bytes + [0x90, 0x90], bits: bits, size: size) == length)
+    }
+
+    @Test(arguments: [
+        ([0x6C], 64, 1),                     // insb: writes memory, not modelled
+        ([0xF3, 0x6D], 64, 4),               // rep insd
+        ([0xF3, 0xEC], 64, 1),               // a REP prefix on IN: left to KVM
+        ([0xF0, 0xEC], 64, 1),               // LOCK
+        ([0xEC], 64, 4),                     // a byte IN that KVM says read 4 bytes
+        ([0xED], 64, 1),                     // a wide IN that KVM says read 1 byte
+        ([0xE4], 64, 1),                     // truncated: the immediate is missing
+        ([0x48], 32, 1),                     // dec eax outside 64-bit code, not REX
+        ([0x8B, 0x00], 64, 4),               // an MMIO read's mov
+        ([], 64, 1),
+    ] as [([UInt8], Int, Int)])
+    func anythingElseIsNotModelled(bytes: [UInt8], bits: Int, size: Int) {
+        #expect(PortReadCompletion.instructionLength(bytes, bits: bits, size: size) == nil)
+    }
+
+    @Test func fifteenPrefixesAreTooLong() {
+        let bytes = [UInt8](repeating: 0x66, count: 14) + [0xE5, 0x80]
+        #expect(PortReadCompletion.instructionLength(bytes, bits: 64, size: 2) == nil)
+        #expect(PortReadCompletion.instructionLength(Array(bytes.dropFirst(1)), bits: 64, size: 2) == 15)
+    }
+
+    @Test func aByteOrWordMergesIntoRAXAndADwordZeroExtends() throws {
+        let r = Self.regs()
+        let byte = try #require(PortReadCompletion.registers(after: r, instruction: [0xEC], bits: 64, size: 1, value: 0x1AB))
+        #expect(byte.rax == 0x1122_3344_5566_77AB)
+        #expect(byte.rip == 0x1001)
+        let word = try #require(PortReadCompletion.registers(after: r, instruction: [0x66, 0xED], bits: 64, size: 2, value: 0xBEEF))
+        #expect(word.rax == 0x1122_3344_5566_BEEF)
+        #expect(word.rip == 0x1002)
+        let dword = try #require(PortReadCompletion.registers(after: r, instruction: [0xE5, 0x71], bits: 64, size: 4, value: 0xDEAD_BEEF))
+        #expect(dword.rax == 0xDEAD_BEEF)
+        #expect(dword.rip == 0x1002)
+        var unchanged = dword
+        unchanged.rax = r.rax
+        unchanged.rip = r.rip
+        #expect(unchanged == r, "nothing but RAX and RIP changes")
+    }
+
+    @Test func trapOrResumeFlagsAndWrappingRIPAreLeftToKVM() {
+        let tf = Self.regs(rflags: 0x202 | RFlags.trap)
+        #expect(PortReadCompletion.registers(after: tf, instruction: [0xEC], bits: 64, size: 1, value: 1) == nil)
+        let rf = Self.regs(rflags: 0x202 | RFlags.resume)
+        #expect(PortReadCompletion.registers(after: rf, instruction: [0xEC], bits: 64, size: 1, value: 1) == nil)
+        let top16 = Self.regs(rip: 0xFFFF)
+        #expect(PortReadCompletion.registers(after: top16, instruction: [0xEC], bits: 16, size: 1, value: 1) == nil)
+        let top32 = Self.regs(rip: 0xFFFF_FFFF)
+        #expect(PortReadCompletion.registers(after: top32, instruction: [0xEC], bits: 32, size: 1, value: 1) == nil)
+        let fine32 = Self.regs(rip: 0xFFFF_FFFD)
+        #expect(PortReadCompletion.registers(after: fine32, instruction: [0xE4, 0x80], bits: 32, size: 1, value: 1)?.rip == 0xFFFF_FFFF)
+    }
+}
