@@ -68,6 +68,8 @@ public struct RecordResult: Sendable {
     public var loopCPUNanoseconds: UInt64 = 0
     /// `preempt` records journaled (`--preempt-ms`).
     public var preemptions: UInt64 = 0
+    /// Switches that left the leaving vCPU's plain IN pending in KVM (docs/SMP.md, "A switch makes no system call").
+    public var deferredReads: UInt64 = 0
     /// The boot protocol the guest was started with.
     public var bootProtocol: BootProtocol = .vmrr
     /// More lines for the report: after a KVM error exit, the guest's registers.
@@ -123,6 +125,7 @@ public enum RecordSession {
         let end: RunEnd
         var details: [String] = []
         var loopStarted: UInt64 = 0, loopNanoseconds: UInt64 = 0, loopCPUNanoseconds: UInt64 = 0
+        var deferredReads: UInt64 = 0
         do {
             let state = try machine.captureState()
             try recorder.bootCheckpoint(machine: machine, state: state)
@@ -137,6 +140,7 @@ public enum RecordSession {
             end = try Self.runLoop(runner, recorder, limit: limit, preemption: preemption)
             loopNanoseconds = monotonicNanoseconds() - loopStarted
             loopCPUNanoseconds = threadCPUNanoseconds() - cpuStarted
+            deferredReads = runner.deferredReads
             writer?.stop()
             if end.reason == .error, let failure = recorder.failure {
                 let sregs = try machine.vcpu.getSpecialRegisters()
@@ -154,7 +158,7 @@ public enum RecordSession {
                             checkpointBytes: writer?.checkpointBytes ?? 0,
                             wallNanoseconds: monotonicNanoseconds() - started, loopNanoseconds: loopNanoseconds,
                             loopCPUNanoseconds: loopCPUNanoseconds, preemptions: recorder.preemptions,
-                            bootProtocol: boot.bootProtocol, details: details)
+                            deferredReads: deferredReads, bootProtocol: boot.bootProtocol, details: details)
     }
 
     /// The run loop, under the `--max-time` watcher and the `--preempt-ms` one when they are on.

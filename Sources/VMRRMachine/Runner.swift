@@ -43,6 +43,8 @@ public final class Runner {
     /// run loop knows them: a plain IN deferred at a switch (`regs` holds
     /// them already). Nil whenever `pendingRead` is false.
     private var pendingReadRegisters: GPRegisters?
+    /// Switches that left the vCPU's plain IN pending in KVM (`leaveRunningVCPU`).
+    public private(set) var deferredReads: UInt64 = 0
 
     /// Completes a pending IN or MMIO read without running guest code, so that
     /// the state at an event is the same however it was reached (the
@@ -214,6 +216,7 @@ public final class Runner {
         guard let after = pendingReadRegisters ?? plainINCompletion() else { return try completePendingRead() }
         machine.deferPendingRead(registersAfter: after)
         pendingRead = false
+        deferredReads += 1
     }
 
     /// The registers completing the running vCPU's pending IN gives, when it

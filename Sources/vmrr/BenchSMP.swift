@@ -16,7 +16,7 @@ import VMRRMachine
 /// the rounds are printed (docs/PERFORMANCE.md). Goal: 2 vCPUs at most 1.3x.
 extension Bench {
     struct SMPRun {
-        var record: Double, replay: Double, exits: UInt64, switches: UInt64
+        var record: Double, replay: Double, exits: UInt64, switches: UInt64, deferred: UInt64
     }
 
     func smpFigures(_ out: StdoutBuffer) throws {
@@ -41,7 +41,7 @@ extension Bench {
         out.line("smp, race fixture \(locked ? "locked" : "unlocked"): 2 vCPUs x \(n) increments against 1 vCPU x \(2 * n) (\(rounds) alternating rounds, median [range]):")
         for (name, runs) in [("1 vCPU", one), ("2 vCPUs", two)] {
             out.line(row("\(name) record", "\(f2(median(runs.map(\.record)) / 1e6)) ms",
-                         "(\(runs.last?.exits ?? 0) exits, \(runs.last?.switches ?? 0) switches)"))
+                         "(\(runs.last?.exits ?? 0) exits, \(runs.last?.switches ?? 0) switches, \(runs.last?.deferred ?? 0) left an IN pending)"))
             out.line(row("\(name) replay", "\(f2(median(runs.map(\.replay)) / 1e6)) ms", ""))
         }
         out.line(row("record 2 / 1 vCPU", Spread(recordRatios).text, "(same round; goal <= 1.3x)"))
@@ -70,6 +70,6 @@ extension Bench {
             if case .switchVCPU = rec.event { switches += 1 }
             return true
         }
-        return SMPRun(record: Double(r.loopNanoseconds), replay: try replayOnce(journal), exits: r.exits, switches: switches)
+        return SMPRun(record: Double(r.loopNanoseconds), replay: try replayOnce(journal), exits: r.exits, switches: switches, deferred: r.deferredReads)
     }
 }
