@@ -95,6 +95,9 @@ extension PCPlatform {
         return startRequests
     }
 
+    /// Whether an INIT or SIPI waits for `takeStartRequests` (asked at every exit, so without copying).
+    public var hasStartRequests: Bool { !startRequests.isEmpty }
+
     /// Whether an interrupt waits for vCPU `k` (it would wake from HLT):
     /// its APIC's, and for the BSP also the paravirtual timer and the PIC.
     public func interruptWaits(cpu k: Int) -> Bool {

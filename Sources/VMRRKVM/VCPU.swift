@@ -213,6 +213,9 @@ public final class VCPU {
         RegisterConversion.sregs(ckvm_run_sync_sregs(rp)!.pointee)
     }
 
+    /// CS from the run page (the code's width and base) without converting everything.
+    public var syncedCodeSegment: SegmentRegister { RegisterConversion.segment(ckvm_run_sync_sregs(rp)!.pointee.cs) }
+
     /// CR3 and IDTR from the run page without converting everything.
     public var syncedCR3: UInt64 { ckvm_run_sync_sregs(rp)!.pointee.cr3 }
     public var syncedCR2: UInt64 { ckvm_run_sync_sregs(rp)!.pointee.cr2 }

@@ -13,14 +13,16 @@ public enum CPUMode: String, Equatable, Sendable {
     case compatibility32 = "32-bit compatibility mode"
     case long64 = "64-bit mode"
 
-    public init(_ s: SpecialRegisters) {
-        let cr0 = CR0Flags(rawValue: s.cr0), efer = EFERFlags(rawValue: s.efer)
+    public init(_ s: SpecialRegisters) { self.init(cr0: s.cr0, efer: s.efer, cs: s.cs) }
+
+    public init(cr0 rawCR0: UInt64, efer rawEFER: UInt64, cs: SegmentRegister) {
+        let cr0 = CR0Flags(rawValue: rawCR0), efer = EFERFlags(rawValue: rawEFER)
         if !cr0.contains(.protectionEnable) {
             self = .real
         } else if efer.contains(.longModeActive) {
-            self = s.cs.l ? .long64 : (s.cs.db ? .compatibility32 : .compatibility16)
+            self = cs.l ? .long64 : (cs.db ? .compatibility32 : .compatibility16)
         } else {
-            self = s.cs.db ? .protected32 : .protected16
+            self = cs.db ? .protected32 : .protected16
         }
     }
 

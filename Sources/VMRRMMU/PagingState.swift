@@ -20,8 +20,13 @@ extension PagingContext {
     /// The one place a walk's inputs are built from machine state (KVM
     /// replays, journal checkpoints and `vmrr mmu` all come here).
     public init(sregs s: SpecialRegisters, rflags: UInt64, cpuid: [CPUIDEntry]) {
-        let cpu = CPUIDFacts(cpuid)
-        self.init(cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer, rflags: rflags,
+        self.init(cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer, rflags: rflags, facts: CPUIDFacts(cpuid))
+    }
+
+    /// The same from the four control registers and CPUID facts read once
+    /// (the run loop's, at every switch: `Runner.plainINCompletion`).
+    public init(cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64, rflags: UInt64, facts cpu: CPUIDFacts) {
+        self.init(cr0: cr0, cr3: cr3, cr4: cr4, efer: efer, rflags: rflags,
                   maxPhysAddrBits: cpu.maxPhysAddrBits, supports1GiBPages: cpu.supports1GiBPages)
     }
 

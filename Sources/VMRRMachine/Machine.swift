@@ -4,6 +4,7 @@ import VMRRDevices
 import VMRRGuest
 import VMRRJournal
 import VMRRKVM
+import VMRRMMU
 import VMRRReplay
 
 /// A KVM virtual machine with vmrr's memory map: RAM slots with dirty
@@ -28,6 +29,8 @@ public final class Machine: MachineStateSource, CheckpointPageSource {
     /// The CPUID table given to KVM_SET_CPUID2 and the one KVM_GET_CPUID2 returned.
     public let cpuidSet: [CPUIDEntry]
     public let cpuidEffective: [CPUIDEntry]
+    /// What `cpuidEffective` says about paging, read once.
+    public let cpuidFacts: CPUIDFacts
     /// MSRs saved in checkpoints.
     public let msrIndices: [UInt32]
     /// Where the XSAVE area holds each extended component (for `XSaveArea.normalize`).
@@ -80,6 +83,7 @@ public final class Machine: MachineStateSource, CheckpointPageSource {
         try bsp.setCPUID(table)
         cpuidSet = table
         cpuidEffective = try bsp.getCPUID()
+        cpuidFacts = CPUIDFacts(cpuidEffective)
         xsaveComponents = XSaveArea.components(cpuid: cpuidEffective)
         xsavePermitted = XSaveArea.permittedFeatures(cpuid: cpuidEffective)
         msrIndices = try kvm.msrIndexList().filter { !Self.msrsNotCheckpointed.contains($0) }

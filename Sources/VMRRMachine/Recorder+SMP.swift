@@ -9,6 +9,8 @@ import VMRRReplay
 extension Recorder: VCPUScheduling {
     public func nextSchedulingStep(vcpu: UInt8, regs: GPRegisters) throws -> SchedulingStep? {
         guard let scheduler, end == nil else { return nil }
+        // The common case, at nearly every exit: nothing to start, nothing to decide.
+        if !devices.hasStartRequests && pendingStartups.isEmpty && scheduler.staysWithoutWaking { return nil }
         for request in devices.takeStartRequests() {
             if let vector = scheduler.apply(request), case let .startup(k, _) = request {
                 pendingStartups.append((UInt8(k), vector))

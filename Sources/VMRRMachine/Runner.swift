@@ -228,10 +228,11 @@ public final class Runner {
         guard case let .io(_, size, .read, 1, _)? = lastExit else { return nil }
         let vcpu = machine.vcpu
         guard vcpu.readyForInterruptInjection || regs.rflags & RFlags.interruptEnable == 0 else { return nil }
-        let sregs = vcpu.syncedSpecialRegisters
-        let bits = CPUMode(sregs).bits
-        let linear = bits == 64 ? regs.rip : sregs.cs.base &+ regs.rip
-        let context = PagingContext(sregs: sregs, rflags: regs.rflags, cpuid: machine.cpuidEffective)
+        let control = vcpu.syncedPagingControl, cs = vcpu.syncedCodeSegment
+        let bits = CPUMode(cr0: control.cr0, efer: control.efer, cs: cs).bits
+        let linear = bits == 64 ? regs.rip : cs.base &+ regs.rip
+        let context = PagingContext(cr0: control.cr0, cr3: control.cr3, cr4: control.cr4, efer: control.efer,
+                                    rflags: regs.rflags, facts: machine.cpuidFacts)
         let memory = LiveMemory(machine.ram)
         // The instruction's bytes up to its page's end, and on into the next page only when that maps.
         let inPage = Int(Layout.pageSize - (linear & (Layout.pageSize - 1)))

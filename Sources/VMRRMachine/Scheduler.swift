@@ -140,6 +140,13 @@ public final class Scheduler {
         }
     }
 
+    /// True when `decide` would say `.stay` whatever interrupts wait: the
+    /// running vCPU is runnable and within its slice, and no vCPU is halted
+    /// (so none could be woken). The run loop asks this at every exit first.
+    public var staysWithoutWaking: Bool {
+        states[running] == .runnable && exitsInSlice < sliceBudget && !states.contains(.halted)
+    }
+
     /// The decision at a switch point. Halted vCPUs with an interrupt
     /// waiting (`interruptWaits`) become runnable first. The running vCPU
     /// stays while it is runnable and within its slice; otherwise the first

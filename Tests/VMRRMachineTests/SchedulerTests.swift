@@ -36,6 +36,28 @@ import VMRRMachine
         #expect(s.exitsInSlice == 0)
     }
 
+    /// The run loop's question at every exit: when this says the running
+    /// vCPU stays, `decide` says so too, whatever interrupts wait.
+    @Test func staysWithoutWakingAgreesWithDecide() {
+        let s = Scheduler(vcpus: 3)
+        _ = s.apply(.startup(cpu: 1, vector: 8))
+        for _ in 0..<(Scheduler.sliceExits - 1) { s.exited() }
+        #expect(s.staysWithoutWaking && s.decide { _ in true } == .stay)
+        s.exited()
+        #expect(!s.staysWithoutWaking, "the slice is spent")
+        #expect(s.decide { _ in false } == .switchTo(1))
+        s.switched(to: 1)
+        #expect(s.staysWithoutWaking)
+        // A halted vCPU could be woken by an interrupt: decide must look.
+        s.halted(interruptsEnabled: true)
+        #expect(!s.staysWithoutWaking)
+        #expect(s.decide { _ in false } == .switchTo(0))
+        s.switched(to: 0)
+        #expect(!s.staysWithoutWaking, "vCPU 1 is still halted")
+        #expect(s.decide { $0 == 1 } == .stay, "woken, but vCPU 0's slice goes on")
+        #expect(s.states[1] == .runnable && s.staysWithoutWaking)
+    }
+
     @Test func aSpinWithAnExitPerTryYieldsAtOnce() {
         let s = Scheduler(vcpus: 2)
         _ = s.apply(.startup(cpu: 1, vector: 8))
