@@ -14,6 +14,8 @@ public final class Runner {
     let traps: [PageFaultTrap]
     /// The running vCPU's trap.
     var trap: PageFaultTrap { traps[machine.current] }
+    /// One instruction fetch per vCPU, for the IN a switch defers.
+    let fetches: [InstructionFetch]
     /// The registers at the most recent exit (or as last restored).
     public private(set) var regs: GPRegisters
     /// The most recent exit other than a kick (the replay watchdog names it).
@@ -25,6 +27,7 @@ public final class Runner {
         self.machine = machine
         self.regs = regs
         traps = machine.vcpus.map { _ in PageFaultTrap() }
+        fetches = machine.vcpus.map { _ in InstructionFetch() }
     }
 
     /// Call after restoring a checkpoint into the machine.
@@ -231,16 +234,14 @@ public final class Runner {
         let control = vcpu.syncedPagingControl, cs = vcpu.syncedCodeSegment
         let bits = CPUMode(cr0: control.cr0, efer: control.efer, cs: cs).bits
         let linear = bits == 64 ? regs.rip : cs.base &+ regs.rip
-        let context = PagingContext(cr0: control.cr0, cr3: control.cr3, cr4: control.cr4, efer: control.efer,
-                                    rflags: regs.rflags, facts: machine.cpuidFacts)
-        let memory = LiveMemory(machine.ram)
+        let fetch = fetches[machine.current], facts = machine.cpuidFacts, ram = machine.ram
         // The instruction's bytes up to its page's end, and on into the next page only when that maps.
         let inPage = Int(Layout.pageSize - (linear & (Layout.pageSize - 1)))
-        guard var bytes = try? VirtualReader.read(linear, count: min(PortReadCompletion.maxInstructionLength, inPage),
-                                                  context: context, memory: memory) else { return nil }
-        if inPage < PortReadCompletion.maxInstructionLength,
-           let more = try? VirtualReader.read(linear &+ UInt64(inPage), count: PortReadCompletion.maxInstructionLength - inPage,
-                                              context: context, memory: memory) {
+        let first = min(PortReadCompletion.maxInstructionLength, inPage)
+        guard var bytes = fetch.bytes(at: linear, count: first, control: control, facts: facts, ram: ram) else { return nil }
+        if first < PortReadCompletion.maxInstructionLength,
+           let more = fetch.bytes(at: linear &+ UInt64(inPage), count: PortReadCompletion.maxInstructionLength - first,
+                                  control: control, facts: facts, ram: ram) {
             bytes += more
         }
         return PortReadCompletion.registers(after: regs, instruction: bytes, bits: bits, size: Int(size),

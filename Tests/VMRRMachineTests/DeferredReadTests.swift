@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VMRRDevices
 import VMRRJournal
-import VMRRMachine
+@testable import VMRRMachine
 import VMRRReplay
 
 /// A switch leaves the leaving vCPU's plain IN pending in KVM (docs/SMP.md,
@@ -53,6 +53,9 @@ struct DeferredReadTests {
         #expect(result.divergence == nil, "\(String(describing: result.divergence))")
         #expect(result.guestEnd != nil)
         #expect(session.runner.deferredReads == r.deferredReads, "replay leaves the same reads pending as the recording")
+        // The spin site's page is walked once per vCPU, then its walk is reused (`InstructionFetch`).
+        let walks = session.runner.fetches.map(\.walks).reduce(0, +), reused = session.runner.fetches.map(\.reused).reduce(0, +)
+        #expect(reused > 10 * walks, "\(walks) walks, \(reused) reused")
     }
 
     /// A vCPU that is not running shows the registers it resumes with: those

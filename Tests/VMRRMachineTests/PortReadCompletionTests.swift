@@ -1,6 +1,8 @@
 import Testing
 import VMRRJournal
-import VMRRMachine
+@testable import VMRRMachine
+import VMRRKVM
+import VMRRMMU
 
 /// What completing a plain IN does to the registers (`PortReadCompletion`),
 /// on synthetic bytes: no KVM. Against KVM's own completion it is checked
@@ -81,5 +83,51 @@ import VMRRMachine
         #expect(PortReadCompletion.registers(after: top32, instruction: [0xEC], bits: 32, size: 1, value: 1) == nil)
         let fine32 = Self.regs(rip: 0xFFFF_FFFD)
         #expect(PortReadCompletion.registers(after: fine32, instruction: [0xE4, 0x80], bits: 32, size: 1, value: 1)?.rip == 0xFFFF_FFFF)
+    }
+}
+
+/// The deferred IN's instruction fetch keeps its last walk and reuses it
+/// only while the paging registers and every entry it read are unchanged
+/// (`InstructionFetch`), on page tables built in guest RAM: no KVM.
+@Suite struct InstructionFetchTests {
+    static let entry = (X86EntryBits.present.rawValue | X86EntryBits.writable.rawValue)
+    static let pml4: UInt64 = 0x1000, pdpt: UInt64 = 0x2000, pd: UInt64 = 0x3000, pt: UInt64 = 0x4000
+    static let code: UInt64 = 0x5000, other: UInt64 = 0x6000
+    static let linear: UInt64 = 0x40_0000 + 0x123
+    static let control = (cr0: CR0Flags([.protectionEnable, .paging]).rawValue, cr3: pml4,
+                          cr4: CR4Flags.physicalAddressExtension.rawValue,
+                          efer: EFERFlags([.longModeEnable, .longModeActive]).rawValue)
+
+    /// 0x400000 maps to `code` through one entry per level; `other` holds different bytes.
+    static func ram() throws -> GuestRAM {
+        let ram = try GuestRAM(ranges: [0..<0x10_0000])
+        func put(_ gpa: UInt64, _ v: UInt64) { _ = ram.write(gpa, (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) }) }
+        put(pml4, pdpt | entry)
+        put(pdpt, pd | entry)
+        put(pd + 2 * 8, pt | entry)           // 0x400000 is PD index 2
+        put(pt, code | entry)
+        _ = ram.write(code + 0x123, [0xE4, 0x80])
+        _ = ram.write(other + 0x123, [0xEC, 0x90])
+        return ram
+    }
+
+    @Test func aSecondFetchReusesTheWalkUntilAnEntryOrRegisterChanges() throws {
+        let ram = try Self.ram(), fetch = InstructionFetch()
+        let facts = CPUIDFacts([])
+        #expect(fetch.bytes(at: Self.linear, count: 2, control: Self.control, facts: facts, ram: ram) == [0xE4, 0x80])
+        #expect(fetch.bytes(at: Self.linear, count: 2, control: Self.control, facts: facts, ram: ram) == [0xE4, 0x80])
+        #expect(fetch.walks == 1 && fetch.reused == 1)
+        // The guest remaps the page: the entry differs, so it walks again and reads the new page.
+        _ = ram.write(Self.pt, (0..<8).map { UInt8(truncatingIfNeeded: (Self.other | Self.entry) >> (8 * $0)) })
+        #expect(fetch.bytes(at: Self.linear, count: 2, control: Self.control, facts: facts, ram: ram) == [0xEC, 0x90])
+        #expect(fetch.walks == 2)
+        // Another CR3 walks again (and here finds nothing mapped).
+        var c = Self.control
+        c.cr3 = 0x8000
+        #expect(fetch.bytes(at: Self.linear, count: 2, control: c, facts: facts, ram: ram) == nil)
+        #expect(fetch.walks == 3)
+        // Back to the first CR3: the failed walk kept nothing, so this walks too.
+        #expect(fetch.bytes(at: Self.linear, count: 2, control: Self.control, facts: facts, ram: ram) == [0xEC, 0x90])
+        #expect(fetch.walks == 4 && fetch.reused == 1)
     }
 }
