@@ -64,12 +64,13 @@ private struct Decoder {
         // Legacy prefixes, then (64-bit code) one REX prefix.
         while let b = at(i) {
             switch b {
-            case 0x66: operandSize = true
-            case 0xF3: repz = true
-            case 0xF2: repnz = true
-            case 0x67, 0xF0, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65: break
+            case X86Prefix.operandSize: operandSize = true
+            case X86Prefix.rep: repz = true
+            case X86Prefix.repne: repnz = true
+            case X86Prefix.addressSize, X86Prefix.lock: break
+            case _ where X86Prefix.segmentOverrides.contains(b): break
             default:
-                if longMode && b & 0xF0 == 0x40 { rexW = b & 8 != 0; i += 1; continue }
+                if longMode && X86Prefix.isREX(b) { rexW = b & X86Prefix.rexW != 0; i += 1; continue }
                 return opcode(b)
             }
             i += 1

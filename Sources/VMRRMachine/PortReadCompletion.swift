@@ -26,7 +26,7 @@ public enum PortReadCompletion {
     /// does: operand size (already in the exit's size), address size, and
     /// segment overrides (IN has no memory operand). LOCK and REP are left
     /// out: with them the instruction is not one this models.
-    static let harmlessPrefixes: Set<UInt8> = [0x66, 0x67, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65]
+    static let harmlessPrefixes: Set<UInt8> = X86Prefix.segmentOverrides.union([X86Prefix.operandSize, X86Prefix.addressSize])
 
     /// The length of the plain IN that `bytes` start with, in code of `bits`
     /// (16, 32 or 64), when its width agrees with the exit's `size`; nil for
@@ -37,7 +37,7 @@ public enum PortReadCompletion {
             let b = bytes[i]
             if harmlessPrefixes.contains(b) { i += 1; continue }
             // REX (64-bit code) is a prefix too; IN ignores its bits.
-            if bits == 64 && b & 0xF0 == 0x40 { i += 1; continue }
+            if bits == 64 && X86Prefix.isREX(b) { i += 1; continue }
             let length: Int
             switch b {
             case Opcode.inByteImmediate, Opcode.inWordImmediate: length = i + 2
